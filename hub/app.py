@@ -1,0 +1,276 @@
+"""The running hub: wires config, plugins, store, sources, recording and HTTP.
+
+``Hub.start`` sets everything up inside an ``AsyncExitStack`` so a start that
+fails half-way undoes what it did; ``Hub.stop`` finishes open segments and
+returns within the 10 s shutdown budget.  ``Hub.run`` serves until SIGTERM
+or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from hub.core.bus import EventBus, Subscription
+from hub.core.config import LoadedConfig
+from hub.core.errors import AccessDenied, ConfigError, HubError, NotifyError
+from hub.core.models import Action, Camera, Event, Principal
+from hub.core.notify import Notifier
+from hub.core.plugins import Plugins
+from hub.core.policy import PolicyEngine, Verdict
+from hub.core.scheduler import Scheduler
+from hub.core.storage import StorageBackend
+from hub.core.store import Store, database_url
+from hub.inventory import Inventory, build_sources
+from hub.recording import Recording
+
+log = logging.getLogger("pantau")
+
+#: Actions whose decisions are written to the audit log.
+AUDITED = {Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.CONTROL_PTZ}
+
+
+def build_storage(config: Any, plugins: Plugins, data_dir: Path) -> StorageBackend:
+    reg = plugins.storage_types.get(config.storage.type)
+    if reg is None:
+        raise ConfigError(f"storage: no plugin provides storage type {config.storage.type!r}")
+    return reg.implementation(config.storage, data_dir)  # type: ignore[no-any-return]
+
+
+async def open_store(config: Any, data_dir: Path) -> Store:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    url = config.database.url.get_secret_value() if config.database.url else None
+    store = Store(database_url(url, data_dir))
+    await store.migrate()
+    return store
+
+
+class Hub:
+    """One running Pantau Hub process."""
+
+    def __init__(self, loaded: LoadedConfig, plugins: Plugins, port: int | None = None) -> None:
+        self.loaded = loaded
+        self.config = loaded.model
+        self.data_dir = loaded.data_dir
+        self.plugins = plugins
+        self.port = self.config.http.port if port is None else port
+        self.bus = EventBus()
+        self.scheduler = Scheduler(self)
+        self.policy = PolicyEngine(plugins.access_policies)
+        self.inventory = Inventory({})
+        self.notifiers: dict[str, Notifier] = {}
+        self.store: Store
+        self.storage: StorageBackend
+        self.recording: Recording
+        self.server: uvicorn.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stack = contextlib.AsyncExitStack()
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def start(self) -> None:
+        stack = self._stack
+        try:
+            self.store = await open_store(self.config, self.data_dir)
+            stack.push_async_callback(self.store.close)
+            self.storage = build_storage(self.config, self.plugins, self.data_dir)
+            stack.push_async_callback(self.storage.close)
+            self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir))
+            stack.push_async_callback(self._close_sources)
+            await self.refresh_inventory()
+            self._start_notifiers()
+            stack.push_async_callback(self._close_notifiers)
+            self._spawn(self._persist_events(self.bus.subscribe("store")))
+            self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
+            for name, source in self.inventory.sources.items():
+                self._spawn(self._source_events(name, source))
+            self.recording = Recording(self.config, self.inventory, self.storage, self.store,
+                                       self.data_dir / "spool")
+            stack.push_async_callback(self.recording.stop)
+            self.recording.sync()
+            self._schedule_jobs()
+            self.scheduler.start()
+            stack.callback(self.scheduler.shutdown)
+            await self.plugins.acall("hub_startup", hub=self)
+            await self._start_http()
+        except BaseException:
+            await self.stop()
+            raise
+        log.info("hub started", extra={"port": self.port, "cameras": len(self.inventory.cameras),
+                                       "data_dir": str(self.data_dir)})
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        await self.plugins.acall("hub_shutdown", hub=self)
+        self.bus.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._stack.aclose()
+
+    async def run(self) -> None:
+        """Start, serve until SIGTERM or Ctrl-C, then stop."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        server_task = self._server_task
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait({waiter, server_task}, return_when=asyncio.FIRST_COMPLETED)
+        log.info("hub stopping")
+        waiter.cancel()
+        try:
+            await asyncio.wait_for(self.stop(), timeout=9)
+        except TimeoutError:
+            log.error("shutdown took longer than 9 s; exiting anyway")
+        log.info("hub stopped")
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start_http(self) -> None:
+        from hub.http.app import create_app
+
+        app = create_app(self)
+        config = uvicorn.Config(app, host=self.config.http.host, port=self.port, log_config=None,
+                                access_log=False, lifespan="off", timeout_graceful_shutdown=3)
+        self.server = _Server(config)
+        self._server_task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._server_task.done():
+                self._server_task.result()
+                raise HubError(f"HTTP server could not start on {self.config.http.host}:{self.port}")
+            await asyncio.sleep(0.05)
+        if self.port == 0:
+            self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self._stack.push_async_callback(self._stop_http)
+
+    async def _stop_http(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server_task, timeout=4)
+
+    # -- inventory ------------------------------------------------------------
+
+    async def refresh_inventory(self) -> None:
+        change = await self.inventory.probe()
+        await self.store.save_inventory(
+            list(self.inventory.devices.values()), list(self.inventory.cameras.values()),
+            {n for n in self.inventory.sources if n not in self.inventory.errors},
+        )
+        if change:
+            await self.plugins.acall("inventory_changed", hub=self, added=change.added,
+                                     removed=change.removed, changed=change.changed)
+            if hasattr(self, "recording"):
+                self.recording.sync()
+
+    async def _close_sources(self) -> None:
+        for source in self.inventory.sources.values():
+            try:
+                await source.close()
+            except Exception:
+                log.exception("closing source failed", extra={"source": source.name})
+
+    # -- events ---------------------------------------------------------------
+
+    def publish(self, event: Event) -> None:
+        self.bus.publish(event)
+
+    async def _source_events(self, name: str, source: Any) -> None:
+        """Carry a source's events onto the bus, restarting its stream on failure."""
+        delay = 1.0
+        while True:
+            try:
+                async for event in source.events():
+                    self.publish(event)
+                    delay = 1.0
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                log.warning("event stream failed; will reconnect",
+                            extra={"source": name, "error": str(err) if isinstance(err, HubError) else type(err).__name__})
+            await asyncio.sleep(delay)
+            delay = min(60.0, delay * 2)
+
+    async def _persist_events(self, sub: Subscription) -> None:
+        async for event in sub:
+            batch = sub.batch(event, 500)
+            try:
+                await self.store.add_events(batch)
+            except Exception:
+                log.exception("saving events failed", extra={"events": len(batch)})
+
+    async def _event_hooks(self, sub: Subscription) -> None:
+        async for event in sub:
+            await self.plugins.acall("event_published", hub=self, event=event)
+
+    def _start_notifiers(self) -> None:
+        for cfg in self.config.notifiers:
+            reg = self.plugins.notifier_types[cfg.type]
+            notifier = reg.implementation(cfg, logging.getLogger(f"pantau.notifier.{cfg.name}"))
+            self.notifiers[cfg.name] = notifier
+            self._spawn(self._notify(notifier, self.bus.subscribe(f"notifier:{cfg.name}")))
+
+    async def _notify(self, notifier: Notifier, sub: Subscription) -> None:
+        await notifier.start()
+        async for event in sub:
+            if not notifier.config.wants(event):
+                continue
+            try:
+                await notifier.deliver(event)
+            except NotifyError as err:
+                log.warning("notifier could not deliver", extra={"notifier": notifier.config.name, "error": str(err)})
+            except Exception:
+                log.exception("notifier failed", extra={"notifier": notifier.config.name})
+
+    async def _close_notifiers(self) -> None:
+        for notifier in self.notifiers.values():
+            with contextlib.suppress(Exception):
+                await notifier.close()
+
+    # -- jobs -----------------------------------------------------------------
+
+    def _schedule_jobs(self) -> None:
+        self.scheduler.add("retention", lambda hub: hub.recording.apply_retention(), "interval", minutes=10)
+        self.scheduler.add("inventory", lambda hub: hub.refresh_inventory(), "interval", minutes=15, jitter=60)
+        self.plugins.call_register("register_jobs", self.scheduler.add)
+
+    # -- access ---------------------------------------------------------------
+
+    async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
+                        context: dict[str, Any] | None = None) -> Verdict:
+        """Ask the policy engine; audit decisions about video; raise ``AccessDenied`` on no."""
+        verdict = self.policy.evaluate(principal, action, camera, context)
+        if action in AUDITED:
+            await self.store.audit(principal, action.value, camera.id if camera else None,
+                                   verdict.allowed, verdict.reason)
+        if not verdict.allowed:
+            raise AccessDenied(f"{action.value} {'on ' + camera.id if camera else ''}: {verdict.reason}")
+        return verdict
+
+    async def snapshot(self, camera_id: str) -> bytes:
+        camera = self.inventory.camera(camera_id)
+        return await self.inventory.source_of(camera_id).snapshot(camera)
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn inside the hub's loop: the hub, not uvicorn, owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+    def install_signal_handlers(self) -> None:  # older uvicorn
+        return

@@ -1,0 +1,212 @@
+"""The ``pantau`` command line.
+
+Human output uses rich; every listing takes ``--json`` for machines.  Errors
+from the hub's exception tree are printed without a traceback: configuration
+problems as ``FILE:LINE: key.path: message`` with exit code 2, other hub
+errors as ``error: message`` with exit code 1.  Plugins add commands through
+the ``register_commands`` hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import hub
+from hub.core.config import DEFAULT_CONFIG, LoadedConfig, json_schema, load_config
+from hub.core.errors import ConfigError, HubError
+from hub.core.models import Role, utcnow
+from hub.core.plugins import Plugins
+
+out = Console()
+err = Console(stderr=True)
+
+
+@functools.cache
+def plugins() -> Plugins:
+    return Plugins().load()
+
+
+def _fail_on_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(problem.format(), err=True)
+            sys.exit(2)
+        except HubError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+config_option = click.option(
+    "-c", "--config", "config_file", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, show_default=True,
+    help="The hub.yaml to use.")
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None,
+    help="Data directory (database, recordings); overrides hub.data_dir.")
+
+
+def _load(config_file: Path, data_dir: Path | None = None) -> LoadedConfig:
+    return load_config(config_file, plugins(), data_dir=data_dir)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(hub.__version__, prog_name="pantau", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Pantau Hub: one inventory, stream graph and set of access rules for a city's CCTV."""
+
+
+@cli.command()
+@config_option
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="HTTP port; overrides http.port.")
+@data_dir_option
+@_fail_on_errors
+def run(config_file: Path, port: int | None, data_dir: Path | None) -> None:
+    """Run the hub until SIGTERM or Ctrl-C."""
+    from hub.app import Hub
+    from hub.core.config import secret_values
+    from hub.logs import configure, redactor
+
+    loaded = _load(config_file, data_dir)
+    configure(loaded.model.logging.level, loaded.model.logging.format)
+    redactor.add(*secret_values(loaded.model))
+    asyncio.run(Hub(loaded, plugins(), port=port).run())
+
+
+@cli.command("check-config")
+@config_option
+@_fail_on_errors
+def check_config(config_file: Path) -> None:
+    """Validate a hub.yaml without connecting to anything."""
+    loaded = _load(config_file)
+    m = loaded.model
+    click.echo(f"{config_file}: OK ({len(m.sources)} sources, {len(m.notifiers)} notifiers, "
+               f"storage {m.storage.type})")
+
+
+@cli.group()
+def config() -> None:
+    """Work with the hub.yaml format."""
+
+
+@config.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of hub.yaml for the installed plugins."""
+    click.echo(json.dumps(json_schema(plugins()), indent=2))
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_plugins(as_json: bool) -> None:
+    """List loaded plugins, the hooks each implements and what it adds."""
+    infos = list(plugins().info.values())
+    if as_json:
+        click.echo(json.dumps([vars(i) for i in infos], indent=2))
+        return
+    table = Table("plugin", "version", "hooks", "adds", "status")
+    for i in infos:
+        adds = [f"source:{t}" for t in i.source_types] + [f"storage:{t}" for t in i.storage_types] + \
+               [f"notifier:{t}" for t in i.notifier_types] + [f"policy:{t}" for t in i.access_policies]
+        table.add_row(i.name, i.version or "", "\n".join(i.hooks), "\n".join(adds),
+                      f"[red]failed: {i.error}[/red]" if i.error else "[green]loaded[/green]")
+    out.print(table)
+
+
+@cli.command("cameras")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_fail_on_errors
+def cameras(config_file: Path, as_json: bool) -> None:
+    """Probe the configured sources and list their cameras."""
+    from hub.inventory import Inventory, build_sources
+
+    loaded = _load(config_file)
+
+    async def probe() -> Inventory:
+        inv = Inventory(build_sources(loaded.model, plugins(), loaded.data_dir))
+        try:
+            await inv.probe()
+        finally:
+            for s in inv.sources.values():
+                await s.close()
+        return inv
+
+    inv = asyncio.run(probe())
+    if as_json:
+        click.echo(json.dumps({
+            "cameras": [c.model_dump(mode="json") for c in inv.cameras.values()],
+            "devices": [d.model_dump(mode="json") for d in inv.devices.values()],
+            "errors": inv.errors,
+        }, indent=2))
+        return
+    table = Table("id", "name", "status", "streams", "tags")
+    for c in inv.cameras.values():
+        streams = ", ".join(f"{s.role.value} {s.codec or '?'} {s.width or '?'}x{s.height or '?'}" for s in c.streams)
+        table.add_row(c.id, c.name, c.status.value, streams, ", ".join(c.tags))
+    out.print(table)
+    for name, message in inv.errors.items():
+        err.print(f"[red]source {name}: {message}[/red]")
+
+
+@cli.group()
+def token() -> None:
+    """Manage API bearer tokens."""
+
+
+@token.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="Role of the token.")
+@click.option("--name", default=None, help="A label to recognise the token by.")
+@click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Expire after this many days (default: never).")
+@config_option
+@data_dir_option
+@_fail_on_errors
+def token_create(role: str, name: str | None, expires_days: float | None, config_file: Path,
+                 data_dir: Path | None) -> None:
+    """Create a bearer token; it is printed once, as the last line, and stored hashed."""
+    from hub.app import open_store
+
+    if config_file.exists():
+        loaded = _load(config_file, data_dir)
+        model, target = loaded.model, loaded.data_dir
+    else:
+        from hub.core.config import build_config_model
+
+        model = build_config_model(plugins()).model_validate({"version": 1})
+        target = (data_dir or Path("data")).resolve()
+
+    async def create() -> str:
+        store = await open_store(model, target)
+        try:
+            expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+            return await store.create_token(Role(role), name, expires)
+        finally:
+            await store.close()
+
+    secret = asyncio.run(create())
+    err.print(f"Created a {role} token (shown once; store it safely):")
+    click.echo(secret)
+
+
+def main() -> None:
+    try:
+        plugins().call_register("register_commands", cli)
+    except HubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    cli(prog_name="pantau")

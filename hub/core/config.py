@@ -1,0 +1,401 @@
+"""hub.yaml: the one source of truth for a hub's configuration.
+
+The file is YAML with a ``version:`` key.  Strings may use ``${ENV_VAR}``
+(or ``${ENV_VAR:-default}``) so secrets stay out of the file; ``$$`` is a
+literal dollar.  The schema is built from pydantic models: the fixed sections
+below plus, for ``sources``, ``storage`` and ``notifiers``, a discriminated
+union on ``type`` of the config models the loaded plugins registered.  Every
+problem is reported as ``FILE:LINE: key.path: message``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model
+
+from hub.core.errors import ConfigError, ConfigProblem
+from hub.core.models import Area, HubModel, Owner, Site, StreamRole
+from hub.core.notify import NotifierConfig
+from hub.core.plugins import Plugins, TypeRegistration
+from hub.core.sources import SourceConfig
+from hub.core.storage import StorageConfig
+
+CONFIG_VERSION = 1
+DEFAULT_CONFIG = Path("hub.yaml")
+
+
+class HubSection(HubModel):
+    name: str = Field(default="Pantau Hub", description="Name shown in the web page and API.")
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where the hub keeps its database, spool and local recordings; relative to hub.yaml.",
+    )
+
+
+class HttpConfig(HubModel):
+    host: str = Field(default="127.0.0.1", description="Address to listen on; 127.0.0.1 keeps the API local.")
+    port: int = Field(default=8080, ge=0, le=65535, description="TCP port of the HTTP API and page.")
+
+
+class DatabaseConfig(HubModel):
+    url: SecretStr | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata store, e.g. 'postgresql://user:pass@host/db'. "
+        "Default: SQLite file 'pantau.db' in the data directory.",
+    )
+
+
+class LoggingConfig(HubModel):
+    level: Literal["debug", "info", "warning", "error"] = Field(default="info", description="Lowest level logged.")
+    format: Literal["json", "console"] = Field(default="json", description="One JSON object per line, or plain text.")
+
+
+class RecordingRule(HubModel):
+    mode: Literal["continuous", "off"] = Field(default="continuous", description="Record all the time, or not at all.")
+    stream: StreamRole = Field(default=StreamRole.MAIN, description="Which stream of the camera to record.")
+    segment_seconds: int = Field(default=10, ge=2, le=30, description="Cut segments at the first keyframe after this.")
+    retain_days: float = Field(default=7, gt=0, description="Delete unlocked segments older than this.")
+
+
+class RecordingOverride(RecordingRule):
+    cameras: list[str] = Field(
+        default_factory=list, description="Camera ids or glob patterns (e.g. 'demo:*:2') this rule applies to."
+    )
+    tags: list[str] = Field(default_factory=list, description="Cameras with any of these tags get this rule.")
+
+
+class RecordingConfig(HubModel):
+    default: RecordingRule = Field(default_factory=RecordingRule, description="Rule for every camera.")
+    rules: list[RecordingOverride] = Field(
+        default_factory=list, description="Overrides, the last matching one wins."
+    )
+
+
+class LocalStorageDefault(StorageConfig):
+    """Placeholder used only when no storage plugin is loaded."""
+
+
+class HubConfigBase(HubModel):
+    version: Literal[1] = Field(description="Version of the hub.yaml format; this hub reads 1.")
+    hub: HubSection = Field(default_factory=HubSection)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    areas: list[Area] = Field(default_factory=list, description="Administrative areas.")
+    owners: list[Owner] = Field(default_factory=list, description="Device owners: agencies, schools, partners.")
+    sites: list[Site] = Field(default_factory=list, description="Sites: schools, towers, parks.")
+
+
+def _union(regs: dict[str, TypeRegistration], base: type[BaseModel]) -> Any:
+    models = [r.config_model for r in regs.values()]
+    if not models:
+        return base
+    if len(models) == 1:
+        return models[0]
+    return Annotated[Union[tuple(models)], Field(discriminator="type")]  # noqa: UP007
+
+
+def build_config_model(plugins: Plugins) -> type[HubConfigBase]:
+    """The hub.yaml model for the loaded plugins."""
+    source = _union(plugins.source_types, SourceConfig)
+    notifier = _union(plugins.notifier_types, NotifierConfig)
+    storage = _union(plugins.storage_types, StorageConfig)
+    default_storage: dict[str, Any] = {"type": "local"} if "local" in plugins.storage_types else {"type": "none"}
+    model = create_model(
+        "HubConfig",
+        __base__=HubConfigBase,
+        storage=(storage, Field(default_factory=lambda: default_storage, validate_default=True,
+                                description="Where recordings and snapshots are stored.")),
+        sources=(list[source], Field(default_factory=list, description="Cameras and devices, one entry each.")),
+        notifiers=(list[notifier], Field(default_factory=list, description="Where events go.")),
+    )
+    return typing.cast(type[HubConfigBase], model)
+
+
+# -- YAML with positions ------------------------------------------------------
+
+
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class _Doc:
+    data: Any
+    lines: dict[Path_, int]
+
+
+class _Reader:
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.lines: dict[Path_, int] = {}
+        self.problems: list[ConfigProblem] = []
+        self._scalars = yaml.SafeLoader("")
+
+    def problem(self, path: Path_, line: int | None, message: str) -> None:
+        self.problems.append(ConfigProblem(self.file, line, dotted(path), message))
+
+    def convert(self, node: yaml.Node, path: Path_) -> Any:
+        line = node.start_mark.line + 1
+        self.lines.setdefault(path, line)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._scalars.construct_object(key_node)
+                if key == "<<":
+                    self.problem(path, key_node.start_mark.line + 1, "YAML merge keys ('<<') are not supported")
+                    continue
+                if not isinstance(key, str | int):
+                    self.problem(path, key_node.start_mark.line + 1, f"keys must be strings, got {key!r}")
+                    continue
+                if key in out:
+                    self.problem(path + (key,), key_node.start_mark.line + 1, "duplicate key")
+                    continue
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+                out[key] = self.convert(value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, path + (i,)) for i, item in enumerate(node.value)]
+        value = self._scalars.construct_object(node)
+        if isinstance(value, str):
+            value = self.substitute(value, path, line)
+        return value
+
+    def substitute(self, value: str, path: Path_, line: int) -> str:
+        def repl(m: re.Match[str]) -> str:
+            if m.group(0) == "$$":
+                return "$"
+            name, default = m.group(1), m.group(2)
+            found = os.environ.get(name)
+            if found is None:
+                if default is not None:
+                    return default
+                self.problem(path, line, f"environment variable {name} is not set")
+                return ""
+            return found
+
+        return _ENV.sub(repl, value)
+
+
+def read_yaml(text: str, file: str) -> _Doc:
+    """Parse YAML keeping the line of every key; substitute ``${ENV}``."""
+    reader = _Reader(file)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        line = mark.line + 1 if mark else None
+        message = " ".join(str(x) for x in (getattr(err, "context", None), getattr(err, "problem", None)) if x)
+        raise ConfigError([ConfigProblem(file, line, "", f"YAML does not parse: {message or err}")]) from None
+    data = reader.convert(root, ()) if root is not None else {}
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return _Doc(data, reader.lines)
+
+
+def dotted(path: typing.Iterable[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+# -- validation ----------------------------------------------------------------
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> Path_:
+    """Map a pydantic error location onto the document, dropping union tags."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict | list):
+            if isinstance(node, dict) and isinstance(part, str) and part not in node and part == loc[-1]:
+                path.append(part)  # a missing field: name it
+            continue
+    return tuple(path)
+
+
+def _line_for(lines: dict[Path_, int], path: Path_) -> int | None:
+    for i in range(len(path), -1, -1):
+        if path[:i] in lines:
+            return lines[path[:i]]
+    return None
+
+
+def _unwrap(t: Any, node: Any) -> Any:
+    """Strip Annotated and Optional; pick a union member by the node's ``type``."""
+    while True:
+        origin = typing.get_origin(t)
+        if origin is Annotated:
+            t = typing.get_args(t)[0]
+        elif origin is Union or isinstance(t, types.UnionType):
+            args = [a for a in typing.get_args(t) if a is not type(None)]
+            t = args[0] if len(args) == 1 else _pick(args, node)
+        else:
+            return t
+
+
+def _model_at(model: Any, data: Any, path: Path_) -> type[BaseModel] | None:
+    """The pydantic model that validates the mapping at ``path``."""
+    t: Any = model
+    node = data
+    for part in path:
+        t = _unwrap(t, node)
+        if isinstance(part, int):
+            if typing.get_origin(t) is not list or not isinstance(node, list) or part >= len(node):
+                return None
+            t, node = typing.get_args(t)[0], node[part]
+        else:
+            if not (isinstance(t, type) and issubclass(t, BaseModel)) or part not in t.model_fields:
+                return None
+            t, node = t.model_fields[part].annotation, (node.get(part) if isinstance(node, dict) else None)
+    t = _unwrap(t, node)
+    return t if isinstance(t, type) and issubclass(t, BaseModel) else None
+
+
+def _friendly(err: Any, model: type[BaseModel], data: Any, path: Path_) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        owner = _model_at(model, data, path[:-1])
+        known = sorted(owner.model_fields) if owner else []
+        close = difflib.get_close_matches(str(path[-1]), known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else (f"; known keys: {', '.join(known)}" if known else "")
+        return f"unknown key '{path[-1]}'{hint}"
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        return f"unknown type {ctx.get('tag')!r}; installed plugins provide: {ctx.get('expected_tags')}"
+    return str(err["msg"])
+
+
+@dataclass
+class LoadedConfig:
+    """A validated hub.yaml and where it came from."""
+
+    model: Any
+    file: Path
+    data_dir: Path
+
+
+def load_config(
+    file: Path | str, plugins: Plugins, data_dir: Path | str | None = None, text: str | None = None
+) -> LoadedConfig:
+    """Read, substitute, validate and cross-check a hub.yaml.
+
+    Raises ``ConfigError`` carrying every problem found, each with its line.
+    """
+    file = Path(file)
+    name = str(file)
+    if text is None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError([ConfigProblem(name, None, "", "file not found")]) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError([ConfigProblem(name, None, "", f"cannot read: {err}")]) from None
+    doc = read_yaml(text, name)
+    if not isinstance(doc.data, dict):
+        raise ConfigError([ConfigProblem(name, 1, "", "the top level must be a mapping of sections")])
+    if "version" not in doc.data:
+        raise ConfigError([ConfigProblem(name, 1, "version", f"required key is missing (use 'version: {CONFIG_VERSION}')")])
+    model_cls = build_config_model(plugins)
+    try:
+        model = model_cls.model_validate(doc.data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            path = _data_path(doc.data, err["loc"])
+            problems.append(ConfigProblem(name, _line_for(doc.lines, path), dotted(path),
+                                          _friendly(err, model_cls, doc.data, path)))
+        raise ConfigError(problems) from None
+    problems = [ConfigProblem(name, _line_for(doc.lines, p), dotted(p), m) for p, m in cross_check(model)]
+    if problems:
+        raise ConfigError(problems)
+    if data_dir is None:
+        data_dir = model.hub.data_dir
+        if not Path(data_dir).is_absolute():
+            data_dir = file.resolve().parent / data_dir
+    return LoadedConfig(model=model, file=file, data_dir=Path(data_dir).resolve())
+
+
+def cross_check(model: Any) -> list[tuple[Path_, str]]:
+    """References between sections: unique names, known owners, sites, areas."""
+    found: list[tuple[Path_, str]] = []
+    owners = {o.id for o in model.owners}
+    sites = {s.id for s in model.sites}
+    areas = {a.path for a in model.areas}
+
+    def unique(items: list[Any], attr: str, section: str) -> None:
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            value = getattr(item, attr)
+            if value in seen:
+                found.append(((section, i, attr), f"duplicate {attr} {value!r}"))
+            seen.add(value)
+
+    unique(model.owners, "id", "owners")
+    unique(model.sites, "id", "sites")
+    unique(model.areas, "path", "areas")
+    unique(model.sources, "name", "sources")
+    unique(model.notifiers, "name", "notifiers")
+    for i, site in enumerate(model.sites):
+        if site.area and areas and site.area not in areas:
+            found.append((("sites", i, "area"), f"unknown area {site.area!r}"))
+    for i, src in enumerate(model.sources):
+        if src.owner and src.owner not in owners:
+            found.append((("sources", i, "owner"), f"unknown owner {src.owner!r}; add it under 'owners'"))
+        if src.site and src.site not in sites:
+            found.append((("sources", i, "site"), f"unknown site {src.site!r}; add it under 'sites'"))
+        if src.area and areas and src.area not in areas:
+            found.append((("sources", i, "area"), f"unknown area {src.area!r}"))
+    if model.storage.type == "none":
+        found.append((("storage",), "no storage backend plugin is loaded"))
+    return found
+
+
+def secret_values(model: Any) -> list[str]:
+    """Every ``SecretStr`` value in a config, for log redaction."""
+    out: list[str] = []
+
+    def walk(obj: Any) -> None:
+        if isinstance(obj, SecretStr):
+            value = obj.get_secret_value()
+            if value:
+                out.append(value)
+        elif isinstance(obj, BaseModel):
+            for name in type(obj).model_fields:
+                walk(getattr(obj, name))
+        elif isinstance(obj, list | tuple):
+            for item in obj:
+                walk(item)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                walk(item)
+
+    walk(model)
+    return out
+
+
+def json_schema(plugins: Plugins) -> dict[str, Any]:
+    schema = build_config_model(plugins).model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Pantau Hub hub.yaml"
+    return schema

@@ -1,0 +1,100 @@
+"""The one exception tree of Pantau Hub.
+
+Every error the hub raises on purpose is a ``HubError``, so a caller can catch
+the hub's failures without catching programming mistakes::
+
+    HubError
+    ├── ConfigError            hub.yaml or a plugin option is wrong (exit code 2)
+    ├── PluginError            a plugin failed to load or broke a hook contract
+    ├── DeviceError            a camera, NVR or partner device misbehaved
+    │   ├── DeviceNotReady     unreachable, timed out, busy: retry later
+    │   ├── DeviceAuthFailed   credentials refused: retrying will not help
+    │   └── DeviceUnsupported  the device lacks the capability asked for
+    ├── StorageError           a storage backend could not read, write or delete
+    ├── NotifyError            a notifier could not deliver (the outbox retries)
+    ├── AccessDenied           the policy engine refused an action
+    └── NotFound               an inventory item or recording does not exist
+
+Messages name what failed (host and port, camera id, storage key) and never
+carry a password, a token or a URL with credentials in it: they end up in
+logs and API responses.  Library errors are translated at the edge with
+``raise ... from err`` so the cause stays available to a debugger.
+"""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base class of every error Pantau Hub raises on purpose."""
+
+
+class ConfigError(HubError):
+    """The configuration is invalid.
+
+    ``problems`` holds one ``ConfigProblem`` per finding so the CLI can print
+    them all as ``FILE:LINE: key.path: message``.
+    """
+
+    def __init__(self, problems: list[ConfigProblem] | str) -> None:
+        if isinstance(problems, str):
+            problems = [ConfigProblem(file=None, line=None, path="", message=problems)]
+        self.problems = problems
+        super().__init__("\n".join(p.format() for p in problems))
+
+
+class ConfigProblem:
+    """One finding in a configuration file, with where it was found."""
+
+    __slots__ = ("file", "line", "path", "message")
+
+    def __init__(self, file: str | None, line: int | None, path: str, message: str) -> None:
+        self.file = file
+        self.line = line
+        self.path = path
+        self.message = message
+
+    def format(self) -> str:
+        where = self.file or "<config>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        key = self.path or "(top level)"
+        return f"{where}: {key}: {self.message}"
+
+    def __repr__(self) -> str:
+        return f"ConfigProblem({self.format()!r})"
+
+
+class PluginError(HubError):
+    """A plugin could not be loaded or broke a hook's contract."""
+
+
+class DeviceError(HubError):
+    """A device (camera, NVR, DVR, partner link) failed."""
+
+
+class DeviceNotReady(DeviceError):
+    """The device is unreachable, slow or busy; the hub retries with backoff."""
+
+
+class DeviceAuthFailed(DeviceError):
+    """The device refused the configured credentials; retrying will not help."""
+
+
+class DeviceUnsupported(DeviceError):
+    """The device does not offer the capability that was asked for."""
+
+
+class StorageError(HubError):
+    """A storage backend could not complete an operation."""
+
+
+class NotifyError(HubError):
+    """A notifier could not deliver a message; the outbox will retry it."""
+
+
+class AccessDenied(HubError):
+    """The policy engine refused an action to a principal."""
+
+
+class NotFound(HubError):
+    """The camera, device or recording asked for does not exist."""

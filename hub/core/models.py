@@ -1,0 +1,296 @@
+"""The normalised inventory, events and principals shared by every plugin.
+
+Vendor plugins translate whatever a device speaks into these models; the rest
+of the hub (API, recorder, notifiers, access policies) sees only them.  The
+hierarchy is Area > Site > Device > Camera > Stream (DESIGN.md).  Camera ids
+are stable: ``<vendor>:<serial>:<channel>``, built from the device's serial
+(or MAC) and the channel, never from its address, so a device that moves keeps
+its cameras and their history.  A stream's device URL may carry credentials:
+it is a ``SecretStr`` excluded from every serialisation.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class HubModel(BaseModel):
+    """Base of every model: unknown fields are errors, so a typo never passes."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def camera_id(vendor: str, serial: str, channel: int | str) -> str:
+    """The stable id of a camera: ``<vendor>:<serial>:<channel>``.
+
+    ``serial`` is the device's serial number or MAC address, never its IP
+    address.  Characters outside ``[A-Za-z0-9._-]`` become ``-`` so the id is
+    safe in URLs, MQTT topics and file paths.
+    """
+    parts = [_ID_UNSAFE.sub("-", str(p)).strip("-") for p in (vendor.lower(), serial, channel)]
+    if not all(parts):
+        raise ValueError(f"camera id needs a vendor, serial and channel, got {parts!r}")
+    return ":".join(parts)
+
+
+class Location(HubModel):
+    """A point on the map (WGS 84)."""
+
+    lat: float = Field(ge=-90, le=90, description="Latitude in decimal degrees.")
+    lon: float = Field(ge=-180, le=180, description="Longitude in decimal degrees.")
+
+
+class AreaLevel(StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    DISTRICT = "district"
+    KELURAHAN = "kelurahan"
+    RW = "rw"
+    RT = "rt"
+
+
+AreaPath = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$",
+        description="Administrative path, e.g. 'jawa-tengah/semarang/candisari/jatingaleh/rw-03/rt-02'.",
+    ),
+]
+
+
+class Area(HubModel):
+    """An administrative area (province, city, district, kelurahan, RW, RT)."""
+
+    path: AreaPath
+    name: str = Field(description="Human name of the area.")
+    level: AreaLevel | None = Field(default=None, description="Administrative level.")
+
+
+class Site(HubModel):
+    """A place with cameras: a school, a tower, a park, a crossing."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Short unique site id.")
+    name: str = Field(description="Human name of the site.")
+    area: AreaPath | None = Field(default=None, description="Area the site lies in.")
+    location: Location | None = Field(default=None, description="Where the site is.")
+
+
+class OwnerKind(StrEnum):
+    GOVERNMENT = "government"
+    PARTNER = "partner"
+    SCHOOL = "school"
+
+
+class Owner(HubModel):
+    """Who owns a device: a government agency, a school or a private partner."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Short unique owner id.")
+    name: str = Field(description="Human name of the owner.")
+    kind: OwnerKind = Field(default=OwnerKind.GOVERNMENT, description="Kind of owner.")
+
+
+class DeviceKind(StrEnum):
+    CAMERA = "camera"
+    NVR = "nvr"
+    DVR = "dvr"
+    ENCODER = "encoder"
+
+
+class CameraStatus(StrEnum):
+    UNKNOWN = "unknown"
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+
+
+class StreamRole(StrEnum):
+    MAIN = "main"
+    SUB = "sub"
+    THIRD = "third"
+
+
+class Stream(HubModel):
+    """One encoded video stream of a camera (main, sub, ...)."""
+
+    role: StreamRole = Field(description="Which of the camera's streams this is.")
+    codec: str | None = Field(default=None, description="Video codec, e.g. 'h264' or 'hevc'.")
+    width: int | None = Field(default=None, ge=1, description="Picture width in pixels.")
+    height: int | None = Field(default=None, ge=1, description="Picture height in pixels.")
+    fps: float | None = Field(default=None, gt=0, description="Frames per second as configured on the device.")
+    bitrate: int | None = Field(default=None, ge=0, description="Bit rate in bits per second.")
+    url: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        description="Device URL of the stream; may carry credentials, so it never leaves the hub.",
+    )
+
+
+class Device(HubModel):
+    """A physical device: an IP camera, an NVR, a DVR or an encoder."""
+
+    id: str = Field(description="Stable device id: '<vendor>:<serial>'.")
+    source: str = Field(description="Name of the hub.yaml source that found this device.")
+    vendor: str = Field(description="Manufacturer as the device reports it.")
+    model: str | None = Field(default=None, description="Model as the device reports it.")
+    serial: str = Field(description="Serial number (or MAC address) the ids are built from.")
+    firmware: str | None = Field(default=None, description="Firmware version.")
+    kind: DeviceKind = Field(default=DeviceKind.CAMERA, description="Camera, NVR, DVR or encoder.")
+    host: str | None = Field(default=None, description="Address the hub reaches the device at (no credentials).")
+    owner: str | None = Field(default=None, description="Owner id.")
+    site: str | None = Field(default=None, description="Site id.")
+
+
+class Camera(HubModel):
+    """One video channel, with its streams; what users watch and record."""
+
+    id: str = Field(description="Stable camera id: '<vendor>:<serial>:<channel>'.")
+    device_id: str = Field(description="Id of the device the channel belongs to.")
+    channel: int = Field(ge=0, description="Channel number on the device (1-based for most vendors).")
+    name: str = Field(description="Human name of the camera.")
+    status: CameraStatus = Field(default=CameraStatus.UNKNOWN, description="Last known state.")
+    tags: list[str] = Field(default_factory=list, description="Tags such as 'public' or 'classroom:7A'.")
+    area: AreaPath | None = Field(default=None, description="Area the camera watches.")
+    site: str | None = Field(default=None, description="Site id.")
+    owner: str | None = Field(default=None, description="Owner id.")
+    location: Location | None = Field(default=None, description="Where the camera stands.")
+    direction: float | None = Field(default=None, ge=0, lt=360, description="Viewing direction in degrees from north.")
+    streams: list[Stream] = Field(default_factory=list, description="The camera's encoded streams.")
+
+    def stream(self, role: StreamRole | str = StreamRole.MAIN) -> Stream | None:
+        """The stream with ``role``, falling back to the first one for 'main'."""
+        for s in self.streams:
+            if s.role == role:
+                return s
+        if role == StreamRole.MAIN and self.streams:
+            return self.streams[0]
+        return None
+
+
+class DeviceInventory(HubModel):
+    """What probing one device yields: the device and its cameras."""
+
+    device: Device
+    cameras: list[Camera] = Field(default_factory=list)
+
+
+class EventKind(StrEnum):
+    MOTION = "motion"
+    LINE_CROSSING = "line_crossing"
+    INTRUSION = "intrusion"
+    TAMPER = "tamper"
+    VIDEO_LOSS = "video_loss"
+    IO = "io"
+    OFFLINE = "offline"
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    STORAGE_FAULT = "storage_fault"
+    STREAM_STALL = "stream_stall"
+    OTHER = "other"
+
+
+class EventState(StrEnum):
+    START = "start"
+    STOP = "stop"
+    PULSE = "pulse"
+
+
+class Event(HubModel):
+    """A normalised event from a device or from the hub's own checks."""
+
+    id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Unique event id.")
+    camera_id: str | None = Field(default=None, description="Camera the event concerns, if any.")
+    device_id: str | None = Field(default=None, description="Device the event concerns, if any.")
+    kind: EventKind = Field(description="What happened.")
+    state: EventState = Field(default=EventState.PULSE, description="Start, stop, or a one-off pulse.")
+    at: datetime = Field(default_factory=utcnow, description="When it happened (device time when known).")
+    source: str = Field(default="hub", description="Who reported it: a plugin name or 'hub'.")
+    detail: str | None = Field(default=None, description="The vendor's own name for the event.")
+    data: dict[str, Any] = Field(default_factory=dict, description="Extra vendor data, normalised keys.")
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+
+class Principal(HubModel):
+    """Someone acting on the hub: a user or an API token."""
+
+    id: str = Field(description="Principal id (token id or user name).")
+    name: str | None = Field(default=None, description="Human label.")
+    role: Role = Field(description="Role that access policies read.")
+    scopes: list[str] = Field(default_factory=list, description="Extra scopes, e.g. 'camera:<id>' or 'area:<path>'.")
+
+
+class Action(StrEnum):
+    """What a principal asks to do (DESIGN.md: Access)."""
+
+    VIEW_INVENTORY = "view_inventory"
+    VIEW_LIVE = "view_live"
+    PLAY_BACK = "play_back"
+    EXPORT = "export"
+    CONTROL_PTZ = "control_ptz"
+    MANAGE = "manage"
+    ONBOARD = "onboard"
+
+
+class NodeKind(StrEnum):
+    """Kinds of stream-graph node."""
+
+    RELAY = "relay"
+    RECORDER = "recorder"
+    SNAPSHOTTER = "snapshotter"
+    LIVE = "live"
+    ANALYSER = "analyser"
+
+
+class NodeStats(HubModel):
+    """Figures every stream-graph node reports."""
+
+    packets: int = Field(default=0, description="Packets handled since the node started.")
+    bytes: int = Field(default=0, description="Payload bytes handled since the node started.")
+    fps: float = Field(default=0.0, description="Frames per second over the last few seconds.")
+    bitrate: int = Field(default=0, description="Bits per second over the last few seconds.")
+    last_packet_at: datetime | None = Field(default=None, description="When the last packet arrived.")
+    reconnects: int = Field(default=0, description="Upstream reconnects since the node started.")
+    errors: int = Field(default=0, description="Errors since the node started.")
+    last_error: str | None = Field(default=None, description="The last error, without secrets.")
+
+
+class GraphNode(HubModel):
+    """One node of the stream graph as the API shows it."""
+
+    id: str = Field(description="Node id, e.g. 'relay:<camera>:main'.")
+    kind: NodeKind
+    camera_id: str
+    stream_role: StreamRole
+    stats: NodeStats = Field(default_factory=NodeStats)
+
+
+class Segment(HubModel):
+    """A recorded segment as the API lists it."""
+
+    id: int
+    camera_id: str
+    stream_role: StreamRole
+    start: datetime
+    end: datetime
+    duration: float = Field(description="Seconds of video.")
+    size: int = Field(description="Bytes.")
+    sha256: str
+    locked: bool = Field(default=False, description="Locked segments (evidence) are never deleted by retention.")
+    download_url: str | None = None

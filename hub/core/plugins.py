@@ -1,0 +1,200 @@
+"""The plugin manager: finds, loads and registers every Pantau plugin.
+
+Plugins are found through the ``pantau`` entry-point group only; the hub's
+own plugins (demo cameras, local storage, role policy, the vendors) are
+registered exactly like a third-party package.  ``PANTAU_PLUGINS`` (a comma
+separated list of entry-point names) limits which load.  A plugin that fails
+to import is reported by name and skipped; a hook implementation without a
+spec (a misspelt hook name) is an error.  Loading is lazy and idempotent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel
+
+from hub.core import hookspecs
+from hub.core.errors import PluginError
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "pantau"
+ALLOW_ENV = "PANTAU_PLUGINS"
+
+
+@dataclass
+class TypeRegistration:
+    """A source, storage or notifier type registered by a plugin."""
+
+    name: str
+    plugin: str
+    config_model: type[BaseModel]
+    implementation: type
+
+
+@dataclass
+class PluginInfo:
+    """What ``pantau plugins`` shows about one plugin."""
+
+    name: str
+    version: str | None
+    package: str | None
+    module: str | None
+    hooks: list[str] = field(default_factory=list)
+    source_types: list[str] = field(default_factory=list)
+    storage_types: list[str] = field(default_factory=list)
+    notifier_types: list[str] = field(default_factory=list)
+    access_policies: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def type_name(config_model: type[BaseModel]) -> str:
+    """The ``Literal`` value of a config model's ``type`` field."""
+    fld = config_model.model_fields.get("type")
+    args = typing.get_args(fld.annotation) if fld else ()
+    if not fld or typing.get_origin(fld.annotation) is not typing.Literal or len(args) != 1:
+        raise PluginError(f"{config_model.__name__} must declare type: Literal['<name>'] with one value")
+    return str(args[0])
+
+
+def allowed_plugins() -> set[str] | None:
+    raw = os.environ.get(ALLOW_ENV)
+    if raw is None or not raw.strip():
+        return None
+    return {p.strip() for p in raw.split(",") if p.strip()}
+
+
+class Plugins:
+    """The loaded plugins and what they registered."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.info: dict[str, PluginInfo] = {}
+        self.source_types: dict[str, TypeRegistration] = {}
+        self.storage_types: dict[str, TypeRegistration] = {}
+        self.notifier_types: dict[str, TypeRegistration] = {}
+        self.access_policies: list[Any] = []
+        self._loaded = False
+
+    # -- loading -----------------------------------------------------------
+
+    def load(self) -> Plugins:
+        """Load every allowed entry point once; later calls do nothing."""
+        if self._loaded:
+            return self
+        self._loaded = True
+        allow = allowed_plugins()
+        for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in self.info or (allow is not None and ep.name not in allow):
+                continue
+            dist = getattr(ep, "dist", None)
+            info = PluginInfo(
+                name=ep.name,
+                version=dist.version if dist else None,
+                package=dist.metadata["Name"] if dist else None,
+                module=ep.value,
+            )
+            self.info[ep.name] = info
+            try:
+                module = ep.load()
+            except Exception as err:  # any import failure: report by name and skip
+                info.error = f"{type(err).__name__}: {err}"
+                log.error("plugin failed to load, skipped", extra={"plugin": ep.name, "error": info.error})
+                continue
+            self._register(module, ep.name)
+        self._finish()
+        return self
+
+    def add(self, plugin: ModuleType | object, name: str) -> None:
+        """Register a plugin object directly (tests, embedding).  Call before ``load``."""
+        self.info[name] = PluginInfo(name=name, version=None, package=None, module=getattr(plugin, "__name__", None))
+        self._register(plugin, name)
+
+    def _register(self, plugin: object, name: str) -> None:
+        try:
+            self.pm.register(plugin, name=name)
+        except (ValueError, pluggy.PluginValidationError) as err:
+            raise PluginError(f"plugin {name}: {err}") from err
+
+    def _finish(self) -> None:
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as err:
+            raise PluginError(f"{err} (is the hook name misspelt? see docs/hooks.md)") from err
+        for hook_name in sorted(self.hook_names()):
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                self.info[impl.plugin_name].hooks.append(hook_name)
+        self._collect("register_source_types", self.source_types, "source_types")
+        self._collect("register_storage_backends", self.storage_types, "storage_types")
+        self._collect("register_notifiers", self.notifier_types, "notifier_types")
+        for impl in self.pm.hook.register_access_policies.get_hookimpls():
+
+            def register(policy: Any, _plugin: str = impl.plugin_name) -> None:
+                if not callable(getattr(policy, "decide", None)):
+                    raise PluginError(f"plugin {_plugin}: access policy {policy!r} has no decide()")
+                self.access_policies.append(policy)
+                self.info[_plugin].access_policies.append(str(getattr(policy, "name", type(policy).__name__)))
+
+            self._call_impl(impl, {"register": register})
+
+    def _collect(self, hook_name: str, into: dict[str, TypeRegistration], info_attr: str) -> None:
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+
+            def register(config_model: type[BaseModel], implementation: type, _plugin: str = impl.plugin_name) -> None:
+                name = type_name(config_model)
+                if name in into:
+                    raise PluginError(
+                        f"plugin {_plugin}: type {name!r} is already registered by plugin {into[name].plugin}"
+                    )
+                into[name] = TypeRegistration(name, _plugin, config_model, implementation)
+                getattr(self.info[_plugin], info_attr).append(name)
+
+            self._call_impl(impl, {"register": register})
+
+    def _call_impl(self, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
+        try:
+            return impl.function(**{a: kwargs[a] for a in impl.argnames})
+        except PluginError:
+            raise
+        except Exception as err:
+            raise PluginError(f"plugin {impl.plugin_name}: {impl.function.__name__} failed: {err}") from err
+
+    # -- calling -----------------------------------------------------------
+
+    @staticmethod
+    def hook_names() -> list[str]:
+        return [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(f, "pantau_spec")]
+
+    def call_register(self, hook_name: str, register: Callable[..., Any]) -> None:
+        """Call a ``register_*`` hook whose registrations the caller keeps (jobs, routes)."""
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            self._call_impl(impl, {"register": register, "cli": register})
+
+    async def acall(self, hook_name: str, **kwargs: Any) -> list[Any]:
+        """Call a hook in every plugin, awaiting awaitable results.
+
+        A failing implementation is logged with its plugin's name and does not
+        keep the others from running.
+        """
+        results = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls()[::-1]:
+            try:
+                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception:
+                log.exception("plugin hook failed", extra={"plugin": impl.plugin_name, "hook": hook_name})
+                continue
+            results.append(result)
+        return results

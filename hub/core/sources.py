@@ -1,0 +1,135 @@
+"""Camera sources: what a vendor plugin implements.
+
+A plugin registers a source type as a pair: a config model (a subclass of
+``SourceConfig`` with ``type: Literal["<name>"]``) and a ``CameraSource``
+subclass.  The hub builds one source object per ``sources:`` entry in
+hub.yaml, probes it for a ``DeviceInventory`` and asks it for snapshots,
+media and events.  Everything here is vendor-free.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field
+
+from hub.core.errors import DeviceUnsupported
+from hub.core.models import AreaPath, Camera, DeviceInventory, Event, HubModel, Stream
+
+if TYPE_CHECKING:
+    import av.container
+
+
+class SourceConfig(HubModel):
+    """Fields every source entry in hub.yaml has; plugins add their own."""
+
+    type: str = Field(description="Source type, as registered by a plugin.")
+    name: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Unique name of this source in hub.yaml (logs and diagnostics use it).",
+    )
+    enabled: bool = Field(default=True, description="Set false to keep the entry but not connect.")
+    owner: str | None = Field(default=None, description="Owner id given to the device and its cameras.")
+    site: str | None = Field(default=None, description="Site id given to the device and its cameras.")
+    area: AreaPath | None = Field(default=None, description="Area given to the cameras.")
+    tags: list[str] = Field(default_factory=list, description="Tags given to every camera of this source.")
+
+
+@dataclass
+class SourceContext:
+    """What the hub lends a source: where to keep files and how to log."""
+
+    data_dir: Path
+    log: logging.Logger
+
+
+class MediaInput(ABC):
+    """A way to open one camera stream as a PyAV input container.
+
+    ``open`` and ``close`` run in a worker thread, never on the event loop.
+    The stream graph opens one ``MediaInput`` per camera stream however many
+    consumers it has.
+    """
+
+    #: Safe description for logs and errors (never a URL with credentials).
+    label: str = "media"
+
+    @abstractmethod
+    def open(self) -> av.container.InputContainer:
+        """Open the stream; raise ``DeviceNotReady`` when it cannot be reached."""
+
+    def close(self) -> None:
+        """Release whatever ``open`` started (threads, pipes)."""
+
+
+@dataclass
+class UrlMediaInput(MediaInput):
+    """A stream PyAV opens from a URL (RTSP, HTTP, a file)."""
+
+    url: str
+    label: str = "url"
+    options: dict[str, str] = field(default_factory=dict)
+    format: str | None = None
+
+    def open(self) -> av.container.InputContainer:
+        import av
+
+        from hub.core.errors import DeviceNotReady
+
+        try:
+            return av.open(self.url, format=self.format, options=self.options, timeout=(10.0, 10.0))
+        except av.error.FFmpegError as err:
+            # The FFmpeg message may echo the URL: keep only its class and errno.
+            raise DeviceNotReady(f"{self.label}: cannot open stream ({type(err).__name__})") from None
+
+
+class CameraSource(ABC):
+    """One configured device (camera, NVR, DVR) or group of devices.
+
+    Subclasses implement ``probe`` and ``snapshot``; ``open_media``,
+    ``events`` and ``close`` have defaults.  Errors are ``DeviceError``
+    subclasses: ``DeviceNotReady`` (retry later), ``DeviceAuthFailed`` (do
+    not retry) or ``DeviceUnsupported``.
+    """
+
+    #: Set by the hub from the registration; the ``type:`` value in hub.yaml.
+    source_type: ClassVar[str] = ""
+
+    def __init__(self, config: Any, context: SourceContext) -> None:
+        self.config = config
+        self.context = context
+
+    @property
+    def name(self) -> str:
+        return str(self.config.name)
+
+    @abstractmethod
+    async def probe(self) -> list[DeviceInventory]:
+        """Ask the device(s) what they are and which cameras they carry."""
+
+    @abstractmethod
+    async def snapshot(self, camera: Camera) -> bytes:
+        """Return a current JPEG picture of ``camera``."""
+
+    def open_media(self, camera: Camera, stream: Stream) -> MediaInput:
+        """How to open ``stream`` of ``camera``; by default its device URL."""
+        if stream.url is None:
+            raise DeviceUnsupported(f"{self.name}: camera {camera.id} has no URL for its {stream.role} stream")
+        return UrlMediaInput(
+            url=stream.url.get_secret_value(),
+            label=f"{camera.id}/{stream.role}",
+            options={"rtsp_transport": "tcp"},
+        )
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Yield the device's events as they happen; by default none."""
+        return
+        yield  # pragma: no cover  (makes this an async generator)
+
+    async def close(self) -> None:
+        """Release connections; called once when the hub stops."""

@@ -1,0 +1,353 @@
+"""The metadata store: inventory, recording index, tokens, events, audit log.
+
+SQLAlchemy 2 (async).  SQLite in the data directory by default (WAL mode, so
+the CLI and a running hub share it); a PostgreSQL URL works too and is what
+several hub nodes share.  The schema is owned by Alembic migrations in
+``hub/core/migrations``; ``Store.migrate()`` brings a database to the latest
+revision and is run by every command that opens the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hub.core.errors import ConfigError
+from hub.core.models import Camera, Device, Event, Principal, Role, Segment, utcnow
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DeviceRow(Base):
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(100), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CameraRow(Base):
+    __tablename__ = "cameras"
+    id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(200), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SegmentRow(Base):
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(250), index=True)
+    stream_role: Mapped[str] = mapped_column(String(20))
+    start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TokenRow(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    camera_id: Mapped[str | None] = mapped_column(String(250), index=True, nullable=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    principal_id: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    camera_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+def database_url(configured: str | None, data_dir: Path) -> str:
+    """The async SQLAlchemy URL for a configured URL, or the SQLite default."""
+    if not configured:
+        return f"sqlite+aiosqlite:///{data_dir / 'pantau.db'}"
+    try:
+        url = make_url(configured)
+    except Exception:
+        raise ConfigError("database.url: not a valid database URL") from None
+    drivers = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+    if url.drivername in drivers:
+        url = url.set(drivername=drivers[url.drivername])
+    if url.drivername not in drivers.values():
+        raise ConfigError(f"database.url: unsupported database {url.drivername!r}; use sqlite or postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+TOKEN_PREFIX = "pt"
+
+
+def _hash(secret: str) -> str:
+    # Tokens are 256-bit random values, so a plain SHA-256 is enough (no
+    # password stretching needed) and keeps every API request cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Store:
+    """Async access to the metadata database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"timeout": 30}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.session = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def migrate(self) -> None:
+        """Bring the database to the latest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+
+        def upgrade(sync_conn: Any) -> None:
+            cfg.attributes["connection"] = sync_conn
+            command.upgrade(cfg, "head")
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(upgrade)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # -- tokens ---------------------------------------------------------------
+
+    async def create_token(self, role: Role, name: str | None = None, expires_at: datetime | None = None) -> str:
+        """Create a bearer token; only its hash is stored.  Returns the token."""
+        token_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        async with self.session.begin() as s:
+            s.add(TokenRow(id=token_id, name=name, role=role.value, secret_hash=_hash(secret),
+                           created_at=utcnow(), expires_at=expires_at))
+        return f"{TOKEN_PREFIX}_{token_id}_{secret}"
+
+    async def principal_for_token(self, token: str) -> Principal | None:
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+            return None
+        async with self.session() as s:
+            row = await s.get(TokenRow, parts[1])
+        if row is None or row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            return None
+        if not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
+            return None
+        return Principal(id=f"token:{row.id}", name=row.name, role=Role(row.role))
+
+    async def revoke_token(self, token_id: str) -> bool:
+        async with self.session.begin() as s:
+            result = await s.execute(
+                update(TokenRow).where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None)).values(revoked_at=utcnow())
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- inventory ------------------------------------------------------------
+
+    async def save_inventory(self, devices: Sequence[Device], cameras: Sequence[Camera], sources: set[str]) -> None:
+        """Record what the given sources hold now.
+
+        Devices and cameras of those sources that are no longer present are
+        marked removed, not deleted: their recordings and history stay.
+        """
+        now = utcnow()
+        async with self.session.begin() as s:
+            for row_cls, items in ((DeviceRow, devices), (CameraRow, cameras)):
+                ids = [i.id for i in items]
+                existing = {r.id: r for r in (await s.scalars(select(row_cls).where(row_cls.id.in_(ids)))).all()}
+                for item in items:
+                    data = item.model_dump(mode="json")
+                    row = existing.get(item.id)
+                    if row is None:
+                        extra = {"source": item.source} if row_cls is DeviceRow else {"device_id": item.device_id}
+                        s.add(row_cls(id=item.id, data=data, first_seen=now, last_seen=now, **extra))
+                    else:
+                        row.data, row.last_seen, row.removed_at = data, now, None
+            device_ids = {d.id for d in devices}
+            gone_devices = (await s.scalars(
+                select(DeviceRow).where(DeviceRow.source.in_(sources), DeviceRow.removed_at.is_(None))
+            )).all()
+            gone_ids = [d.id for d in gone_devices if d.id not in device_ids]
+            for d in gone_devices:
+                if d.id in gone_ids:
+                    d.removed_at = now
+            camera_ids = {c.id for c in cameras}
+            live_devices = list(device_ids | set(gone_ids))
+            for row in (await s.scalars(
+                select(CameraRow).where(CameraRow.device_id.in_(live_devices), CameraRow.removed_at.is_(None))
+            )).all():
+                if row.id not in camera_ids:
+                    row.removed_at = now
+
+    async def known_cameras(self, include_removed: bool = False) -> list[tuple[Camera, datetime, datetime | None]]:
+        async with self.session() as s:
+            q = select(CameraRow)
+            if not include_removed:
+                q = q.where(CameraRow.removed_at.is_(None))
+            rows = (await s.scalars(q.order_by(CameraRow.id))).all()
+        return [(Camera.model_validate(r.data), r.first_seen, r.removed_at) for r in rows]
+
+    # -- recordings -----------------------------------------------------------
+
+    async def add_segment(self, camera_id: str, role: str, start: datetime, end: datetime, duration: float,
+                          size: int, sha256: str, storage_key: str) -> int:
+        async with self.session.begin() as s:
+            row = SegmentRow(camera_id=camera_id, stream_role=role, start=start, end=end, duration=duration,
+                             size=size, sha256=sha256, storage_key=storage_key, locked=False)
+            s.add(row)
+            await s.flush()
+            return row.id
+
+    async def segments(self, camera_id: str, start: datetime | None = None, end: datetime | None = None,
+                       limit: int = 1000) -> list[Segment]:
+        q = select(SegmentRow).where(SegmentRow.camera_id == camera_id)
+        if start is not None:
+            q = q.where(SegmentRow.end > start)
+        if end is not None:
+            q = q.where(SegmentRow.start < end)
+        async with self.session() as s:
+            rows = (await s.scalars(q.order_by(SegmentRow.start).limit(limit))).all()
+        return [_segment(r) for r in rows]
+
+    async def segment(self, segment_id: int) -> tuple[Segment, str] | None:
+        async with self.session() as s:
+            row = await s.get(SegmentRow, segment_id)
+        return (_segment(row), row.storage_key) if row else None
+
+    async def expired_segments(self, camera_id: str, before: datetime, limit: int = 500) -> list[tuple[int, str]]:
+        q = (select(SegmentRow.id, SegmentRow.storage_key)
+             .where(SegmentRow.camera_id == camera_id, SegmentRow.end < before, SegmentRow.locked.is_(False))
+             .order_by(SegmentRow.start).limit(limit))
+        async with self.session() as s:
+            return [(r[0], r[1]) for r in (await s.execute(q)).all()]
+
+    async def recorded_cameras(self) -> list[str]:
+        async with self.session() as s:
+            return list((await s.scalars(select(SegmentRow.camera_id).distinct())).all())
+
+    async def delete_segments(self, ids: Sequence[int]) -> None:
+        from sqlalchemy import delete
+
+        async with self.session.begin() as s:
+            await s.execute(delete(SegmentRow).where(SegmentRow.id.in_(list(ids)), SegmentRow.locked.is_(False)))
+
+    async def set_locked(self, segment_id: int, locked: bool) -> None:
+        async with self.session.begin() as s:
+            await s.execute(update(SegmentRow).where(SegmentRow.id == segment_id).values(locked=locked))
+
+    # -- events and audit -----------------------------------------------------
+
+    async def add_events(self, events: Sequence[Event]) -> None:
+        async with self.session.begin() as s:
+            for e in events:
+                s.add(EventRow(id=e.id, camera_id=e.camera_id, kind=e.kind.value, at=e.at,
+                               data=e.model_dump(mode="json")))
+
+    async def events(self, camera_id: str | None = None, limit: int = 100) -> list[Event]:
+        q = select(EventRow)
+        if camera_id:
+            q = q.where(EventRow.camera_id == camera_id)
+        async with self.session() as s:
+            rows = (await s.scalars(q.order_by(EventRow.at.desc()).limit(limit))).all()
+        return [Event.model_validate(r.data) for r in rows]
+
+    async def audit(self, principal: Principal, action: str, camera_id: str | None, allowed: bool, reason: str) -> None:
+        async with self.session.begin() as s:
+            s.add(AuditRow(at=utcnow(), principal_id=principal.id, action=action, camera_id=camera_id,
+                           allowed=allowed, reason=reason))
+
+    async def audit_entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        async with self.session() as s:
+            rows = (await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))).all()
+        return [{"at": r.at, "principal": r.principal_id, "action": r.action, "camera_id": r.camera_id,
+                 "allowed": r.allowed, "reason": r.reason} for r in rows]
+
+
+def _segment(r: SegmentRow) -> Segment:
+    return Segment(id=r.id, camera_id=r.camera_id, stream_role=r.stream_role, start=r.start, end=r.end,  # type: ignore[arg-type]
+                   duration=r.duration, size=r.size, sha256=r.sha256, locked=r.locked)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()

@@ -1,0 +1,312 @@
+"""The stream graph: one upstream connection per camera stream, many consumers.
+
+A ``Relay`` opens a camera stream once (through the source's ``MediaInput``)
+in its own thread, demuxes packets and hands each to every consumer: today
+the ``Recorder``; snapshotters, live outputs and analysers attach the same
+way.  PyAV work never runs on the event loop.  A failed or ended upstream is
+reopened with exponential backoff and jitter.  Media is packet-copied, never
+transcoded.
+
+The ``Recorder`` remuxes into fragmented MP4 segments (``empty_moov`` plus a
+fragment per keyframe) so a file cut short by a crash still plays up to its
+last fragment.  Segments start on a keyframe and are cut at the first
+keyframe after ``segment_seconds``.  A finished segment is handed to the
+event loop, which stores it through the storage backend and indexes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+import av
+
+from hub.core.errors import DeviceError
+from hub.core.models import GraphNode, NodeKind, NodeStats, StreamRole
+from hub.core.sources import MediaInput
+
+log = logging.getLogger(__name__)
+
+FMP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+
+
+class PacketConsumer(Protocol):
+    """A node fed by a relay.  Every method runs in the relay's thread."""
+
+    node_id: str
+    stats: NodeStats
+
+    def begin(self, stream: Any) -> None:
+        """The upstream (re)opened; ``stream`` is the PyAV video stream."""
+
+    def packet(self, packet: av.Packet, arrived: float) -> None:
+        """One video packet; ``arrived`` is its wall-clock arrival time."""
+
+    def end(self) -> None:
+        """The upstream ended or the relay is stopping."""
+
+
+class _Rate:
+    """Frames and bits per second over a sliding window of a few seconds."""
+
+    def __init__(self, window: float = 5.0) -> None:
+        self.window = window
+        self.t0 = time.monotonic()
+        self.frames = 0
+        self.bits = 0
+
+    def add(self, stats: NodeStats, size: int) -> None:
+        self.frames += 1
+        self.bits += size * 8
+        now = time.monotonic()
+        if now - self.t0 >= self.window:
+            span = now - self.t0
+            stats.fps = round(self.frames / span, 2)
+            stats.bitrate = int(self.bits / span)
+            self.t0, self.frames, self.bits = now, 0, 0
+
+
+class Relay:
+    """One upstream connection to a camera stream, fanned out to consumers."""
+
+    def __init__(self, camera_id: str, role: StreamRole, open_input: Callable[[], MediaInput],
+                 backoff_max: float = 60.0) -> None:
+        self.camera_id = camera_id
+        self.role = role
+        self.node_id = f"relay:{camera_id}:{role.value}"
+        self.stats = NodeStats()
+        self._open_input = open_input
+        self._consumers: list[PacketConsumer] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._input: MediaInput | None = None
+        self._thread = threading.Thread(target=self._run, name=self.node_id, daemon=True)
+        self._backoff_max = backoff_max
+        self._rate = _Rate()
+
+    def add(self, consumer: PacketConsumer) -> None:
+        with self._lock:
+            self._consumers.append(consumer)
+
+    def remove(self, consumer: PacketConsumer) -> None:
+        with self._lock:
+            if consumer in self._consumers:
+                self._consumers.remove(consumer)
+        consumer.end()
+
+    @property
+    def consumers(self) -> list[PacketConsumer]:
+        with self._lock:
+            return list(self._consumers)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        current = self._input
+        if current is not None:
+            current.close()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        delay = 1.0
+        while not self._stop.is_set():
+            opened_at = time.monotonic()
+            try:
+                self._pump()
+            except (DeviceError, av.error.FFmpegError, OSError) as err:
+                self.stats.errors += 1
+                # FFmpeg messages may echo a URL: log the error class, not its text.
+                self.stats.last_error = str(err) if isinstance(err, DeviceError) else type(err).__name__
+                log.warning("stream failed; will reconnect", extra={"node": self.node_id, "error": self.stats.last_error})
+            except Exception:
+                self.stats.errors += 1
+                self.stats.last_error = "internal error"
+                log.exception("relay crashed; will reconnect", extra={"node": self.node_id})
+            finally:
+                for consumer in self.consumers:
+                    _guard(consumer, consumer.end)
+            if self._stop.is_set():
+                break
+            if time.monotonic() - opened_at > 30:
+                delay = 1.0  # it ran for a while: start the backoff afresh
+            self.stats.reconnects += 1
+            wait = min(self._backoff_max, delay) * random.uniform(0.5, 1.0)
+            delay = min(self._backoff_max, delay * 2)
+            self._stop.wait(wait)
+
+    def _pump(self) -> None:
+        media = self._open_input()
+        self._input = media
+        try:
+            container = media.open()
+            try:
+                stream = container.streams.video[0]
+                for consumer in self.consumers:
+                    _guard(consumer, consumer.begin, stream)
+                started = set(map(id, self.consumers))
+                for packet in container.demux(stream):
+                    if self._stop.is_set():
+                        break
+                    if packet.dts is None or packet.size == 0:
+                        continue
+                    now = time.time()
+                    self.stats.packets += 1
+                    self.stats.bytes += packet.size
+                    self.stats.last_packet_at = datetime.fromtimestamp(now, UTC)
+                    self._rate.add(self.stats, packet.size)
+                    for consumer in self.consumers:
+                        if id(consumer) not in started:  # attached while streaming
+                            started.add(id(consumer))
+                            _guard(consumer, consumer.begin, stream)
+                        _guard(consumer, consumer.packet, packet, now)
+            finally:
+                container.close()
+        finally:
+            self._input = None
+            media.close()
+
+    def node(self) -> GraphNode:
+        return GraphNode(id=self.node_id, kind=NodeKind.RELAY, camera_id=self.camera_id,
+                         stream_role=self.role, stats=self.stats)
+
+
+def _guard(consumer: PacketConsumer, method: Callable[..., None], *args: Any) -> None:
+    """A failing consumer is counted and logged; the relay and the others go on."""
+    try:
+        method(*args)
+    except Exception as err:
+        consumer.stats.errors += 1
+        consumer.stats.last_error = type(err).__name__
+        log.exception("stream consumer failed", extra={"node": consumer.node_id})
+
+
+@dataclass
+class FinishedSegment:
+    """A closed segment file in the spool, ready to be stored and indexed."""
+
+    camera_id: str
+    role: StreamRole
+    path: Path
+    start: datetime
+    duration: float
+    size: int
+    sha256: str
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(seconds=self.duration)
+
+
+class Recorder:
+    """Continuous recording of one camera stream into fMP4 segments."""
+
+    def __init__(self, camera_id: str, role: StreamRole, spool: Path, segment_seconds: float,
+                 on_segment: Callable[[FinishedSegment], None]) -> None:
+        self.camera_id = camera_id
+        self.role = role
+        self.node_id = f"recorder:{camera_id}:{role.value}"
+        self.stats = NodeStats()
+        self.spool = spool
+        self.segment_seconds = segment_seconds
+        self.on_segment = on_segment
+        self._template: Any = None
+        self._out: Any = None
+        self._ost: Any = None
+        self._path: Path | None = None
+        self._first_dts = 0
+        self._last_dts = 0
+        self._frame_ticks = 0
+        self._anchor: tuple[float, int] | None = None
+        self._start: datetime | None = None
+        self._tb = Fraction(1, 90000)
+        self._rate = _Rate()
+
+    def begin(self, stream: Any) -> None:
+        self._close()
+        self._template = stream
+        self._tb = stream.time_base
+        self._anchor = None
+
+    def packet(self, packet: av.Packet, arrived: float) -> None:
+        if self._template is None:
+            return
+        dts = int(packet.dts)
+        if self._anchor is None:
+            self._anchor = (arrived, dts)
+        if self._out is not None:
+            elapsed = float((dts - self._first_dts) * self._tb)
+            if packet.is_keyframe and elapsed >= self.segment_seconds:
+                self._close(end_dts=dts)
+            elif dts < self._last_dts:  # timestamps jumped back (camera restart): start afresh
+                self._close()
+        if self._out is None:
+            if not packet.is_keyframe:
+                return  # a segment must start on a keyframe
+            self._open(dts)
+        if dts > self._last_dts:
+            self._frame_ticks = dts - self._last_dts
+        self._last_dts = dts
+        pts = packet.pts
+        packet.stream = self._ost
+        packet.dts = dts - self._first_dts
+        packet.pts = (pts if pts is not None else dts) - self._first_dts
+        self._out.mux(packet)
+        self.stats.packets += 1
+        self.stats.bytes += packet.size
+        self.stats.last_packet_at = datetime.fromtimestamp(arrived, UTC)
+        self._rate.add(self.stats, packet.size)
+
+    def end(self) -> None:
+        self._close()
+        self._template = None
+
+    def _open(self, dts: int) -> None:
+        assert self._anchor is not None
+        wall, anchor_dts = self._anchor
+        self._start = datetime.fromtimestamp(wall + float((dts - anchor_dts) * self._tb), UTC)
+        self.spool.mkdir(parents=True, exist_ok=True)
+        self._path = self.spool / f"{uuid.uuid4().hex}.mp4"
+        self._out = av.open(str(self._path), "w", format="mp4", options=FMP4_OPTIONS)
+        self._ost = self._out.add_stream_from_template(self._template)
+        self._first_dts = self._last_dts = dts
+        self._frame_ticks = 0
+
+    def _close(self, end_dts: int | None = None) -> None:
+        if self._out is None:
+            return
+        out, path, start = self._out, self._path, self._start
+        self._out = self._ost = self._path = None
+        try:
+            out.close()
+        except av.error.FFmpegError as err:
+            log.warning("closing segment failed", extra={"node": self.node_id, "error": type(err).__name__})
+        if path is None or start is None:
+            return
+        if end_dts is None:
+            end_dts = self._last_dts + self._frame_ticks
+        duration = float((end_dts - self._first_dts) * self._tb)
+        if duration <= 0:
+            path.unlink(missing_ok=True)
+            return
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        self.on_segment(FinishedSegment(self.camera_id, self.role, path, start, duration,
+                                        path.stat().st_size, digest.hexdigest()))
+
+    def node(self) -> GraphNode:
+        return GraphNode(id=self.node_id, kind=NodeKind.RECORDER, camera_id=self.camera_id,
+                         stream_role=self.role, stats=self.stats)

@@ -1,0 +1,115 @@
+"""The v1 API: cameras, snapshots, recordings, stream graph, events, plugins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+
+from hub.core.errors import AccessDenied
+from hub.core.models import Action, Camera, Event, GraphNode, Segment
+from hub.http.auth import CurrentPrincipal, require
+
+router = APIRouter(tags=["v1"])
+
+
+def _hub(request: Request) -> Any:
+    return request.app.state.hub
+
+
+@router.get("/cameras", response_model=list[Camera])
+async def list_cameras(request: Request, who: CurrentPrincipal) -> list[Camera]:
+    """Every camera the caller may see."""
+    hub = _hub(request)
+    return [c for c in hub.inventory.cameras.values()
+            if hub.policy.evaluate(who, Action.VIEW_INVENTORY, c).allowed]
+
+
+@router.get("/cameras/{camera_id}", response_model=Camera)
+async def get_camera(camera_id: str, request: Request, who: CurrentPrincipal) -> Camera:
+    hub = _hub(request)
+    camera = hub.inventory.camera(camera_id)
+    await hub.authorize(who, Action.VIEW_INVENTORY, camera)
+    return camera  # type: ignore[no-any-return]
+
+
+@router.get("/cameras/{camera_id}/snapshot", response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}}}})
+async def snapshot(camera_id: str, request: Request, who: CurrentPrincipal) -> Response:
+    """A current JPEG picture of the camera."""
+    hub = _hub(request)
+    await hub.authorize(who, Action.VIEW_LIVE, hub.inventory.camera(camera_id))
+    jpeg = await hub.snapshot(camera_id)
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/cameras/{camera_id}/recordings", response_model=list[Segment])
+async def recordings(
+    camera_id: str, request: Request, who: CurrentPrincipal,
+    start: Annotated[datetime | None, Query(description="Only segments ending after this (ISO 8601).")] = None,
+    end: Annotated[datetime | None, Query(description="Only segments starting before this (ISO 8601).")] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> list[Segment]:
+    """Recorded segments of a camera over a time range, oldest first."""
+    hub = _hub(request)
+    camera = hub.inventory.cameras.get(camera_id)
+    known = camera or next((c for c, _, _ in await hub.store.known_cameras(True) if c.id == camera_id), None)
+    if known is None:
+        hub.inventory.camera(camera_id)  # raises NotFound
+    await hub.authorize(who, Action.PLAY_BACK, known)
+    segments = await hub.store.segments(camera_id, start, end, limit)
+    for seg in segments:
+        seg.download_url = str(request.url_for("download_recording", segment_id=seg.id).path)
+    return segments  # type: ignore[no-any-return]
+
+
+@router.get("/recordings/{segment_id}/download", name="download_recording",
+            responses={200: {"content": {"video/mp4": {}}}})
+async def download(segment_id: int, request: Request, who: CurrentPrincipal) -> Response:
+    """One recorded segment as fragmented MP4."""
+    hub = _hub(request)
+    found = await hub.store.segment(segment_id)
+    if found is None:
+        from hub.core.errors import NotFound
+
+        raise NotFound(f"no recording {segment_id}")
+    seg, key = found
+    camera = hub.inventory.cameras.get(seg.camera_id)
+    if camera is None:
+        known = {c.id: c for c, _, _ in await hub.store.known_cameras(True)}
+        camera = known.get(seg.camera_id)
+    if camera is None:
+        raise AccessDenied("recording of an unknown camera")
+    await hub.authorize(who, Action.PLAY_BACK, camera, {"segment": segment_id})
+    filename = f"{seg.camera_id.replace(':', '_')}-{seg.start:%Y%m%dT%H%M%SZ}.mp4"
+    headers = {"X-Content-SHA256": seg.sha256}
+    local = hub.storage.local_path(key)
+    if local is not None:
+        return FileResponse(local, media_type="video/mp4", filename=filename, headers=headers)
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return StreamingResponse(hub.storage.read(key), media_type="video/mp4", headers=headers)
+
+
+@router.get("/streams", response_model=list[GraphNode])
+async def streams(request: Request, who: Any = require(Action.VIEW_INVENTORY)) -> list[GraphNode]:
+    """Stream-graph nodes with their figures (fps, bitrate, last packet, reconnects)."""
+    return _hub(request).recording.nodes()  # type: ignore[no-any-return]
+
+
+@router.get("/events", response_model=list[Event])
+async def events(request: Request, camera_id: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 who: Any = require(Action.VIEW_INVENTORY)) -> list[Event]:
+    """Recent events, newest first."""
+    return await _hub(request).store.events(camera_id, limit)  # type: ignore[no-any-return]
+
+
+@router.get("/sources")
+async def sources(request: Request, who: Any = require(Action.MANAGE)) -> list[dict[str, Any]]:
+    """Configured sources and whether their last probe worked."""
+    hub = _hub(request)
+    return [{"name": n, "type": s.source_type, "error": hub.inventory.errors.get(n),
+             "cameras": sum(1 for c in hub.inventory.cameras.values() if hub.inventory.source_name(c.id) == n)}
+            for n, s in hub.inventory.sources.items()]

@@ -1,0 +1,58 @@
+"""The FastAPI application: health, the v1 API, plugin routes and the page.
+
+Served by uvicorn inside the hub's event loop.  OpenAPI is generated from
+the same pydantic models as hub.yaml and lives at ``/api/openapi.json``.
+Errors from the hub's exception tree become HTTP statuses here, in one place.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+import hub as hub_pkg
+from hub.core.errors import AccessDenied, DeviceAuthFailed, DeviceError, DeviceNotReady, DeviceUnsupported, HubError, NotFound
+from hub.http import api, page
+from hub.http.auth import principal
+
+if TYPE_CHECKING:
+    from hub.app import Hub
+
+_STATUS: list[tuple[type[HubError], int]] = [
+    (NotFound, 404),
+    (AccessDenied, 403),
+    (DeviceNotReady, 503),
+    (DeviceAuthFailed, 502),
+    (DeviceUnsupported, 501),
+    (DeviceError, 502),
+    (HubError, 500),
+]
+
+
+def create_app(hub: Hub) -> FastAPI:
+    app = FastAPI(
+        title="Pantau Hub",
+        version=hub_pkg.__version__,
+        openapi_url="/api/openapi.json",
+        docs_url=None,  # Swagger UI would load scripts from a CDN
+        redoc_url=None,
+    )
+    app.state.hub = hub
+
+    @app.exception_handler(HubError)
+    async def hub_error(request: Request, exc: HubError) -> JSONResponse:
+        status = next(code for cls, code in _STATUS if isinstance(exc, cls))
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "version": hub_pkg.__version__, "cameras": len(hub.inventory.cameras)}
+
+    app.include_router(api.router, prefix="/api/v1")
+    plugin_router = APIRouter(prefix="/api/v1/plugins", dependencies=[Depends(principal)])
+    hub.plugins.call_register("register_routes", plugin_router.include_router)
+    app.include_router(plugin_router)
+    app.include_router(page.router)
+    return app

@@ -1,0 +1,125 @@
+"""The live camera inventory: every configured source probed into one list.
+
+Sources are probed concurrently with a time limit each; a source that fails
+is reported by name and keeps the cameras it had (a device that is down is
+not a device that was removed).  Source-level defaults from hub.yaml (owner,
+site, area, tags) are applied here so plugins need not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.core.errors import DeviceError, NotFound, PluginError
+from hub.core.models import Camera, Device, DeviceInventory
+from hub.core.plugins import Plugins
+from hub.core.sources import CameraSource, SourceContext
+
+log = logging.getLogger(__name__)
+
+
+def build_sources(config: Any, plugins: Plugins, data_dir: Path) -> dict[str, CameraSource]:
+    sources: dict[str, CameraSource] = {}
+    for src_cfg in config.sources:
+        if not src_cfg.enabled:
+            continue
+        reg = plugins.source_types.get(src_cfg.type)
+        if reg is None:
+            raise PluginError(f"source {src_cfg.name}: no plugin provides source type {src_cfg.type!r}")
+        context = SourceContext(data_dir=data_dir / "sources" / src_cfg.name,
+                                log=logging.getLogger(f"pantau.source.{src_cfg.name}"))
+        source = reg.implementation(src_cfg, context)
+        source.source_type = reg.name
+        sources[src_cfg.name] = source
+    return sources
+
+
+@dataclass
+class InventoryChange:
+    added: list[Camera] = field(default_factory=list)
+    removed: list[Camera] = field(default_factory=list)
+    changed: list[Camera] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+class Inventory:
+    """Devices and cameras of every source, keyed by stable id."""
+
+    def __init__(self, sources: dict[str, CameraSource]) -> None:
+        self.sources = sources
+        self.devices: dict[str, Device] = {}
+        self.cameras: dict[str, Camera] = {}
+        self._camera_source: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+
+    def camera(self, camera_id: str) -> Camera:
+        try:
+            return self.cameras[camera_id]
+        except KeyError:
+            raise NotFound(f"no camera {camera_id!r}") from None
+
+    def source_name(self, camera_id: str) -> str:
+        self.camera(camera_id)
+        return self._camera_source[camera_id]
+
+    def source_of(self, camera_id: str) -> CameraSource:
+        return self.sources[self.source_name(camera_id)]
+
+    async def probe(self, timeout: float = 20.0) -> InventoryChange:
+        """Probe every source and update the inventory; returns what changed."""
+        names = list(self.sources)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(self.sources[n].probe(), timeout) for n in names), return_exceptions=True
+        )
+        change = InventoryChange()
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                self.errors[name] = _describe(result)
+                log.warning("probing source failed", extra={"source": name, "error": self.errors[name]})
+                continue
+            self.errors.pop(name, None)
+            self._apply(name, result, change)
+        return change
+
+    def _apply(self, name: str, found: list[DeviceInventory], change: InventoryChange) -> None:
+        cfg = self.sources[name].config
+        seen: set[str] = set()
+        for inv in found:
+            device = inv.device.model_copy(update={
+                "source": name, "owner": inv.device.owner or cfg.owner, "site": inv.device.site or cfg.site})
+            self.devices[device.id] = device
+            for cam in inv.cameras:
+                cam = cam.model_copy(update={
+                    "owner": cam.owner or cfg.owner,
+                    "site": cam.site or cfg.site,
+                    "area": cam.area or cfg.area,
+                    "tags": list(dict.fromkeys([*cfg.tags, *cam.tags])),
+                })
+                seen.add(cam.id)
+                old = self.cameras.get(cam.id)
+                if old is None:
+                    change.added.append(cam)
+                elif old.model_dump() != cam.model_dump() or old.streams != cam.streams:
+                    change.changed.append(cam)
+                self.cameras[cam.id] = cam
+                self._camera_source[cam.id] = name
+        for cam_id in [c for c, s in self._camera_source.items() if s == name and c not in seen]:
+            change.removed.append(self.cameras.pop(cam_id))
+            del self._camera_source[cam_id]
+        device_ids = {inv.device.id for inv in found}
+        for dev_id in [d for d, dev in self.devices.items() if dev.source == name and d not in device_ids]:
+            del self.devices[dev_id]
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, TimeoutError | asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(err, DeviceError):
+        return str(err)
+    return f"{type(err).__name__}"

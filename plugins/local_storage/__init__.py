@@ -1,0 +1,129 @@
+"""Local-filesystem storage backend (``storage: {type: local}``), the default.
+
+Objects live under ``<data_dir>/storage`` (or ``path``) at their key, laid
+out by camera and date.  Every write goes to a temporary file in the target
+folder, is fsynced, then renamed over the final name, so a reader or a power
+cut sees the whole object or none of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from hub import hookimpl
+from hub.core.errors import NotFound, StorageError
+from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
+
+
+class LocalStorageConfig(StorageConfig):
+    """Keep recordings on a local disk."""
+
+    type: Literal["local"] = "local"
+    path: Path | None = Field(default=None, description="Folder for stored objects; default '<data_dir>/storage'.")
+    fsync: bool = Field(default=True, description="fsync each object before it becomes visible (power-cut safe).")
+
+
+class LocalStorage(StorageBackend):
+    def __init__(self, config: LocalStorageConfig, data_dir: Path) -> None:
+        super().__init__(config, data_dir)
+        root = config.path or data_dir / "storage"
+        self.root = (root if root.is_absolute() else data_dir / root).resolve()
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def _commit(self, tmp: Path, dest: Path) -> None:
+        if self.config.fsync:
+            with tmp.open("rb") as f:
+                os.fsync(f.fileno())
+        os.replace(tmp, dest)
+        if self.config.fsync:
+            fd = os.open(dest.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _put_file(self, key: str, path: Path) -> int:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            try:
+                os.replace(path, tmp)  # same filesystem: no copy
+            except OSError:
+                shutil.copyfile(path, tmp)
+                path.unlink()
+            self._commit(tmp, dest)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"local storage: cannot store {key}: {err.strerror}") from err
+        return dest.stat().st_size
+
+    async def put_file(self, key: str, path: Path) -> int:
+        return await asyncio.to_thread(self._put_file, key, path)
+
+    def _put_bytes(self, key: str, data: bytes) -> None:
+        dest = self._path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            tmp.write_bytes(data)
+            self._commit(tmp, dest)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise StorageError(f"local storage: cannot store {key}: {err.strerror}") from err
+
+    async def put_bytes(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._put_bytes, key, data)
+
+    async def read(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+        try:
+            f = await asyncio.to_thread(self._path(key).open, "rb")
+        except FileNotFoundError:
+            raise NotFound(f"no stored object {key}") from None
+        try:
+            while chunk := await asyncio.to_thread(f.read, chunk_size):
+                yield chunk
+        finally:
+            f.close()
+
+    def _delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        parent = path.parent
+        while parent != self.root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+    async def delete(self, key: str) -> None:
+        await asyncio.to_thread(self._delete, key)
+
+    async def exists(self, key: str) -> bool:
+        return await asyncio.to_thread(self._path(key).is_file)
+
+    def _usage(self) -> StorageUsage:
+        used = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file()) if self.root.exists() else 0
+        self.root.mkdir(parents=True, exist_ok=True)
+        disk = shutil.disk_usage(self.root)
+        return StorageUsage(used_bytes=used, free_bytes=disk.free, total_bytes=disk.total)
+
+    async def usage(self) -> StorageUsage:
+        return await asyncio.to_thread(self._usage)
+
+    def local_path(self, key: str) -> Path | None:
+        path = self._path(key)
+        return path if path.is_file() else None
+
+
+@hookimpl
+def register_storage_backends(register):  # type: ignore[no-untyped-def]
+    register(LocalStorageConfig, LocalStorage)
