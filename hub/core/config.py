@@ -283,6 +283,9 @@ def _friendly(err: Any, model: type[BaseModel], data: Any, path: Path_) -> str:
     if kind == "union_tag_invalid":
         ctx = err.get("ctx", {})
         return f"unknown type {ctx.get('tag')!r}; installed plugins provide: {ctx.get('expected_tags')}"
+    if kind == "literal_error" and path and path[-1] == "type":
+        expected = err.get("ctx", {}).get("expected")
+        return f"unknown type {err.get('input')!r}; installed plugins provide: {expected}"
     return str(err["msg"])
 
 

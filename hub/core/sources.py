@@ -63,8 +63,12 @@ class MediaInput(ABC):
     def open(self) -> av.container.InputContainer:
         """Open the stream; raise ``DeviceNotReady`` when it cannot be reached."""
 
+    def interrupt(self) -> None:
+        """Make a blocked read end soon; called from another thread on stop."""
+
     def close(self) -> None:
-        """Release whatever ``open`` started (threads, pipes)."""
+        """Release whatever ``open`` started (threads, pipes); called by the
+        thread that opened it, after the container is closed."""
 
 
 @dataclass

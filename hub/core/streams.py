@@ -116,7 +116,7 @@ class Relay:
         self._stop.set()
         current = self._input
         if current is not None:
-            current.close()
+            current.interrupt()
         self._thread.join(timeout)
 
     def _run(self) -> None:

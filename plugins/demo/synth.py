@@ -74,15 +74,18 @@ class SyntheticStream(MediaInput):
 
     def open(self) -> av.container.InputContainer:
         read_fd, write_fd = os.pipe()
-        self._reader = os.fdopen(read_fd, "rb")
+        # Unbuffered: read() returns what the pipe holds instead of waiting to fill a buffer.
+        self._reader = os.fdopen(read_fd, "rb", buffering=0)
         writer = os.fdopen(write_fd, "wb", buffering=0)
         self._thread = threading.Thread(target=self._produce, args=(writer,), name=f"demo:{self.label}", daemon=True)
         self._thread.start()
-        return av.open(self._reader, format="mpegts")
+        # A short analysis: the demuxer needs only the first keyframe to know the stream.
+        return av.open(self._reader, format="mpegts", options={"analyzeduration": "500000", "probesize": "65536"})
 
     def _produce(self, writer: Any) -> None:
         try:
-            out = av.open(writer, "w", format="mpegts")
+            # flush_packets: hand each packet to the pipe at once, like a camera on the wire
+            out = av.open(writer, "w", format="mpegts", options={"flush_packets": "1"})
             stream = out.add_stream("libx264", rate=self.fps, options={
                 "preset": "ultrafast", "tune": "zerolatency", "g": str(self.gop), "bf": "0", "threads": "1"})
             stream.width, stream.height, stream.pix_fmt = self.painter.width, self.painter.height, "yuv420p"
@@ -113,12 +116,16 @@ class SyntheticStream(MediaInput):
             except OSError:
                 pass
 
+    def interrupt(self) -> None:
+        # The producer finishes its frame and closes the pipe: the demuxer sees EOF.
+        self._stop.set()
+
     def close(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
         if self._reader is not None:
             try:
-                self._reader.close()
+                self._reader.close()  # a producer still writing gets a broken pipe and ends
             except OSError:
                 pass
+        if self._thread is not None:
+            self._thread.join(timeout=5)

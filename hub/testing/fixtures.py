@@ -1,0 +1,49 @@
+"""pytest fixtures: ``postgres`` (a private cluster per session), ``pg_url``
+(a fresh database per test) and ``hub_factory`` (hubs as subprocesses).
+
+Load them from a ``conftest.py`` with ``pytest_plugins = ["hub.testing.fixtures"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from hub.testing.hubproc import HubProcess
+from hub.testing.postgres import PostgresServer, PostgresUnavailable
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        server.start()
+    except PostgresUnavailable as err:
+        pytest.skip(str(err))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresServer) -> str:
+    return postgres.create_database()
+
+
+@pytest.fixture
+def hub_factory(tmp_path: Path) -> Iterator[Callable[..., HubProcess]]:
+    hubs: list[HubProcess] = []
+
+    def make(config_text: str, env: dict[str, str] | None = None, start: bool = True) -> HubProcess:
+        workdir = tmp_path / f"hub{len(hubs)}"
+        workdir.mkdir()
+        proc = HubProcess(config_text, workdir, env)
+        hubs.append(proc)
+        return proc.start() if start else proc
+
+    yield make
+    for proc in hubs:
+        proc.kill()

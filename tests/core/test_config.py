@@ -1,0 +1,144 @@
+"""hub.yaml: the shipped file passes; every kind of mistake is reported with
+file, line and key path, exit code 2 and no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hub.core.config import load_config
+from hub.core.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def pantau(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=cwd or ROOT, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **(env or {})})
+
+
+def check(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(text)
+    return pantau("check-config", "-c", str(cfg), env=env)
+
+
+def test_shipped_hub_yaml_passes() -> None:
+    result = pantau("check-config", "-c", str(ROOT / "hub.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_misspelt_key_names_file_line_and_suggestion(tmp_path: Path) -> None:
+    result = check(tmp_path, "version: 1\nrecording:\n  default:\n    segmnet_seconds: 5\n")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"{tmp_path / 'hub.yaml'}:4: recording.default.segmnet_seconds: "
+        "unknown key 'segmnet_seconds'; did you mean 'segment_seconds'?"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_misspelt_key_inside_a_plugin_source(tmp_path: Path) -> None:
+    result = check(tmp_path, "version: 1\nsources:\n  - type: demo\n    name: d\n    fsp: 5\n")
+    assert result.returncode == 2
+    assert ":5: sources[0].fsp: unknown key 'fsp'; did you mean 'fps'?" in result.stderr
+
+
+def test_unparsable_yaml(tmp_path: Path) -> None:
+    result = check(tmp_path, "version: 1\nhttp:\n  port: 8080\n   host: x\n")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{tmp_path / 'hub.yaml'}:4: ")
+    assert "YAML does not parse" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_type(tmp_path: Path) -> None:
+    result = check(tmp_path, "version: 1\nhttp:\n  port: eighty\n")
+    assert result.returncode == 2
+    assert ":3: http.port: " in result.stderr
+    assert "integer" in result.stderr
+
+
+def test_missing_secret_names_the_variable(tmp_path: Path) -> None:
+    text = "version: 1\ndatabase:\n  url: postgresql://hub:${PANTAU_TEST_NO_SUCH_VAR}@db/hub\n"
+    result = check(tmp_path, text)
+    assert result.returncode == 2
+    assert ":3: database.url: environment variable PANTAU_TEST_NO_SUCH_VAR is not set" in result.stderr
+
+
+def test_env_substitution_and_default(tmp_path: Path, plugins) -> None:
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text("version: 1\nhub:\n  name: ${HUB_NAME}\nhttp:\n  port: ${HUB_PORT:-9123}\n"
+                   "database:\n  url: postgresql://u:${DB_PW}@h/d\n")
+    import os
+
+    os.environ.update(HUB_NAME="Kota Semarang", DB_PW="s3cr3t-pw")
+    try:
+        loaded = load_config(cfg, plugins)
+    finally:
+        del os.environ["HUB_NAME"], os.environ["DB_PW"]
+    assert loaded.model.hub.name == "Kota Semarang"
+    assert loaded.model.http.port == 9123
+    assert loaded.model.database.url.get_secret_value() == "postgresql://u:s3cr3t-pw@h/d"
+    assert "s3cr3t-pw" not in repr(loaded.model)
+
+
+def test_version_is_required(tmp_path: Path) -> None:
+    result = check(tmp_path, "http:\n  port: 8080\n")
+    assert result.returncode == 2
+    assert ":1: version: required key is missing" in result.stderr
+
+
+def test_unknown_source_type_lists_the_installed_ones(tmp_path: Path) -> None:
+    result = check(tmp_path, "version: 1\nsources:\n  - type: uniview\n    name: u\n")
+    assert result.returncode == 2
+    assert ":3: sources[0]" in result.stderr
+    assert "uniview" in result.stderr and "demo" in result.stderr
+
+
+def test_references_and_duplicates_are_checked(tmp_path: Path) -> None:
+    text = ("version: 1\nsources:\n  - type: demo\n    name: a\n    owner: nobody\n"
+            "  - type: demo\n    name: a\n")
+    result = check(tmp_path, text)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert any(":5: sources[0].owner: unknown owner 'nobody'" in line for line in lines)
+    assert any(":7: sources[1].name: duplicate name 'a'" in line for line in lines)
+
+
+def test_duplicate_yaml_key(tmp_path: Path) -> None:
+    result = check(tmp_path, "version: 1\nhttp:\n  port: 1\n  port: 2\n")
+    assert result.returncode == 2
+    assert ":4: http.port: duplicate key" in result.stderr
+
+
+def test_all_problems_reported_at_once(tmp_path: Path, plugins) -> None:
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text("version: 1\nhttp:\n  port: -1\n  hots: x\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(cfg, plugins)
+    assert [(p.line, p.path) for p in info.value.problems] == [(3, "http.port"), (4, "http.hots")]
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = pantau("check-config", "-c", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2
+    assert "nope.yaml: (top level): file not found" in result.stderr
+
+
+def test_schema_is_generated_from_the_models_and_plugins() -> None:
+    result = pantau("config", "schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema["additionalProperties"] is False
+    assert set(schema["required"]) == {"version"}
+    assert "DemoSourceConfig" in schema["$defs"]
+    demo = schema["$defs"]["DemoSourceConfig"]
+    assert demo["additionalProperties"] is False
+    assert all("description" in f for name, f in demo["properties"].items() if name != "type")

@@ -1,0 +1,111 @@
+"""The metadata store behaves the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from hub.core.models import Camera, Device, Role, Stream, StreamRole, utcnow
+from hub.core.store import Base, Store, database_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request, tmp_path: Path):
+    if request.param == "sqlite":
+        url = database_url(None, tmp_path)
+    else:
+        url = database_url(request.getfixturevalue("pg_url"), tmp_path)
+    s = Store(url)
+    await s.migrate()
+    yield s
+    await s.close()
+
+
+def camera(serial: str, ch: int, name: str) -> Camera:
+    return Camera(id=f"demo:{serial}:{ch}", device_id=f"demo:{serial}", channel=ch, name=name,
+                  streams=[Stream(role=StreamRole.MAIN, codec="h264", url="rtsp://admin:pw@10.0.0.1/1")])
+
+
+def device(serial: str) -> Device:
+    return Device(id=f"demo:{serial}", source="src", vendor="Demo", serial=serial)
+
+
+async def test_migrations_match_the_models(store: Store) -> None:
+    async with store.engine.connect() as conn:
+        diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    assert diff == []
+
+
+async def test_migrate_twice_is_harmless(store: Store) -> None:
+    await store.migrate()
+
+
+async def test_token_round_trip_and_revocation(store: Store) -> None:
+    token = await store.create_token(Role.OPERATOR, name="pos ronda")
+    who = await store.principal_for_token(token)
+    assert who is not None and who.role == Role.OPERATOR and who.name == "pos ronda"
+    assert await store.principal_for_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert await store.principal_for_token("garbage") is None
+    assert await store.revoke_token(token.split("_")[1])
+    assert await store.principal_for_token(token) is None
+
+
+async def test_token_is_stored_hashed_and_expires(store: Store) -> None:
+    from sqlalchemy import select
+
+    from hub.core.store import TokenRow
+
+    token = await store.create_token(Role.VIEWER, expires_at=utcnow() - timedelta(seconds=1))
+    async with store.session() as s:
+        rows = (await s.scalars(select(TokenRow))).all()
+    assert all(token.split("_", 2)[2] not in (r.secret_hash, r.name or "") for r in rows)
+    assert await store.principal_for_token(token) is None
+
+
+async def test_inventory_removal_keeps_history_and_secrets_stay_out(store: Store) -> None:
+    await store.save_inventory([device("A")], [camera("A", 1, "Gate"), camera("A", 2, "Yard")], {"src"})
+    await store.save_inventory([device("A")], [camera("A", 1, "Gate (renamed)")], {"src"})
+    current = await store.known_cameras()
+    assert [(c.id, c.name) for c, _, _ in current] == [("demo:A:1", "Gate (renamed)")]
+    everything = {c.id: removed for c, _, removed in await store.known_cameras(include_removed=True)}
+    assert everything["demo:A:2"] is not None and everything["demo:A:1"] is None
+    async with store.engine.connect() as conn:
+        from sqlalchemy import text
+
+        dump = str((await conn.execute(text("SELECT data FROM cameras"))).all())
+    assert "pw@" not in dump and "rtsp://" not in dump
+    # The camera comes back: same id, history kept, no longer removed.
+    await store.save_inventory([device("A")], [camera("A", 1, "Gate"), camera("A", 2, "Yard")], {"src"})
+    assert len(await store.known_cameras()) == 2
+
+
+async def test_segments_by_time_range_and_locking(store: Store) -> None:
+    t0 = utcnow().replace(microsecond=0)
+    ids = []
+    for i in range(5):
+        start = t0 + timedelta(seconds=10 * i)
+        ids.append(await store.add_segment("demo:A:1", "main", start, start + timedelta(seconds=10), 10.0,
+                                           1000 + i, "ab" * 32, f"recordings/a/{i}.mp4"))
+    window = await store.segments("demo:A:1", t0 + timedelta(seconds=15), t0 + timedelta(seconds=35))
+    assert [s.id for s in window] == ids[1:4]
+    assert window[0].start.tzinfo is not None
+    await store.set_locked(ids[0], True)
+    expired = await store.expired_segments("demo:A:1", t0 + timedelta(seconds=100))
+    assert [i for i, _ in expired] == ids[1:]
+    await store.delete_segments([i for i, _ in expired] + [ids[0]])
+    remaining = await store.segments("demo:A:1")
+    assert [s.id for s in remaining] == [ids[0]] and remaining[0].locked
+
+
+def test_database_url_forms(tmp_path: Path) -> None:
+    from hub.core.errors import ConfigError
+
+    assert database_url(None, tmp_path) == f"sqlite+aiosqlite:///{tmp_path}/pantau.db"
+    assert database_url("postgresql://u:p@h/db", tmp_path).startswith("postgresql+asyncpg://u:p@h/db")
+    with pytest.raises(ConfigError) as info:
+        database_url("mysql://root:hunter2@h/db", tmp_path)
+    assert "hunter2" not in str(info.value)

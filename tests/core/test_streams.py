@@ -1,0 +1,142 @@
+"""Relay and recorder on a real encoded stream (the demo device)."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+from hub.core.errors import DeviceNotReady
+from hub.core.models import StreamRole
+from hub.core.sources import MediaInput
+from hub.core.streams import FinishedSegment, Recorder, Relay
+from plugins.demo.synth import Painter, SyntheticStream
+
+
+def demo_input() -> SyntheticStream:
+    return SyntheticStream(Painter("Test", 320, 180, hue=1), fps=10, keyframe_seconds=1, label="test")
+
+
+def decode(path_or_bytes, tolerate: int = 0) -> tuple[int, float, bool]:  # noqa: ANN001
+    """Frames decoded, seconds covered, and whether the first frame is a keyframe.
+
+    ``tolerate`` packets may fail to decode, as a player skips the torn end of a file.
+    """
+    src = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
+    frames, broken = [], 0
+    with av.open(src) as c:
+        for packet in c.demux(video=0):
+            try:
+                frames.extend(packet.decode())
+            except av.error.InvalidDataError:
+                broken += 1
+    assert broken <= tolerate, f"{broken} packets did not decode"
+    span = float((frames[-1].pts - frames[0].pts) * frames[0].time_base) + 0.1 if frames else 0.0
+    return len(frames), span, bool(frames and frames[0].key_frame)
+
+
+def record(tmp_path: Path, seconds: float, segment_seconds: float = 2) -> tuple[Relay, list[FinishedSegment]]:
+    segments: list[FinishedSegment] = []
+    relay = Relay("demo:T:1", StreamRole.MAIN, demo_input)
+    relay.add(Recorder("demo:T:1", StreamRole.MAIN, tmp_path, segment_seconds, segments.append))
+    relay.start()
+    time.sleep(seconds)
+    relay.stop()
+    return relay, segments
+
+
+def test_segments_start_on_keyframes_are_contiguous_and_decode(tmp_path: Path) -> None:
+    relay, segments = record(tmp_path, 7.5)
+    assert len(segments) >= 3
+    for seg in segments:
+        frames, span, keyframe_first = decode(seg.path)
+        assert keyframe_first, "a segment must start on a keyframe"
+        assert frames >= (15 if seg is not segments[-1] else 1)
+        assert abs(span - seg.duration) < 0.15, (span, seg.duration)
+    for earlier, later in zip(segments, segments[1:], strict=False):
+        assert abs((later.start - earlier.end).total_seconds()) < 0.01
+    total = sum(s.duration for s in segments)
+    assert 5.0 <= total <= 7.6  # all that was received, less the wait for the first keyframe
+    assert all(2.0 <= s.duration <= 3.1 for s in segments[:-1])
+    assert relay.stats.packets >= 60 and relay.stats.errors == 0
+
+
+def test_a_segment_cut_short_plays_up_to_its_last_fragment(tmp_path: Path) -> None:
+    _, segments = record(tmp_path, 4.5, segment_seconds=4)
+    data = segments[0].path.read_bytes()
+    cut = data[: int(len(data) * 0.7)]  # a power cut in the middle of a fragment
+    frames, span, _ = decode(cut, tolerate=1)
+    assert frames >= 10 and span >= 1.0
+
+
+class FlakyInput(MediaInput):
+    """Fails the first two opens, like a camera still booting."""
+
+    attempts = 0
+
+    def __init__(self) -> None:
+        self.inner = demo_input()
+        self.label = "flaky"
+
+    def open(self):  # noqa: ANN201
+        FlakyInput.attempts += 1
+        if FlakyInput.attempts <= 2:
+            raise DeviceNotReady("127.0.0.1:554: connection refused")
+        return self.inner.open()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_relay_reconnects_with_backoff_and_then_records(tmp_path: Path) -> None:
+    segments: list[FinishedSegment] = []
+    relay = Relay("demo:T:1", StreamRole.MAIN, FlakyInput, backoff_max=0.5)
+    relay.add(Recorder("demo:T:1", StreamRole.MAIN, tmp_path, 2, segments.append))
+    relay.start()
+    deadline = time.monotonic() + 15
+    while not segments and time.monotonic() < deadline:
+        time.sleep(0.2)
+    relay.stop()
+    assert relay.stats.reconnects >= 2 and relay.stats.errors >= 2
+    assert "connection refused" in (relay.stats.last_error or "") or segments
+    assert segments, "recording should start once the camera answers"
+
+
+def test_a_failing_consumer_does_not_stop_the_others(tmp_path: Path) -> None:
+    class Broken:
+        node_id = "broken"
+
+        def __init__(self) -> None:
+            from hub.core.models import NodeStats
+
+            self.stats = NodeStats()
+
+        def begin(self, stream) -> None:  # noqa: ANN001
+            pass
+
+        def packet(self, packet, arrived) -> None:  # noqa: ANN001
+            raise ValueError("bad consumer")
+
+        def end(self) -> None:
+            pass
+
+    segments: list[FinishedSegment] = []
+    relay = Relay("demo:T:1", StreamRole.MAIN, demo_input)
+    broken = Broken()
+    relay.add(broken)
+    relay.add(Recorder("demo:T:1", StreamRole.MAIN, tmp_path, 2, segments.append))
+    relay.start()
+    time.sleep(3.5)
+    relay.stop()
+    assert broken.stats.errors > 10
+    assert segments and relay.stats.reconnects == 0
+
+
+@pytest.mark.parametrize("seconds", [0.3])
+def test_stopping_before_the_first_keyframe_leaves_nothing_behind(tmp_path: Path, seconds: float) -> None:
+    _, segments = record(tmp_path, seconds)
+    assert all(s.path.exists() for s in segments)
+    assert {p.name for p in tmp_path.iterdir()} == {s.path.name for s in segments}
