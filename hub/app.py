@@ -44,7 +44,7 @@ def build_storage(config: Any, plugins: Plugins, data_dir: Path) -> StorageBacke
 
 
 async def open_store(config: Any, data_dir: Path) -> Store:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     url = config.database.url.get_secret_value() if config.database.url else None
     store = Store(database_url(url, data_dir))
     await store.migrate()
@@ -144,12 +144,20 @@ class Hub:
         app = create_app(self)
         config = uvicorn.Config(app, host=self.config.http.host, port=self.port, log_config=None,
                                 access_log=False, lifespan="off", timeout_graceful_shutdown=3)
-        self.server = _Server(config)
-        self._server_task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
+        self.server = server = _Server(config)
+        where = f"{self.config.http.host}:{self.port}"
+
+        async def serve() -> None:
+            try:
+                await server.serve()
+            except SystemExit:  # uvicorn exits when it cannot bind
+                raise HubError(f"HTTP server could not listen on {where} (is the port in use?)") from None
+
+        self._server_task = asyncio.create_task(serve())
+        while not server.started:
             if self._server_task.done():
                 self._server_task.result()
-                raise HubError(f"HTTP server could not start on {self.config.http.host}:{self.port}")
+                raise HubError(f"HTTP server could not start on {where}")
             await asyncio.sleep(0.05)
         if self.port == 0:
             self.port = self.server.servers[0].sockets[0].getsockname()[1]
@@ -199,8 +207,8 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as err:
-                log.warning("event stream failed; will reconnect",
-                            extra={"source": name, "error": str(err) if isinstance(err, HubError) else type(err).__name__})
+                reason = str(err) if isinstance(err, HubError) else type(err).__name__
+                log.warning("event stream failed; will reconnect", extra={"source": name, "error": reason})
             await asyncio.sleep(delay)
             delay = min(60.0, delay * 2)
 

@@ -71,11 +71,11 @@ class Inventory:
     def source_of(self, camera_id: str) -> CameraSource:
         return self.sources[self.source_name(camera_id)]
 
-    async def probe(self, timeout: float = 20.0) -> InventoryChange:
-        """Probe every source and update the inventory; returns what changed."""
+    async def probe(self, limit: float = 20.0) -> InventoryChange:
+        """Probe every source (``limit`` seconds each) and update the inventory; returns what changed."""
         names = list(self.sources)
         results = await asyncio.gather(
-            *(asyncio.wait_for(self.sources[n].probe(), timeout) for n in names), return_exceptions=True
+            *(asyncio.wait_for(self.sources[n].probe(), limit) for n in names), return_exceptions=True
         )
         change = InventoryChange()
         for name, result in zip(names, results, strict=True):

@@ -19,7 +19,8 @@ from typing import Any
 
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s:]+(:[^/@\s]*)?@")
 _TOKENS = re.compile(r"\b(pt_[0-9a-f]{16}_)[A-Za-z0-9_-]+|(Bearer\s+)[A-Za-z0-9._~+/=-]+")
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName", "color_message"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message", "asctime", "taskName", "color_message"}
 
 
 class Redactor:

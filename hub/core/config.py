@@ -107,9 +107,9 @@ def _union(regs: dict[str, TypeRegistration], base: type[BaseModel]) -> Any:
 
 def build_config_model(plugins: Plugins) -> type[HubConfigBase]:
     """The hub.yaml model for the loaded plugins."""
-    source = _union(plugins.source_types, SourceConfig)
-    notifier = _union(plugins.notifier_types, NotifierConfig)
-    storage = _union(plugins.storage_types, StorageConfig)
+    source: Any = _union(plugins.source_types, SourceConfig)
+    notifier: Any = _union(plugins.notifier_types, NotifierConfig)
+    storage: Any = _union(plugins.storage_types, StorageConfig)
     default_storage: dict[str, Any] = {"type": "local"} if "local" in plugins.storage_types else {"type": "none"}
     model = create_model(
         "HubConfig",
@@ -252,6 +252,16 @@ def _unwrap(t: Any, node: Any) -> Any:
             return t
 
 
+def _pick(models: list[Any], data: Any) -> Any:
+    """The union member whose ``type`` literal matches the data's ``type``."""
+    tag = data.get("type") if isinstance(data, dict) else None
+    for m in models:
+        if isinstance(m, type) and issubclass(m, BaseModel) and "type" in m.model_fields:
+            if typing.get_args(m.model_fields["type"].annotation) == (tag,):
+                return m
+    return models[0]
+
+
 def _model_at(model: Any, data: Any, path: Path_) -> type[BaseModel] | None:
     """The pydantic model that validates the mapping at ``path``."""
     t: Any = model
@@ -318,18 +328,19 @@ def load_config(
     if not isinstance(doc.data, dict):
         raise ConfigError([ConfigProblem(name, 1, "", "the top level must be a mapping of sections")])
     if "version" not in doc.data:
-        raise ConfigError([ConfigProblem(name, 1, "version", f"required key is missing (use 'version: {CONFIG_VERSION}')")])
+        hint = f"required key is missing (use 'version: {CONFIG_VERSION}')"
+        raise ConfigError([ConfigProblem(name, 1, "version", hint)])
     model_cls = build_config_model(plugins)
     try:
         model = model_cls.model_validate(doc.data)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors():
-            path = _data_path(doc.data, err["loc"])
+        for error in exc.errors():
+            path = _data_path(doc.data, error["loc"])
             problems.append(ConfigProblem(name, _line_for(doc.lines, path), dotted(path),
-                                          _friendly(err, model_cls, doc.data, path)))
+                                          _friendly(error, model_cls, doc.data, path)))
         raise ConfigError(problems) from None
-    problems = [ConfigProblem(name, _line_for(doc.lines, p), dotted(p), m) for p, m in cross_check(model)]
+    problems = [ConfigProblem(name, _line_for(doc.lines, p), dotted(p), m) for p, m in cross_check(model, plugins)]
     if problems:
         raise ConfigError(problems)
     if data_dir is None:
@@ -339,9 +350,13 @@ def load_config(
     return LoadedConfig(model=model, file=file, data_dir=Path(data_dir).resolve())
 
 
-def cross_check(model: Any) -> list[tuple[Path_, str]]:
-    """References between sections: unique names, known owners, sites, areas."""
+def cross_check(model: Any, plugins: Plugins) -> list[tuple[Path_, str]]:
+    """References between sections: unique names, known owners, sites, areas, types."""
     found: list[tuple[Path_, str]] = []
+    for section, registry in (("sources", plugins.source_types), ("notifiers", plugins.notifier_types)):
+        for i, item in enumerate(getattr(model, section)):
+            if item.type not in registry:
+                found.append(((section, i, "type"), f"no installed plugin provides type {item.type!r}"))
     owners = {o.id for o in model.owners}
     sites = {s.id for s in model.sites}
     areas = {a.path for a in model.areas}

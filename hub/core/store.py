@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -214,9 +214,8 @@ class Store:
 
     async def revoke_token(self, token_id: str) -> bool:
         async with self.session.begin() as s:
-            result = await s.execute(
-                update(TokenRow).where(TokenRow.id == token_id, TokenRow.revoked_at.is_(None)).values(revoked_at=utcnow())
-            )
+            live = (TokenRow.id == token_id) & TokenRow.revoked_at.is_(None)
+            result = await s.execute(update(TokenRow).where(live).values(revoked_at=utcnow()))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # -- inventory ------------------------------------------------------------
@@ -229,17 +228,8 @@ class Store:
         """
         now = utcnow()
         async with self.session.begin() as s:
-            for row_cls, items in ((DeviceRow, devices), (CameraRow, cameras)):
-                ids = [i.id for i in items]
-                existing = {r.id: r for r in (await s.scalars(select(row_cls).where(row_cls.id.in_(ids)))).all()}
-                for item in items:
-                    data = item.model_dump(mode="json")
-                    row = existing.get(item.id)
-                    if row is None:
-                        extra = {"source": item.source} if row_cls is DeviceRow else {"device_id": item.device_id}
-                        s.add(row_cls(id=item.id, data=data, first_seen=now, last_seen=now, **extra))
-                    else:
-                        row.data, row.last_seen, row.removed_at = data, now, None
+            await _upsert(s, DeviceRow, devices, now, lambda d: {"source": d.source})
+            await _upsert(s, CameraRow, cameras, now, lambda c: {"device_id": c.device_id})
             device_ids = {d.id for d in devices}
             gone_devices = (await s.scalars(
                 select(DeviceRow).where(DeviceRow.source.in_(sources), DeviceRow.removed_at.is_(None))
@@ -338,6 +328,19 @@ class Store:
             rows = (await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))).all()
         return [{"at": r.at, "principal": r.principal_id, "action": r.action, "camera_id": r.camera_id,
                  "allowed": r.allowed, "reason": r.reason} for r in rows]
+
+
+async def _upsert(s: Any, row_cls: Any, items: Sequence[Any], now: datetime,
+                  keys: Callable[[Any], dict[str, Any]]) -> None:
+    """Insert new items, refresh known ones (and un-remove them if they came back)."""
+    existing = {r.id: r for r in (await s.scalars(select(row_cls).where(row_cls.id.in_([i.id for i in items])))).all()}
+    for item in items:
+        data = item.model_dump(mode="json")
+        row = existing.get(item.id)
+        if row is None:
+            s.add(row_cls(id=item.id, data=data, first_seen=now, last_seen=now, **keys(item)))
+        else:
+            row.data, row.last_seen, row.removed_at = data, now, None
 
 
 def _segment(r: SegmentRow) -> Segment:

@@ -129,7 +129,8 @@ class Relay:
                 self.stats.errors += 1
                 # FFmpeg messages may echo a URL: log the error class, not its text.
                 self.stats.last_error = str(err) if isinstance(err, DeviceError) else type(err).__name__
-                log.warning("stream failed; will reconnect", extra={"node": self.node_id, "error": self.stats.last_error})
+                log.warning("stream failed; will reconnect",
+                            extra={"node": self.node_id, "error": self.stats.last_error})
             except Exception:
                 self.stats.errors += 1
                 self.stats.last_error = "internal error"
@@ -242,7 +243,7 @@ class Recorder:
     def packet(self, packet: av.Packet, arrived: float) -> None:
         if self._template is None:
             return
-        dts = int(packet.dts)
+        dts = int(packet.dts or 0)  # the relay passes only packets with a dts
         if self._anchor is None:
             self._anchor = (arrived, dts)
         if self._out is not None:

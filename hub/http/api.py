@@ -113,3 +113,10 @@ async def sources(request: Request, who: Any = require(Action.MANAGE)) -> list[d
     return [{"name": n, "type": s.source_type, "error": hub.inventory.errors.get(n),
              "cameras": sum(1 for c in hub.inventory.cameras.values() if hub.inventory.source_name(c.id) == n)}
             for n, s in hub.inventory.sources.items()]
+
+
+@router.get("/audit")
+async def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                who: Any = require(Action.MANAGE)) -> list[dict[str, Any]]:
+    """Recent access decisions about video (live, playback, export, PTZ), newest first."""
+    return await _hub(request).store.audit_entries(limit)  # type: ignore[no-any-return]

@@ -13,7 +13,15 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 import hub as hub_pkg
-from hub.core.errors import AccessDenied, DeviceAuthFailed, DeviceError, DeviceNotReady, DeviceUnsupported, HubError, NotFound
+from hub.core.errors import (
+    AccessDenied,
+    DeviceAuthFailed,
+    DeviceError,
+    DeviceNotReady,
+    DeviceUnsupported,
+    HubError,
+    NotFound,
+)
 from hub.http import api, page
 from hub.http.auth import principal
 

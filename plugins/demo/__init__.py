@@ -50,7 +50,8 @@ class DemoSourceConfig(SourceConfig):
     """Synthetic cameras for trying the hub without hardware."""
 
     type: Literal["demo"] = "demo"
-    serial: str | None = Field(default=None, description="Serial of the synthetic device; derived from the name when unset.")
+    serial: str | None = Field(
+        default=None, description="Serial of the synthetic device; derived from the name when unset.")
     cameras: list[DemoCamera] = Field(
         default_factory=lambda: [DemoCamera(name="Demo 1"), DemoCamera(name="Demo 2")],
         min_length=1, max_length=64, description="The synthetic cameras (channels 1, 2, ...).",

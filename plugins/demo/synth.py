@@ -35,8 +35,9 @@ class Painter:
         x = np.linspace(0, 2 * np.pi, width, endpoint=False)
         base = np.stack([np.sin(x + hue), np.sin(x + hue + 2.1), np.sin(x + hue + 4.2)], axis=-1)
         self._row = ((base + 1) * 0.35 * 255).astype(np.uint8)  # one row of a soft colour wave
-        self._font = ImageFont.load_default(size=max(12, height // 14))
-        self._small = ImageFont.load_default(size=max(10, height // 22))
+        self._size, self._small_size = max(12, height // 14), max(10, height // 22)
+        self._font = ImageFont.load_default(size=self._size)
+        self._small = ImageFont.load_default(size=self._small_size)
 
     def frame(self, t: float) -> Image.Image:
         shift = int(t * self.width / 8) % self.width
@@ -48,10 +49,10 @@ class Painter:
         img = Image.fromarray(rows, "RGB")
         draw = ImageDraw.Draw(img)
         pad = max(4, self.height // 40)
-        draw.rectangle((0, 0, self.width, pad * 2 + self._font.size + self._small.size + 4), fill=(0, 0, 0))
+        draw.rectangle((0, 0, self.width, pad * 2 + self._size + self._small_size + 4), fill=(0, 0, 0))
         draw.text((pad, pad), self.name, font=self._font, fill=(255, 255, 255))
         clock = datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f")[:-5]
-        draw.text((pad, pad + self._font.size + 4), clock, font=self._small, fill=(255, 220, 80))
+        draw.text((pad, pad + self._size + 4), clock, font=self._small, fill=(255, 220, 80))
         return img
 
     def jpeg(self, t: float, quality: int = 85) -> bytes:

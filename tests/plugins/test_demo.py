@@ -7,7 +7,6 @@ import io
 import logging
 from pathlib import Path
 
-import av
 from PIL import Image
 
 from hub.core.models import DeviceKind, EventKind, EventState, StreamRole

@@ -1,0 +1,71 @@
+"""The command line as an operator uses it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def pantau(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **(env or {})})
+
+
+def test_version() -> None:
+    from hub import __version__
+
+    result = pantau("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"pantau {__version__}"
+
+
+def test_console_script_is_installed() -> None:
+    exe = shutil.which("pantau", path=str(Path(sys.executable).parent))
+    assert exe, "the pantau console script is installed next to the interpreter"
+    assert subprocess.run([exe, "--help"], capture_output=True, text=True).stdout.count("check-config") == 1
+
+
+def test_token_create_prints_the_token_last_and_it_works_in_the_store(tmp_path: Path) -> None:
+    import asyncio
+
+    from hub.core.store import Store, database_url
+
+    result = pantau("token", "create", "--role", "operator", "--name", "RT 02", "--data-dir", str(tmp_path),
+                    cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    assert token.startswith("pt_")
+
+    async def lookup() -> object:
+        store = Store(database_url(None, tmp_path))
+        try:
+            return await store.principal_for_token(token)
+        finally:
+            await store.close()
+
+    who = asyncio.run(lookup())
+    assert who is not None and who.role == "operator" and who.name == "RT 02"
+    assert token not in (tmp_path / "pantau.db").read_bytes().decode("latin-1")
+
+
+def test_token_create_refuses_an_unknown_role(tmp_path: Path) -> None:
+    result = pantau("token", "create", "--role", "superuser", "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 2 and "superuser" in result.stderr
+
+
+def test_run_without_config_uses_hub_yaml_in_the_current_directory(tmp_path: Path) -> None:
+    (tmp_path / "hub.yaml").write_text("version: 1\nhttp:\n  prot: 1\n")
+    result = pantau("run", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "hub.yaml:3: http.prot: unknown key 'prot'; did you mean 'port'?"
+
+
+def test_a_notifier_type_no_plugin_provides(tmp_path: Path) -> None:
+    (tmp_path / "hub.yaml").write_text("version: 1\nnotifiers:\n  - type: mqtt\n    name: broker\n")
+    result = pantau("check-config", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "hub.yaml:3: notifiers[0].type: " in result.stderr and "mqtt" in result.stderr
