@@ -19,7 +19,7 @@ import uvicorn
 
 from hub.core.bus import EventBus, Subscription
 from hub.core.config import LoadedConfig
-from hub.core.errors import AccessDenied, ConfigError, HubError, NotifyError
+from hub.core.errors import AccessDenied, ConfigError, DeviceNotReady, HubError, NotifyError
 from hub.core.models import Action, Camera, Event, Principal
 from hub.core.notify import Notifier
 from hub.core.plugins import Plugins
@@ -93,6 +93,7 @@ class Hub:
             self.recording = Recording(self.config, self.inventory, self.storage, self.store,
                                        self.data_dir / "spool")
             stack.push_async_callback(self.recording.stop)
+            await self.recording.recover()
             self.recording.sync()
             self._schedule_jobs()
             self.scheduler.start()
@@ -268,9 +269,13 @@ class Hub:
             raise AccessDenied(f"{action.value} {'on ' + camera.id if camera else ''}: {verdict.reason}")
         return verdict
 
-    async def snapshot(self, camera_id: str) -> bytes:
+    async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
         camera = self.inventory.camera(camera_id)
-        return await self.inventory.source_of(camera_id).snapshot(camera)
+        try:
+            async with asyncio.timeout(limit):
+                return await self.inventory.source_of(camera_id).snapshot(camera)
+        except TimeoutError:
+            raise DeviceNotReady(f"camera {camera_id}: no snapshot within {limit:g} s") from None
 
 
 class _Server(uvicorn.Server):

@@ -154,10 +154,11 @@ def cameras(config_file: Path, as_json: bool) -> None:
             "errors": inv.errors,
         }, indent=2))
         return
-    table = Table("id", "name", "status", "streams", "tags")
+    table = Table("name", "id", "status", "streams", "tags")
+    table.columns[1].no_wrap = True
     for c in inv.cameras.values():
         streams = ", ".join(f"{s.role.value} {s.codec or '?'} {s.width or '?'}x{s.height or '?'}" for s in c.streams)
-        table.add_row(c.id, c.name, c.status.value, streams, ", ".join(c.tags))
+        table.add_row(c.name, c.id, c.status.value, streams, ", ".join(c.tags))
     out.print(table)
     for name, message in inv.errors.items():
         err.print(f"[red]source {name}: {message}[/red]")

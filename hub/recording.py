@@ -20,7 +20,7 @@ from hub.core.errors import HubError
 from hub.core.models import Camera, GraphNode, StreamRole, utcnow
 from hub.core.storage import StorageBackend, segment_key
 from hub.core.store import Store
-from hub.core.streams import FinishedSegment, Recorder, Relay
+from hub.core.streams import FinishedSegment, Recorder, Relay, recover_spool
 from hub.inventory import Inventory
 
 log = logging.getLogger(__name__)
@@ -87,14 +87,25 @@ class Recording:
         self._pending.add(fut)
         fut.add_done_callback(self._pending.discard)
 
+    async def recover(self) -> int:
+        """Store the segments a crash left in the spool; returns how many."""
+        found = await asyncio.to_thread(recover_spool, self.spool) if self.spool.exists() else []
+        for seg in found:
+            await self._commit(seg)
+        if found:
+            log.info("recovered segments left by an unclean stop", extra={"segments": len(found)})
+        return len(found)
+
     async def _commit(self, seg: FinishedSegment) -> None:
         key = segment_key(seg.camera_id, seg.role.value, seg.start)
         try:
             size = await self.storage.put_file(key, seg.path)
-            await self.store.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
-                                         size, seg.sha256, key)
+            if not await self.store.has_segment(key):  # a retry after indexing worked but cleanup did not
+                await self.store.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
+                                             size, seg.sha256, key)
+            await asyncio.to_thread(seg.sidecar.unlink, missing_ok=True)
         except Exception:
-            log.exception("storing a segment failed; it stays in the spool",
+            log.exception("storing a segment failed; it stays in the spool for the next start",
                           extra={"camera": seg.camera_id, "file": seg.path.name})
             return
         log.debug("segment stored", extra={"camera": seg.camera_id, "key": key, "seconds": round(seg.duration, 2)})

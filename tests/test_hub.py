@@ -144,3 +144,52 @@ def test_a_busy_port_is_a_clear_error(hub_factory) -> None:
     assert "Traceback" not in str(info.value)
     assert hub.proc.returncode == 1
     assert f"error: HTTP server could not listen on 127.0.0.1:{hub.port} (is the port in use?)" in str(info.value)
+
+
+def test_after_sigkill_the_torn_segment_is_recovered_and_plays(hub_factory) -> None:
+    config = demo_hub_yaml().replace("segment_seconds: 2", "segment_seconds: 30")
+    hub = hub_factory(config)
+    spool = hub.data_dir / "spool"
+    deadline = time.monotonic() + 30
+    # Wait until a segment has been open for a few seconds (several fragments written).
+    while time.monotonic() < deadline:
+        sizes = [p.stat().st_size for p in spool.rglob("*.mp4")]
+        if len(sizes) >= 2 and min(sizes) > 20_000:
+            break
+        time.sleep(0.5)
+    else:
+        raise AssertionError(f"fragments did not reach the disk: {sizes}")
+    hub.kill()  # a power cut: no chance to finish anything
+    assert list(spool.rglob("*.mp4")), "the open segments are still in the spool"
+    hub.start()
+    with hub.client() as client:
+        cameras = [c["id"] for c in client.get("/api/v1/cameras").json()]
+        for cam in cameras:
+            segments = client.get(f"/api/v1/cameras/{cam}/recordings").json()
+            assert segments, f"the torn segment of {cam} was recovered"
+            video = client.get(segments[0]["download_url"]).content
+            assert hashlib.sha256(video).hexdigest() == segments[0]["sha256"]
+            with av.open(io.BytesIO(video)) as c:
+                frames = 0
+                for packet in c.demux(video=0):
+                    try:
+                        frames += len(packet.decode())
+                    except av.error.InvalidDataError:
+                        pass  # the torn end
+            assert frames >= 10 and abs(frames / 10 - segments[0]["duration"]) < 0.5
+            assert segments[0]["duration"] < 30, "it is the torn segment, not a finished one"
+    assert any("recovered segments" in (r.get("message") or "") for r in hub.log_records())
+
+
+def test_the_shipped_hub_yaml_runs_as_make_run_does(hub_factory) -> None:
+    from tests.conftest import ROOT
+
+    hub = hub_factory((ROOT / "hub.yaml").read_text())  # started: /healthz answered within 40 s
+    with hub.client() as client:
+        cameras = client.get("/api/v1/cameras").json()
+        assert len(cameras) >= 2
+        snap = client.get(f"/api/v1/cameras/{cameras[0]['id']}/snapshot")
+        assert snap.content[:3] == b"\xff\xd8\xff"
+        segment = wait_for_recording(client, cameras[0]["id"], timeout=60)[0]
+        assert decoded_seconds(client.get(segment["download_url"]).content) >= 1.0
+    assert hub.stop() < 10

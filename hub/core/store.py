@@ -276,6 +276,11 @@ class Store:
             rows = (await s.scalars(q.order_by(SegmentRow.start).limit(limit))).all()
         return [_segment(r) for r in rows]
 
+    async def has_segment(self, storage_key: str) -> bool:
+        async with self.session() as s:
+            found = await s.scalar(select(SegmentRow.id).where(SegmentRow.storage_key == storage_key))
+        return found is not None
+
     async def segment(self, segment_id: int) -> tuple[Segment, str] | None:
         async with self.session() as s:
             row = await s.get(SegmentRow, segment_id)

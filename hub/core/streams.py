@@ -12,11 +12,14 @@ fragment per keyframe) so a file cut short by a crash still plays up to its
 last fragment.  Segments start on a keyframe and are cut at the first
 keyframe after ``segment_seconds``.  A finished segment is handed to the
 event loop, which stores it through the storage backend and indexes it.
+Each spooled segment has a JSON sidecar (camera, stream, start), so after a
+crash ``recover_spool`` can store what was being written.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import threading
@@ -37,7 +40,9 @@ from hub.core.sources import MediaInput
 
 log = logging.getLogger(__name__)
 
-FMP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+# Fragmented MP4, and each fragment handed to the OS as soon as it is complete
+# (flush_packets), so a killed hub loses at most the fragment being written.
+FMP4_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
 
 
 class PacketConsumer(Protocol):
@@ -209,6 +214,73 @@ class FinishedSegment:
     def end(self) -> datetime:
         return self.start + timedelta(seconds=self.duration)
 
+    @property
+    def sidecar(self) -> Path:
+        """The JSON next to a spooled segment saying whose it is and when it started."""
+        return self.path.with_suffix(".json")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def recover_spool(spool: Path) -> list[FinishedSegment]:
+    """Segments a crash left in the spool, ready to be stored and indexed.
+
+    A fragmented MP4 cut short plays up to its last whole fragment, so what
+    decodes is kept and its duration measured; a file with nothing playable
+    is removed.  Runs in a worker thread (it demuxes every file).
+    """
+    found = []
+    for sidecar in sorted(spool.rglob("*.json")):
+        path = sidecar.with_suffix(".mp4")
+        try:
+            meta = json.loads(sidecar.read_text())
+        except (ValueError, OSError) as err:
+            log.warning("unreadable spool sidecar left in place", extra={"file": sidecar.name, "error": str(err)})
+            continue
+        try:
+            duration = _playable_seconds(path) if path.exists() else 0.0
+        except av.error.FFmpegError:
+            duration = 0.0  # cut before its first fragment: nothing in it plays
+        if duration <= 0:
+            log.info("spooled segment with nothing playable removed",
+                     extra={"file": path.name, "bytes": path.stat().st_size if path.exists() else 0})
+            path.unlink(missing_ok=True)
+            sidecar.unlink()
+            continue
+        found.append(FinishedSegment(meta["camera_id"], StreamRole(meta["role"]), path,
+                                     datetime.fromisoformat(meta["start"]), duration,
+                                     path.stat().st_size, _sha256(path)))
+    return found
+
+
+def _playable_seconds(path: Path) -> float:
+    first = last = None
+    step = 0
+    tb = Fraction(1, 90000)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        tb = stream.time_base or tb
+        try:
+            for packet in container.demux(stream):
+                if packet.dts is None or packet.size == 0:
+                    continue
+                if first is None:
+                    first = packet.dts
+                if last is not None and packet.dts > last:
+                    step = packet.dts - last
+                last = packet.dts
+        except av.error.FFmpegError:
+            pass  # the torn end of a file cut short
+    if first is None or last is None:
+        return 0.0
+    return float((last - first + step) * tb)
+
 
 class Recorder:
     """Continuous recording of one camera stream into fMP4 segments."""
@@ -279,6 +351,8 @@ class Recorder:
         self._start = datetime.fromtimestamp(wall + float((dts - anchor_dts) * self._tb), UTC)
         self.spool.mkdir(parents=True, exist_ok=True)
         self._path = self.spool / f"{uuid.uuid4().hex}.mp4"
+        self._path.with_suffix(".json").write_text(json.dumps(
+            {"camera_id": self.camera_id, "role": self.role.value, "start": self._start.isoformat()}))
         self._out = av.open(str(self._path), "w", format="mp4", options=FMP4_OPTIONS)
         self._ost = self._out.add_stream_from_template(self._template)
         self._first_dts = self._last_dts = dts
@@ -300,13 +374,10 @@ class Recorder:
         duration = float((end_dts - self._first_dts) * self._tb)
         if duration <= 0:
             path.unlink(missing_ok=True)
+            path.with_suffix(".json").unlink(missing_ok=True)
             return
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
         self.on_segment(FinishedSegment(self.camera_id, self.role, path, start, duration,
-                                        path.stat().st_size, digest.hexdigest()))
+                                        path.stat().st_size, _sha256(path)))
 
     def node(self) -> GraphNode:
         return GraphNode(id=self.node_id, kind=NodeKind.RECORDER, camera_id=self.camera_id,
