@@ -164,6 +164,86 @@ def cameras(config_file: Path, as_json: bool) -> None:
         err.print(f"[red]source {name}: {message}[/red]")
 
 
+def _probe_shape(inv: Any) -> dict[str, Any]:
+    """The documented ``pantau probe --json`` shape of one device."""
+    d = inv.device
+    return {
+        "device": {"id": d.id, "vendor": d.vendor, "model": d.model, "serial": d.serial, "firmware": d.firmware,
+                   "kind": d.kind.value, "host": d.host},
+        "cameras": [{"id": c.id, "name": c.name, "channel": c.channel, "status": c.status.value,
+                     "streams": [s.model_dump(mode="json") for s in c.streams]} for c in inv.cameras],
+    }
+
+
+@cli.command()
+@click.argument("url")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds to wait for the device.")
+@_fail_on_errors
+def probe(url: str, as_json: bool, timeout: float) -> None:
+    """Ask one device what it is and which cameras it carries.
+
+    URL is TYPE://USER:PASSWORD@HOST:PORT, e.g. hikvision://admin:secret@10.0.0.5:80,
+    with TYPE a source type from `pantau plugins`.  Nothing is saved; no
+    password or credential-bearing URL is printed.
+    """
+    import logging
+    import tempfile
+    from urllib.parse import urlsplit
+
+    from pydantic import ValidationError
+
+    from hub.core.sources import CameraSource, SourceContext
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise click.UsageError("the URL does not parse; use TYPE://USER:PASSWORD@HOST:PORT") from None
+    reg = plugins().source_types.get(parts.scheme)
+    if reg is None:
+        known = ", ".join(f"{t}://" for t in sorted(plugins().source_types))
+        raise click.UsageError(f"no plugin handles {parts.scheme + '://' if parts.scheme else 'that URL'}; "
+                               f"installed: {known}")
+    source_cls: type[CameraSource] = reg.implementation
+    fields = source_cls.config_from_url(parts)
+    try:
+        config = reg.config_model.model_validate({"type": reg.name, "name": "probe", **fields})
+    except ValidationError as exc:
+        # Only where and what: the input values may hold the password.
+        raise click.UsageError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+
+    async def run() -> list[Any]:
+        with tempfile.TemporaryDirectory() as tmp:
+            source = source_cls(config, SourceContext(Path(tmp), logging.getLogger("pantau.probe")))
+            try:
+                async with asyncio.timeout(timeout):
+                    return list(await source.probe())
+            except TimeoutError:
+                from hub.core.errors import DeviceNotReady
+
+                raise DeviceNotReady(f"{parts.hostname}:{parts.port or ''}: no answer within {timeout:g} s") from None
+            finally:
+                await source.close()
+
+    found = [_probe_shape(inv) for inv in asyncio.run(run())]
+    if as_json:
+        click.echo(json.dumps(found[0] if len(found) == 1 else found, indent=2))
+        return
+    for dev in found:
+        d = dev["device"]
+        out.print(f"[bold]{d['vendor']} {d['model']}[/bold] ({d['kind']}) serial {d['serial']}, "
+                  f"firmware {d['firmware']}, {len(dev['cameras'])} cameras")
+        table = Table("ch", "name", "id", "status", "streams")
+        table.columns[2].no_wrap = True
+        for c in dev["cameras"]:
+            streams = ", ".join(f"{s['role']} {s['codec'] or '?'} {s['width'] or '?'}x{s['height'] or '?'}"
+                                f"@{s['fps'] or '?'}" for s in c["streams"])
+            table.add_row(str(c["channel"]), c["name"], c["id"], c["status"], streams)
+        out.print(table)
+
+
 @cli.group()
 def token() -> None:
     """Manage API bearer tokens."""

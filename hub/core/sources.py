@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import SplitResult, unquote
 
 from pydantic import Field
 
@@ -111,6 +112,22 @@ class CameraSource(ABC):
     @property
     def name(self) -> str:
         return str(self.config.name)
+
+    @classmethod
+    def config_from_url(cls, url: SplitResult) -> dict[str, Any]:
+        """hub.yaml fields for ``pantau probe <type>://user:pass@host:port``.
+
+        By default ``host``, ``port``, ``username`` and ``password``; a source
+        type whose config differs overrides this.
+        """
+        out: dict[str, Any] = {"host": url.hostname}
+        if url.port:
+            out["port"] = url.port
+        if url.username:
+            out["username"] = unquote(url.username)
+        if url.password is not None:
+            out["password"] = unquote(url.password)
+        return out
 
     @abstractmethod
     async def probe(self) -> list[DeviceInventory]:

@@ -1,0 +1,14 @@
+"""Device simulators on 127.0.0.1, for the hub's tests and plugin authors'.
+
+Each simulator is an aiohttp server with digest auth that answers in the
+real shapes of a vendor's API, quirks included, and can misbehave on demand
+(``Faults``).  ``SimulatorThread`` runs one in a thread of its own, for tests
+that drive a hub or the CLI as a subprocess.  ``ReplaySimulator`` serves a
+folder of recorded responses, one file per endpoint.
+"""
+
+from hub.testing.sim.base import DeviceSimulator, Faults, SimulatorThread
+from hub.testing.sim.hikvision import HikvisionSimulator
+from hub.testing.sim.replay import ReplaySimulator
+
+__all__ = ["DeviceSimulator", "Faults", "HikvisionSimulator", "ReplaySimulator", "SimulatorThread"]

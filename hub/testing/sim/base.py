@@ -1,0 +1,203 @@
+"""What every simulator shares: the server, digest auth and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import secrets
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from hub.testing.net import free_port
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_PAIR = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
+
+
+def _md5(*parts: str) -> str:
+    return hashlib.md5(":".join(parts).encode()).hexdigest()  # noqa: S324 - RFC 2617 digest
+
+
+@dataclass
+class Faults:
+    """Misbehaviour on demand; change the fields while the simulator runs."""
+
+    auth_fails: bool = False       # every request gets 401, whatever the credentials
+    delay: float = 0.0             # seconds before each answer ("slow")
+    status: int | None = None      # answer every request with this status (e.g. 500)
+    garbage: bool = False          # answer 200 with random bytes
+    truncate: bool = False         # send half the body, then drop the connection
+    hang: bool = False             # accept the connection and never answer
+    paths: set[str] = field(default_factory=set)  # limit the faults to these paths (all when empty)
+
+    def applies(self, path: str) -> bool:
+        return not self.paths or path in self.paths
+
+
+class DeviceSimulator:
+    """Base of the vendor simulators: an aiohttp app on 127.0.0.1 with digest auth."""
+
+    realm = "Device"
+
+    def __init__(self, username: str = "admin", password: str = "sim-Passw0rd", basic_only: bool = False,
+                 port: int | None = None) -> None:
+        self.username, self.password = username, password
+        self.basic_only = basic_only
+        self.port = port or free_port()
+        self.faults = Faults()
+        self.requests: list[str] = []
+        self._runner: web.AppRunner | None = None
+        self._streams: set[web.StreamResponse] = set()
+        self._nonces: set[str] = set()
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    def routes(self) -> list[web.RouteDef]:
+        raise NotImplementedError
+
+    # -- lifecycle ------------------------------------------------------------
+
+    async def start(self) -> DeviceSimulator:
+        self.loop = asyncio.get_running_loop()
+        app = web.Application(middlewares=[self._middleware])
+        app.add_routes(self.routes())
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def stop(self) -> None:
+        """Go offline: close streams and stop listening (connections are refused)."""
+        await self.drop_streams()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def drop_streams(self) -> None:
+        """A reboot mid-stream: every open event stream is cut."""
+        for resp in list(self._streams):
+            transport = resp._req.transport if resp._req else None  # noqa: SLF001
+            if transport is not None:
+                transport.close()
+        self._streams.clear()
+
+    # -- auth and faults --------------------------------------------------------
+
+    def _challenge(self) -> web.Response:
+        if self.basic_only:
+            header = f'Basic realm="{self.realm}"'
+        else:
+            nonce = secrets.token_hex(16)
+            self._nonces.add(nonce)
+            header = f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", algorithm=MD5'
+        return web.Response(status=401, text="Unauthorized", headers={"WWW-Authenticate": header})
+
+    def _authorized(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        if self.basic_only:
+            import base64
+
+            if not header.startswith("Basic "):
+                return False
+            try:
+                user, _, pw = base64.b64decode(header[6:]).decode().partition(":")
+            except ValueError:
+                return False
+            return user == self.username and pw == self.password
+        if not header.startswith("Digest "):
+            return False
+        fields = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _PAIR.finditer(header)}
+        if fields.get("username") != self.username or fields.get("nonce") not in self._nonces:
+            return False
+        ha1 = _md5(self.username, self.realm, self.password)
+        ha2 = _md5(request.method, fields.get("uri", ""))
+        if fields.get("qop"):
+            expected = _md5(ha1, fields["nonce"], fields.get("nc", ""), fields.get("cnonce", ""), fields["qop"], ha2)
+        else:
+            expected = _md5(ha1, fields["nonce"], ha2)
+        return secrets.compare_digest(expected, fields.get("response", ""))
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.requests.append(request.path_qs)
+        f = self.faults
+        if f.applies(request.path):
+            if f.hang:
+                await asyncio.sleep(3600)
+            if f.delay:
+                await asyncio.sleep(f.delay)
+        if (f.auth_fails and f.applies(request.path)) or not self._authorized(request):
+            return self._challenge()
+        if f.applies(request.path):
+            if f.status:
+                return web.Response(status=f.status, text="simulated failure")
+            if f.garbage:
+                return web.Response(body=os.urandom(512), content_type="application/xml")
+            if f.truncate:
+                resp = await handler(request)
+                body = getattr(resp, "body", None) or b""
+                out = web.StreamResponse(headers={"Content-Type": resp.content_type,
+                                                  "Content-Length": str(len(body))})
+                await out.prepare(request)
+                await out.write(bytes(body)[: len(body) // 2])
+                if request.transport is not None:
+                    request.transport.close()
+                return out
+        return await handler(request)
+
+    async def open_stream(self, request: web.Request, content_type: str) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={"Content-Type": content_type, "Connection": "close"})
+        await resp.prepare(request)
+        self._streams.add(resp)
+        return resp
+
+    def close_stream(self, resp: web.StreamResponse) -> None:
+        self._streams.discard(resp)
+
+    def on_loop(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the simulator's loop, whichever thread asks."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            fn()
+        else:
+            self.loop.call_soon_threadsafe(fn)
+
+
+class SimulatorThread:
+    """Runs a simulator on an event loop in a thread of its own.
+
+    For tests whose hub or CLI runs as a subprocess: ``call(coro_fn, ...)``
+    runs something on the simulator's loop and returns its result.
+    """
+
+    def __init__(self, sim: DeviceSimulator) -> None:
+        self.sim = sim
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="simulator", daemon=True)
+
+    def __enter__(self) -> DeviceSimulator:
+        self._thread.start()
+        self.call(self.sim.start)
+        return self.sim
+
+    def call(self, fn: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result(30)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.call(self.sim.stop)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(5)

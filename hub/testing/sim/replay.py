@@ -1,0 +1,56 @@
+"""Replay a folder of recorded responses, one file per endpoint.
+
+A request for ``/ISAPI/System/deviceInfo`` is answered with the file
+``System.deviceInfo.xml`` (the path after the prefix, ``/`` as ``.``); a
+CGI request ``/cgi-bin/magicBox.cgi?action=getSystemInfo`` with
+``magicBox_getSystemInfo.txt``.  A missing file is a 404 with a
+``ResponseStatus`` body, as devices answer for endpoints they lack.  Any
+capture from a real device can be replayed this way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from hub.testing.sim.base import DeviceSimulator
+
+
+class ReplaySimulator(DeviceSimulator):
+    def __init__(self, folder: Path, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.folder = folder
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.get("/{tail:.*}", self.replay)]
+
+    def file_for(self, request: web.Request) -> Path | None:
+        path = request.path
+        if path.startswith("/ISAPI/"):
+            stem = path[len("/ISAPI/"):].replace("/", ".")
+            candidates = [stem + ".xml", stem]
+        elif path.startswith("/cgi-bin/"):
+            cgi = path[len("/cgi-bin/"):].removesuffix(".cgi")
+            action = request.query.get("action", "")
+            name = request.query.get("name")
+            stem = f"{cgi}_{action}" + (f"_{name}" if name else "")
+            candidates = [stem + ".txt", stem]
+        else:
+            return None
+        for name in candidates:
+            found = self.folder / name
+            if found.is_file() and found.resolve().parent == self.folder.resolve():
+                return found
+        return None
+
+    async def replay(self, request: web.Request) -> web.Response:
+        found = self.file_for(request)
+        if found is None:
+            return web.Response(status=404, content_type="application/xml", text=(
+                '<?xml version="1.0" encoding="UTF-8"?><ResponseStatus version="2.0" '
+                'xmlns="http://www.isapi.org/ver20/XMLSchema"><statusCode>4</statusCode>'
+                "<statusString>Invalid Operation</statusString><subStatusCode>notSupport</subStatusCode>"
+                "</ResponseStatus>"))
+        content_type = "application/xml" if found.suffix == ".xml" else "text/plain"
+        return web.Response(body=found.read_bytes(), content_type=content_type)

@@ -1,0 +1,129 @@
+"""Hikvision cameras, DVRs and NVRs over ISAPI (``type: hikvision``).
+
+Probing reads the device information, the channels (a camera's or DVR's
+video inputs, an NVR's proxied IP cameras with their online state) and the
+streaming channels (101, 102, ... as main, sub, third), giving each camera
+its RTSP URLs.  Snapshots come from ``Streaming/channels/<n>01/picture``;
+events from the ``alertStream``, reconnected with backoff and jitter.
+Optional endpoints a model lacks (403/404/500 with a ``ResponseStatus``)
+mean "capability absent", not a broken device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from pydantic import SecretStr
+
+from hub import hookimpl
+from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
+from hub.core.models import (
+    Camera,
+    CameraStatus,
+    Device,
+    DeviceInventory,
+    DeviceKind,
+    Event,
+    Stream,
+    camera_id,
+    utcnow,
+)
+from hub.core.sources import CameraSource, SourceContext
+from hub.devices.http import DeviceHttp
+from hub.devices.retry import reconnecting
+from plugins.hikvision import parse
+from plugins.hikvision.client import HikvisionClient
+from plugins.hikvision.config import HikvisionConfig
+
+VENDOR = "hikvision"
+T = TypeVar("T")
+
+
+class HikvisionSource(CameraSource):
+    config: HikvisionConfig
+
+    def __init__(self, config: HikvisionConfig, context: SourceContext) -> None:
+        super().__init__(config, context)
+        self.http = DeviceHttp(config.host, config.port, config.username, config.password.get_secret_value(),
+                               https=config.https, timeout=config.timeout, verify_tls=config.verify_tls)
+        self.client = HikvisionClient(self.http)
+        self.serial: str | None = None
+        self.diagnostics: dict[str, Any] = {}
+
+    def _rtsp(self, streaming_id: int) -> SecretStr:
+        cfg = self.config
+        user, pw = quote(cfg.username, safe=""), quote(cfg.password.get_secret_value(), safe="")
+        return SecretStr(f"rtsp://{user}:{pw}@{cfg.host}:{cfg.rtsp_port}/Streaming/Channels/{streaming_id}")
+
+    async def probe(self) -> list[DeviceInventory]:
+        info = await self.client.device_info()
+        proxied = await self.client.proxy_channels()
+        channels = parse.merge_channels(await self.client.video_inputs(), proxied)
+        kind = parse.device_kind(info, len(proxied))
+        if not channels and kind == DeviceKind.CAMERA:
+            channels = [parse.Channel(id=1, name=info.name or info.model)]
+        streams = await self.client.streaming_channels([c.id for c in channels])
+        self.serial = info.serial
+        self.diagnostics = {"storage": await self._optional(self.client.storage()),
+                            "time": await self._optional(self.client.device_time()),
+                            "event_types": await self._optional(self.client.event_triggers())}
+        device = Device(id=f"{VENDOR}:{info.serial}", source=self.name, vendor="Hikvision", model=info.model,
+                        serial=info.serial, firmware=info.firmware, kind=kind, host=self.config.host)
+        wanted = set(self.config.channels) if self.config.channels else None
+        cameras = []
+        for ch in channels:
+            if wanted is not None and ch.id not in wanted:
+                continue
+            status = CameraStatus.UNKNOWN
+            if ch.online is not None:
+                status = CameraStatus.ONLINE if ch.online else CameraStatus.OFFLINE
+            elif kind != DeviceKind.NVR:
+                status = CameraStatus.ONLINE
+            cameras.append(Camera(
+                id=camera_id(VENDOR, info.serial, ch.id), device_id=device.id, channel=ch.id, name=ch.name,
+                status=status,
+                streams=[Stream(role=s.role, codec=s.codec, width=s.width, height=s.height, fps=s.fps,
+                                bitrate=s.bitrate, url=self._rtsp(s.id))
+                         for s in streams if s.channel == ch.id and s.enabled],
+            ))
+        return [DeviceInventory(device=device, cameras=cameras)]
+
+    async def _optional(self, call: Awaitable[T]) -> T | None:
+        """Health details are worth having, not worth failing a probe for."""
+        try:
+            return await call
+        except (DeviceAuthFailed, DeviceNotReady):
+            raise
+        except DeviceError as err:
+            self.context.log.info("optional endpoint unusable", extra={"device": self.http.where, "error": str(err)})
+            return None
+
+    async def snapshot(self, camera: Camera) -> bytes:
+        return await self.client.snapshot(camera.channel)
+
+    async def events(self) -> AsyncIterator[Event]:
+        if not self.config.events:
+            return
+        if self.serial is None:
+            await self.probe()
+        assert self.serial is not None
+        serial = self.serial
+        async for alert in reconnecting(self.client.alerts, self.context.log, self.http.where):
+            if alert.heartbeat:
+                continue
+            yield Event(
+                camera_id=camera_id(VENDOR, serial, alert.channel) if alert.channel else None,
+                device_id=f"{VENDOR}:{serial}", kind=alert.kind, state=alert.state,
+                source=VENDOR, detail=alert.event_type, data=alert.data, at=alert.at or utcnow(),
+            )
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+@hookimpl
+def register_source_types(register):  # type: ignore[no-untyped-def]
+    register(HikvisionConfig, HikvisionSource)
+

@@ -1,0 +1,120 @@
+"""Conformance with what real devices send: every capture in
+``../shared/captures`` (present in CI) goes through the plugins' parsers,
+and each Hikvision device dump is replayed through the full client.
+
+The captures are read where they lie; nothing from ``../shared`` is copied
+into the project.  Expected values are read from the captures themselves
+(the dump's own model, serial and channel lists), never typed in here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import xmltodict
+
+from hub.core.models import DeviceKind, EventKind
+from hub.core.sources import SourceContext
+from hub.devices.multipart import MultipartStream, boundary_of
+from hub.testing.sim import ReplaySimulator
+from plugins.hikvision import HikvisionConfig, HikvisionSource, parse
+from tests.conftest import ROOT
+
+CAPTURES = ROOT.parent / "shared" / "captures"
+pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason="../shared/captures is not beside the project")
+
+
+def captures(pattern: str) -> list[Path]:
+    return sorted(CAPTURES.glob(pattern)) if CAPTURES.is_dir() else []
+
+
+def as_list(value: object) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def hik_dump(path: Path) -> dict:
+    return json.loads(path.read_text())["data"]["ISAPI"]
+
+
+def expected_channels(isapi: dict) -> set[int]:
+    """Channel ids as the dump itself lists them (analog inputs and proxied IP cameras)."""
+    ids: set[int] = set()
+    for endpoint, lst, item in (("System/Video/inputs/channels", "VideoInputChannelList", "VideoInputChannel"),
+                                ("ContentMgmt/InputProxy/channels", "InputProxyChannelList", "InputProxyChannel")):
+        response = isapi.get(endpoint, {}).get("response")
+        if response:
+            ids |= {int(c["id"]) for c in as_list(response[lst].get(item))}
+    return ids
+
+
+@pytest.mark.parametrize("dump", captures("hikvision/devices_json/*.json"), ids=lambda p: p.stem)
+def test_hikvision_device_dump_parses(dump: Path) -> None:
+    isapi = hik_dump(dump)
+    raw = isapi["System/deviceInfo"]["response"]
+    info = parse.device_info(xmltodict.unparse(raw).encode(), dump.stem)
+    assert (info.model, info.serial) == (raw["DeviceInfo"]["model"], raw["DeviceInfo"]["serialNumber"])
+
+
+@pytest.mark.parametrize("dump", captures("hikvision/devices_json/*.json"), ids=lambda p: p.stem)
+async def test_hikvision_device_dump_replays_through_the_client(dump: Path, tmp_path: Path) -> None:
+    isapi = hik_dump(dump)
+    folder = tmp_path / "replay"
+    folder.mkdir()
+    for endpoint, answer in isapi.items():
+        if isinstance(answer, dict) and "response" in answer and isinstance(answer["response"], dict):
+            (folder / (endpoint.replace("/", ".") + ".xml")).write_text(xmltodict.unparse(answer["response"]))
+    sim = await ReplaySimulator(folder).start()
+    src = HikvisionSource(HikvisionConfig(name="replay", host="127.0.0.1", port=sim.port, password=sim.password),
+                          SourceContext(tmp_path, logging.getLogger("conformance")))
+    try:
+        (inv,) = await src.probe()
+    finally:
+        await src.close()
+        await sim.stop()
+    raw = isapi["System/deviceInfo"]["response"]["DeviceInfo"]
+    assert (inv.device.model, inv.device.serial) == (raw["model"], raw["serialNumber"])
+    assert {c.channel for c in inv.cameras} == expected_channels(isapi)
+    device_type = raw.get("deviceType", "")
+    if "NVR" in device_type:
+        assert inv.device.kind == DeviceKind.NVR
+    elif "DVR" in device_type:
+        assert inv.device.kind == DeviceKind.DVR
+    else:
+        assert inv.device.kind == DeviceKind.CAMERA
+    with_streams = [c for c in inv.cameras if c.streams]
+    assert with_streams, "the dump's streaming channels map onto its cameras"
+    for cam in with_streams:
+        assert cam.streams[0].url is not None and "/Streaming/Channels/" in cam.streams[0].url.get_secret_value()
+
+
+@pytest.mark.parametrize("alert", captures("hikvision/alertstream/*.xml"), ids=lambda p: p.stem)
+def test_hikvision_alert_is_an_event_or_a_heartbeat(alert: Path) -> None:
+    body = alert.read_bytes()
+    result = parse.alert(body, alert.name)
+    raw = xmltodict.parse(body)["EventNotificationAlert"]
+    assert result.event_type == raw["eventType"]
+    if raw["eventType"] == "videoloss" and raw["eventState"] == "inactive":
+        assert result.heartbeat
+    else:
+        assert not result.heartbeat and result.at is not None
+        assert result.kind != EventKind.OTHER or raw["eventType"] == "duration"
+
+
+def test_hikvision_assembled_alert_stream_splits_into_alerts() -> None:
+    folder = CAPTURES / "hikvision" / "alertstream"
+    headers = (folder / "alertStream_ASSEMBLED_headers.http").read_text()
+    content_type = next(line.split(":", 1)[1] for line in headers.splitlines()
+                        if line.lower().startswith("content-type"))
+    body = (folder / "alertStream_ASSEMBLED_body.multipart").read_bytes()
+    stream = MultipartStream(boundary_of(content_type))
+    parts = []
+    for i in range(0, len(body), 97):  # arriving in odd-sized chunks
+        parts += stream.feed(body[i:i + 97])
+    assert len(parts) == body.count(b"--" + boundary_of(content_type).encode() + b"\r\n")
+    alerts = [parse.alert(p.body, "alertStream") for p in parts]
+    assert any(a.heartbeat for a in alerts) and any(not a.heartbeat for a in alerts)

@@ -1,0 +1,96 @@
+"""`pantau probe` and hub.yaml sources against simulated devices."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from hub.testing.sim import HikvisionSimulator, SimulatorThread
+from tests.conftest import ROOT
+
+
+def pantau(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def nvr():
+    with SimulatorThread(HikvisionSimulator(kind="nvr", channels=32)) as sim:
+        yield sim
+
+
+def test_probe_a_32_channel_hikvision_nvr(nvr) -> None:
+    result = pantau("probe", f"hikvision://admin:{nvr.password}@127.0.0.1:{nvr.port}", "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["device"] | {"id": None, "host": None} == {
+        "id": None, "host": None, "vendor": "Hikvision", "model": "DS-7732NI-M4", "serial": nvr.serial,
+        "firmware": "V4.62.210 build 230119", "kind": "nvr"}
+    assert len(found["cameras"]) == 32
+    for cam in found["cameras"]:
+        assert [s["role"] for s in cam["streams"]] == ["main", "sub"]
+        assert set(cam["streams"][0]) >= {"role", "codec", "width", "height", "fps", "bitrate"}
+        assert cam["id"] == f"hikvision:{nvr.serial}:{cam['channel']}"
+    assert nvr.password not in result.stdout + result.stderr and "rtsp://" not in result.stdout
+
+
+def test_probe_human_output_and_a_wrong_password(nvr) -> None:
+    human = pantau("probe", f"hikvision://admin:{nvr.password}@127.0.0.1:{nvr.port}")
+    assert "Hikvision DS-7732NI-M4 (nvr)" in human.stdout and "32 cameras" in human.stdout
+    wrong = pantau("probe", f"hikvision://admin:N0t-The-Pw@127.0.0.1:{nvr.port}")
+    assert wrong.returncode == 1
+    assert wrong.stderr.strip() == f"error: 127.0.0.1:{nvr.port}: the device refused the credentials"
+    assert "N0t-The-Pw" not in wrong.stderr + wrong.stdout
+
+
+def test_probe_refuses_an_unknown_scheme() -> None:
+    result = pantau("probe", "uniview://admin:pw@127.0.0.1:80")
+    assert result.returncode == 2
+    assert "no plugin handles uniview://" in result.stderr and "hikvision://" in result.stderr
+
+
+def test_configured_devices_appear_in_pantau_cameras_and_the_api(nvr, hub_factory) -> None:
+    config = f"""\
+version: 1
+logging: {{format: json}}
+recording: {{default: {{mode: "off"}}}}
+sources:
+  - type: hikvision
+    name: nvr-simpang-lima
+    host: 127.0.0.1
+    port: {nvr.port}
+    password: ${{NVR_PASSWORD}}
+    tags: [public]
+"""
+    env = {"NVR_PASSWORD": nvr.password}
+    hub = hub_factory(config, env=env, start=False)
+    listed = json.loads(hub.pantau("cameras", "--json", "-c", str(hub.config)).stdout)
+    assert len(listed["cameras"]) == 32 and listed["errors"] == {}
+    hub.start()
+    with hub.client() as client:
+        cams = client.get("/api/v1/cameras").json()
+        assert [c["id"] for c in cams] == [c["id"] for c in listed["cameras"]]
+        assert cams[0]["tags"] == ["public"] and cams[0]["status"] == "online"
+        snap = client.get(f"/api/v1/cameras/{cams[0]['id']}/snapshot")
+        assert snap.status_code == 200 and snap.content[:3] == b"\xff\xd8\xff"
+        for _ in range(50):
+            if nvr.listeners:
+                break
+            time.sleep(0.1)
+        assert nvr.listeners >= 1, "the hub subscribed to the alertStream"
+        nvr.push_alert(7, "fielddetection", target="human")
+        for _ in range(50):
+            events = client.get("/api/v1/events").json()
+            if events:
+                break
+            time.sleep(0.1)
+        assert events[0]["kind"] == "intrusion" and events[0]["camera_id"].endswith(":7")
+        assert events[0]["data"]["targets"] == ["human"]
+    hub.stop()
+    assert nvr.password not in hub.log()
