@@ -118,3 +118,54 @@ def test_hikvision_assembled_alert_stream_splits_into_alerts() -> None:
     assert len(parts) == body.count(b"--" + boundary_of(content_type).encode() + b"\r\n")
     alerts = [parse.alert(p.body, "alertStream") for p in parts]
     assert any(a.heartbeat for a in alerts) and any(not a.heartbeat for a in alerts)
+
+
+@pytest.mark.parametrize("part", captures("dahua/eventstream/*.txt"), ids=lambda p: p.stem)
+def test_dahua_event_part_is_an_event_or_a_heartbeat(part: Path) -> None:
+    from plugins.dahua import parse as dahua
+
+    body = part.read_bytes()
+    event = dahua.event_part(body, part.name)
+    code = body.split(b";", 1)[0].removeprefix(b"Code=").decode()
+    assert not event.heartbeat and event.code == code and event.channel is not None
+    action = body.split(b"action=", 1)[1].split(b";", 1)[0].decode().lower()
+    assert event.state.value == {"state": "pulse"}.get(action, action)
+
+
+def test_dahua_assembled_attach_stream_splits_into_events_and_heartbeats() -> None:
+    from plugins.dahua import parse as dahua
+
+    folder = CAPTURES / "dahua" / "eventstream"
+    headers = (folder / "attach_ASSEMBLED_headers.http").read_text()
+    content_type = next(line.split(":", 1)[1] for line in headers.splitlines()
+                        if line.lower().startswith("content-type"))
+    body = (folder / "attach_ASSEMBLED_body.multipart").read_bytes()
+    stream = MultipartStream(boundary_of(content_type))
+    parts = []
+    for i in range(0, len(body), 61):
+        parts += stream.feed(body[i:i + 61])
+    assert len(parts) == body.count(b"--myboundary\r\n")
+    results = [dahua.event_part(p.body, "attach") for p in parts]
+    assert any(r.heartbeat for r in results) and any(not r.heartbeat for r in results)
+
+
+@pytest.mark.parametrize("answer", captures("dahua/cgi_text/magicBox_getSystemInfo__*.txt"), ids=lambda p: p.stem)
+def test_dahua_system_info_captures(answer: Path) -> None:
+    from plugins.dahua import parse as dahua
+
+    body = answer.read_bytes()
+    lines = dict(line.split("=", 1) for line in body.decode().splitlines() if "=" in line)
+    info = dahua.system_info(body, answer.name)
+    assert info.serial == lines["serialNumber"]
+    assert info.model in (lines["deviceType"], lines.get("updateSerial"))
+    assert not info.model.isdigit()
+
+
+@pytest.mark.parametrize("answer", captures("dahua/cgi_text/configManager_getConfig_*.txt"), ids=lambda p: p.stem)
+def test_dahua_config_tables_parse(answer: Path) -> None:
+    from plugins.dahua import parse as dahua
+
+    body = answer.read_bytes()
+    name = answer.stem.split("getConfig_", 1)[1].split("__", 1)[0]
+    rows = dahua.table(body, answer.name, name)
+    assert rows and sum(len(r) for r in rows.values()) == body.count(b"table." + name.encode() + b"[")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hub.testing.sim import HikvisionSimulator, SimulatorThread
+from hub.testing.sim import DahuaSimulator, HikvisionSimulator, SimulatorThread
 from tests.conftest import ROOT
 
 
@@ -38,6 +38,18 @@ def test_probe_a_32_channel_hikvision_nvr(nvr) -> None:
         assert set(cam["streams"][0]) >= {"role", "codec", "width", "height", "fps", "bitrate"}
         assert cam["id"] == f"hikvision:{nvr.serial}:{cam['channel']}"
     assert nvr.password not in result.stdout + result.stderr and "rtsp://" not in result.stdout
+
+
+def test_probe_a_dahua_nvr() -> None:
+    with SimulatorThread(DahuaSimulator(kind="nvr", channels=8)) as sim:
+        result = pantau("probe", f"dahua://admin:{sim.password}@127.0.0.1:{sim.port}", "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    device = found["device"]
+    assert (device["vendor"], device["kind"], device["serial"]) == ("Dahua", "nvr", sim.serial)
+    assert [c["channel"] for c in found["cameras"]] == list(range(1, 9))
+    assert all([s["role"] for s in c["streams"]] == ["main", "sub"] for c in found["cameras"])
+    assert sim.password not in result.stdout
 
 
 def test_probe_human_output_and_a_wrong_password(nvr) -> None:

@@ -8,7 +8,8 @@ folder of recorded responses, one file per endpoint.
 """
 
 from hub.testing.sim.base import DeviceSimulator, Faults, SimulatorThread
+from hub.testing.sim.dahua import DahuaSimulator
 from hub.testing.sim.hikvision import HikvisionSimulator
 from hub.testing.sim.replay import ReplaySimulator
 
-__all__ = ["DeviceSimulator", "Faults", "HikvisionSimulator", "ReplaySimulator", "SimulatorThread"]
+__all__ = ["DahuaSimulator", "DeviceSimulator", "Faults", "HikvisionSimulator", "ReplaySimulator", "SimulatorThread"]

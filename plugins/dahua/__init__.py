@@ -1,0 +1,116 @@
+"""Dahua cameras, DVRs and NVRs over HTTP CGI (``type: dahua``).
+
+Probing reads ``magicBox`` system information, channel titles and encode
+settings from ``configManager`` (main stream and extra streams), and NVR
+channel states; each camera gets its RTSP URLs
+(``/cam/realmonitor?channel=N&subtype=M``).  Snapshots come from
+``snapshot.cgi``; events from the ``eventManager`` attach stream,
+reconnected with backoff and jitter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from pydantic import SecretStr
+
+from hub import hookimpl
+from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
+from hub.core.models import Camera, CameraStatus, Device, DeviceInventory, Event, Stream, StreamRole, camera_id, utcnow
+from hub.core.sources import CameraSource, SourceContext
+from hub.devices.http import DeviceHttp
+from hub.devices.retry import reconnecting
+from plugins.dahua import parse
+from plugins.dahua.client import DahuaClient
+from plugins.dahua.config import DahuaConfig
+
+VENDOR = "dahua"
+SUBTYPES = {StreamRole.MAIN: 0, StreamRole.SUB: 1, StreamRole.THIRD: 2}
+T = TypeVar("T")
+
+
+class DahuaSource(CameraSource):
+    config: DahuaConfig
+
+    def __init__(self, config: DahuaConfig, context: SourceContext) -> None:
+        super().__init__(config, context)
+        self.http = DeviceHttp(config.host, config.port, config.username, config.password.get_secret_value(),
+                               https=config.https, timeout=config.timeout, verify_tls=config.verify_tls)
+        self.client = DahuaClient(self.http)
+        self.serial: str | None = None
+        self.diagnostics: dict[str, Any] = {}
+
+    def _rtsp(self, channel: int, role: StreamRole) -> SecretStr:
+        cfg = self.config
+        user, pw = quote(cfg.username, safe=""), quote(cfg.password.get_secret_value(), safe="")
+        return SecretStr(f"rtsp://{user}:{pw}@{cfg.host}:{cfg.rtsp_port}/cam/realmonitor"
+                         f"?channel={channel}&subtype={SUBTYPES[role]}")
+
+    async def _optional(self, call: Awaitable[T]) -> T | None:
+        try:
+            return await call
+        except (DeviceAuthFailed, DeviceNotReady):
+            raise
+        except DeviceError as err:
+            self.context.log.info("optional endpoint unusable", extra={"device": self.http.where, "error": str(err)})
+            return None
+
+    async def probe(self) -> list[DeviceInventory]:
+        info = await self.client.system_info()
+        titles = await self.client.channel_titles()
+        encodes = await self.client.encode()
+        states = await self._optional(self.client.camera_states())
+        self.serial = info.serial
+        self.diagnostics = {"storage": await self._optional(self.client.storage()),
+                            "time": await self._optional(self.client.current_time())}
+        kind = parse.device_kind(info.model)
+        device = Device(id=f"{VENDOR}:{info.serial}", source=self.name, vendor="Dahua", model=info.model,
+                        serial=info.serial, firmware=await self._optional(self.client.software_version()),
+                        kind=kind, host=self.config.host)
+        wanted = set(self.config.channels) if self.config.channels else None
+        cameras = []
+        for channel, name in sorted(titles.items()):
+            if wanted is not None and channel not in wanted:
+                continue
+            online = states.get(channel) if states else None
+            status = (CameraStatus.ONLINE if online else CameraStatus.OFFLINE) if online is not None \
+                else CameraStatus.ONLINE if kind.value == "camera" else CameraStatus.UNKNOWN
+            cameras.append(Camera(
+                id=camera_id(VENDOR, info.serial, channel), device_id=device.id, channel=channel, name=name,
+                status=status,
+                streams=[Stream(role=e.role, codec=e.codec, width=e.width, height=e.height, fps=e.fps,
+                                bitrate=e.bitrate, url=self._rtsp(channel, e.role))
+                         for e in encodes if e.channel == channel and e.enabled],
+            ))
+        return [DeviceInventory(device=device, cameras=cameras)]
+
+    async def snapshot(self, camera: Camera) -> bytes:
+        return await self.client.snapshot(camera.channel)
+
+    async def events(self) -> AsyncIterator[Event]:
+        if not self.config.events:
+            return
+        if self.serial is None:
+            await self.probe()
+        assert self.serial is not None
+        serial = self.serial
+
+        def attach() -> AsyncIterator[parse.EventPart]:
+            return self.client.events(self.config.heartbeat)
+
+        async for part in reconnecting(attach, self.context.log, self.http.where):
+            if part.heartbeat:
+                continue
+            yield Event(camera_id=camera_id(VENDOR, serial, part.channel) if part.channel else None,
+                        device_id=f"{VENDOR}:{serial}", kind=part.kind, state=part.state, source=VENDOR,
+                        detail=part.code, data=part.data, at=part.at or utcnow())
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+@hookimpl
+def register_source_types(register):  # type: ignore[no-untyped-def]
+    register(DahuaConfig, DahuaSource)
