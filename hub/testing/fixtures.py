@@ -1,5 +1,6 @@
 """pytest fixtures: ``postgres`` (a private cluster per session), ``pg_url``
-(a fresh database per test) and ``hub_factory`` (hubs as subprocesses).
+(a fresh database per test), ``rtsp_server`` (a live RTSP camera) and
+``hub_factory`` (hubs as subprocesses).
 
 Load them from a ``conftest.py`` with ``pytest_plugins = ["hub.testing.fixtures"]``.
 """
@@ -13,6 +14,7 @@ import pytest
 
 from hub.testing.hubproc import HubProcess
 from hub.testing.postgres import PostgresServer, PostgresUnavailable
+from hub.testing.rtsp import RtspServer, RtspUnavailable
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +33,20 @@ def postgres() -> Iterator[PostgresServer]:
 @pytest.fixture
 def pg_url(postgres: PostgresServer) -> str:
     return postgres.create_database()
+
+
+@pytest.fixture
+def rtsp_server() -> Iterator[RtspServer]:
+    """A live RTSP camera (GStreamer) with ``/main`` and ``/sub``, credentials ``kamera``/``Rahasia-99``."""
+    server = RtspServer(credentials=("kamera", "Rahasia-99"))
+    try:
+        server.start()
+    except RtspUnavailable as err:
+        pytest.skip(str(err))
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,71 @@
+"""A real RTSP server for tests: GStreamer's, in a subprocess.
+
+Needs Debian's ``python3-gi``, ``gir1.2-gst-rtsp-server-1.0`` and the
+GStreamer base, good and ugly plugins (``make install`` installs them as
+root on Debian).  ``RtspUnavailable`` says what is missing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from hub.testing.net import free_port, wait_for_port
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+SCRIPT = Path(__file__).with_name("rtsp_server.py")
+
+
+class RtspUnavailable(RuntimeError):
+    """GStreamer's RTSP server cannot run here."""
+
+
+def check() -> None:
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); "
+         "from gi.repository import Gst, GstRtspServer; Gst.init(None); "
+         "assert Gst.ElementFactory.find('x264enc') and Gst.ElementFactory.find('rtph264pay')"],
+        capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise RtspUnavailable("GStreamer RTSP server not usable (install python3-gi gir1.2-gst-rtsp-server-1.0 "
+                              "gstreamer1.0-plugins-{base,good,ugly}; `make install` does as root)")
+
+
+class RtspServer:
+    """A live camera at ``rtsp://127.0.0.1:PORT/main`` and ``/sub``."""
+
+    def __init__(self, width: int = 640, height: int = 360, fps: int = 15, keyint: int = 15,
+                 credentials: tuple[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.width, self.height, self.fps, self.keyint = width, height, fps, keyint
+        self.credentials = credentials
+        self.proc: subprocess.Popen[str] | None = None
+
+    def url(self, mount: str = "main", with_credentials: bool = True) -> str:
+        auth = f"{self.credentials[0]}:{self.credentials[1]}@" if self.credentials and with_credentials else ""
+        return f"rtsp://{auth}127.0.0.1:{self.port}/{mount}"
+
+    def start(self) -> RtspServer:
+        check()
+        args = [SYSTEM_PYTHON, str(SCRIPT), str(self.port), f"{self.width}x{self.height}", str(self.fps),
+                str(self.keyint)]
+        if self.credentials:
+            args.append(":".join(self.credentials))
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if line.strip() != "ready":
+            raise RtspUnavailable(f"RTSP server did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+        wait_for_port(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> RtspServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,58 @@
+"""A live H.264 RTSP camera on 127.0.0.1, made with GStreamer's RTSP server.
+
+Run by ``hub.testing.rtsp.RtspServer`` under Debian's ``/usr/bin/python3``
+(a virtualenv cannot import Debian's ``gi``); it imports nothing from the
+hub.  Arguments: ``PORT WIDTHxHEIGHT FPS KEYINT [USER:PASSWORD]``.  Mounts:
+``/main`` and ``/sub`` (half size).  It prints ``ready`` once listening.
+"""
+
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def factory(width: int, height: int, fps: int, keyint: int) -> GstRtspServer.RTSPMediaFactory:
+    f = GstRtspServer.RTSPMediaFactory()
+    f.set_launch(
+        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 "
+        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={keyint} "
+        f"! rtph264pay name=pay0 pt=96 config-interval=1 )")
+    f.set_shared(True)  # one pipeline however many clients: like a camera
+    return f
+
+
+def main() -> None:
+    port, size, fps, keyint = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    width, height = (int(v) for v in size.split("x"))
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(port)
+    mounts = server.get_mount_points()
+    main_f = factory(width, height, fps, keyint)
+    sub_f = factory(width // 2 // 2 * 2, height // 2 // 2 * 2, fps, keyint)
+    if len(sys.argv) > 5:
+        user, _, password = sys.argv[5].partition(":")
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string("media.factory.role", user)
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        server.set_auth(auth)
+        for f in (main_f, sub_f):
+            perms = GstRtspServer.RTSPPermissions()
+            perms.add_role_from_structure(Gst.Structure.new_from_string(
+                f"{user}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
+            f.set_permissions(perms)
+    mounts.add_factory("/main", main_f)
+    mounts.add_factory("/sub", sub_f)
+    server.attach(None)
+    print("ready", flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()
