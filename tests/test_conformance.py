@@ -169,3 +169,63 @@ def test_dahua_config_tables_parse(answer: Path) -> None:
     name = answer.stem.split("getConfig_", 1)[1].split("__", 1)[0]
     rows = dahua.table(body, answer.name, name)
     assert rows and sum(len(r) for r in rows.values()) == body.count(b"table." + name.encode() + b"[")
+
+
+def onvif_captures() -> list[Path]:
+    # The agsh files are mock templates with placeholders, not captures (SOURCES.md).
+    return [p for p in captures("onvif/*/*.xml") if "agsh_mockup_templates" not in p.parts]
+
+
+@pytest.fixture(scope="module")
+def onvif_bindings():  # noqa: ANN201
+    """zeep's bindings for the ONVIF services, built offline from the library's WSDL files."""
+    import asyncio
+
+    from onvif import ONVIFCamera
+
+    async def build() -> tuple[ONVIFCamera, list]:
+        cam = ONVIFCamera("127.0.0.1", 9, "u", "p")
+        cam.xaddrs = {ns: "http://127.0.0.1:9/onvif" for ns in (
+            "http://www.onvif.org/ver10/device/wsdl", "http://www.onvif.org/ver10/media/wsdl",
+            "http://www.onvif.org/ver10/events/wsdl")}
+        services = [await cam.create_devicemgmt_service(), await cam.create_media_service(),
+                    await cam.create_events_service()]
+        return cam, [(s.zeep_client, b) for s in services for b in s.zeep_client.wsdl.bindings.values()]
+
+    loop = asyncio.new_event_loop()
+    cam, bindings = loop.run_until_complete(build())
+    yield bindings
+    loop.run_until_complete(cam.close())
+    loop.close()
+
+
+def _operation(path: Path) -> str:
+    stem = path.stem.removesuffix("Response").removesuffix("_response")
+    return "".join(w[:1].upper() + w[1:] for w in stem.split("_")) if "_" in stem else stem
+
+
+@pytest.mark.parametrize("capture", onvif_captures(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_onvif_response_parses(capture: Path, onvif_bindings) -> None:
+    from types import SimpleNamespace
+
+    from plugins.onvif import parse as onvif
+
+    operation = _operation(capture)
+    match = next(((c, b) for c, b in onvif_bindings if operation in b._operations), None)
+    assert match is not None, f"no ONVIF operation {operation}"
+    client, binding = match
+    reply = SimpleNamespace(status_code=200, content=capture.read_bytes(), encoding="utf-8",
+                            headers={"Content-Type": "application/soap+xml"})
+    result = binding.process_reply(client, binding._operations[operation], reply)
+    assert result is not None
+    if operation == "GetProfiles":
+        infos = [p for r in result if (p := onvif.profile_info(r)) is not None]
+        cameras = onvif.cameras_from_profiles(infos)
+        assert cameras and all(ranked and ranked[0][0].value == "main" for _, _, ranked in cameras)
+    elif operation == "GetDeviceInformation":
+        assert result.Manufacturer and result.Model and result.SerialNumber
+    elif operation == "GetSystemDateAndTime":
+        assert onvif.device_utc(result) is not None
+    elif operation == "PullMessages":
+        events = [onvif.event_of(onvif.notification(m)) for m in result.NotificationMessage]
+        assert events and all(e is None or e.detail for e in events)

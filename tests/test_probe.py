@@ -106,3 +106,53 @@ sources:
         assert events[0]["data"]["targets"] == ["human"]
     hub.stop()
     assert nvr.password not in hub.log()
+
+
+def test_probe_an_onvif_camera() -> None:
+    from hub.testing.sim import OnvifSimulator
+
+    with SimulatorThread(OnvifSimulator()) as sim:
+        result = pantau("probe", f"onvif://admin:{sim.password}@127.0.0.1:{sim.port}", "--json")
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert (found["device"]["vendor"], found["device"]["serial"]) == ("Bosch", sim.serial)
+    assert [s["role"] for s in found["cameras"][0]["streams"]] == ["main", "sub"]
+    assert sim.password not in result.stdout
+
+
+def test_an_onvif_camera_is_recorded_from_its_rtsp_stream_and_moved_through_the_api(rtsp_server, hub_factory) -> None:
+    from hub.testing.sim import OnvifSimulator
+
+    # The ONVIF camera reports credential-less stream URIs on the real RTSP server;
+    # the hub adds the credentials, as cameras with one account for both expect.
+    sim = OnvifSimulator(username="kamera", password="Rahasia-99", rtsp_base=f"rtsp://127.0.0.1:{rtsp_server.port}")
+    with SimulatorThread(sim):
+        config = f"""\
+version: 1
+logging: {{format: json}}
+recording: {{default: {{mode: continuous, segment_seconds: 2}}}}
+sources:
+  - type: onvif
+    name: ptz-simpang-lima
+    host: 127.0.0.1
+    port: {sim.port}
+    username: kamera
+    password: ${{ONVIF_PASSWORD}}
+"""
+        hub = hub_factory(config, env={"ONVIF_PASSWORD": "Rahasia-99"})
+        with hub.client() as client, hub.client("viewer") as viewer:
+            cam = client.get("/api/v1/cameras").json()[0]["id"]
+            deadline = time.monotonic() + 40
+            while not client.get(f"/api/v1/cameras/{cam}/recordings").json() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert client.get(f"/api/v1/cameras/{cam}/recordings").json(), "recorded from the ONVIF stream URI"
+            moved = client.post(f"/api/v1/cameras/{cam}/ptz", json={"action": "move", "pan": 0.3})
+            assert moved.status_code == 204
+            assert [p["name"] for p in client.get(f"/api/v1/cameras/{cam}/ptz/presets").json()] == ["Gerbang", "Parkir"]
+            assert viewer.post(f"/api/v1/cameras/{cam}/ptz", json={"action": "stop"}).status_code == 403
+            audit = client.get("/api/v1/audit").json()
+        hub.stop()
+    assert ("ContinuousMove", "0.3") == (sim.ptz_calls[0][0], sim.ptz_calls[0][1]["PanTilt.x"])
+    assert [(a["action"], a["allowed"]) for a in audit if a["action"] == "control_ptz"][:2] == [
+        ("control_ptz", False), ("control_ptz", True)]
+    assert "Rahasia-99" not in hub.log()

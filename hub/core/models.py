@@ -294,3 +294,24 @@ class Segment(HubModel):
     sha256: str
     locked: bool = Field(default=False, description="Locked segments (evidence) are never deleted by retention.")
     download_url: str | None = None
+
+
+class PtzAction(StrEnum):
+    MOVE = "move"
+    STOP = "stop"
+    GOTO_PRESET = "goto_preset"
+
+
+class PtzCommand(HubModel):
+    """A pan/tilt/zoom command for a camera that has PTZ."""
+
+    action: PtzAction = Field(description="Move continuously, stop, or go to a preset.")
+    pan: float = Field(default=0.0, ge=-1, le=1, description="Pan speed, -1 (left) to 1 (right).")
+    tilt: float = Field(default=0.0, ge=-1, le=1, description="Tilt speed, -1 (down) to 1 (up).")
+    zoom: float = Field(default=0.0, ge=-1, le=1, description="Zoom speed, -1 (out) to 1 (in).")
+    preset: str | None = Field(default=None, description="Preset token, for goto_preset.")
+
+
+class PtzPreset(HubModel):
+    token: str
+    name: str | None = None

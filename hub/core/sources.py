@@ -20,7 +20,7 @@ from urllib.parse import SplitResult, unquote
 from pydantic import Field
 
 from hub.core.errors import DeviceUnsupported
-from hub.core.models import AreaPath, Camera, DeviceInventory, Event, HubModel, Stream
+from hub.core.models import AreaPath, Camera, DeviceInventory, Event, HubModel, PtzCommand, PtzPreset, Stream
 
 if TYPE_CHECKING:
     import av.container
@@ -146,6 +146,14 @@ class CameraSource(ABC):
             label=f"{camera.id}/{stream.role}",
             options={"rtsp_transport": "tcp"},
         )
+
+    async def ptz(self, camera: Camera, command: PtzCommand) -> None:
+        """Drive pan, tilt and zoom; by default the source has no PTZ."""
+        raise DeviceUnsupported(f"{self.name}: camera {camera.id} has no PTZ control")
+
+    async def ptz_presets(self, camera: Camera) -> list[PtzPreset]:
+        """The camera's PTZ presets; by default the source has no PTZ."""
+        raise DeviceUnsupported(f"{self.name}: camera {camera.id} has no PTZ control")
 
     async def events(self) -> AsyncIterator[Event]:
         """Yield the device's events as they happen; by default none."""

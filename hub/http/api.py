@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
 from hub.core.errors import AccessDenied
-from hub.core.models import Action, Camera, Event, GraphNode, Segment
+from hub.core.models import Action, Camera, Event, GraphNode, PtzCommand, PtzPreset, Segment
 from hub.http.auth import CurrentPrincipal, require
 
 router = APIRouter(tags=["v1"])
@@ -90,6 +90,24 @@ async def download(segment_id: int, request: Request, who: CurrentPrincipal) -> 
         return FileResponse(local, media_type="video/mp4", filename=filename, headers=headers)
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return StreamingResponse(hub.storage.read(key), media_type="video/mp4", headers=headers)
+
+
+@router.post("/cameras/{camera_id}/ptz", status_code=204, response_class=Response)
+async def ptz(camera_id: str, command: PtzCommand, request: Request, who: CurrentPrincipal) -> Response:
+    """Move, stop or send a PTZ camera to a preset (501 for cameras without PTZ)."""
+    hub = _hub(request)
+    camera = hub.inventory.camera(camera_id)
+    await hub.authorize(who, Action.CONTROL_PTZ, camera, {"ptz": command.action.value})
+    await hub.inventory.source_of(camera_id).ptz(camera, command)
+    return Response(status_code=204)
+
+
+@router.get("/cameras/{camera_id}/ptz/presets", response_model=list[PtzPreset])
+async def ptz_presets(camera_id: str, request: Request, who: CurrentPrincipal) -> list[PtzPreset]:
+    hub = _hub(request)
+    camera = hub.inventory.camera(camera_id)
+    await hub.authorize(who, Action.CONTROL_PTZ, camera)
+    return await hub.inventory.source_of(camera_id).ptz_presets(camera)  # type: ignore[no-any-return]
 
 
 @router.get("/streams", response_model=list[GraphNode])

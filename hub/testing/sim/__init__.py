@@ -10,6 +10,15 @@ folder of recorded responses, one file per endpoint.
 from hub.testing.sim.base import DeviceSimulator, Faults, SimulatorThread
 from hub.testing.sim.dahua import DahuaSimulator
 from hub.testing.sim.hikvision import HikvisionSimulator
+from hub.testing.sim.onvif import OnvifSimulator
 from hub.testing.sim.replay import ReplaySimulator
 
-__all__ = ["DahuaSimulator", "DeviceSimulator", "Faults", "HikvisionSimulator", "ReplaySimulator", "SimulatorThread"]
+__all__ = [
+    "DahuaSimulator",
+    "DeviceSimulator",
+    "Faults",
+    "HikvisionSimulator",
+    "OnvifSimulator",
+    "ReplaySimulator",
+    "SimulatorThread",
+]
