@@ -156,3 +156,27 @@ sources:
     assert [(a["action"], a["allowed"]) for a in audit if a["action"] == "control_ptz"][:2] == [
         ("control_ptz", False), ("control_ptz", True)]
     assert "Rahasia-99" not in hub.log()
+
+
+def test_a_device_sending_garbage_does_not_stop_the_hub(hub_factory) -> None:
+    from tests.conftest import demo_hub_yaml
+
+    sim = HikvisionSimulator(kind="nvr", channels=4)
+    sim.faults.garbage = True
+    with SimulatorThread(sim):
+        config = demo_hub_yaml().replace("sources:\n", f"""sources:
+  - type: hikvision
+    name: nvr-rusak
+    host: 127.0.0.1
+    port: {sim.port}
+    password: ${{NVR_PASSWORD}}
+    timeout: 2
+""", 1)
+        hub = hub_factory(config, env={"NVR_PASSWORD": sim.password})
+        with hub.client() as client:
+            cameras = client.get("/api/v1/cameras").json()
+            sources = {s["name"]: s for s in client.get("/api/v1/sources").json()}
+    assert len(cameras) == 2, "the demo cameras are served"
+    assert sources["nvr-rusak"]["cameras"] == 0
+    assert sources["nvr-rusak"]["error"].startswith(f"127.0.0.1:{sim.port}: ")
+    assert sim.password not in str(sources)
