@@ -244,6 +244,40 @@ def probe(url: str, as_json: bool, timeout: float) -> None:
         out.print(table)
 
 
+@cli.command()
+@click.option("--timeout", type=click.FloatRange(min=0.5, max=60), default=3.0, show_default=True,
+              help="Seconds to listen for answers.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_fail_on_errors
+def discover(timeout: float, as_json: bool) -> None:
+    """Search the local network for cameras (ONVIF WS-Discovery and any plugin that can).
+
+    Sends multicast probes on this machine's networks: run it only on a
+    network you are responsible for.
+    """
+    from hub.core.sources import CameraSource
+
+    kinds = [r for r in plugins().source_types.values()
+             if issubclass(r.implementation, CameraSource) and r.implementation.supports_discovery]
+
+    async def run() -> list[Any]:
+        sources: list[type[CameraSource]] = [r.implementation for r in kinds]
+        results = await asyncio.gather(*(s.discover(timeout) for s in sources))
+        return [d for found in results for d in found]
+
+    found = asyncio.run(run()) if kinds else []
+    if as_json:
+        click.echo(json.dumps([d.model_dump(mode="json") for d in found], indent=2))
+        return
+    if not found:
+        err.print(f"No devices answered within {timeout:g} s ({', '.join(r.name for r in kinds) or 'no discovery'}).")
+        return
+    table = Table("type", "address", "name", "hardware", "probe with")
+    for d in found:
+        table.add_row(d.source_type, f"{d.host}:{d.port}", d.name or "", d.hardware or "", d.probe_url)
+    out.print(table)
+
+
 @cli.group()
 def token() -> None:
     """Manage API bearer tokens."""

@@ -315,3 +315,15 @@ class PtzCommand(HubModel):
 class PtzPreset(HubModel):
     token: str
     name: str | None = None
+
+
+class DiscoveredDevice(HubModel):
+    """A device found on the network, not yet configured."""
+
+    source_type: str = Field(description="The source type that can talk to it (e.g. 'onvif').")
+    host: str = Field(description="Address it answered from.")
+    port: int | None = Field(default=None, description="Port of its management service.")
+    probe_url: str = Field(description="URL for `pantau probe` (add the user and password).")
+    name: str | None = Field(default=None, description="Name the device announces.")
+    hardware: str | None = Field(default=None, description="Hardware or model the device announces.")
+    scopes: list[str] = Field(default_factory=list, description="Everything else it announces.")

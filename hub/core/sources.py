@@ -20,7 +20,17 @@ from urllib.parse import SplitResult, unquote
 from pydantic import Field
 
 from hub.core.errors import DeviceUnsupported
-from hub.core.models import AreaPath, Camera, DeviceInventory, Event, HubModel, PtzCommand, PtzPreset, Stream
+from hub.core.models import (
+    AreaPath,
+    Camera,
+    DeviceInventory,
+    DiscoveredDevice,
+    Event,
+    HubModel,
+    PtzCommand,
+    PtzPreset,
+    Stream,
+)
 
 if TYPE_CHECKING:
     import av.container
@@ -104,6 +114,8 @@ class CameraSource(ABC):
 
     #: Set by the hub from the registration; the ``type:`` value in hub.yaml.
     source_type: ClassVar[str] = ""
+    #: Whether ``discover`` finds devices of this type on the local network.
+    supports_discovery: ClassVar[bool] = False
 
     def __init__(self, config: Any, context: SourceContext) -> None:
         self.config = config
@@ -128,6 +140,15 @@ class CameraSource(ABC):
         if url.password is not None:
             out["password"] = unquote(url.password)
         return out
+
+    @classmethod
+    async def discover(cls, limit: float) -> list[DiscoveredDevice]:
+        """Devices of this type on the local network, searched for ``limit`` seconds.
+
+        Only called for types with ``supports_discovery``, and only when a user
+        asks (``pantau discover``): the hub never scans a network by itself.
+        """
+        return []
 
     @abstractmethod
     async def probe(self) -> list[DeviceInventory]:

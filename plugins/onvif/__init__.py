@@ -11,6 +11,7 @@ jitter.  PTZ (continuous move, stop, presets) where the device has it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -25,6 +26,7 @@ from hub.core.models import (
     Device,
     DeviceInventory,
     DeviceKind,
+    DiscoveredDevice,
     Event,
     PtzAction,
     PtzCommand,
@@ -35,7 +37,7 @@ from hub.core.models import (
 )
 from hub.core.sources import CameraSource, SourceContext
 from hub.devices.retry import reconnecting
-from plugins.onvif import parse
+from plugins.onvif import discovery, parse
 from plugins.onvif.client import OnvifClient
 from plugins.onvif.config import OnvifConfig
 
@@ -44,6 +46,12 @@ VENDOR = "onvif"
 
 class OnvifSource(CameraSource):
     config: OnvifConfig
+    supports_discovery = True
+
+    @classmethod
+    async def discover(cls, limit: float) -> list[DiscoveredDevice]:
+        """WS-Discovery: a multicast Probe for NetworkVideoTransmitters."""
+        return await asyncio.to_thread(discovery.search, limit)
 
     def __init__(self, config: OnvifConfig, context: SourceContext) -> None:
         super().__init__(config, context)
