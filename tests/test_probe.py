@@ -104,6 +104,11 @@ sources:
             time.sleep(0.1)
         assert events[0]["kind"] == "intrusion" and events[0]["camera_id"].endswith(":7")
         assert events[0]["data"]["targets"] == ["human"]
+        detail = client.get("/api/v1/sources/nvr-simpang-lima").json()
+        assert detail["cameras"] == 32 and detail["diagnostics"]["storage"][0]["status"] == "ok"
+        assert abs(detail["diagnostics"]["clock_drift_seconds"]) < 5
+        assert client.get("/api/v1/sources/nope").status_code == 404
+        assert nvr.password not in json.dumps(detail)
     hub.stop()
     assert nvr.password not in hub.log()
 

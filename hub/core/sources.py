@@ -120,6 +120,9 @@ class CameraSource(ABC):
     def __init__(self, config: Any, context: SourceContext) -> None:
         self.config = config
         self.context = context
+        #: Health details from the last probe (storage, clock drift, capabilities).
+        #: Shown by the API to managers: never put a credential in it.
+        self.diagnostics: dict[str, Any] = {}
 
     @property
     def name(self) -> str:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, StreamingResponse
 
 from hub.core.errors import AccessDenied
@@ -124,13 +125,31 @@ async def events(request: Request, camera_id: str | None = None,
     return await _hub(request).store.events(camera_id, limit)  # type: ignore[no-any-return]
 
 
+def _source_view(hub: Any, name: str, source: Any, details: bool) -> dict[str, Any]:
+    view = {"name": name, "type": source.source_type, "error": hub.inventory.errors.get(name),
+            "cameras": sum(1 for c in hub.inventory.cameras.values() if hub.inventory.source_name(c.id) == name)}
+    if details:
+        view["diagnostics"] = jsonable_encoder(source.diagnostics)
+    return view
+
+
 @router.get("/sources")
 async def sources(request: Request, who: Any = require(Action.MANAGE)) -> list[dict[str, Any]]:
     """Configured sources and whether their last probe worked."""
     hub = _hub(request)
-    return [{"name": n, "type": s.source_type, "error": hub.inventory.errors.get(n),
-             "cameras": sum(1 for c in hub.inventory.cameras.values() if hub.inventory.source_name(c.id) == n)}
-            for n, s in hub.inventory.sources.items()]
+    return [_source_view(hub, n, s, False) for n, s in hub.inventory.sources.items()]
+
+
+@router.get("/sources/{name}")
+async def source_detail(name: str, request: Request, who: Any = require(Action.MANAGE)) -> dict[str, Any]:
+    """One source with its diagnostics: storage, clock drift, capabilities (never credentials)."""
+    hub = _hub(request)
+    source = hub.inventory.sources.get(name)
+    if source is None:
+        from hub.core.errors import NotFound
+
+        raise NotFound(f"no source {name!r}")
+    return _source_view(hub, name, source, True)
 
 
 @router.get("/audit")

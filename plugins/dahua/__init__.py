@@ -11,7 +11,7 @@ reconnected with backoff and jitter.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 from pydantic import SecretStr
@@ -40,7 +40,6 @@ class DahuaSource(CameraSource):
                                https=config.https, timeout=config.timeout, verify_tls=config.verify_tls)
         self.client = DahuaClient(self.http)
         self.serial: str | None = None
-        self.diagnostics: dict[str, Any] = {}
 
     def _rtsp(self, channel: int, role: StreamRole) -> SecretStr:
         cfg = self.config

@@ -12,7 +12,7 @@ mean "capability absent", not a broken device.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import quote
 
 from pydantic import SecretStr
@@ -50,7 +50,6 @@ class HikvisionSource(CameraSource):
                                https=config.https, timeout=config.timeout, verify_tls=config.verify_tls)
         self.client = HikvisionClient(self.http)
         self.serial: str | None = None
-        self.diagnostics: dict[str, Any] = {}
 
     def _rtsp(self, streaming_id: int) -> SecretStr:
         cfg = self.config
@@ -66,8 +65,9 @@ class HikvisionSource(CameraSource):
             channels = [parse.Channel(id=1, name=info.name or info.model)]
         streams = await self.client.streaming_channels([c.id for c in channels])
         self.serial = info.serial
-        self.diagnostics = {"storage": await self._optional(self.client.storage()),
-                            "time": await self._optional(self.client.device_time()),
+        clock = await self._optional(self.client.device_time())
+        self.diagnostics = {"storage": await self._optional(self.client.storage()), "time": clock,
+                            "clock_drift_seconds": round((clock - utcnow()).total_seconds(), 1) if clock else None,
                             "event_types": await self._optional(self.client.event_triggers())}
         device = Device(id=f"{VENDOR}:{info.serial}", source=self.name, vendor="Hikvision", model=info.model,
                         serial=info.serial, firmware=info.firmware, kind=kind, host=self.config.host)

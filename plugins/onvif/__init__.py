@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr
@@ -58,7 +57,6 @@ class OnvifSource(CameraSource):
         self.client = OnvifClient(config.host, config.port, config.username, config.password.get_secret_value(),
                                   config.timeout, config.adjust_time)
         self.serial: str | None = None
-        self.diagnostics: dict[str, Any] = {}
         self._profiles: dict[int, list[str]] = {}  # channel -> profile tokens, main first
         self._channel_of: dict[str, int] = {}  # video source and configuration tokens -> channel
 
