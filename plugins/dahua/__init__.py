@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
-from urllib.parse import quote
 
 from pydantic import SecretStr
 
 from hub import hookimpl
-from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
 from hub.core.models import Camera, CameraStatus, Device, DeviceInventory, Event, Stream, StreamRole, camera_id, utcnow
 from hub.core.sources import CameraSource, SourceContext
-from hub.devices.http import DeviceHttp
 from hub.devices.retry import reconnecting
+from hub.devices.source import optional
 from plugins.dahua import parse
 from plugins.dahua.client import DahuaClient
 from plugins.dahua.config import DahuaConfig
@@ -36,25 +34,15 @@ class DahuaSource(CameraSource):
 
     def __init__(self, config: DahuaConfig, context: SourceContext) -> None:
         super().__init__(config, context)
-        self.http = DeviceHttp(config.host, config.port, config.username, config.password.get_secret_value(),
-                               https=config.https, timeout=config.timeout, verify_tls=config.verify_tls)
+        self.http = config.http()
         self.client = DahuaClient(self.http)
         self.serial: str | None = None
 
     def _rtsp(self, channel: int, role: StreamRole) -> SecretStr:
-        cfg = self.config
-        user, pw = quote(cfg.username, safe=""), quote(cfg.password.get_secret_value(), safe="")
-        return SecretStr(f"rtsp://{user}:{pw}@{cfg.host}:{cfg.rtsp_port}/cam/realmonitor"
-                         f"?channel={channel}&subtype={SUBTYPES[role]}")
+        return self.config.rtsp_url(f"/cam/realmonitor?channel={channel}&subtype={SUBTYPES[role]}")
 
     async def _optional(self, call: Awaitable[T]) -> T | None:
-        try:
-            return await call
-        except (DeviceAuthFailed, DeviceNotReady):
-            raise
-        except DeviceError as err:
-            self.context.log.info("optional endpoint unusable", extra={"device": self.http.where, "error": str(err)})
-            return None
+        return await optional(call, self.context.log, self.http.where)
 
     async def probe(self) -> list[DeviceInventory]:
         info = await self.client.system_info()

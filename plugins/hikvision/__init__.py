@@ -13,12 +13,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
 from typing import TypeVar
-from urllib.parse import quote
-
-from pydantic import SecretStr
 
 from hub import hookimpl
-from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
 from hub.core.models import (
     Camera,
     CameraStatus,
@@ -31,8 +27,8 @@ from hub.core.models import (
     utcnow,
 )
 from hub.core.sources import CameraSource, SourceContext
-from hub.devices.http import DeviceHttp
 from hub.devices.retry import reconnecting
+from hub.devices.source import optional
 from plugins.hikvision import parse
 from plugins.hikvision.client import HikvisionClient
 from plugins.hikvision.config import HikvisionConfig
@@ -46,15 +42,9 @@ class HikvisionSource(CameraSource):
 
     def __init__(self, config: HikvisionConfig, context: SourceContext) -> None:
         super().__init__(config, context)
-        self.http = DeviceHttp(config.host, config.port, config.username, config.password.get_secret_value(),
-                               https=config.https, timeout=config.timeout, verify_tls=config.verify_tls)
+        self.http = config.http()
         self.client = HikvisionClient(self.http)
         self.serial: str | None = None
-
-    def _rtsp(self, streaming_id: int) -> SecretStr:
-        cfg = self.config
-        user, pw = quote(cfg.username, safe=""), quote(cfg.password.get_secret_value(), safe="")
-        return SecretStr(f"rtsp://{user}:{pw}@{cfg.host}:{cfg.rtsp_port}/Streaming/Channels/{streaming_id}")
 
     async def probe(self) -> list[DeviceInventory]:
         info = await self.client.device_info()
@@ -85,20 +75,13 @@ class HikvisionSource(CameraSource):
                 id=camera_id(VENDOR, info.serial, ch.id), device_id=device.id, channel=ch.id, name=ch.name,
                 status=status,
                 streams=[Stream(role=s.role, codec=s.codec, width=s.width, height=s.height, fps=s.fps,
-                                bitrate=s.bitrate, url=self._rtsp(s.id))
+                                bitrate=s.bitrate, url=self.config.rtsp_url(f"/Streaming/Channels/{s.id}"))
                          for s in streams if s.channel == ch.id and s.enabled],
             ))
         return [DeviceInventory(device=device, cameras=cameras)]
 
     async def _optional(self, call: Awaitable[T]) -> T | None:
-        """Health details are worth having, not worth failing a probe for."""
-        try:
-            return await call
-        except (DeviceAuthFailed, DeviceNotReady):
-            raise
-        except DeviceError as err:
-            self.context.log.info("optional endpoint unusable", extra={"device": self.http.where, "error": str(err)})
-            return None
+        return await optional(call, self.context.log, self.http.where)
 
     async def snapshot(self, camera: Camera) -> bytes:
         return await self.client.snapshot(camera.channel)

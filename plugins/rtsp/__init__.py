@@ -48,16 +48,21 @@ def _options(transport: str) -> dict[str, str]:
     return {"rtsp_transport": transport}
 
 
-def probe_stream(url: str, transport: str, timeout: float) -> dict[str, Any]:
-    """Codec, size, frame rate and bit rate of a stream (blocking: run in a thread)."""
+def _open(url: str, transport: str, timeout: float) -> av.container.InputContainer:
     label = where(url)
     try:
-        container = av.open(url, options=_options(transport), timeout=(timeout, timeout))
+        return av.open(url, options=_options(transport), timeout=(timeout, timeout))
     except av.error.HTTPUnauthorizedError:
         raise DeviceAuthFailed(f"{label}: the camera refused the credentials") from None
     except av.error.FFmpegError as err:
         # FFmpeg's message may repeat the URL with its password: keep only the class.
         raise DeviceNotReady(f"{label}: cannot open the stream ({type(err).__name__})") from None
+
+
+def probe_stream(url: str, transport: str, timeout: float) -> dict[str, Any]:
+    """Codec, size, frame rate and bit rate of a stream (blocking: run in a thread)."""
+    label = where(url)
+    container = _open(url, transport, timeout)
     try:
         if not container.streams.video:
             raise DeviceError(f"{label}: the stream has no video")
@@ -73,12 +78,7 @@ def probe_stream(url: str, transport: str, timeout: float) -> dict[str, Any]:
 def first_keyframe_jpeg(url: str, transport: str, timeout: float) -> bytes:
     """Decode the first keyframe of a stream into a JPEG (blocking)."""
     label = where(url)
-    try:
-        container = av.open(url, options=_options(transport), timeout=(timeout, timeout))
-    except av.error.HTTPUnauthorizedError:
-        raise DeviceAuthFailed(f"{label}: the camera refused the credentials") from None
-    except av.error.FFmpegError as err:
-        raise DeviceNotReady(f"{label}: cannot open the stream ({type(err).__name__})") from None
+    container = _open(url, transport, timeout)
     try:
         video = container.streams.video[0]
         video.codec_context.skip_frame = "NONKEY"

@@ -56,6 +56,7 @@ class DeviceSimulator:
         self._runner: web.AppRunner | None = None
         self._streams: set[web.StreamResponse] = set()
         self._nonces: set[str] = set()
+        self._listeners: set[asyncio.Queue[str]] = set()
 
     @property
     def host(self) -> str:
@@ -82,8 +83,24 @@ class DeviceSimulator:
             await self._runner.cleanup()
             self._runner = None
 
+    @property
+    def listeners(self) -> int:
+        """How many event streams are connected."""
+        return len(self._listeners)
+
+    def broadcast(self, body: str) -> int:
+        """Send one part to every connected event stream (safe from any thread)."""
+
+        def deliver() -> None:
+            for queue in self._listeners:
+                queue.put_nowait(body)
+
+        self.on_loop(deliver)
+        return len(self._listeners)
+
     async def drop_streams(self) -> None:
-        """A reboot mid-stream: every open event stream is cut."""
+        """A reboot mid-stream: every open event stream is cut and forgotten."""
+        self._listeners.clear()
         for resp in list(self._streams):
             transport = resp._req.transport if resp._req else None  # noqa: SLF001
             if transport is not None:
@@ -162,6 +179,28 @@ class DeviceSimulator:
 
     def close_stream(self, resp: web.StreamResponse) -> None:
         self._streams.discard(resp)
+
+    async def event_stream(self, request: web.Request, boundary: str, content_type: str, part_type: str,
+                           idle: float, idle_body: str) -> web.StreamResponse:
+        """A multipart event stream: broadcast parts as they come, ``idle_body`` when quiet."""
+        resp = await self.open_stream(request, f"{content_type}; boundary={boundary}")
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._listeners.add(queue)
+        try:
+            while True:
+                try:
+                    body = await asyncio.wait_for(queue.get(), idle)
+                except TimeoutError:
+                    body = idle_body
+                data = body.replace("\r\n", "\n").replace("\n", "\r\n").encode() + b"\r\n"
+                await resp.write(f"--{boundary}\r\nContent-Type: {part_type}\r\n"
+                                 f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
+        except ConnectionResetError:
+            pass  # the client went away
+        finally:
+            self._listeners.discard(queue)
+            self.close_stream(resp)
+        return resp
 
     def on_loop(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` on the simulator's loop, whichever thread asks."""

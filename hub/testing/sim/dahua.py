@@ -8,7 +8,6 @@ stream is ``multipart/x-mixed-replace; boundary=myboundary`` with
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from datetime import datetime
@@ -42,11 +41,6 @@ class DahuaSimulator(DeviceSimulator):
         count = 1 if kind == "camera" else channels
         self.titles = {i: f"Kanal {i}" for i in range(1, count + 1)}
         self.offline: set[int] = set()
-        self._listeners: set[asyncio.Queue[str]] = set()
-
-    @property
-    def listeners(self) -> int:
-        return len(self._listeners)
 
     def push_event(self, channel: int, code: str = "VideoMotion", action: str = "Start",
                    data: dict[str, object] | None = None) -> int:
@@ -54,17 +48,7 @@ class DahuaSimulator(DeviceSimulator):
         body = f"Code={code};action={action};index={channel - 1}"
         if data is not None:
             body += ";data=" + json.dumps(data, indent=3)
-
-        def deliver() -> None:
-            for queue in self._listeners:
-                queue.put_nowait(body)
-
-        self.on_loop(deliver)
-        return len(self._listeners)
-
-    async def drop_streams(self) -> None:
-        self._listeners.clear()
-        await super().drop_streams()
+        return self.broadcast(body)
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -145,21 +129,5 @@ class DahuaSimulator(DeviceSimulator):
         if request.query.get("action") != "attach":
             return BAD_REQUEST
         heartbeat = float(request.query.get("heartbeat", "0") or 0) or 3600.0
-        resp = await self.open_stream(request, "multipart/x-mixed-replace; boundary=myboundary")
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        self._listeners.add(queue)
-        try:
-            while True:
-                try:
-                    body = await asyncio.wait_for(queue.get(), heartbeat)
-                except TimeoutError:
-                    body = "Heartbeat"
-                data = body.replace("\n", "\r\n").encode() + b"\r\n"
-                await resp.write(b"--myboundary\r\nContent-Type: text/plain\r\n"
-                                 + f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
-        except ConnectionResetError:
-            pass
-        finally:
-            self._listeners.discard(queue)
-            self.close_stream(resp)
-        return resp
+        return await self.event_stream(request, "myboundary", "multipart/x-mixed-replace", "text/plain",
+                                       heartbeat, "Heartbeat")

@@ -10,7 +10,6 @@ model, and ``ResponseStatus`` bodies for endpoints a model lacks.
 
 from __future__ import annotations
 
-import asyncio
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -60,7 +59,6 @@ class HikvisionSimulator(DeviceSimulator):
         self.heartbeat = heartbeat
         self.ns = NS_HIK if kind == "camera" else NS_ISAPI
         self.clock_offset = timedelta(0)
-        self._listeners: set[asyncio.Queue[str]] = set()
 
     # -- driving the simulation -------------------------------------------------
 
@@ -68,22 +66,7 @@ class HikvisionSimulator(DeviceSimulator):
                    target: str | None = None) -> int:
         """Send an alert to every connected alertStream (safe from any thread);
         returns how many streams were connected."""
-        body = self._alert(channel, event_type, state, target)
-
-        def deliver() -> None:
-            for queue in self._listeners:
-                queue.put_nowait(body)
-
-        self.on_loop(deliver)
-        return len(self._listeners)
-
-    async def drop_streams(self) -> None:
-        self._listeners.clear()  # a rebooting device forgets its subscribers
-        await super().drop_streams()
-
-    @property
-    def listeners(self) -> int:
-        return len(self._listeners)
+        return self.broadcast(self._alert(channel, event_type, state, target))
 
     def _now(self) -> str:
         now = datetime.now(WIB) + self.clock_offset
@@ -220,21 +203,5 @@ class HikvisionSimulator(DeviceSimulator):
         return self._xml(f'<EventTriggerList version="2.0" xmlns="{self.ns}">{items}</EventTriggerList>\n')
 
     async def alert_stream(self, request: web.Request) -> web.StreamResponse:
-        resp = await self.open_stream(request, f"multipart/mixed; boundary={self.boundary}")
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        self._listeners.add(queue)
-        try:
-            while True:
-                try:
-                    body = await asyncio.wait_for(queue.get(), self.heartbeat)
-                except TimeoutError:
-                    body = self._alert(1, "videoloss", "inactive", None)  # idle heartbeat
-                data = body.encode()
-                await resp.write(f"--{self.boundary}\r\nContent-Type: application/xml; charset=\"UTF-8\"\r\n"
-                                 f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
-        except ConnectionResetError:
-            pass  # the client went away
-        finally:
-            self._listeners.discard(queue)
-            self.close_stream(resp)
-        return resp
+        return await self.event_stream(request, self.boundary, "multipart/mixed", 'application/xml; charset="UTF-8"',
+                                       self.heartbeat, self._alert(1, "videoloss", "inactive", None))

@@ -1,0 +1,64 @@
+"""Pieces shared by HTTP device sources (Hikvision, Dahua, a third party's).
+
+``HttpDeviceConfig`` holds the connection fields every such device has;
+``rtsp_url`` builds a stream URL with quoted credentials (kept as a secret);
+``optional`` runs a call for health details that may fail without failing
+the probe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from typing import TypeVar
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr
+
+from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
+from hub.core.sources import SourceConfig
+from hub.devices.http import DeviceHttp
+
+T = TypeVar("T")
+
+
+class HttpDeviceConfig(SourceConfig):
+    """Connection fields of a device managed over HTTP(S)."""
+
+    host: str = Field(description="Address of the device (name or IP).")
+    port: int = Field(default=80, ge=1, le=65535, description="HTTP(S) port of the device's API.")
+    https: bool = Field(default=False, description="Use HTTPS.")
+    verify_tls: bool = Field(default=True, description="Check the device's TLS certificate.")
+    rtsp_port: int = Field(default=554, ge=1, le=65535, description="RTSP port for the streams.")
+    username: str = Field(default="admin", description="Device user; a read-only user is enough.")
+    password: SecretStr = Field(description="Device password; write ${ENV_VAR} to keep it out of the file.")
+    timeout: float = Field(default=10.0, gt=0, le=120, description="Seconds to wait for the device.")
+    channels: list[int] | None = Field(default=None, description="Only these channels; all when unset.")
+    events: bool = Field(default=True, description="Subscribe to the device's event stream.")
+
+    def http(self) -> DeviceHttp:
+        return DeviceHttp(self.host, self.port, self.username, self.password.get_secret_value(),
+                          https=self.https, timeout=self.timeout, verify_tls=self.verify_tls)
+
+    def rtsp_url(self, path: str) -> SecretStr:
+        return rtsp_url(self.username, self.password.get_secret_value(), self.host, self.rtsp_port, path)
+
+
+def rtsp_url(username: str, password: str, host: str, port: int, path: str) -> SecretStr:
+    """``rtsp://user:pass@host:port/path`` with the credentials quoted, as a secret."""
+    return SecretStr(f"rtsp://{quote(username, safe='')}:{quote(password, safe='')}@{host}:{port}{path}")
+
+
+async def optional(call: Awaitable[T], log: logging.Logger, where: str) -> T | None:
+    """Health details are worth having, not worth failing a probe for.
+
+    A refused password or an unreachable device still fails (they fail the
+    whole probe anyway); any other device error is logged and gives None.
+    """
+    try:
+        return await call
+    except (DeviceAuthFailed, DeviceNotReady):
+        raise
+    except DeviceError as err:
+        log.info("optional endpoint unusable", extra={"device": where, "error": str(err)})
+        return None
