@@ -28,6 +28,7 @@ class HubProcess:
         self.env = {**os.environ, **(env or {})}
         self.log_path = workdir / "hub.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_file: Any = None
         self._token: str | None = None
 
     @property
@@ -40,7 +41,8 @@ class HubProcess:
                               capture_output=True, text=True, check=check, timeout=120)
 
     def start(self, timeout: float = 40.0) -> HubProcess:
-        log = self.log_path.open("wb")
+        self._close_log()
+        log = self._log_file = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "hub", "run", "-c", str(self.config), "--port", str(self.port),
              "--data-dir", str(self.data_dir)],
@@ -83,9 +85,15 @@ class HubProcess:
                 out.append({"unparsed": line})
         return out
 
+    def _close_log(self) -> None:
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
     def stop(self, timeout: float = 15.0) -> float:
         """SIGTERM, wait; returns the seconds it took to exit."""
         if self.proc is None or self.proc.poll() is not None:
+            self._close_log()
             return 0.0
         start = time.monotonic()
         self.proc.send_signal(signal.SIGTERM)
@@ -95,9 +103,12 @@ class HubProcess:
             self.proc.kill()
             self.proc.wait()
             raise
+        finally:
+            self._close_log()
         return time.monotonic() - start
 
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        self._close_log()

@@ -55,14 +55,21 @@ class RtspServer:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if line.strip() != "ready":
-            raise RtspUnavailable(f"RTSP server did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            reason = self.proc.stderr.read() if self.proc.stderr else ""
+            self.stop()
+            raise RtspUnavailable(f"RTSP server did not start: {reason}")
         wait_for_port(self.port)
         return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            for pipe in (self.proc.stdout, self.proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            self.proc = None
 
     def __enter__(self) -> RtspServer:
         return self.start()
