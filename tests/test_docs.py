@@ -31,3 +31,40 @@ def test_every_hookspec_has_a_docstring_saying_how_often_it_is_called() -> None:
     for name in Plugins.hook_names():
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         assert "Called" in doc, f"hookspec {name} does not say when it is called"
+
+
+def _snippets() -> list[tuple[str, str]]:
+    found = []
+    for page in sorted((ROOT / "docs").rglob("*.md")):
+        for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", page.read_text(), re.S)):
+            found.append((f"{page.relative_to(ROOT)}#{i}", block))
+    return found
+
+
+def _commented_sources(text: str) -> str:
+    """The commented-out source examples of hub.yaml, uncommented."""
+    lines = [line[4:] if line.startswith("  # ") else "" for line in text.splitlines()
+             if line.startswith("  # ") and (line.startswith("  # -") or line.startswith("  #   "))]
+    return "sources:\n" + "\n".join("  " + line for line in lines if line) + "\n"
+
+
+def test_every_yaml_example_in_the_docs_and_hub_yaml_is_valid(tmp_path, monkeypatch) -> None:
+    import importlib
+
+    from hub.core.config import load_config
+
+    # The plugin walkthrough configures the example plugin: load it as if installed.
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "pantau-eventlog"))
+    plugins = Plugins()
+    plugins.add(importlib.import_module("pantau_eventlog"), "eventlog")
+    plugins.load()
+
+    examples = _snippets() + [("hub.yaml (commented sources)", _commented_sources((ROOT / "hub.yaml").read_text()))]
+    assert len(examples) >= 6
+    for where, text in examples:
+        for name in re.findall(r"\$\{([A-Z0-9_]+)", text):
+            monkeypatch.setenv(name, "example-secret")
+        cfg = tmp_path / "hub.yaml"
+        cfg.write_text("version: 1\n" + text)
+        load_config(cfg, plugins)  # raises ConfigError with file and line when an example is wrong
+        assert where
