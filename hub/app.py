@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ import uvicorn
 
 from hub.core.bus import EventBus, Subscription
 from hub.core.config import LoadedConfig
-from hub.core.errors import AccessDenied, ConfigError, DeviceNotReady, HubError, NotifyError
-from hub.core.models import Action, Camera, Event, Principal
+from hub.core.errors import AccessDenied, ConfigError, DeviceNotReady, HubError
+from hub.core.models import Action, Camera, Event, Principal, utcnow
 from hub.core.notify import Notifier
 from hub.core.plugins import Plugins
 from hub.core.policy import PolicyEngine, Verdict
@@ -28,6 +29,7 @@ from hub.core.scheduler import Scheduler
 from hub.core.storage import StorageBackend
 from hub.core.store import Store, database_url
 from hub.inventory import Inventory, build_sources
+from hub.outbox import Outbox
 from hub.recording import Recording
 
 log = logging.getLogger("pantau")
@@ -84,7 +86,7 @@ class Hub:
             self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir))
             stack.push_async_callback(self._close_sources)
             await self.refresh_inventory()
-            self._start_notifiers()
+            await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
             self._spawn(self._persist_events(self.bus.subscribe("store")))
             self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
@@ -181,6 +183,11 @@ class Hub:
         if change:
             await self.plugins.acall("inventory_changed", hub=self, added=change.added,
                                      removed=change.removed, changed=change.changed)
+            for name, notifier in self.notifiers.items():
+                try:
+                    await notifier.cameras_changed(list(self.inventory.cameras.values()))
+                except Exception:
+                    log.exception("notifier failed on an inventory change", extra={"notifier": name})
             if hasattr(self, "recording"):
                 self.recording.sync()
 
@@ -225,24 +232,22 @@ class Hub:
         async for event in sub:
             await self.plugins.acall("event_published", hub=self, event=event)
 
-    def _start_notifiers(self) -> None:
+    async def _start_notifiers(self) -> None:
         for cfg in self.config.notifiers:
             reg = self.plugins.notifier_types[cfg.type]
             notifier = reg.implementation(cfg, logging.getLogger(f"pantau.notifier.{cfg.name}"))
             self.notifiers[cfg.name] = notifier
-            self._spawn(self._notify(notifier, self.bus.subscribe(f"notifier:{cfg.name}")))
-
-    async def _notify(self, notifier: Notifier, sub: Subscription) -> None:
-        await notifier.start()
-        async for event in sub:
-            if not notifier.config.wants(event):
-                continue
             try:
-                await notifier.deliver(event)
-            except NotifyError as err:
-                log.warning("notifier could not deliver", extra={"notifier": notifier.config.name, "error": str(err)})
+                await notifier.start()
+                await notifier.cameras_changed(list(self.inventory.cameras.values()))
             except Exception:
-                log.exception("notifier failed", extra={"notifier": notifier.config.name})
+                # The outbox keeps its events until the target can take them.
+                log.exception("notifier failed to start", extra={"notifier": cfg.name})
+        self.outbox = Outbox(self.store, self.notifiers)
+        if self.notifiers:
+            self._spawn(self.outbox.write(self.bus.subscribe("outbox")))
+        for name in self.notifiers:
+            self._spawn(self.outbox.deliver(name))
 
     async def _close_notifiers(self) -> None:
         for notifier in self.notifiers.values():
@@ -254,6 +259,8 @@ class Hub:
     def _schedule_jobs(self) -> None:
         self.scheduler.add("retention", lambda hub: hub.recording.apply_retention(), "interval", minutes=10)
         self.scheduler.add("inventory", lambda hub: hub.refresh_inventory(), "interval", minutes=15, jitter=60)
+        self.scheduler.add("outbox-tidy", lambda hub: hub.store.outbox_purge(utcnow() - timedelta(days=1)),
+                           "interval", hours=1)
         self.plugins.call_register("register_jobs", self.scheduler.add)
 
     # -- access ---------------------------------------------------------------

@@ -278,6 +278,42 @@ def discover(timeout: float, as_json: bool) -> None:
     out.print(table)
 
 
+@cli.command("outbox")
+@click.option("--state", type=click.Choice(["pending", "delivered", "dead"]), default=None,
+              help="Only entries in this state.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@config_option
+@data_dir_option
+@_fail_on_errors
+def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir: Path | None) -> None:
+    """What the notifiers still owe: pending, delivered and dead-lettered events."""
+    from hub.app import open_store
+
+    loaded = _load(config_file, data_dir)
+
+    async def read() -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
+        store = await open_store(loaded.model, loaded.data_dir)
+        try:
+            return await store.outbox_summary(), await store.outbox_items(state, 50)
+        finally:
+            await store.close()
+
+    summary, items = asyncio.run(read())
+    if as_json:
+        click.echo(json.dumps({"notifiers": summary, "items": items}, indent=2, default=str))
+        return
+    table = Table("notifier", "pending", "delivered", "dead")
+    for name in sorted({c.name for c in loaded.model.notifiers} | set(summary)):
+        counts = summary.get(name, {})
+        table.add_row(name, str(counts.get("pending", 0)), str(counts.get("delivered", 0)),
+                      str(counts.get("dead", 0)))
+    out.print(table)
+    failing = [i for i in items if i["last_error"] and i["state"] != "delivered"]
+    for item in failing[:10]:
+        err.print(f"{item['notifier']}: {item['kind']} {item['camera_id'] or ''} "
+                  f"({item['state']}, {item['attempts']} attempts): {item['last_error']}")
+
+
 @cli.group()
 def token() -> None:
     """Manage API bearer tokens."""

@@ -2,9 +2,12 @@
 
 A plugin registers a notifier type as a config model (a ``NotifierConfig``
 subclass with ``type: Literal["<name>"]``) and a ``Notifier`` subclass.  The
-hub builds one notifier per ``notifiers:`` entry in hub.yaml and hands it
-every event that passes the entry's filter.  A notifier raises
-``NotifyError`` when its target cannot take the event.
+hub builds one notifier per ``notifiers:`` entry in hub.yaml.  Every event
+that passes the entry's filter is first written to the persistent outbox
+(``hub.outbox``), then handed to ``deliver`` in order; a notifier raises
+``NotifyError`` when its target cannot take the event, and the outbox
+retries.  Delivery is at least once: the event's ``id`` is the idempotency
+key a target can use to drop a repeat.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hub.core.models import Event, EventKind, HubModel
+from hub.core.models import Camera, Event, EventKind, HubModel
 
 
 class NotifierConfig(HubModel):
@@ -26,6 +29,10 @@ class NotifierConfig(HubModel):
     kinds: list[EventKind] | None = Field(
         default=None, description="Only these event kinds are delivered; all kinds when unset."
     )
+    retry_max_seconds: float = Field(
+        default=300, gt=0, description="Longest wait between delivery attempts (the backoff's cap).")
+    dead_after_hours: float = Field(
+        default=24, gt=0, description="An event not delivered after this long is dead-lettered, and kept.")
 
     def wants(self, event: Event) -> bool:
         return self.kinds is None or event.kind in self.kinds
@@ -40,6 +47,10 @@ class Notifier(ABC):
 
     async def start(self) -> None:
         """Connect to the target; called once when the hub starts."""
+
+    async def cameras_changed(self, cameras: list[Camera]) -> None:
+        """The inventory now holds ``cameras``: at start and after each change (for
+        targets that announce cameras, like Home Assistant discovery)."""
 
     @abstractmethod
     async def deliver(self, event: Event) -> None:

@@ -23,10 +23,12 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
+    Index,
     Integer,
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     event,
     select,
     update,
@@ -114,6 +116,27 @@ class EventRow(Base):
     kind: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class OutboxRow(Base):
+    """One event waiting for (or given to) one notifier."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("notifier", "event_id", name="uq_outbox_notifier_event"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notifier: Mapped[str] = mapped_column(String(100))
+    event_id: Mapped[str] = mapped_column(String(64))
+    camera_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+Index("ix_outbox_due", OutboxRow.notifier, OutboxRow.state, OutboxRow.id)
 
 
 class AuditRow(Base):
@@ -306,6 +329,74 @@ class Store:
     async def set_locked(self, segment_id: int, locked: bool) -> None:
         async with self.session.begin() as s:
             await s.execute(update(SegmentRow).where(SegmentRow.id == segment_id).values(locked=locked))
+
+    # -- notifier outbox -----------------------------------------------------
+
+    async def enqueue(self, notifier: str, events: Sequence[Event]) -> int:
+        """Queue events for a notifier; an event already queued for it is skipped."""
+        if not events:
+            return 0
+        now = utcnow()
+        rows = [{"notifier": notifier, "event_id": e.id, "camera_id": e.camera_id,
+                 "payload": e.model_dump(mode="json"), "state": "pending", "attempts": 0,
+                 "created_at": now, "next_attempt_at": now} for e in events]
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = insert(OutboxRow).values(rows).on_conflict_do_nothing(index_elements=["notifier", "event_id"])
+        async with self.session.begin() as s:
+            result = await s.execute(stmt)
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def outbox_head(self, notifier: str, limit: int = 100) -> list[OutboxRow]:
+        """The oldest pending entries of a notifier, in the order they were queued."""
+        q = (select(OutboxRow).where(OutboxRow.notifier == notifier, OutboxRow.state == "pending")
+             .order_by(OutboxRow.id).limit(limit))
+        async with self.session() as s:
+            return list((await s.scalars(q)).all())
+
+    async def outbox_delivered(self, ids: Sequence[int]) -> None:
+        if ids:
+            async with self.session.begin() as s:
+                await s.execute(update(OutboxRow).where(OutboxRow.id.in_(list(ids)))
+                                .values(state="delivered", done_at=utcnow(), last_error=None))
+
+    async def outbox_failed(self, row_id: int, attempts: int, retry_at: datetime, error: str, dead: bool) -> None:
+        values: dict[str, Any] = {"attempts": attempts, "next_attempt_at": retry_at, "last_error": error[:2000]}
+        if dead:
+            values |= {"state": "dead", "done_at": utcnow()}
+        async with self.session.begin() as s:
+            await s.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))
+
+    async def outbox_summary(self) -> dict[str, dict[str, int]]:
+        from sqlalchemy import func
+
+        q = select(OutboxRow.notifier, OutboxRow.state, func.count()).group_by(OutboxRow.notifier, OutboxRow.state)
+        out: dict[str, dict[str, int]] = {}
+        async with self.session() as s:
+            for notifier, state, count in (await s.execute(q)).all():
+                out.setdefault(notifier, {"pending": 0, "delivered": 0, "dead": 0})[state] = count
+        return out
+
+    async def outbox_items(self, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        q = select(OutboxRow)
+        if state:
+            q = q.where(OutboxRow.state == state)
+        async with self.session() as s:
+            rows = (await s.scalars(q.order_by(OutboxRow.id.desc()).limit(limit))).all()
+        return [{"id": r.id, "notifier": r.notifier, "event_id": r.event_id, "camera_id": r.camera_id,
+                 "kind": r.payload.get("kind"), "state": r.state, "attempts": r.attempts,
+                 "created_at": r.created_at, "next_attempt_at": r.next_attempt_at, "done_at": r.done_at,
+                 "last_error": r.last_error} for r in rows]
+
+    async def outbox_purge(self, before: datetime) -> int:
+        """Forget delivered entries finished before ``before``; dead ones stay for a person to see."""
+        from sqlalchemy import delete
+
+        async with self.session.begin() as s:
+            result = await s.execute(delete(OutboxRow).where(OutboxRow.state == "delivered",
+                                                             OutboxRow.done_at < before))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     # -- events and audit -----------------------------------------------------
 

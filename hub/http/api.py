@@ -152,6 +152,15 @@ async def source_detail(name: str, request: Request, who: Any = require(Action.M
     return _source_view(hub, name, source, True)
 
 
+@router.get("/outbox")
+async def outbox(request: Request, state: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                 who: Any = require(Action.MANAGE)) -> dict[str, Any]:
+    """The notifier outbox: counts per notifier and state, and the latest entries."""
+    store = _hub(request).store
+    return {"notifiers": await store.outbox_summary(), "items": await store.outbox_items(state, limit)}
+
+
 @router.get("/audit")
 async def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 who: Any = require(Action.MANAGE)) -> list[dict[str, Any]]:

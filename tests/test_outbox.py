@@ -1,0 +1,164 @@
+"""The notifier outbox: a target that is down, a restart, a dead letter."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from hub import hookimpl
+from hub.app import Hub
+from hub.core.config import load_config
+from hub.core.errors import NotifyError
+from hub.core.models import Event, EventKind, Role
+from hub.core.notify import Notifier, NotifierConfig
+from hub.core.plugins import Plugins
+from tests.conftest import ROOT, demo_hub_yaml
+
+
+class Target:
+    """A report endpoint that can be down."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.received: list[Event] = []
+
+
+TARGET = Target()
+
+
+class TargetConfig(NotifierConfig):
+    type: Literal["target"] = "target"
+
+
+class TargetNotifier(Notifier):
+    async def deliver(self, event: Event) -> None:
+        if not TARGET.up:
+            raise NotifyError("target: 127.0.0.1:9: connection refused")
+        TARGET.received.append(event)
+
+
+class TargetPlugin:
+    @hookimpl
+    def register_notifiers(self, register):  # noqa: ANN001
+        register(TargetConfig, TargetNotifier)
+
+
+def make_hub(tmp_path: Path, dead_after_hours: float = 24) -> Hub:
+    cfg = tmp_path / "hub.yaml"
+    extra = (f"http: {{port: 0}}\nnotifiers:\n  - {{type: target, name: jaki, retry_max_seconds: 0.3,"
+             f" dead_after_hours: {dead_after_hours}}}\n")
+    cfg.write_text(demo_hub_yaml(extra=extra).replace("mode: continuous", 'mode: "off"'))
+    plugins = Plugins()
+    plugins.add(TargetPlugin(), "target")
+    plugins.load()
+    return Hub(load_config(cfg, plugins), plugins)
+
+
+def events(n: int) -> list[Event]:
+    return [Event(camera_id=f"demo:X:{i % 3}", kind=EventKind.OFFLINE, data={"seq": i}) for i in range(n)]
+
+
+async def wait_for(predicate, seconds: float = 15) -> None:  # noqa: ANN001
+    for _ in range(int(seconds * 20)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_a_target_that_is_down_loses_nothing_and_gets_each_event_once_in_order(tmp_path: Path) -> None:
+    TARGET.__init__()
+    hub = make_hub(tmp_path)
+    await hub.start()
+    try:
+        sent = events(30)
+        for e in sent:
+            hub.publish(e)
+        await asyncio.sleep(1.0)
+        assert TARGET.received == []
+        token = await hub.store.create_token(Role.ADMIN)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{hub.port}",
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
+            seen = (await client.get("/api/v1/outbox")).json()
+        assert seen["notifiers"]["jaki"]["pending"] == 30
+        assert "connection refused" in seen["items"][-1]["last_error"]
+        TARGET.up = True
+        await wait_for(lambda: len(TARGET.received) >= 30)
+        await asyncio.sleep(0.5)
+    finally:
+        await hub.stop()
+    assert sorted(e.id for e in TARGET.received) == sorted(e.id for e in sent), "each event exactly once"
+    for cam in {e.camera_id for e in sent}:
+        got = [e.data["seq"] for e in TARGET.received if e.camera_id == cam]
+        assert got == sorted(got), f"in order for {cam}"
+
+
+async def test_a_restart_loses_nothing(tmp_path: Path) -> None:
+    TARGET.__init__()
+    first = make_hub(tmp_path)
+    await first.start()
+    sent = events(10)
+    for e in sent:
+        first.publish(e)
+    for _ in range(100):
+        if (await first.store.outbox_summary()).get("jaki", {}).get("pending") == 10:
+            break
+        await asyncio.sleep(0.05)
+    await first.stop()
+    TARGET.up = True
+    second = make_hub(tmp_path)
+    await second.start()
+    try:
+        await wait_for(lambda: len(TARGET.received) >= 10)
+    finally:
+        await second.stop()
+    assert [e.data["seq"] for e in TARGET.received] == list(range(10))
+
+
+async def test_an_event_that_never_goes_through_is_dead_lettered_and_shown(tmp_path: Path) -> None:
+    TARGET.__init__()
+    hub = make_hub(tmp_path, dead_after_hours=0.0003)  # about a second
+    await hub.start()
+    try:
+        hub.publish(events(1)[0])
+        for _ in range(100):
+            summary = await hub.store.outbox_summary()
+            if summary.get("jaki", {}).get("dead"):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await hub.stop()
+    assert summary["jaki"] == {"pending": 0, "delivered": 0, "dead": 1}
+    # `pantau outbox` reads the same store (a config without the test plugin's notifier).
+    (tmp_path / "cli.yaml").write_text("version: 1\n")
+    shown = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "hub", "outbox", "--json", "-c", str(tmp_path / "cli.yaml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    listed = json.loads(shown.stdout)
+    assert listed["notifiers"]["jaki"]["dead"] == 1
+    assert listed["items"][0]["state"] == "dead" and "connection refused" in listed["items"][0]["last_error"]
+    human = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "hub", "outbox", "-c", str(tmp_path / "cli.yaml")],
+        cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert "jaki" in human.stdout and "dead" in human.stderr
+
+
+async def test_queueing_is_idempotent(tmp_path: Path) -> None:
+    from hub.core.store import Store, database_url
+
+    store = Store(database_url(None, tmp_path))
+    await store.migrate()
+    batch = events(3)
+    assert await store.enqueue("jaki", batch) == 3
+    assert await store.enqueue("jaki", batch) == 0
+    assert await store.enqueue("mqtt", batch[:1]) == 1
+    assert await store.outbox_summary() == {"jaki": {"pending": 3, "delivered": 0, "dead": 0},
+                                           "mqtt": {"pending": 1, "delivered": 0, "dead": 0}}
+    await store.close()
