@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: PostgreSQL for the metadata store, GStreamer's
-# RTSP server (run under Debian's python3) as a real RTSP camera.
-DEB_PACKAGES := postgresql python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
+# RTSP server (run under Debian's python3) as a real RTSP camera, Mosquitto.
+DEB_PACKAGES := postgresql mosquitto python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
 
 .PHONY: install run test lint clean system-deps

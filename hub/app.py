@@ -236,6 +236,7 @@ class Hub:
         for cfg in self.config.notifiers:
             reg = self.plugins.notifier_types[cfg.type]
             notifier = reg.implementation(cfg, logging.getLogger(f"pantau.notifier.{cfg.name}"))
+            notifier.snapshot = self.snapshot
             self.notifiers[cfg.name] = notifier
             try:
                 await notifier.start()

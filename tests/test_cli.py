@@ -65,7 +65,7 @@ def test_run_without_config_uses_hub_yaml_in_the_current_directory(tmp_path: Pat
 
 
 def test_a_notifier_type_no_plugin_provides(tmp_path: Path) -> None:
-    (tmp_path / "hub.yaml").write_text("version: 1\nnotifiers:\n  - type: mqtt\n    name: broker\n")
+    (tmp_path / "hub.yaml").write_text("version: 1\nnotifiers:\n  - type: whatsapp\n    name: grup-rt\n")
     result = pantau("check-config", cwd=tmp_path)
     assert result.returncode == 2
-    assert "hub.yaml:3: notifiers[0].type: " in result.stderr and "mqtt" in result.stderr
+    assert "hub.yaml:3: notifiers[0].type: " in result.stderr and "whatsapp" in result.stderr

@@ -48,6 +48,18 @@ def _commented_sources(text: str) -> str:
     return "sources:\n" + "\n".join("  " + line for line in lines if line) + "\n"
 
 
+def _commented_notifiers(text: str) -> str:
+    """The commented-out ``notifiers:`` block of hub.yaml, uncommented."""
+    lines = text.splitlines()
+    start = lines.index("# notifiers:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#"):
+            break
+        block.append(line[2:])
+    return "\n".join(block) + "\n"
+
+
 def test_every_yaml_example_in_the_docs_and_hub_yaml_is_valid(tmp_path, monkeypatch) -> None:
     import importlib
 
@@ -59,7 +71,9 @@ def test_every_yaml_example_in_the_docs_and_hub_yaml_is_valid(tmp_path, monkeypa
     plugins.add(importlib.import_module("pantau_eventlog"), "eventlog")
     plugins.load()
 
-    examples = _snippets() + [("hub.yaml (commented sources)", _commented_sources((ROOT / "hub.yaml").read_text()))]
+    shipped = (ROOT / "hub.yaml").read_text()
+    examples = _snippets() + [("hub.yaml (commented sources)", _commented_sources(shipped)),
+                              ("hub.yaml (commented notifiers)", _commented_notifiers(shipped))]
     assert len(examples) >= 6
     for where, text in examples:
         for name in re.findall(r"\$\{([A-Z0-9_]+)", text):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import Field
@@ -44,6 +45,8 @@ class Notifier(ABC):
     def __init__(self, config: Any, log: logging.Logger) -> None:
         self.config = config
         self.log = log
+        #: Set by the hub: ``await snapshot(camera_id)`` gives a JPEG of a camera.
+        self.snapshot: Callable[[str], Awaitable[bytes]] | None = None
 
     async def start(self) -> None:
         """Connect to the target; called once when the hub starts."""

@@ -1,5 +1,6 @@
 """pytest fixtures: ``postgres`` (a private cluster per session), ``pg_url``
-(a fresh database per test), ``rtsp_server`` (a live RTSP camera) and
+(a fresh database per test), ``rtsp_server`` (a live RTSP camera), ``mosquitto``
+(a broker) and
 ``hub_factory`` (hubs as subprocesses).
 
 Load them from a ``conftest.py`` with ``pytest_plugins = ["hub.testing.fixtures"]``.
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hub.testing.hubproc import HubProcess
+from hub.testing.mqtt import MosquittoServer, MosquittoUnavailable
 from hub.testing.postgres import PostgresServer, PostgresUnavailable
 from hub.testing.rtsp import RtspServer, RtspUnavailable
 
@@ -47,6 +49,20 @@ def rtsp_server() -> Iterator[RtspServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def mosquitto() -> Iterator[MosquittoServer]:
+    """A private Mosquitto broker with persistence, started for the test."""
+    try:
+        broker = MosquittoServer()
+    except MosquittoUnavailable as err:
+        pytest.skip(str(err))
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.close()
 
 
 @pytest.fixture

@@ -1,0 +1,211 @@
+"""MQTT notifier with Home Assistant discovery (``type: mqtt``), with aiomqtt.
+
+Topics, under ``topic_prefix`` (default ``pantau``):
+
+- ``pantau/status``: ``online`` / ``offline`` (retained; ``offline`` is the
+  last will, so it shows when the hub dies);
+- ``pantau/<camera>/event``: every event as JSON (QoS 1; the event ``id`` is
+  the idempotency key, since QoS 1 may repeat a message);
+- ``pantau/<camera>/motion``: ``ON`` / ``OFF`` (retained);
+- ``pantau/<camera>/status``: ``online`` / ``offline`` (retained);
+- ``pantau/<camera>/snapshot``: a JPEG (retained), on connect and on motion.
+
+``<camera>`` is the camera id with ``:`` as ``_``.  With ``ha_discovery``,
+each camera appears in Home Assistant as a device with a motion sensor, a
+connectivity sensor and an image entity; discovery is sent again when Home
+Assistant announces itself on ``homeassistant/status``.  The connection is
+kept in the background and re-made with backoff and jitter; while it is
+down, ``deliver`` fails and the outbox keeps the events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import ssl
+from typing import Any, Literal
+
+import aiomqtt
+from pydantic import Field, SecretStr
+
+from hub import hookimpl
+from hub.core.errors import NotifyError
+from hub.core.models import Camera, Event, EventKind, EventState
+from hub.core.notify import Notifier, NotifierConfig
+
+
+class MqttConfig(NotifierConfig):
+    """Publish events and camera state to an MQTT broker (and Home Assistant)."""
+
+    type: Literal["mqtt"] = "mqtt"
+    host: str = Field(default="127.0.0.1", description="Broker address.")
+    port: int = Field(default=1883, ge=1, le=65535, description="Broker port (8883 is usual with TLS).")
+    username: str | None = Field(default=None, description="Broker user, if the broker asks for one.")
+    password: SecretStr | None = Field(default=None, description="Broker password; write ${ENV_VAR}.")
+    tls: bool = Field(default=False, description="Connect with TLS.")
+    ca_file: str | None = Field(default=None, description="CA bundle for the broker's certificate (TLS).")
+    client_id: str = Field(default="pantau-hub", description="MQTT client id; one per hub.")
+    topic_prefix: str = Field(default="pantau", pattern=r"^[^#+]+$", description="Prefix of every topic.")
+    ha_discovery: bool = Field(default=True, description="Announce cameras to Home Assistant.")
+    discovery_prefix: str = Field(default="homeassistant", description="Home Assistant's discovery prefix.")
+    timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the broker's acknowledgement.")
+
+
+def safe_id(camera_id: str) -> str:
+    return camera_id.replace(":", "_").replace("/", "_").replace(" ", "_")
+
+
+class MqttNotifier(Notifier):
+    config: MqttConfig
+
+    def __init__(self, config: MqttConfig, log: logging.Logger) -> None:
+        super().__init__(config, log)
+        self.where = f"{config.host}:{config.port}"
+        self._client: aiomqtt.Client | None = None
+        self._cameras: list[Camera] = []
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        # aiomqtt warns once per publish while more than 10 are in flight; the
+        # outbox paces delivery itself, so that warning is noise.
+        self._client_log = logging.getLogger(f"pantau.notifier.{config.name}.client")
+        self._client_log.setLevel(logging.ERROR)
+
+    def topic(self, *parts: str) -> str:
+        return "/".join((self.config.topic_prefix, *parts))
+
+    # -- connection ---------------------------------------------------------------
+
+    def _new_client(self) -> aiomqtt.Client:
+        cfg = self.config
+        tls = None
+        if cfg.tls:
+            tls = ssl.create_default_context(cafile=cfg.ca_file)
+        return aiomqtt.Client(
+            cfg.host, cfg.port, username=cfg.username,
+            password=cfg.password.get_secret_value() if cfg.password else None,
+            identifier=cfg.client_id, clean_session=False, tls_context=tls, timeout=cfg.timeout,
+            will=aiomqtt.Will(self.topic("status"), "offline", qos=1, retain=True),
+            logger=self._client_log,
+        )
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"mqtt:{self.config.name}")
+
+    async def _run(self) -> None:
+        attempt = 0
+        failing = False
+        while not self._stopping:
+            try:
+                async with self._new_client() as client:
+                    self._client = client
+                    attempt = 0
+                    if failing:
+                        self.log.info("MQTT broker reachable again", extra={"broker": self.where})
+                        failing = False
+                    await client.publish(self.topic("status"), "online", qos=1, retain=True)
+                    await self._announce(client)
+                    if self.config.ha_discovery:
+                        await client.subscribe(f"{self.config.discovery_prefix}/status", qos=1)
+                    async for message in client.messages:
+                        if message.payload in (b"online", "online"):
+                            await self._announce(client)  # Home Assistant restarted
+            except aiomqtt.MqttError as err:
+                if not failing:
+                    self.log.warning("MQTT broker unreachable; reconnecting with backoff",
+                                     extra={"broker": self.where, "error": str(err)})
+                    failing = True
+            finally:
+                self._client = None
+            if self._stopping:
+                return
+            await asyncio.sleep(random.uniform(0.5, 1.0) * min(30.0, 2.0 ** attempt))
+            attempt += 1
+
+    async def close(self) -> None:
+        self._stopping = True
+        client = self._client
+        if client is not None:
+            try:
+                await client.publish(self.topic("status"), "offline", qos=1, retain=True, timeout=2)
+            except (aiomqtt.MqttError, TimeoutError):
+                pass
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # -- Home Assistant -------------------------------------------------------------
+
+    async def cameras_changed(self, cameras: list[Camera]) -> None:
+        self._cameras = list(cameras)
+        if self._client is not None:
+            await self._announce(self._client)
+
+    def discovery(self, camera: Camera) -> list[tuple[str, dict[str, Any]]]:
+        """Home Assistant discovery messages for one camera: ``[(topic, config), ...]``."""
+        cid = safe_id(camera.id)
+        prefix = self.config.discovery_prefix
+        device = {"identifiers": [f"pantau_{cid}"], "name": camera.name, "manufacturer": "Pantau Hub",
+                  "model": camera.device_id.split(":", 1)[0], "via_device": "pantau_hub"}
+        available = [{"topic": self.topic("status")}]
+        return [
+            (f"{prefix}/binary_sensor/pantau_{cid}/motion/config", {
+                "name": "Motion", "unique_id": f"pantau_{cid}_motion", "device_class": "motion",
+                "state_topic": self.topic(cid, "motion"), "payload_on": "ON", "payload_off": "OFF",
+                "availability": available, "device": device}),
+            (f"{prefix}/binary_sensor/pantau_{cid}/online/config", {
+                "name": "Online", "unique_id": f"pantau_{cid}_online", "device_class": "connectivity",
+                "entity_category": "diagnostic", "state_topic": self.topic(cid, "status"),
+                "payload_on": "online", "payload_off": "offline", "availability": available, "device": device}),
+            (f"{prefix}/image/pantau_{cid}/snapshot/config", {
+                "name": "Snapshot", "unique_id": f"pantau_{cid}_snapshot", "image_topic": self.topic(cid, "snapshot"),
+                "content_type": "image/jpeg", "availability": available, "device": device}),
+        ]
+
+    async def _announce(self, client: aiomqtt.Client) -> None:
+        for camera in self._cameras:
+            cid = safe_id(camera.id)
+            if self.config.ha_discovery:
+                for topic, payload in self.discovery(camera):
+                    await client.publish(topic, json.dumps(payload), qos=1, retain=True)
+            online = "offline" if camera.status.value == "offline" else "online"
+            await client.publish(self.topic(cid, "status"), online, qos=1, retain=True)
+        for camera in self._cameras:
+            await self._publish_snapshot(client, camera.id)
+
+    async def _publish_snapshot(self, client: aiomqtt.Client, camera_id: str) -> None:
+        if self.snapshot is None:
+            return
+        try:
+            jpeg = await self.snapshot(camera_id)
+        except Exception as err:  # a camera without a picture is no reason to fail delivery
+            self.log.info("no snapshot for MQTT", extra={"camera": camera_id, "error": type(err).__name__})
+            return
+        await client.publish(self.topic(safe_id(camera_id), "snapshot"), jpeg, qos=0, retain=True)
+
+    # -- events -----------------------------------------------------------------------
+
+    async def deliver(self, event: Event) -> None:
+        client = self._client
+        if client is None:
+            raise NotifyError(f"mqtt {self.config.name}: broker {self.where} is not connected")
+        cid = safe_id(event.camera_id) if event.camera_id else "hub"
+        try:
+            await client.publish(self.topic(cid, "event"), event.model_dump_json(), qos=1,
+                                 timeout=self.config.timeout)
+            if event.camera_id and event.kind == EventKind.MOTION and event.state != EventState.PULSE:
+                await client.publish(self.topic(cid, "motion"), "ON" if event.state == EventState.START else "OFF",
+                                     qos=1, retain=True, timeout=self.config.timeout)
+                if event.state == EventState.START:
+                    await self._publish_snapshot(client, event.camera_id)
+            elif event.camera_id and event.kind in (EventKind.OFFLINE, EventKind.ONLINE):
+                await client.publish(self.topic(cid, "status"), event.kind.value, qos=1, retain=True,
+                                     timeout=self.config.timeout)
+        except (aiomqtt.MqttError, TimeoutError) as err:
+            raise NotifyError(f"mqtt {self.config.name}: publishing to {self.where} failed ({err})") from None
+
+
+@hookimpl
+def register_notifiers(register):  # type: ignore[no-untyped-def]
+    register(MqttConfig, MqttNotifier)

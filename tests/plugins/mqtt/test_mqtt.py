@@ -1,0 +1,120 @@
+"""The MQTT notifier against a real Mosquitto: Home Assistant discovery, and
+a broker that goes away for 30 s while events flow."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import aiomqtt
+
+from hub.app import Hub
+from hub.core.config import load_config
+from hub.core.models import Event, EventKind, EventState
+from hub.core.plugins import Plugins
+from tests.conftest import demo_hub_yaml
+
+
+def make_hub(tmp_path: Path, port: int) -> Hub:
+    cfg = tmp_path / "hub.yaml"
+    extra = (f"http: {{port: 0}}\nnotifiers:\n  - {{type: mqtt, name: broker, host: 127.0.0.1, port: {port},"
+             f" retry_max_seconds: 1, timeout: 3}}\n")
+    cfg.write_text(demo_hub_yaml(extra=extra).replace("mode: continuous", 'mode: "off"'))
+    plugins = Plugins().load()
+    return Hub(load_config(cfg, plugins), plugins)
+
+
+async def collect(port: int, topics: list[str], into: dict[str, list[bytes]], stop: asyncio.Event,
+                  client_id: str) -> None:
+    """A durable QoS 1 subscriber that reconnects, as Home Assistant does."""
+    while not stop.is_set():
+        try:
+            async with aiomqtt.Client("127.0.0.1", port, identifier=client_id, clean_session=False) as client:
+                for topic in topics:
+                    await client.subscribe(topic, qos=1)
+                async for message in client.messages:
+                    into.setdefault(str(message.topic), []).append(bytes(message.payload))  # type: ignore[arg-type]
+        except aiomqtt.MqttError:
+            await asyncio.sleep(0.3)
+
+
+async def wait_until(predicate, seconds: float) -> bool:  # noqa: ANN001
+    for _ in range(int(seconds * 10)):
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return predicate()
+
+
+async def test_home_assistant_sees_each_camera_with_motion_online_and_snapshot(mosquitto, tmp_path: Path) -> None:
+    hub = make_hub(tmp_path, mosquitto.port)
+    got: dict[str, list[bytes]] = {}
+    stop = asyncio.Event()
+    listener = asyncio.create_task(collect(mosquitto.port, ["homeassistant/#", "pantau/#"], got, stop, "ha-1"))
+    await hub.start()
+    try:
+        cams = sorted(hub.inventory.cameras)
+        configs = [f"homeassistant/{kind}/pantau_{c.replace(':', '_')}/{obj}/config"
+                   for c in cams for kind, obj in (("binary_sensor", "motion"), ("binary_sensor", "online"),
+                                                   ("image", "snapshot"))]
+        assert await wait_until(lambda: all(t in got for t in configs), 15), sorted(got)
+        hub.publish(Event(camera_id=cams[0], kind=EventKind.MOTION, state=EventState.START))
+        cid = cams[0].replace(":", "_")
+        assert await wait_until(lambda: f"pantau/{cid}/motion" in got and f"pantau/{cid}/event" in got, 15)
+    finally:
+        await hub.stop()
+        assert await wait_until(lambda: got.get("pantau/status", [b""])[-1] == b"offline", 5)
+        stop.set()
+        listener.cancel()
+    motion = json.loads(got[configs[0]][-1])
+    assert motion["device_class"] == "motion" and motion["state_topic"] == f"pantau/{cid}/motion"
+    assert motion["device"]["name"] == hub.inventory.cameras[cams[0]].name
+    assert json.loads(got[configs[2]][-1])["content_type"] == "image/jpeg"
+    assert got[f"pantau/{cid}/snapshot"][-1][:3] == b"\xff\xd8\xff"
+    assert got[f"pantau/{cid}/motion"][-1] == b"ON"
+    assert got[f"pantau/{cid}/status"][-1] == b"online"
+    assert json.loads(got[f"pantau/{cid}/event"][-1])["kind"] == "motion"
+    assert got["pantau/status"][0] == b"online"
+
+
+async def test_a_broker_down_for_30_seconds_loses_nothing(mosquitto, tmp_path: Path) -> None:
+    hub = make_hub(tmp_path, mosquitto.port)
+    got: dict[str, list[bytes]] = {}
+    stop = asyncio.Event()
+    listener = asyncio.create_task(collect(mosquitto.port, ["pantau/+/event"], got, stop, "ha-durable"))
+    await hub.start()
+    sent: list[Event] = []
+    try:
+        cams = sorted(hub.inventory.cameras)
+
+        def received() -> list[dict]:
+            return [json.loads(p) for topic, payloads in got.items() for p in payloads]
+
+        async def flow(n: int) -> None:
+            for _ in range(n):
+                event = Event(camera_id=cams[len(sent) % 2], kind=EventKind.OFFLINE, data={"seq": len(sent)})
+                sent.append(event)
+                hub.publish(event)
+                await asyncio.sleep(0.1)
+
+        await flow(20)
+        assert await wait_until(lambda: len(received()) >= 20, 15)
+        mosquitto.stop()
+        await flow(200)  # 20 s of events while the broker is down...
+        await asyncio.sleep(10)  # ...and 10 s more of outage
+        mosquitto.start()
+        await flow(20)
+        assert await wait_until(lambda: len({e["id"] for e in received()}) >= len(sent), 60)
+    finally:
+        stop.set()
+        listener.cancel()
+        await hub.stop()
+    events = received()
+    ids = [e["id"] for e in events]
+    assert set(ids) == {e.id for e in sent}, "every event arrives"
+    assert len(ids) - len(set(ids)) <= 2, "repeats only where QoS 1 allows (an unacknowledged message)"
+    for cam in cams:
+        seqs = [e["data"]["seq"] for e in events if e["camera_id"] == cam]
+        firsts = list(dict.fromkeys(seqs))
+        assert firsts == sorted(firsts), f"in order per camera ({cam})"
