@@ -28,6 +28,7 @@ from hub.core.policy import PolicyEngine, Verdict
 from hub.core.scheduler import Scheduler
 from hub.core.storage import StorageBackend
 from hub.core.store import Store, database_url
+from hub.health import HealthMonitor
 from hub.inventory import Inventory, build_sources
 from hub.outbox import Outbox
 from hub.recording import Recording
@@ -258,6 +259,9 @@ class Hub:
     # -- jobs -----------------------------------------------------------------
 
     def _schedule_jobs(self) -> None:
+        if self.config.health.enabled:
+            self.health = HealthMonitor(self, self.config.health)
+            self.health.schedule()
         self.scheduler.add("retention", lambda hub: hub.recording.apply_retention(), "interval", minutes=10)
         self.scheduler.add("inventory", lambda hub: hub.refresh_inventory(), "interval", minutes=15, jitter=60)
         self.scheduler.add("outbox-tidy", lambda hub: hub.store.outbox_purge(utcnow() - timedelta(days=1)),

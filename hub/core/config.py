@@ -80,6 +80,18 @@ class RecordingConfig(HubModel):
     )
 
 
+class HealthConfig(HubModel):
+    enabled: bool = Field(default=True, description="Check every source on a schedule.")
+    interval_seconds: float = Field(default=60, ge=1, description="Seconds between checks of one source.")
+    confirm_checks: int = Field(
+        default=2, ge=1, le=20, description="Checks in a row that must agree before a status change counts.")
+    timeout_seconds: float = Field(default=20, gt=0, description="Seconds one check may take.")
+    concurrency: int = Field(default=64, ge=1, le=4096, description="Checks running at the same time, at most.")
+    flap_window_seconds: float = Field(
+        default=600, gt=0, description="A third status change within this window marks the camera as flapping "
+        "(one 'degraded' event); it leaves that state after a whole window without change.")
+
+
 class LocalStorageDefault(StorageConfig):
     """Placeholder used only when no storage plugin is loaded."""
 
@@ -91,6 +103,7 @@ class HubConfigBase(HubModel):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig, description="Scheduled health checks of every source.")
     areas: list[Area] = Field(default_factory=list, description="Administrative areas.")
     owners: list[Owner] = Field(default_factory=list, description="Device owners: agencies, schools, partners.")
     sites: list[Site] = Field(default_factory=list, description="Sites: schools, towers, parks.")

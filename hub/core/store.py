@@ -139,6 +139,17 @@ class OutboxRow(Base):
 Index("ix_outbox_due", OutboxRow.notifier, OutboxRow.state, OutboxRow.id)
 
 
+class StatusRow(Base):
+    """A camera's confirmed status from ``at`` on (uptime and availability come from these)."""
+
+    __tablename__ = "camera_status"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(250), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -398,6 +409,35 @@ class Store:
                                                              OutboxRow.done_at < before))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    # -- camera status history -------------------------------------------------
+
+    async def record_status(self, camera_id: str, status: str, at: datetime, reason: str | None = None) -> None:
+        async with self.session.begin() as s:
+            s.add(StatusRow(camera_id=camera_id, status=status, at=at, reason=reason))
+
+    async def availability(self, start: datetime, end: datetime) -> dict[str, dict[str, float]]:
+        """Seconds each camera spent in each status between ``start`` and ``end``.
+
+        Time before a camera's first record in the window takes the status it
+        had then (its last record before ``start``); time with no record at
+        all is ``unknown``.
+        """
+        async with self.session() as s:
+            rows = (await s.scalars(select(StatusRow).where(StatusRow.at < end).order_by(StatusRow.at,
+                                                                                         StatusRow.id))).all()
+        out: dict[str, dict[str, float]] = {}
+        current: dict[str, tuple[str, datetime]] = {}
+        for r in rows:
+            prev = current.get(r.camera_id)
+            if prev is not None:
+                _add_span(out, r.camera_id, prev[0], max(prev[1], start), min(r.at, end))
+            elif r.at > start:
+                _add_span(out, r.camera_id, "unknown", start, min(r.at, end))
+            current[r.camera_id] = (r.status, r.at)
+        for camera_id, (status, since) in current.items():
+            _add_span(out, camera_id, status, max(since, start), end)
+        return out
+
     # -- events and audit -----------------------------------------------------
 
     async def add_events(self, events: Sequence[Event]) -> None:
@@ -437,6 +477,14 @@ async def _upsert(s: Any, row_cls: Any, items: Sequence[Any], now: datetime,
             s.add(row_cls(id=item.id, data=data, first_seen=now, last_seen=now, **keys(item)))
         else:
             row.data, row.last_seen, row.removed_at = data, now, None
+
+
+def _add_span(out: dict[str, dict[str, float]], camera_id: str, status: str, start: datetime,
+              end: datetime) -> None:
+    seconds = (end - start).total_seconds()
+    if seconds > 0:
+        spans = out.setdefault(camera_id, {})
+        spans[status] = spans.get(status, 0.0) + seconds
 
 
 def _segment(r: SegmentRow) -> Segment:

@@ -1,0 +1,148 @@
+"""Health monitoring: every source checked on a schedule, changes debounced.
+
+Each source is checked every ``health.interval_seconds`` by a scheduled job
+of its own, with jitter so thousands of devices are not polled in lockstep,
+and at most ``health.concurrency`` checks at a time.  A check asks the
+source what its cameras are doing (``CameraSource.check``): reachable, the
+password still accepted, each channel online.  A camera's new status counts
+only once ``confirm_checks`` checks in a row agree, so a camera that flaps
+every few seconds yields a bounded number of events.  Each confirmed change
+updates the camera's status, is recorded (uptime and availability reports
+read it) and is published as an ``online``, ``offline`` or ``degraded``
+event.  A third change within ``flap_window_seconds`` marks the camera as
+flapping: one ``degraded`` event, then silence until it has kept one status
+for a whole window.  So however often a camera flaps, it yields at most four
+events per window.  A failure to check is logged once, and the recovery once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hub.core.errors import DeviceAuthFailed, DeviceError
+from hub.core.models import CameraStatus, Event, EventKind, EventState, utcnow
+
+if TYPE_CHECKING:
+    from hub.app import Hub
+
+log = logging.getLogger(__name__)
+
+KIND = {CameraStatus.ONLINE: EventKind.ONLINE, CameraStatus.OFFLINE: EventKind.OFFLINE,
+        CameraStatus.DEGRADED: EventKind.DEGRADED}
+
+
+@dataclass
+class _Pending:
+    status: CameraStatus
+    seen: int
+    reason: str | None
+
+
+@dataclass
+class _Flapping:
+    last: CameraStatus  # the last status observed
+    since: float  # monotonic time it was first observed
+
+
+class HealthMonitor:
+    def __init__(self, hub: Hub, settings: Any) -> None:
+        self.hub = hub
+        self.settings = settings
+        self._gate = asyncio.Semaphore(settings.concurrency)
+        self._pending: dict[str, _Pending] = {}
+        self._changes: dict[str, deque[float]] = {}
+        self._flapping: dict[str, _Flapping] = {}
+        self._failing: set[str] = set()
+
+    def schedule(self) -> None:
+        every = self.settings.interval_seconds
+        for name in self.hub.inventory.sources:
+            self.hub.scheduler.add(f"health:{name}", functools.partial(self._job, name), "interval",
+                                   seconds=every, jitter=max(0, int(every // 3)))
+
+    async def _job(self, name: str, hub: Hub) -> None:
+        await self.check(name)
+
+    async def check(self, name: str) -> None:
+        source = self.hub.inventory.sources[name]
+        cameras = [c for c in self.hub.inventory.cameras.values() if self.hub.inventory.source_name(c.id) == name]
+        found: dict[str, tuple[CameraStatus, str | None]]
+        async with self._gate:
+            try:
+                async with asyncio.timeout(self.settings.timeout_seconds):
+                    found = {c.id: (c.status, None) for inv in await source.probe() for c in inv.cameras}
+                if name in self._failing:
+                    log.info("source reachable again", extra={"source": name})
+                    self._failing.discard(name)
+            except DeviceAuthFailed as err:
+                found = {c.id: (CameraStatus.DEGRADED, str(err)) for c in cameras}
+                self._note_failure(name, str(err))
+            except (DeviceError, TimeoutError) as err:
+                limit = self.settings.timeout_seconds
+                reason = str(err) if isinstance(err, DeviceError) else f"no answer within {limit:g} s"
+                found = {c.id: (CameraStatus.OFFLINE, reason) for c in cameras}
+                self._note_failure(name, reason)
+        for camera in cameras:
+            status, why = found.get(camera.id, (CameraStatus.OFFLINE, "channel gone from the device"))
+            if status == CameraStatus.UNKNOWN:
+                status = CameraStatus.ONLINE  # reachable, and the device says nothing against it
+            await self._observe(camera.id, status, why)
+
+    def _note_failure(self, name: str, reason: str) -> None:
+        if name not in self._failing:
+            log.warning("source check failed", extra={"source": name, "error": reason})
+            self._failing.add(name)
+
+    async def _observe(self, camera_id: str, status: CameraStatus, reason: str | None) -> None:
+        camera = self.hub.inventory.cameras.get(camera_id)
+        if camera is None:
+            return
+        flap = self._flapping.get(camera_id)
+        if flap is not None:
+            now = time.monotonic()
+            if status != flap.last:
+                flap.last, flap.since = status, now
+            elif now - flap.since >= self.settings.flap_window_seconds:
+                del self._flapping[camera_id]  # steady for a whole window: trust it again
+                self._changes.pop(camera_id, None)
+                await self.confirm(camera_id, status, reason)
+            return
+        if status == camera.status:
+            self._pending.pop(camera_id, None)
+            return
+        pending = self._pending.get(camera_id)
+        if pending is None or pending.status != status:
+            pending = self._pending[camera_id] = _Pending(status, 0, reason)
+        pending.seen += 1
+        if pending.seen < self.settings.confirm_checks and camera.status != CameraStatus.UNKNOWN:
+            return
+        del self._pending[camera_id]
+        await self.confirm(camera_id, status, reason)
+
+    async def confirm(self, camera_id: str, status: CameraStatus, reason: str | None) -> None:
+        camera = self.hub.inventory.cameras[camera_id]
+        previous = camera.status
+        if previous != CameraStatus.UNKNOWN and camera_id not in self._flapping:
+            tick = time.monotonic()
+            changes = self._changes.setdefault(camera_id, deque())
+            changes.append(tick)
+            while changes and tick - changes[0] > self.settings.flap_window_seconds:
+                changes.popleft()
+            if len(changes) >= 3:
+                self._flapping[camera_id] = _Flapping(status, tick)
+                status = CameraStatus.DEGRADED
+                reason = f"flapping: {len(changes)} changes within {self.settings.flap_window_seconds:g} s"
+        self.hub.inventory.cameras[camera_id] = camera.model_copy(update={"status": status})
+        now = utcnow()
+        await self.hub.store.record_status(camera_id, status.value, now, reason)
+        if previous == CameraStatus.UNKNOWN and status == CameraStatus.ONLINE:
+            return  # the first answer is not news
+        self.hub.publish(Event(camera_id=camera_id, device_id=camera.device_id, kind=KIND[status],
+                               state=EventState.PULSE, at=now, source="health",
+                               data={"previous": previous.value, **({"reason": reason} if reason else {})}))

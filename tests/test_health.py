@@ -1,0 +1,105 @@
+"""Health checks: outages become events once confirmed; flapping stays bounded."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.app import Hub
+from hub.core.config import load_config
+from hub.core.models import CameraStatus, Event, EventKind, utcnow
+from hub.core.plugins import Plugins
+from hub.testing.sim import HikvisionSimulator
+
+
+@pytest.fixture
+async def nvr():
+    sim = await HikvisionSimulator(kind="nvr", channels=4).start()
+    yield sim
+    await sim.stop()
+
+
+async def running_hub(tmp_path: Path, sim: HikvisionSimulator) -> tuple[Hub, list[Event]]:
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(f"""\
+version: 1
+http: {{port: 0}}
+recording: {{default: {{mode: "off"}}}}
+health: {{interval_seconds: 1, confirm_checks: 2, timeout_seconds: 2, flap_window_seconds: 30}}
+sources:
+  - {{type: hikvision, name: nvr, host: 127.0.0.1, port: {sim.port}, password: {sim.password}, timeout: 1,
+     events: false}}
+""")
+    plugins = Plugins().load()
+    hub = Hub(load_config(cfg, plugins), plugins)
+    await hub.start()
+    seen: list[Event] = []
+    sub = hub.bus.subscribe("test")
+
+    async def collect() -> None:
+        async for event in sub:
+            if event.source == "health":
+                seen.append(event)
+
+    hub._spawn(collect())
+    return hub, seen
+
+
+async def until(predicate, seconds: float) -> None:  # noqa: ANN001
+    for _ in range(int(seconds * 10)):
+        if predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def test_an_outage_is_reported_once_per_camera_and_so_is_the_recovery(nvr, tmp_path: Path) -> None:
+    hub, seen = await running_hub(tmp_path, nvr)
+    start = utcnow()
+    try:
+        await nvr.stop()
+        await until(lambda: len([e for e in seen if e.kind == EventKind.OFFLINE]) == 4, 15)
+        assert all(c.status == CameraStatus.OFFLINE for c in hub.inventory.cameras.values())
+        assert "cannot connect" in seen[0].data["reason"]
+        await asyncio.sleep(1.5)
+        await nvr.start()
+        await until(lambda: len([e for e in seen if e.kind == EventKind.ONLINE]) == 4, 15)
+        await asyncio.sleep(2.5)  # nothing more once it is steady
+        uptime = await hub.store.availability(start, utcnow() + timedelta(seconds=1))
+    finally:
+        await hub.stop()
+    assert sorted(e.kind.value for e in seen) == ["offline"] * 4 + ["online"] * 4
+    for spans in uptime.values():
+        assert spans["offline"] >= 1.5 and spans["online"] > 0
+
+
+async def test_one_channel_going_offline_concerns_only_that_camera(nvr, tmp_path: Path) -> None:
+    hub, seen = await running_hub(tmp_path, nvr)
+    try:
+        nvr.channels[2].online = False
+        await until(lambda: seen, 15)
+        await asyncio.sleep(2.5)
+    finally:
+        await hub.stop()
+    assert [(e.kind, e.camera_id) for e in seen] == [(EventKind.OFFLINE, f"hikvision:{nvr.serial}:3")]
+
+
+async def test_a_flapping_device_yields_a_bounded_number_of_events(nvr, tmp_path: Path) -> None:
+    hub, seen = await running_hub(tmp_path, nvr)
+    try:
+        for _ in range(8):  # down and up every 0.7 s for 11 s
+            await nvr.stop()
+            await asyncio.sleep(0.7)
+            await nvr.start()
+            await asyncio.sleep(0.7)
+    finally:
+        await hub.stop()
+    per_camera = {c: [e.kind.value for e in seen if e.camera_id == c] for c in hub.inventory.cameras}
+    assert all(len(kinds) <= 3 for kinds in per_camera.values()), per_camera
+    flapped = [c for c, kinds in per_camera.items() if kinds and kinds[-1] == "degraded"]
+    for camera_id in flapped:
+        assert hub.inventory.cameras[camera_id].status == CameraStatus.DEGRADED
+        assert "flapping" in [e for e in seen if e.camera_id == camera_id][-1].data["reason"]
