@@ -315,6 +315,69 @@ def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir
 
 
 @cli.group()
+def report() -> None:
+    """Reports from the hub's records."""
+
+
+def _when(value: str) -> Any:
+    from datetime import UTC, datetime
+
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD) or ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@report.command("availability")
+@click.option("--from", "start", required=True, help="Start: YYYY-MM-DD or an ISO 8601 time (UTC if no zone).")
+@click.option("--to", "end", required=True, help="End (exclusive), same forms.")
+@click.option("--by", type=click.Choice(["camera", "area", "owner"]), default="camera", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "html", "png"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file (needed for png); standard output otherwise.")
+@config_option
+@data_dir_option
+@_fail_on_errors
+def availability_report(start: str, end: str, by: str, fmt: str, output: Path | None, config_file: Path,
+                        data_dir: Path | None) -> None:
+    """How much of a period each camera, area or owner was online, degraded or offline."""
+    from hub import reports
+    from hub.app import open_store
+
+    since, until = _when(start), _when(end)
+    if until <= since:
+        raise click.BadParameter("--to must be after --from")
+    if fmt == "png" and output is None:
+        raise click.UsageError("--format png needs --output FILE")
+    loaded = _load(config_file, data_dir)
+
+    async def read() -> tuple[list[Any], dict[str, dict[str, float]]]:
+        store = await open_store(loaded.model, loaded.data_dir)
+        try:
+            cams = [c for c, first, removed in await store.known_cameras(include_removed=True)
+                    if first < until and (removed is None or removed > since)]
+            return cams, await store.availability(since, until)
+        finally:
+            await store.close()
+
+    cameras, spans = asyncio.run(read())
+    table = reports.rows(cameras, spans, since, until, by)  # type: ignore[arg-type]
+    title = f"{loaded.model.hub.name}: availability"
+    if fmt == "csv":
+        data: bytes = reports.to_csv(table, by).encode()  # type: ignore[arg-type]
+    elif fmt == "html":
+        data = reports.to_html(table, by, since, until, title).encode()  # type: ignore[arg-type]
+    else:
+        data = reports.to_png(table, by, since, until, title)  # type: ignore[arg-type]
+    if output is None:
+        click.echo(data.decode(), nl=False)
+    else:
+        output.write_bytes(data)
+        err.print(f"wrote {output} ({len(table)} rows)")
+
+
+@cli.group()
 def token() -> None:
     """Manage API bearer tokens."""
 
