@@ -59,6 +59,7 @@ class HealthMonitor:
         self._changes: dict[str, deque[float]] = {}
         self._flapping: dict[str, _Flapping] = {}
         self._failing: set[str] = set()
+        self._storage_ok: dict[str, bool] = {}
 
     def schedule(self) -> None:
         every = self.settings.interval_seconds
@@ -77,6 +78,12 @@ class HealthMonitor:
             try:
                 async with asyncio.timeout(self.settings.timeout_seconds):
                     found = {c.id: (c.status, None) for inv in await source.probe() for c in inv.cameras}
+                drift = source.diagnostics.get("clock_drift_seconds")
+                if drift is not None and abs(drift) > self.settings.max_clock_drift_seconds:
+                    reason = f"device clock {drift:+.0f} s off"
+                    found = {cid: ((CameraStatus.DEGRADED, reason) if st in (CameraStatus.ONLINE, CameraStatus.UNKNOWN)
+                                   else (st, why)) for cid, (st, why) in found.items()}
+                await self._storage(name, source.diagnostics.get("storage_ok"))
                 if name in self._failing:
                     log.info("source reachable again", extra={"source": name})
                     self._failing.discard(name)
@@ -93,6 +100,28 @@ class HealthMonitor:
             if status == CameraStatus.UNKNOWN:
                 status = CameraStatus.ONLINE  # reachable, and the device says nothing against it
             await self._observe(camera.id, status, why)
+
+    async def _storage(self, name: str, ok: bool | None) -> None:
+        """A storage fault of a source's device: one event when it starts, one when it ends."""
+        if ok is None:
+            return
+        key = f"storage:{name}"
+        was = self._storage_ok.get(name, True)
+        if ok == was:
+            self._pending.pop(key, None)
+            return
+        pending = self._pending.setdefault(key, _Pending(CameraStatus.UNKNOWN, 0, None))
+        pending.seen += 1
+        if pending.seen < self.settings.confirm_checks:
+            return
+        del self._pending[key]
+        self._storage_ok[name] = ok
+        devices = {c.device_id for c in self.hub.inventory.cameras.values()
+                   if self.hub.inventory.source_name(c.id) == name}
+        for device_id in sorted(devices):
+            self.hub.publish(Event(device_id=device_id, kind=EventKind.STORAGE_FAULT, source="health",
+                                   state=EventState.STOP if ok else EventState.START,
+                                   data={"source": name}))
 
     def _note_failure(self, name: str, reason: str) -> None:
         if name not in self._failing:

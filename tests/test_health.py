@@ -103,3 +103,21 @@ async def test_a_flapping_device_yields_a_bounded_number_of_events(nvr, tmp_path
     for camera_id in flapped:
         assert hub.inventory.cameras[camera_id].status == CameraStatus.DEGRADED
         assert "flapping" in [e for e in seen if e.camera_id == camera_id][-1].data["reason"]
+
+
+async def test_a_failing_disk_and_a_drifting_clock(nvr, tmp_path: Path) -> None:
+    hub, seen = await running_hub(tmp_path, nvr)
+    try:
+        nvr.disk_status = "error"
+        await until(lambda: any(e.kind == EventKind.STORAGE_FAULT for e in seen), 15)
+        nvr.disk_status = "ok"
+        await until(lambda: sum(e.kind == EventKind.STORAGE_FAULT for e in seen) == 2, 15)
+        nvr.clock_offset = timedelta(minutes=20)
+        await until(lambda: sum(e.kind == EventKind.DEGRADED for e in seen) == 4, 15)
+    finally:
+        await hub.stop()
+    faults = [e for e in seen if e.kind == EventKind.STORAGE_FAULT]
+    assert [e.state.value for e in faults] == ["start", "stop"] and faults[0].device_id == f"hikvision:{nvr.serial}"
+    degraded = [e for e in seen if e.kind == EventKind.DEGRADED]
+    assert all("clock" in e.data["reason"] for e in degraded)
+    assert all(c.status == CameraStatus.DEGRADED for c in hub.inventory.cameras.values())

@@ -87,6 +87,8 @@ class HealthConfig(HubModel):
         default=2, ge=1, le=20, description="Checks in a row that must agree before a status change counts.")
     timeout_seconds: float = Field(default=20, gt=0, description="Seconds one check may take.")
     concurrency: int = Field(default=64, ge=1, le=4096, description="Checks running at the same time, at most.")
+    max_clock_drift_seconds: float = Field(
+        default=300, gt=0, description="A device clock further off than this makes its cameras 'degraded'.")
     flap_window_seconds: float = Field(
         default=600, gt=0, description="A third status change within this window marks the camera as flapping "
         "(one 'degraded' event); it leaves that state after a whole window without change.")

@@ -120,8 +120,9 @@ class CameraSource(ABC):
     def __init__(self, config: Any, context: SourceContext) -> None:
         self.config = config
         self.context = context
-        #: Health details from the last probe (storage, clock drift, capabilities).
-        #: Shown by the API to managers: never put a credential in it.
+        #: Health details from the last probe, shown to managers by the API;
+        #: never a credential.  Keys the health monitor reads: ``storage_ok``
+        #: (bool, None when unknown) and ``clock_drift_seconds`` (device - hub).
         self.diagnostics: dict[str, Any] = {}
 
     @property

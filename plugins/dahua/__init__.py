@@ -50,8 +50,9 @@ class DahuaSource(CameraSource):
         encodes = await self.client.encode()
         states = await self._optional(self.client.camera_states())
         self.serial = info.serial
-        self.diagnostics = {"storage": await self._optional(self.client.storage()),
-                            "time": await self._optional(self.client.current_time())}
+        disks = await self._optional(self.client.storage())
+        self.diagnostics = {"storage": disks, "time": await self._optional(self.client.current_time()),
+                            "storage_ok": not any(d.error for d in disks) if disks else None}
         kind = parse.device_kind(info.model)
         device = Device(id=f"{VENDOR}:{info.serial}", source=self.name, vendor="Dahua", model=info.model,
                         serial=info.serial, firmware=await self._optional(self.client.software_version()),

@@ -56,7 +56,10 @@ class HikvisionSource(CameraSource):
         streams = await self.client.streaming_channels([c.id for c in channels])
         self.serial = info.serial
         clock = await self._optional(self.client.device_time())
-        self.diagnostics = {"storage": await self._optional(self.client.storage()), "time": clock,
+        disks = await self._optional(self.client.storage())
+        self.diagnostics = {"storage": disks, "time": clock,
+                            "storage_ok": all(d.status.lower() in ("ok", "normal", "idle") for d in disks)
+                            if disks else None,
                             "clock_drift_seconds": round((clock - utcnow()).total_seconds(), 1) if clock else None,
                             "event_types": await self._optional(self.client.event_triggers())}
         device = Device(id=f"{VENDOR}:{info.serial}", source=self.name, vendor="Hikvision", model=info.model,

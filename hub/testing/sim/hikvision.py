@@ -59,6 +59,7 @@ class HikvisionSimulator(DeviceSimulator):
         self.heartbeat = heartbeat
         self.ns = NS_HIK if kind == "camera" else NS_ISAPI
         self.clock_offset = timedelta(0)
+        self.disk_status = "ok"
 
     # -- driving the simulation -------------------------------------------------
 
@@ -193,7 +194,7 @@ class HikvisionSimulator(DeviceSimulator):
                                 content_type="application/xml")
         return self._xml(
             f'<storage version="2.0" xmlns="{self.ns}"><hddList><hdd><id>1</id><hddName>hdd1</hddName>'
-            f"<hddType>SATA</hddType><status>ok</status><capacity>5723166</capacity><freeSpace>0</freeSpace>"
+            f"<hddType>SATA</hddType><status>{self.disk_status}</status><capacity>5723166</capacity><freeSpace>0</freeSpace>"
             f"<property>RW</property></hdd></hddList><nasList></nasList></storage>\n")
 
     async def triggers(self, request: web.Request) -> web.Response:
