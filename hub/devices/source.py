@@ -1,6 +1,7 @@
 """Pieces shared by HTTP device sources (Hikvision, Dahua, a third party's).
 
 ``HttpDeviceConfig`` holds the connection fields every such device has;
+``HttpDeviceSource`` the client and serial every such source keeps;
 ``rtsp_url`` builds a stream URL with quoted credentials (kept as a secret);
 ``optional`` runs a call for health details that may fail without failing
 the probe.
@@ -16,7 +17,7 @@ from urllib.parse import quote
 from pydantic import Field, SecretStr
 
 from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
-from hub.core.sources import SourceConfig
+from hub.core.sources import CameraSource, SourceConfig, SourceContext
 from hub.devices.http import DeviceHttp
 
 T = TypeVar("T")
@@ -42,6 +43,24 @@ class HttpDeviceConfig(SourceConfig):
 
     def rtsp_url(self, path: str) -> SecretStr:
         return rtsp_url(self.username, self.password.get_secret_value(), self.host, self.rtsp_port, path)
+
+
+class HttpDeviceSource(CameraSource):
+    """A source for one device managed over HTTP: its client, serial and clean-up."""
+
+    config: HttpDeviceConfig
+
+    def __init__(self, config: HttpDeviceConfig, context: SourceContext) -> None:
+        super().__init__(config, context)
+        self.http = config.http()
+        #: The device's serial once probed; camera ids are built from it.
+        self.serial: str | None = None
+
+    async def _optional(self, call: Awaitable[T]) -> T | None:
+        return await optional(call, self.context.log, self.http.where)
+
+    async def close(self) -> None:
+        await self.http.close()
 
 
 def rtsp_url(username: str, password: str, host: str, port: int, path: str) -> SecretStr:

@@ -10,39 +10,32 @@ reconnected with backoff and jitter.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 from pydantic import SecretStr
 
 from hub import hookimpl
 from hub.core.models import Camera, CameraStatus, Device, DeviceInventory, Event, Stream, StreamRole, camera_id, utcnow
-from hub.core.sources import CameraSource, SourceContext
+from hub.core.sources import SourceContext
 from hub.devices.retry import reconnecting
-from hub.devices.source import optional
+from hub.devices.source import HttpDeviceSource
 from plugins.dahua import parse
 from plugins.dahua.client import DahuaClient
 from plugins.dahua.config import DahuaConfig
 
 VENDOR = "dahua"
 SUBTYPES = {StreamRole.MAIN: 0, StreamRole.SUB: 1, StreamRole.THIRD: 2}
-T = TypeVar("T")
 
 
-class DahuaSource(CameraSource):
+class DahuaSource(HttpDeviceSource):
     config: DahuaConfig
 
     def __init__(self, config: DahuaConfig, context: SourceContext) -> None:
         super().__init__(config, context)
-        self.http = config.http()
         self.client = DahuaClient(self.http)
-        self.serial: str | None = None
 
     def _rtsp(self, channel: int, role: StreamRole) -> SecretStr:
         return self.config.rtsp_url(f"/cam/realmonitor?channel={channel}&subtype={SUBTYPES[role]}")
-
-    async def _optional(self, call: Awaitable[T]) -> T | None:
-        return await optional(call, self.context.log, self.http.where)
 
     async def probe(self) -> list[DeviceInventory]:
         info = await self.client.system_info()
@@ -94,10 +87,6 @@ class DahuaSource(CameraSource):
             yield Event(camera_id=camera_id(VENDOR, serial, part.channel) if part.channel else None,
                         device_id=f"{VENDOR}:{serial}", kind=part.kind, state=part.state, source=VENDOR,
                         detail=part.code, data=part.data, at=part.at or utcnow())
-
-    async def close(self) -> None:
-        await self.http.close()
-
 
 @hookimpl
 def register_source_types(register):  # type: ignore[no-untyped-def]

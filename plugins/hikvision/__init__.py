@@ -11,8 +11,7 @@ mean "capability absent", not a broken device.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
-from typing import TypeVar
+from collections.abc import AsyncIterator
 
 from hub import hookimpl
 from hub.core.models import (
@@ -26,25 +25,22 @@ from hub.core.models import (
     camera_id,
     utcnow,
 )
-from hub.core.sources import CameraSource, SourceContext
+from hub.core.sources import SourceContext
 from hub.devices.retry import reconnecting
-from hub.devices.source import optional
+from hub.devices.source import HttpDeviceSource
 from plugins.hikvision import parse
 from plugins.hikvision.client import HikvisionClient
 from plugins.hikvision.config import HikvisionConfig
 
 VENDOR = "hikvision"
-T = TypeVar("T")
 
 
-class HikvisionSource(CameraSource):
+class HikvisionSource(HttpDeviceSource):
     config: HikvisionConfig
 
     def __init__(self, config: HikvisionConfig, context: SourceContext) -> None:
         super().__init__(config, context)
-        self.http = config.http()
         self.client = HikvisionClient(self.http)
-        self.serial: str | None = None
 
     async def probe(self) -> list[DeviceInventory]:
         info = await self.client.device_info()
@@ -83,9 +79,6 @@ class HikvisionSource(CameraSource):
             ))
         return [DeviceInventory(device=device, cameras=cameras)]
 
-    async def _optional(self, call: Awaitable[T]) -> T | None:
-        return await optional(call, self.context.log, self.http.where)
-
     async def snapshot(self, camera: Camera) -> bytes:
         return await self.client.snapshot(camera.channel)
 
@@ -104,10 +97,6 @@ class HikvisionSource(CameraSource):
                 device_id=f"{VENDOR}:{serial}", kind=alert.kind, state=alert.state,
                 source=VENDOR, detail=alert.event_type, data=alert.data, at=alert.at or utcnow(),
             )
-
-    async def close(self) -> None:
-        await self.http.close()
-
 
 @hookimpl
 def register_source_types(register):  # type: ignore[no-untyped-def]
