@@ -72,7 +72,7 @@ class HealthMonitor:
 
     async def check(self, name: str) -> None:
         source = self.hub.inventory.sources[name]
-        cameras = [c for c in self.hub.inventory.cameras.values() if self.hub.inventory.source_name(c.id) == name]
+        cameras = self.hub.inventory.cameras_of(name)
         found: dict[str, tuple[CameraStatus, str | None]]
         async with self._gate:
             try:
@@ -116,8 +116,7 @@ class HealthMonitor:
             return
         del self._pending[key]
         self._storage_ok[name] = ok
-        devices = {c.device_id for c in self.hub.inventory.cameras.values()
-                   if self.hub.inventory.source_name(c.id) == name}
+        devices = {c.device_id for c in self.hub.inventory.cameras_of(name)}
         for device_id in sorted(devices):
             self.hub.publish(Event(device_id=device_id, kind=EventKind.STORAGE_FAULT, source="health",
                                    state=EventState.STOP if ok else EventState.START,

@@ -56,6 +56,7 @@ class Inventory:
         self.devices: dict[str, Device] = {}
         self.cameras: dict[str, Camera] = {}
         self._camera_source: dict[str, str] = {}
+        self._by_source: dict[str, list[str]] = {}  # source -> its camera ids, in probe order
         self.errors: dict[str, str] = {}
 
     def camera(self, camera_id: str) -> Camera:
@@ -67,6 +68,10 @@ class Inventory:
     def source_name(self, camera_id: str) -> str:
         self.camera(camera_id)
         return self._camera_source[camera_id]
+
+    def cameras_of(self, source: str) -> list[Camera]:
+        """The cameras a source holds now (kept by source, so no scan of the whole city)."""
+        return [self.cameras[c] for c in self._by_source.get(source, ())]
 
     def source_of(self, camera_id: str) -> CameraSource:
         return self.sources[self.source_name(camera_id)]
@@ -89,7 +94,7 @@ class Inventory:
 
     def _apply(self, name: str, found: list[DeviceInventory], change: InventoryChange) -> None:
         cfg = self.sources[name].config
-        seen: set[str] = set()
+        seen: dict[str, None] = {}  # ordered set
         for inv in found:
             device = inv.device.model_copy(update={
                 "source": name, "owner": inv.device.owner or cfg.owner, "site": inv.device.site or cfg.site})
@@ -101,7 +106,7 @@ class Inventory:
                     "area": cam.area or cfg.area,
                     "tags": list(dict.fromkeys([*cfg.tags, *cam.tags])),
                 })
-                seen.add(cam.id)
+                seen[cam.id] = None
                 old = self.cameras.get(cam.id)
                 if old is None:
                     change.added.append(cam)
@@ -109,9 +114,11 @@ class Inventory:
                     change.changed.append(cam)
                 self.cameras[cam.id] = cam
                 self._camera_source[cam.id] = name
-        for cam_id in [c for c, s in self._camera_source.items() if s == name and c not in seen]:
-            change.removed.append(self.cameras.pop(cam_id))
-            del self._camera_source[cam_id]
+        for cam_id in self._by_source.get(name, ()):
+            if cam_id not in seen:
+                change.removed.append(self.cameras.pop(cam_id))
+                del self._camera_source[cam_id]
+        self._by_source[name] = list(seen)
         device_ids = {inv.device.id for inv in found}
         for dev_id in [d for d, dev in self.devices.items() if dev.source == name and d not in device_ids]:
             del self.devices[dev_id]

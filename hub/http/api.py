@@ -127,7 +127,7 @@ async def events(request: Request, camera_id: str | None = None,
 
 def _source_view(hub: Any, name: str, source: Any, details: bool) -> dict[str, Any]:
     view = {"name": name, "type": source.source_type, "error": hub.inventory.errors.get(name),
-            "cameras": sum(1 for c in hub.inventory.cameras.values() if hub.inventory.source_name(c.id) == name)}
+            "cameras": len(hub.inventory.cameras_of(name))}
     if details:
         view["diagnostics"] = jsonable_encoder(source.diagnostics)
     return view

@@ -128,13 +128,14 @@ class OnvifSource(CameraSource):
         assert self.serial is not None
         serial = self.serial
         async for message in reconnecting(self.client.pull, self.context.log, self.client.where):
-            found = parse.event_of(parse.notification(message))
+            note = parse.notification(message)
+            found = parse.event_of(note)
             if found is None:
                 continue
             channel = self._channel_of.get(found.source or "") or 1
             yield Event(camera_id=camera_id(VENDOR, serial, channel), device_id=f"{VENDOR}:{serial}",
                         kind=found.kind, state=found.state, source=VENDOR, detail=found.detail,
-                        data=dict(found.data), at=parse.notification(message).at or utcnow())
+                        data=dict(found.data), at=note.at or utcnow())
 
     async def ptz(self, camera: Camera, command: PtzCommand) -> None:
         if not self.diagnostics.get("ptz"):
