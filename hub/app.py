@@ -30,6 +30,7 @@ from hub.core.storage import StorageBackend
 from hub.core.store import Store, database_url
 from hub.health import HealthMonitor
 from hub.inventory import Inventory, build_sources
+from hub.links import LinkSigner
 from hub.outbox import Outbox
 from hub.recording import Recording
 
@@ -70,6 +71,7 @@ class Hub:
         self.notifiers: dict[str, Notifier] = {}
         self.store: Store
         self.storage: StorageBackend
+        self.links: LinkSigner
         self.recording: Recording
         self.server: uvicorn.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -83,6 +85,9 @@ class Hub:
             self.store = await open_store(self.config, self.data_dir)
             stack.push_async_callback(self.store.close)
             self.storage = build_storage(self.config, self.plugins, self.data_dir)
+            secret = self.config.http.link_secret
+            self.links = LinkSigner.from_config(secret.get_secret_value() if secret else None,
+                                                self.config.http.public_url, self.data_dir)
             stack.push_async_callback(self.storage.close)
             self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir))
             stack.push_async_callback(self._close_sources)
@@ -238,6 +243,7 @@ class Hub:
             reg = self.plugins.notifier_types[cfg.type]
             notifier = reg.implementation(cfg, logging.getLogger(f"pantau.notifier.{cfg.name}"))
             notifier.snapshot = self.snapshot
+            notifier.hub = self
             self.notifiers[cfg.name] = notifier
             try:
                 await notifier.start()

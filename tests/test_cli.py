@@ -68,4 +68,5 @@ def test_a_notifier_type_no_plugin_provides(tmp_path: Path) -> None:
     (tmp_path / "hub.yaml").write_text("version: 1\nnotifiers:\n  - type: whatsapp\n    name: grup-rt\n")
     result = pantau("check-config", cwd=tmp_path)
     assert result.returncode == 2
-    assert "hub.yaml:3: notifiers[0].type: " in result.stderr and "whatsapp" in result.stderr
+    assert "hub.yaml:3: notifiers[0]: unknown type 'whatsapp'" in result.stderr
+    assert "'mqtt'" in result.stderr and "'open311'" in result.stderr

@@ -44,6 +44,15 @@ class HubSection(HubModel):
 class HttpConfig(HubModel):
     host: str = Field(default="127.0.0.1", description="Address to listen on; 127.0.0.1 keeps the API local.")
     port: int = Field(default=8080, ge=0, le=65535, description="TCP port of the HTTP API and page.")
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Address people outside reach the hub at, e.g. 'https://cctv.example.go.id'. Needed for "
+        "links the hub hands out (a citizen report's snapshot); none are made when unset.",
+    )
+    link_secret: SecretStr | None = Field(
+        default=None, description="Key that signs shared links (set the same one on every node of a multi-node "
+        "hub). Default: a random key kept in the data directory.",
+    )
 
 
 class DatabaseConfig(HubModel):

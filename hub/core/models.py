@@ -13,11 +13,20 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    WithJsonSchema,
+    computed_field,
+)
 
 
 class HubModel(BaseModel):
@@ -28,6 +37,47 @@ class HubModel(BaseModel):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_DURATION = re.compile(r"^([+-])?((?:\d+(?:\.\d+)?[dhms])+)$")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(value: object) -> timedelta:
+    """``"6d"``, ``"2h"``, ``"1h30m"``, ``"-1d"``, ``"45s"``; a bare number is seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    text = str(value).strip().replace(" ", "")
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 10m, 2h, 6d, 1h30m or -1d")
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(m.group(2)))
+    return timedelta(seconds=-seconds if m.group(1) == "-" else seconds)
+
+
+def format_duration(value: timedelta) -> str:
+    """The inverse of ``parse_duration``: ``-1d``, ``2h30m``, ``0s``."""
+    seconds = int(value.total_seconds())
+    sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+    parts = []
+    for unit, size in _UNIT_SECONDS.items():
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return sign + ("".join(parts) or "0s")
+
+
+#: A length of time in hub.yaml: ``30s``, ``10m``, ``2h``, ``6d``, ``1h30m``, ``-1d``.
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": _DURATION.pattern}, {"type": "number"}],
+                    "description": "A length of time: 30s, 10m, 2h, 6d, 1h30m, -1d; a number is seconds."}),
+]
 
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -198,7 +248,15 @@ class EventKind(StrEnum):
     DEGRADED = "degraded"
     STORAGE_FAULT = "storage_fault"
     STREAM_STALL = "stream_stall"
+    REPORT_FILED = "report_filed"
+    REPORT_ESCALATION = "report_escalation"
+    REPORT_CLOSED = "report_closed"
     OTHER = "other"
+
+    @property
+    def about_reports(self) -> bool:
+        """Events the hub raises about citizen reports (never themselves reported)."""
+        return self.value.startswith("report_")
 
 
 class EventState(StrEnum):
@@ -327,3 +385,47 @@ class DiscoveredDevice(HubModel):
     name: str | None = Field(default=None, description="Name the device announces.")
     hardware: str | None = Field(default=None, description="Hardware or model the device announces.")
     scopes: list[str] = Field(default_factory=list, description="Everything else it announces.")
+
+
+class ReportState(StrEnum):
+    PENDING = "pending"    # waiting to be filed (the target may be down)
+    OPEN = "open"          # filed; the agency has not closed it
+    CLOSED = "closed"      # the agency closed it
+    REJECTED = "rejected"  # the target refused it for good (unknown service, missing field)
+
+
+class Report(HubModel):
+    """A case filed with an outside agency (a citizen-report app) about a camera.
+
+    A notifier such as the Open311 one keeps one per camera and rule while it
+    is open, follows its status and counts down to its deadline.
+    """
+
+    id: str = Field(description="The hub's id of the report.")
+    notifier: str = Field(description="The notifier that files it.")
+    rule: str = Field(description="The notifier rule that raised it.")
+    camera_id: str | None = Field(default=None, description="Camera the report is about.")
+    state: ReportState = Field(description="pending, open, closed or rejected.")
+    service_code: str = Field(description="The agency's service category.")
+    external_id: str | None = Field(default=None, description="The agency's id (Open311 service_request_id).")
+    description: str = Field(description="Text filed with the report.")
+    media_url: str | None = Field(default=None, description="Link to the snapshot filed with the report.")
+    trigger_at: datetime = Field(description="When the condition began (the event, or the start of the outage).")
+    event_id: str | None = Field(default=None, description="The event that raised it, if any.")
+    occurrences: int = Field(default=1, description="Matching events seen while it was open.")
+    last_seen_at: datetime = Field(description="When the condition was last seen.")
+    created_at: datetime
+    filed_at: datetime | None = Field(default=None, description="When the agency accepted it.")
+    deadline: datetime | None = Field(default=None, description="When the agency must have handled it.")
+    closed_at: datetime | None = None
+    status_notes: str | None = Field(default=None, description="The agency's notes.")
+    agency_responsible: str | None = Field(default=None, description="Who handles it at the agency.")
+    escalations: list[str] = Field(default_factory=list, description="Escalation points already announced.")
+    attempts: int = Field(default=0, description="Failed filing attempts.")
+    last_error: str | None = Field(default=None, description="Why the last attempt failed.")
+    data: dict[str, Any] = Field(default_factory=dict, description="Notifier-specific details.")
+
+    @computed_field(description="Open past its deadline.")  # type: ignore[prop-decorator]
+    @property
+    def overdue(self) -> bool:
+        return self.state == ReportState.OPEN and self.deadline is not None and self.deadline <= utcnow()

@@ -15,11 +15,14 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from hub.core.models import Camera, Event, EventKind, HubModel
+
+if TYPE_CHECKING:
+    from hub.app import Hub
 
 
 class NotifierConfig(HubModel):
@@ -47,6 +50,9 @@ class Notifier(ABC):
         self.log = log
         #: Set by the hub: ``await snapshot(camera_id)`` gives a JPEG of a camera.
         self.snapshot: Callable[[str], Awaitable[bytes]] | None = None
+        #: Set by the hub before ``start``: the running hub (its inventory, store,
+        #: storage, shared links, and ``publish`` for events the notifier raises).
+        self.hub: Hub | None = None
 
     async def start(self) -> None:
         """Connect to the target; called once when the hub starts."""

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.core.errors import ConfigError
-from hub.core.models import Camera, Device, Event, Principal, Role, Segment, utcnow
+from hub.core.models import Camera, Device, Event, Principal, Report, ReportState, Role, Segment, utcnow
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -148,6 +148,53 @@ class StatusRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReportRow(Base):
+    """A citizen report (``hub.core.models.Report``) and where its filing stands.
+
+    ``open_key`` is ``notifier|rule|camera`` while the report is pending or
+    open and NULL after; its unique index is what keeps one open report per
+    camera and rule, across hub nodes too.
+    """
+
+    __tablename__ = "reports"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    notifier: Mapped[str] = mapped_column(String(100))
+    rule: Mapped[str] = mapped_column(String(100))
+    camera_id: Mapped[str | None] = mapped_column(String(250), index=True, nullable=True)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    open_key: Mapped[str | None] = mapped_column(String(500), index=True, unique=True, nullable=True)
+    service_code: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    description: Mapped[str] = mapped_column(Text)
+    media_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    trigger_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    filed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status_notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    agency_responsible: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    escalations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+_REPORT_FIELDS = [name for name in Report.model_fields]
+
+
+def _report(r: ReportRow) -> Report:
+    return Report.model_validate({name: getattr(r, name) for name in _REPORT_FIELDS})
+
+
+def _open_key(notifier: str, rule: str, camera_id: str | None) -> str:
+    return f"{notifier}|{rule}|{camera_id or ''}"
 
 
 class AuditRow(Base):
@@ -415,6 +462,37 @@ class Store:
         async with self.session.begin() as s:
             s.add(StatusRow(camera_id=camera_id, status=status, at=at, reason=reason))
 
+    async def current_status(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
+        """Each camera's latest confirmed status and since when.
+
+        "Since" is when the status began: a status confirmed again (after a
+        restart, say) does not restart the clock.  That takes a look back
+        through history, done only for the statuses in ``since_for`` (e.g.
+        ``{"offline"}``); for the others it is the latest record's time.
+        """
+        from sqlalchemy import func
+
+        latest = select(func.max(StatusRow.id)).group_by(StatusRow.camera_id).scalar_subquery()
+        q = select(StatusRow.camera_id, StatusRow.status, StatusRow.at, StatusRow.id).where(StatusRow.id.in_(latest))
+        async with self.session() as s:
+            rows = (await s.execute(q)).all()
+            out = {cam: (status, at) for cam, status, at, _ in rows}
+            wanted = [cam for cam, status, _, _ in rows if since_for and status in since_for]
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                history = await s.execute(select(StatusRow.camera_id, StatusRow.status, StatusRow.at)
+                                          .where(StatusRow.camera_id.in_(chunk))
+                                          .order_by(StatusRow.camera_id, StatusRow.id.desc()))
+                done: set[str] = set()
+                for cam, status, at in history.all():
+                    if cam in done:
+                        continue
+                    if status != out[cam][0]:
+                        done.add(cam)
+                    else:
+                        out[cam] = (status, at)
+        return out
+
     async def availability(self, start: datetime, end: datetime) -> dict[str, dict[str, float]]:
         """Seconds each camera spent in each status between ``start`` and ``end``.
 
@@ -437,6 +515,80 @@ class Store:
         for camera_id, (status, since) in current.items():
             _add_span(out, camera_id, status, max(since, start), end)
         return out
+
+    # -- citizen reports ---------------------------------------------------------
+
+    async def report_raise(self, report: Report) -> tuple[Report, bool]:
+        """Add ``report`` as pending, unless its notifier already has one pending or
+        open for the same rule and camera: then count one more occurrence on that
+        one.  Returns the report that stands and whether it is new."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        key = _open_key(report.notifier, report.rule, report.camera_id)
+        values = report.model_dump(exclude={"overdue"}) | {"state": ReportState.PENDING.value, "open_key": key,
+                                        "next_attempt_at": report.created_at}
+        insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        async with self.session.begin() as s:
+            added = await s.execute(insert(ReportRow).values(values).on_conflict_do_nothing(
+                index_elements=["open_key"]))
+            if added.rowcount:  # type: ignore[attr-defined]
+                row = await s.get(ReportRow, report.id)
+                assert row is not None
+                return _report(row), True
+            await s.execute(update(ReportRow).where(ReportRow.open_key == key).values(
+                occurrences=ReportRow.occurrences + 1, last_seen_at=report.last_seen_at))
+            row = (await s.scalars(select(ReportRow).where(ReportRow.open_key == key))).one()
+            return _report(row), False
+
+    async def report_get(self, report_id: str) -> Report | None:
+        async with self.session() as s:
+            row = await s.get(ReportRow, report_id)
+        return _report(row) if row else None
+
+    async def reports(self, notifier: str | None = None, state: ReportState | str | None = None,
+                      camera_id: str | None = None, rule: str | None = None, external_id: str | None = None,
+                      limit: int = 500) -> list[Report]:
+        """Reports, newest first."""
+        q = select(ReportRow)
+        if external_id:
+            q = q.where(ReportRow.external_id == external_id)
+        if notifier:
+            q = q.where(ReportRow.notifier == notifier)
+        if state:
+            q = q.where(ReportRow.state == str(state))
+        if camera_id:
+            q = q.where(ReportRow.camera_id == camera_id)
+        if rule:
+            q = q.where(ReportRow.rule == rule)
+        async with self.session() as s:
+            rows = (await s.scalars(q.order_by(ReportRow.created_at.desc(), ReportRow.id).limit(limit))).all()
+        return [_report(r) for r in rows]
+
+    async def reports_due(self, notifier: str, now: datetime, limit: int = 50) -> list[Report]:
+        """Pending reports of a notifier whose next filing attempt is due, oldest first."""
+        q = (select(ReportRow).where(ReportRow.notifier == notifier, ReportRow.state == ReportState.PENDING.value,
+                                     ReportRow.next_attempt_at <= now)
+             .order_by(ReportRow.created_at, ReportRow.id).limit(limit))
+        async with self.session() as s:
+            return [_report(r) for r in (await s.scalars(q)).all()]
+
+    async def report_next_attempt(self, notifier: str) -> datetime | None:
+        from sqlalchemy import func
+
+        q = select(func.min(ReportRow.next_attempt_at)).where(ReportRow.notifier == notifier,
+                                                              ReportRow.state == ReportState.PENDING.value)
+        async with self.session() as s:
+            return (await s.execute(q)).scalar()  # type: ignore[no-any-return]
+
+    async def report_update(self, report_id: str, **values: Any) -> None:
+        """Change fields of a report; a report that is closed or rejected frees its
+        camera and rule for the next one."""
+        if "state" in values:
+            values["state"] = str(values["state"])
+            if values["state"] in (ReportState.CLOSED, ReportState.REJECTED):
+                values["open_key"] = None
+        async with self.session.begin() as s:
+            await s.execute(update(ReportRow).where(ReportRow.id == report_id).values(**values))
 
     # -- events and audit -----------------------------------------------------
 

@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, StreamingResponse
 
 from hub.core.errors import AccessDenied
-from hub.core.models import Action, Camera, Event, GraphNode, PtzCommand, PtzPreset, Segment
+from hub.core.models import Action, Camera, Event, GraphNode, PtzCommand, PtzPreset, Report, ReportState, Segment
 from hub.http.auth import CurrentPrincipal, require
 
 router = APIRouter(tags=["v1"])
@@ -159,6 +159,33 @@ async def outbox(request: Request, state: Annotated[str | None, Query(pattern="^
     """The notifier outbox: counts per notifier and state, and the latest entries."""
     store = _hub(request).store
     return {"notifiers": await store.outbox_summary(), "items": await store.outbox_items(state, limit)}
+
+
+@router.get("/reports", response_model=list[Report])
+async def reports(
+    request: Request, who: CurrentPrincipal,
+    state: Annotated[ReportState | None, Query(description="Only reports in this state.")] = None,
+    camera: Annotated[str | None, Query(description="Only reports about this camera.")] = None,
+    notifier: Annotated[str | None, Query(description="Only reports of this notifier.")] = None,
+    overdue: Annotated[bool, Query(description="Only open reports past their deadline.")] = False,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> list[Report]:
+    """Citizen reports the notifiers filed, newest first, with their state and deadline.
+
+    Each report about a camera the caller may see; reports about cameras no
+    longer in the inventory only for those who may manage the hub.
+    """
+    hub = _hub(request)
+    found = await hub.store.reports(notifier, ReportState.OPEN if overdue else state, camera, limit=limit)
+    manager = hub.policy.evaluate(who, Action.MANAGE, None).allowed
+    out = []
+    for report in found:
+        if overdue and not report.overdue:
+            continue
+        cam = hub.inventory.cameras.get(report.camera_id or "")
+        if manager or (cam is not None and hub.policy.evaluate(who, Action.VIEW_INVENTORY, cam).allowed):
+            out.append(report)
+    return out
 
 
 @router.get("/audit")

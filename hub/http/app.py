@@ -22,7 +22,7 @@ from hub.core.errors import (
     HubError,
     NotFound,
 )
-from hub.http import api, page
+from hub.http import api, page, shared
 from hub.http.auth import principal
 
 if TYPE_CHECKING:
@@ -62,5 +62,6 @@ def create_app(hub: Hub) -> FastAPI:
     plugin_router = APIRouter(prefix="/api/v1/plugins", dependencies=[Depends(principal)])
     hub.plugins.call_register("register_routes", plugin_router.include_router)
     app.include_router(plugin_router)
+    app.include_router(shared.router)
     app.include_router(page.router)
     return app

@@ -142,3 +142,20 @@ def test_schema_is_generated_from_the_models_and_plugins() -> None:
     demo = schema["$defs"]["DemoSourceConfig"]
     assert demo["additionalProperties"] is False
     assert all("description" in f for name, f in demo["properties"].items() if name != "type")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("6d", 518400), ("2h", 7200), ("1h30m", 5400), ("-1d", -86400),
+                                               ("0s", 0), (90, 90), ("1.5h", 5400)])
+def test_durations_read_as_people_write_them(text: object, seconds: float) -> None:
+    from hub.core.models import format_duration, parse_duration
+
+    assert parse_duration(text).total_seconds() == seconds
+    assert parse_duration(format_duration(parse_duration(text))) == parse_duration(text)
+
+
+@pytest.mark.parametrize("text", ["two hours", "6 days", "h", "", "1d-2h"])
+def test_a_wrong_duration_says_how_to_write_one(text: str) -> None:
+    from hub.core.models import parse_duration
+
+    with pytest.raises(ValueError, match="write e.g. 30s, 10m, 2h"):
+        parse_duration(text)

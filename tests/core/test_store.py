@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from hub.core.models import Camera, Device, Role, Stream, StreamRole, utcnow
+from hub.core.models import Camera, Device, Report, ReportState, Role, Stream, StreamRole, utcnow
 from hub.core.store import Base, Store, database_url
 
 
@@ -99,6 +100,39 @@ async def test_segments_by_time_range_and_locking(store: Store) -> None:
     await store.delete_segments([i for i, _ in expired] + [ids[0]])
     remaining = await store.segments("demo:A:1")
     assert [s.id for s in remaining] == [ids[0]] and remaining[0].locked
+
+
+def report(rule: str = "tamper", camera_id: str = "demo:A:1") -> Report:
+    now = utcnow()
+    return Report(id=uuid.uuid4().hex, notifier="jaki", rule=rule, camera_id=camera_id, state=ReportState.PENDING,
+                  service_code="X", description="d", trigger_at=now, last_seen_at=now, created_at=now)
+
+
+async def test_one_open_report_per_camera_and_rule(store: Store) -> None:
+    first, new = await store.report_raise(report())
+    again, repeat = await store.report_raise(report())
+    other, _ = await store.report_raise(report(rule="offline"))
+    assert new and not repeat and again.id == first.id and again.occurrences == 2
+    assert other.id != first.id
+    await store.report_update(first.id, state=ReportState.OPEN, external_id="638001")
+    assert (await store.report_raise(report()))[0].id == first.id, "an open report still stands"
+    await store.report_update(first.id, state=ReportState.CLOSED)
+    fresh, new = await store.report_raise(report())
+    assert new and fresh.id != first.id
+    assert [r.id for r in await store.reports("jaki", external_id="638001")] == [first.id]
+    assert {r.state for r in await store.reports("jaki")} == {ReportState.PENDING, ReportState.CLOSED}
+
+
+async def test_current_status_knows_when_an_outage_began(store: Store) -> None:
+    now = utcnow()
+    for status, ago in (("online", 300), ("offline", 180), ("offline", 1)):
+        await store.record_status("demo:A:1", status, now - timedelta(minutes=ago))
+    await store.record_status("demo:A:2", "online", now - timedelta(minutes=5))
+    status = await store.current_status(since_for={"offline"})
+    assert status["demo:A:1"][0] == "offline"
+    assert abs((status["demo:A:1"][1] - (now - timedelta(minutes=180))).total_seconds()) < 1
+    assert status["demo:A:2"][0] == "online"
+    assert (await store.current_status())["demo:A:1"][1] > now - timedelta(minutes=2), "no look-back unless asked"
 
 
 def test_database_url_forms(tmp_path: Path) -> None:

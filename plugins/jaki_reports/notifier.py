@@ -1,0 +1,422 @@
+"""The Open311 notifier: rules raise reports, reports are filed, followed and escalated.
+
+Three steps, each restart-safe because everything lives in the ``reports``
+table of the hub's store:
+
+1. **Raise.**  An event that matches a rule (through the outbox, so none is
+   lost), or a camera offline for longer than a rule's ``offline_for`` (read
+   from the status history every tick), raises a report: pending, with its
+   text, location and snapshot link.  The store keeps one pending or open
+   report per camera and rule; a repeat only counts an occurrence.
+2. **File.**  Pending reports are POSTed in order.  A refusal for good (an
+   unknown service, a missing field) marks the report rejected and logs why;
+   anything else retries with backoff.  When a POST may have been stored but
+   the answer was lost, the next attempt first looks for the report's
+   reference (``Ref: pantau-<id>``) among the endpoint's recent requests, so
+   the report is filed once.
+3. **Follow.**  Open reports' status is fetched every ``poll_interval`` (and
+   at once when the app calls the webhook); tokens are turned into ids;
+   closed reports free their camera and rule.  Each open report counts down
+   to its deadline, and each ``escalate`` point it reaches is announced as a
+   ``report_escalation`` event, which the other notifiers carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from hub.core.errors import NotifyError
+from hub.core.models import (
+    Camera,
+    Event,
+    EventKind,
+    EventState,
+    Report,
+    ReportState,
+    format_duration,
+    utcnow,
+)
+from hub.core.notify import Notifier
+from hub.outbox import backoff
+from plugins.jaki_reports.client import Open311Client, Open311Error, ServiceRequest
+from plugins.jaki_reports.config import Open311Config, ReportRule
+
+if TYPE_CHECKING:
+    import logging
+
+    from hub.app import Hub
+
+SOURCE = "jaki_reports"
+BATCH = 50
+
+
+def _utc(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _ref(report_id: str) -> str:
+    return f"Ref: pantau-{report_id}"
+
+
+class Open311Notifier(Notifier):
+    config: Open311Config
+
+    def __init__(self, config: Open311Config, log: logging.Logger) -> None:
+        super().__init__(config, log)
+        self.client = Open311Client(config.endpoint, config.api_key.get_secret_value(), config.jurisdiction_id,
+                                    config.timeout)
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._outages: dict[str, datetime] = {}  # rule|camera -> start of the outage already handled
+        self._failing = False
+        periods = [config.poll_interval, config.deadline / 8]
+        periods += [r.offline_for / 4 for r in config.rules if r.offline_for is not None]
+        self.tick = min(30.0, max(0.5, min(p.total_seconds() for p in periods)))
+
+    @property
+    def running_hub(self) -> Hub:
+        if self.hub is None:
+            raise NotifyError(f"notifier {self.config.name}: not attached to a running hub")
+        return self.hub
+
+    async def start(self) -> None:
+        self.running_hub  # noqa: B018 - fail early without a hub
+        self._tasks = [asyncio.create_task(self._filing()), asyncio.create_task(self._following())]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.client.close()
+
+    # -- 1. raise -------------------------------------------------------------------
+
+    async def deliver(self, event: Event) -> None:
+        if event.kind.about_reports or event.state == EventState.STOP or event.camera_id is None:
+            return
+        camera = self.running_hub.inventory.cameras.get(event.camera_id)
+        if camera is None:
+            return
+        for rule in self.config.rules:
+            if rule.kinds and event.kind in rule.kinds and self.matches(rule, camera):
+                await self.raise_report(rule, camera, event.at, event)
+
+    @staticmethod
+    def matches(rule: ReportRule, camera: Camera) -> bool:
+        if rule.cameras is not None and camera.id not in rule.cameras:
+            return False
+        if rule.tags is not None and not set(rule.tags) & set(camera.tags):
+            return False
+        if rule.areas is not None:
+            area = camera.area or ""
+            if not any(area == a or area.startswith(a + "/") for a in rule.areas):
+                return False
+        return True
+
+    async def raise_report(self, rule: ReportRule, camera: Camera, since: datetime, event: Event | None) -> Report:
+        hub = self.running_hub
+        now = utcnow()
+        report_id = uuid.uuid4().hex
+        media_key = await self._keep_snapshot(report_id, camera) if event is not None else None
+        report = Report(
+            id=report_id, notifier=self.config.name, rule=rule.name, camera_id=camera.id,
+            state=ReportState.PENDING, service_code=rule.service_code,
+            description=self.describe(rule, camera, since, event, report_id, now),
+            media_url=hub.links.url(media_key, self.config.link_days * 86400) if media_key else None,
+            trigger_at=since, event_id=event.id if event else None, last_seen_at=now, created_at=now,
+            data=self.place(camera),
+        )
+        stored, new = await hub.store.report_raise(report)
+        if new:
+            self.log.info("report raised", extra={"report": stored.id, "rule": rule.name, "camera": camera.id})
+            self._wake.set()
+        elif media_key:
+            with contextlib.suppress(Exception):
+                await hub.storage.delete(media_key)
+        return stored
+
+    async def _keep_snapshot(self, report_id: str, camera: Camera) -> str | None:
+        hub = self.running_hub
+        if not self.config.snapshot or hub.links.public_url is None:
+            return None
+        key = f"shared/reports/{report_id}.jpg"
+        try:
+            await hub.storage.put_bytes(key, await hub.snapshot(camera.id, limit=5.0))
+        except Exception as err:
+            self.log.warning("no snapshot for the report", extra={"camera": camera.id, "error": str(err)})
+            return None
+        return key
+
+    def describe(self, rule: ReportRule, camera: Camera, since: datetime, event: Event | None, report_id: str,
+                 now: datetime) -> str:
+        hub = self.running_hub
+        sites = {s.id: s for s in hub.config.sites}
+        site = sites.get(camera.site or "")
+        values = {
+            "camera": camera.name, "camera_id": camera.id,
+            "kind": event.kind.value if event else "offline", "detail": (event.detail or "") if event else "",
+            "at": _utc(event.at if event else now), "since": _utc(since),
+            "duration": format_duration(now - since), "site": site.name if site else (camera.site or "-"),
+            "area": camera.area or "-", "hub": hub.config.hub.name,
+        }
+        text = rule.description.format_map(values)
+        return f"{text[:3800]}\n\n{_ref(report_id)}"
+
+    def place(self, camera: Camera) -> dict[str, Any]:
+        """Where the camera is, as Open311 wants it: lat/long, else an address."""
+        hub = self.running_hub
+        site = next((s for s in hub.config.sites if s.id == camera.site), None)
+        location = camera.location or (site.location if site else None)
+        out: dict[str, Any] = {}
+        if location is not None:
+            out |= {"lat": location.lat, "long": location.lon}
+        if site is not None:
+            areas = {a.path: a.name for a in hub.config.areas}
+            out["address_string"] = ", ".join(x for x in (site.name, areas.get(site.area or "")) if x)
+        return out
+
+    # -- 2. file --------------------------------------------------------------------
+
+    async def _filing(self) -> None:
+        store = self.running_hub.store
+        while True:
+            self._wake.clear()
+            wait = 5.0
+            try:
+                due = await store.reports_due(self.config.name, utcnow(), BATCH)
+                for report in due:
+                    await self.file(report)
+                if len(due) == BATCH:
+                    continue
+                upcoming = await store.report_next_attempt(self.config.name)
+                if upcoming is not None:
+                    wait = min(5.0, max(0.05, (upcoming - utcnow()).total_seconds()))
+            except Exception:
+                self.log.exception("filing reports failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    def form(self, report: Report) -> dict[str, str]:
+        where = report.data
+        fields = {"service_code": report.service_code, "description": report.description}
+        if "lat" in where and "long" in where:
+            fields |= {"lat": f"{where['lat']:.7f}", "long": f"{where['long']:.7f}"}
+        elif where.get("address_string"):
+            fields["address_string"] = where["address_string"]
+        else:
+            raise Open311Error(f"camera {report.camera_id} has no location: give the camera or its site a "
+                               "location in hub.yaml", refused=True)
+        if report.media_url:
+            fields["media_url"] = report.media_url
+        rule = next((r for r in self.config.rules if r.name == report.rule), None)
+        for code, value in (rule.attributes if rule else {}).items():
+            fields[f"attribute[{code}]"] = value
+        return fields
+
+    async def file(self, report: Report) -> None:
+        store = self.running_hub.store
+        try:
+            fields = self.form(report)
+            external_id, token = await self._already_filed(report), None
+            if external_id is None:
+                created = await self.client.create(fields)
+                external_id, token = created.service_request_id, created.token
+        except Open311Error as err:
+            await self._failed(report, err)
+            return
+        except Exception as err:
+            self.log.exception("filing a report failed", extra={"report": report.id})
+            await self._failed(report, Open311Error(f"{type(err).__name__}: {err}", uncertain=True))
+            return
+        now = utcnow()
+        data = {k: v for k, v in report.data.items() if k != "uncertain_since"}
+        if token:
+            data["token"] = token
+        values = {"state": ReportState.OPEN, "external_id": external_id, "filed_at": now,
+                  "deadline": now + self.config.deadline, "last_error": None, "data": data}
+        await store.report_update(report.id, **values)
+        if self._failing:
+            self.log.info("reports are filed again", extra={"endpoint": self.client.where})
+            self._failing = False
+        self.log.info("report filed", extra={"report": report.id, "service_request_id": external_id,
+                                             "rule": report.rule, "camera": report.camera_id})
+        self.announce(EventKind.REPORT_FILED, report.model_copy(update=values))
+
+    async def _already_filed(self, report: Report) -> str | None:
+        """After a POST whose answer was lost: the id the endpoint gave it, if it stored it."""
+        since = report.data.get("uncertain_since")
+        if since is None:
+            return None
+        try:
+            recent = await self.client.search(report.service_code, datetime.fromisoformat(since))
+        except Open311Error as err:
+            if err.status is not None and 400 <= err.status < 500:
+                self.log.warning("the endpoint cannot list recent requests; filing again may duplicate one",
+                                 extra={"report": report.id, "error": str(err)})
+                return None
+            raise
+        ref = _ref(report.id)
+        return next((r.service_request_id for r in recent if ref in (r.description or "")), None)
+
+    async def _failed(self, report: Report, err: Open311Error) -> None:
+        now = utcnow()
+        attempts = report.attempts + 1
+        context = {"report": report.id, "rule": report.rule, "camera": report.camera_id, "error": str(err)}
+        if err.refused:
+            await self.running_hub.store.report_update(report.id, state=ReportState.REJECTED, attempts=attempts,
+                                                       last_error=str(err))
+            self.log.error("the endpoint refused a report for good", extra=context)
+            return
+        data = dict(report.data)
+        if err.uncertain and "uncertain_since" not in data:
+            data["uncertain_since"] = (now - timedelta(minutes=5)).isoformat()
+        retry = now + timedelta(seconds=backoff(attempts, self.config.retry_max_seconds))
+        await self.running_hub.store.report_update(report.id, attempts=attempts, next_attempt_at=retry,
+                                                   last_error=str(err), data=data)
+        if not self._failing:
+            self.log.warning("cannot file reports; retrying with backoff", extra=context)
+            self._failing = True
+
+    # -- 3. follow ------------------------------------------------------------------
+
+    async def _following(self) -> None:
+        await self._check_services()
+        next_poll = 0.0
+        while True:
+            try:
+                await self.check_outages()
+                if time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + self.config.poll_interval.total_seconds()
+                    await self.poll()
+                await self.check_deadlines()
+            except Exception:
+                self.log.exception("following reports failed")
+            await asyncio.sleep(self.tick)
+
+    async def _check_services(self) -> None:
+        try:
+            offered = {s.service_code for s in await self.client.services()}
+        except Open311Error as err:
+            self.log.warning("cannot list the endpoint's services", extra={"error": str(err)})
+            return
+        for rule in self.config.rules:
+            if rule.service_code not in offered:
+                self.log.error("the endpoint does not offer this rule's service_code",
+                               extra={"rule": rule.name, "service_code": rule.service_code,
+                                      "offered": sorted(offered)[:50]})
+
+    async def check_outages(self) -> None:
+        """Raise a report for each camera offline longer than an ``offline_for`` rule allows."""
+        rules = [r for r in self.config.rules if r.offline_for is not None]
+        if not rules:
+            return
+        hub = self.running_hub
+        now = utcnow()
+        for camera_id, (status, since) in (await hub.store.current_status(since_for={"offline"})).items():
+            camera = hub.inventory.cameras.get(camera_id)
+            if status != "offline" or camera is None:
+                continue
+            for rule in rules:
+                assert rule.offline_for is not None
+                key = f"{rule.name}|{camera_id}"
+                if now - since < rule.offline_for or self._outages.get(key) == since or not self.matches(rule, camera):
+                    continue
+                latest = await hub.store.reports(self.config.name, camera_id=camera_id, rule=rule.name, limit=1)
+                if not latest or abs((latest[0].trigger_at - since).total_seconds()) >= 1:
+                    await self.raise_report(rule, camera, since, None)
+                self._outages[key] = since
+
+    async def poll(self) -> None:
+        """Fetch the status of every open report."""
+        store = self.running_hub.store
+        open_reports = await store.reports(self.config.name, state=ReportState.OPEN, limit=100_000)
+        for report in open_reports:
+            if report.external_id is None and report.data.get("token"):
+                try:
+                    found = await self.client.token(report.data["token"])
+                except Open311Error as err:
+                    self.log.warning("cannot resolve a report token", extra={"report": report.id, "error": str(err)})
+                    continue
+                if found:
+                    await store.report_update(report.id, external_id=found)
+                    report.external_id = found
+        by_id = {r.external_id: r for r in open_reports if r.external_id}
+        ids = list(by_id)
+        for i in range(0, len(ids), BATCH):
+            try:
+                answers = await self.client.requests(ids[i:i + BATCH])
+            except Open311Error as err:
+                self.log.warning("cannot fetch report status", extra={"error": str(err)})
+                return
+            for answer in answers:
+                if answer.service_request_id in by_id:
+                    await self.follow(by_id[answer.service_request_id], answer)
+
+    async def refresh(self, external_id: str) -> Report | None:
+        """Fetch one report's status now (the webhook's answer to a call-back)."""
+        found = await self.running_hub.store.reports(self.config.name, external_id=external_id, limit=1)
+        if not found:
+            return None
+        report = found[0]
+        if report.state == ReportState.OPEN:
+            answers = await self.client.requests([external_id])
+            for answer in answers:
+                if answer.service_request_id == external_id:
+                    report = await self.follow(report, answer)
+        return report
+
+    async def follow(self, report: Report, answer: ServiceRequest) -> Report:
+        values: dict[str, Any] = {}
+        if answer.status_notes != report.status_notes:
+            values["status_notes"] = answer.status_notes
+        if answer.agency_responsible and answer.agency_responsible != report.agency_responsible:
+            values["agency_responsible"] = answer.agency_responsible
+        if answer.status.strip().lower() == "closed":
+            values |= {"state": ReportState.CLOSED, "closed_at": answer.updated_datetime or utcnow()}
+        if not values:
+            return report
+        await self.running_hub.store.report_update(report.id, **values)
+        report = report.model_copy(update=values)
+        if report.state == ReportState.CLOSED:
+            self.log.info("report closed by the agency", extra={"report": report.id,
+                                                                "service_request_id": report.external_id})
+            self.announce(EventKind.REPORT_CLOSED, report)
+        return report
+
+    async def check_deadlines(self) -> None:
+        """Announce each escalation point an open report has reached (the latest, when several)."""
+        store = self.running_hub.store
+        now = utcnow()
+        points = sorted(self.config.escalate)
+        for report in await store.reports(self.config.name, state=ReportState.OPEN, limit=100_000):
+            if report.deadline is None:
+                continue
+            reached = [p for p in points if now >= report.deadline + p
+                       and format_duration(p) not in report.escalations]
+            if not reached:
+                continue
+            escalations = report.escalations + [format_duration(p) for p in reached]
+            await store.report_update(report.id, escalations=escalations)
+            point = reached[-1]
+            overdue = now - report.deadline
+            self.log.warning("open report reached an escalation point",
+                             extra={"report": report.id, "service_request_id": report.external_id,
+                                    "point": format_duration(point), "deadline": report.deadline.isoformat()})
+            self.announce(EventKind.REPORT_ESCALATION, report, point=format_duration(point),
+                          overdue=overdue.total_seconds() >= 0,
+                          overdue_seconds=max(0, int(overdue.total_seconds())))
+
+    def announce(self, kind: EventKind, report: Report, **extra: Any) -> None:
+        hub = self.running_hub
+        camera = hub.inventory.cameras.get(report.camera_id or "")
+        data = {"report_id": report.id, "notifier": report.notifier, "rule": report.rule,
+                "service_code": report.service_code, "service_request_id": report.external_id,
+                "deadline": report.deadline.isoformat() if report.deadline else None,
+                "status_notes": report.status_notes, "agency_responsible": report.agency_responsible, **extra}
+        hub.publish(Event(camera_id=report.camera_id, device_id=camera.device_id if camera else None, kind=kind,
+                          source=SOURCE, detail=report.rule, data=data))
