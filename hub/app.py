@@ -94,7 +94,6 @@ class Hub:
             await self.refresh_inventory()
             await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
-            self._spawn(self._persist_events(self.bus.subscribe("store")))
             self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
             for name, source in self.inventory.sources.items():
                 self._spawn(self._source_events(name, source))
@@ -226,14 +225,6 @@ class Hub:
             await asyncio.sleep(delay)
             delay = min(60.0, delay * 2)
 
-    async def _persist_events(self, sub: Subscription) -> None:
-        async for event in sub:
-            batch = sub.batch(event, 500)
-            try:
-                await self.store.add_events(batch)
-            except Exception:
-                log.exception("saving events failed", extra={"events": len(batch)})
-
     async def _event_hooks(self, sub: Subscription) -> None:
         async for event in sub:
             await self.plugins.acall("event_published", hub=self, event=event)
@@ -252,8 +243,7 @@ class Hub:
                 # The outbox keeps its events until the target can take them.
                 log.exception("notifier failed to start", extra={"notifier": cfg.name})
         self.outbox = Outbox(self.store, self.notifiers)
-        if self.notifiers:
-            self._spawn(self.outbox.write(self.bus.subscribe("outbox")))
+        self._spawn(self.outbox.write(self.bus.subscribe("store", maxsize=100_000)))
         for name in self.notifiers:
             self._spawn(self.outbox.deliver(name))
 

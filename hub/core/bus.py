@@ -50,7 +50,10 @@ class Subscription:
 
     def batch(self, first: Event, limit: int) -> list[Event]:
         """``first`` plus whatever else is already queued, up to ``limit``."""
-        out = [first]
+        return self.drain([first], limit)
+
+    def drain(self, out: list[Event], limit: int) -> list[Event]:
+        """Add to ``out`` whatever is already queued, up to ``limit`` in all."""
         while len(out) < limit and not self.queue.empty():
             nxt = self.queue.get_nowait()
             if nxt is None:

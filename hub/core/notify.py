@@ -4,9 +4,9 @@ A plugin registers a notifier type as a config model (a ``NotifierConfig``
 subclass with ``type: Literal["<name>"]``) and a ``Notifier`` subclass.  The
 hub builds one notifier per ``notifiers:`` entry in hub.yaml.  Every event
 that passes the entry's filter is first written to the persistent outbox
-(``hub.outbox``), then handed to ``deliver`` in order; a notifier raises
-``NotifyError`` when its target cannot take the event, and the outbox
-retries.  Delivery is at least once: the event's ``id`` is the idempotency
+(``hub.outbox``), then handed to ``deliver`` (or, many at a time, to
+``deliver_many``) in order; a notifier raises ``NotifyError`` when its
+target cannot take the event, and the outbox retries.  Delivery is at least once: the event's ``id`` is the idempotency
 key a target can use to drop a repeat.
 """
 
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from hub.core.errors import NotifyError
 from hub.core.models import Camera, Event, EventKind, HubModel
 
 if TYPE_CHECKING:
@@ -40,6 +41,15 @@ class NotifierConfig(HubModel):
 
     def wants(self, event: Event) -> bool:
         return self.kinds is None or event.kind in self.kinds
+
+
+class PartlyDelivered(NotifyError):
+    """``deliver_many`` got its first ``delivered`` events out, then failed with ``cause``."""
+
+    def __init__(self, delivered: int, cause: BaseException) -> None:
+        super().__init__(str(cause) if isinstance(cause, NotifyError) else f"{type(cause).__name__}: {cause}")
+        self.delivered = delivered
+        self.cause = cause
 
 
 class Notifier(ABC):
@@ -64,6 +74,21 @@ class Notifier(ABC):
     @abstractmethod
     async def deliver(self, event: Event) -> None:
         """Deliver one event; raise ``NotifyError`` when the target refuses it."""
+
+    async def deliver_many(self, events: list[Event]) -> None:
+        """Deliver ``events`` (up to 200 at a time, oldest first) in order.
+
+        The outbox calls this; the default hands each event to ``deliver`` and
+        waits for it.  A target that can take many at once (pipelined
+        publishes, a bulk API) overrides it.  On failure raise
+        ``PartlyDelivered(n, cause)``: the first ``n`` events count as
+        delivered and the rest are retried.
+        """
+        for i, event in enumerate(events):
+            try:
+                await self.deliver(event)
+            except Exception as err:
+                raise PartlyDelivered(i, err) from err
 
     async def close(self) -> None:
         """Disconnect; called once when the hub stops."""

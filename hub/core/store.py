@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -208,6 +209,15 @@ class AuditRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class RawJSON(str):
+    """Already serialised JSON for a JSON column: the store writes it as it is
+    (an event is serialised once, by pydantic, however many rows carry it)."""
+
+
+def _json_dumps(value: Any) -> str:
+    return value if isinstance(value, RawJSON) else json.dumps(value)
+
+
 def database_url(configured: str | None, data_dir: Path) -> str:
     """The async SQLAlchemy URL for a configured URL, or the SQLite default."""
     if not configured:
@@ -241,7 +251,7 @@ class Store:
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30}
-        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.engine: AsyncEngine = create_async_engine(url, json_serializer=_json_dumps, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -390,28 +400,59 @@ class Store:
 
     # -- notifier outbox -----------------------------------------------------
 
+    def _insert(self, table: Any, conflict: list[str]) -> Any:
+        """An INSERT that skips rows already there, for executemany (compiled once)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return insert(table).on_conflict_do_nothing(index_elements=conflict)
+
+    @staticmethod
+    def _queued(notifier: str, events: Sequence[Event], now: datetime,
+                payloads: dict[str, RawJSON] | None = None) -> list[dict[str, Any]]:
+        return [{"notifier": notifier, "event_id": e.id, "camera_id": e.camera_id,
+                 "payload": payloads[e.id] if payloads else RawJSON(e.model_dump_json()), "state": "pending",
+                 "attempts": 0, "created_at": now, "next_attempt_at": now} for e in events]
+
     async def enqueue(self, notifier: str, events: Sequence[Event]) -> int:
         """Queue events for a notifier; an event already queued for it is skipped."""
         if not events:
             return 0
-        now = utcnow()
-        rows = [{"notifier": notifier, "event_id": e.id, "camera_id": e.camera_id,
-                 "payload": e.model_dump(mode="json"), "state": "pending", "attempts": 0,
-                 "created_at": now, "next_attempt_at": now} for e in events]
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        insert: Any = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = insert(OutboxRow).values(rows).on_conflict_do_nothing(index_elements=["notifier", "event_id"])
         async with self.session.begin() as s:
-            result = await s.execute(stmt)
+            result = await s.execute(self._insert(OutboxRow.__table__, ["notifier", "event_id"]),
+                                     self._queued(notifier, events, utcnow()))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def outbox_head(self, notifier: str, limit: int = 100) -> list[OutboxRow]:
-        """The oldest pending entries of a notifier, in the order they were queued."""
-        q = (select(OutboxRow).where(OutboxRow.notifier == notifier, OutboxRow.state == "pending")
-             .order_by(OutboxRow.id).limit(limit))
+    async def record_events(self, events: Sequence[Event], queue: dict[str, list[Event]]) -> None:
+        """Keep events and queue them for notifiers (``{notifier: events}``), in one
+        transaction: an event is kept and queued, or neither."""
+        if not events:
+            return
+        now = utcnow()
+        payloads = {e.id: RawJSON(e.model_dump_json()) for e in events}
+        rows = [{"id": e.id, "camera_id": e.camera_id, "kind": e.kind.value, "at": e.at, "data": payloads[e.id]}
+                for e in events]
+        queued = [row for name, wanted in queue.items() if wanted
+                  for row in self._queued(name, wanted, now, payloads)]
+        async with self.engine.begin() as conn:  # Core, no ORM session: this is the hot path
+            await conn.execute(self._insert(EventRow.__table__, ["id"]), rows)
+            if queued:
+                await conn.execute(self._insert(OutboxRow.__table__, ["notifier", "event_id"]), queued)
+
+    async def outbox_head(self, notifier: str, limit: int = 100, payloads: bool = True) -> list[Any]:
+        """The oldest pending entries of a notifier, in the order they were queued:
+        rows with ``id``, ``event_id``, ``attempts``, ``created_at``,
+        ``next_attempt_at`` and, with ``payloads``, ``payload`` (the event)."""
+        t = OutboxRow.__table__.c
+        cols = [t.id, t.event_id, t.attempts, t.created_at, t.next_attempt_at] + ([t.payload] if payloads else [])
+        q = select(*cols).where(t.notifier == notifier, t.state == "pending").order_by(t.id).limit(limit)
         async with self.session() as s:
-            return list((await s.scalars(q)).all())
+            return list((await s.execute(q)).all())
+
+    async def outbox_payloads(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        t = OutboxRow.__table__.c
+        async with self.session() as s:
+            return {i: p for i, p in (await s.execute(select(t.id, t.payload).where(t.id.in_(list(ids))))).all()}
 
     async def outbox_delivered(self, ids: Sequence[int]) -> None:
         if ids:
@@ -593,10 +634,8 @@ class Store:
     # -- events and audit -----------------------------------------------------
 
     async def add_events(self, events: Sequence[Event]) -> None:
-        async with self.session.begin() as s:
-            for e in events:
-                s.add(EventRow(id=e.id, camera_id=e.camera_id, kind=e.kind.value, at=e.at,
-                               data=e.model_dump(mode="json")))
+        """Keep events; one already kept (same id) is skipped."""
+        await self.record_events(events, {})
 
     async def events(self, camera_id: str | None = None, limit: int = 100) -> list[Event]:
         q = select(EventRow)

@@ -8,7 +8,8 @@ Topics, under ``topic_prefix`` (default ``pantau``):
   the idempotency key, since QoS 1 may repeat a message);
 - ``pantau/<camera>/motion``: ``ON`` / ``OFF`` (retained);
 - ``pantau/<camera>/status``: ``online`` / ``offline`` (retained);
-- ``pantau/<camera>/snapshot``: a JPEG (retained), on connect and on motion.
+- ``pantau/<camera>/snapshot``: a JPEG (retained), on motion, and on connect
+  when Home Assistant discovery is on (its image entities show it).
 
 ``<camera>`` is the camera id with ``:`` as ``_``.  With ``ha_discovery``,
 each camera appears in Home Assistant as a device with a motion sensor, a
@@ -33,7 +34,7 @@ from pydantic import Field, SecretStr
 from hub import hookimpl
 from hub.core.errors import NotifyError
 from hub.core.models import Camera, Event, EventKind, EventState
-from hub.core.notify import Notifier, NotifierConfig
+from hub.core.notify import Notifier, NotifierConfig, PartlyDelivered
 
 
 class MqttConfig(NotifierConfig):
@@ -51,6 +52,10 @@ class MqttConfig(NotifierConfig):
     ha_discovery: bool = Field(default=True, description="Announce cameras to Home Assistant.")
     discovery_prefix: str = Field(default="homeassistant", description="Home Assistant's discovery prefix.")
     timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the broker's acknowledgement.")
+
+
+#: QoS 1 messages in flight at once: the outbox hands over up to 100 events, each one or two messages.
+INFLIGHT = 200
 
 
 def safe_id(camera_id: str) -> str:
@@ -87,7 +92,7 @@ class MqttNotifier(Notifier):
             password=cfg.password.get_secret_value() if cfg.password else None,
             identifier=cfg.client_id, clean_session=False, tls_context=tls, timeout=cfg.timeout,
             will=aiomqtt.Will(self.topic("status"), "offline", qos=1, retain=True),
-            logger=self._client_log,
+            logger=self._client_log, max_inflight_messages=INFLIGHT,
         )
 
     async def start(self) -> None:
@@ -164,15 +169,20 @@ class MqttNotifier(Notifier):
         ]
 
     async def _announce(self, client: aiomqtt.Client) -> None:
+        """Discovery and each camera's status, pipelined; then, for Home Assistant's
+        image entities, a snapshot of each camera, one at a time."""
+        messages: list[tuple[str, str]] = []
         for camera in self._cameras:
             cid = safe_id(camera.id)
             if self.config.ha_discovery:
-                for topic, payload in self.discovery(camera):
-                    await client.publish(topic, json.dumps(payload), qos=1, retain=True)
-            online = "offline" if camera.status.value == "offline" else "online"
-            await client.publish(self.topic(cid, "status"), online, qos=1, retain=True)
-        for camera in self._cameras:
-            await self._publish_snapshot(client, camera.id)
+                messages += [(topic, json.dumps(payload)) for topic, payload in self.discovery(camera)]
+            messages.append((self.topic(cid, "status"), "offline" if camera.status.value == "offline" else "online"))
+        for i in range(0, len(messages), INFLIGHT // 2):
+            await asyncio.gather(*(client.publish(topic, payload, qos=1, retain=True)
+                                   for topic, payload in messages[i:i + INFLIGHT // 2]))
+        if self.config.ha_discovery:
+            for camera in self._cameras:
+                await self._publish_snapshot(client, camera.id)
 
     async def _publish_snapshot(self, client: aiomqtt.Client, camera_id: str) -> None:
         if self.snapshot is None:
@@ -187,9 +197,19 @@ class MqttNotifier(Notifier):
     # -- events -----------------------------------------------------------------------
 
     async def deliver(self, event: Event) -> None:
+        await self.deliver_many([event])
+
+    async def deliver_many(self, events: list[Event]) -> None:
+        """Publish a batch pipelined: all in flight at once, in order on the wire."""
         client = self._client
         if client is None:
-            raise NotifyError(f"mqtt {self.config.name}: broker {self.where} is not connected")
+            raise PartlyDelivered(0, NotifyError(f"mqtt {self.config.name}: broker {self.where} is not connected"))
+        results = await asyncio.gather(*(self._publish_event(client, e) for e in events), return_exceptions=True)
+        for i, result in enumerate(results):
+            if isinstance(result, BaseException):
+                raise PartlyDelivered(i, result)
+
+    async def _publish_event(self, client: aiomqtt.Client, event: Event) -> None:
         cid = safe_id(event.camera_id) if event.camera_id else "hub"
         try:
             await client.publish(self.topic(cid, "event"), event.model_dump_json(), qos=1,

@@ -1,0 +1,226 @@
+"""Benchmark: events from simulated cameras through the hub to Mosquitto at QoS 1.
+
+    python bench/events.py --cameras 1000 --seconds 20 [--rate 6000]
+
+Everything is real except the cameras: simulated Dahua NVRs (64 channels
+each, in a child process) send ``eventManager`` event parts at ``--rate``
+events per second in all, each stamped with its send time (``UTC``) and a
+sequence number; a ``Hub`` in this process (SQLite store, the outbox, the
+MQTT notifier) reads the streams, normalises the events, publishes them on
+its bus, persists them, and delivers them; a QoS 1 subscriber (another
+child process) receives them from a Mosquitto this script starts
+(``set_tcp_nodelay true``).  Latency is the subscriber's receive time minus
+the simulator's send time (one machine, one clock).
+
+Prints the offered rate, the sustained rate (distinct events received over
+the time from the first send to the last receipt: below the offered rate
+when the hub falls behind), p50/p99 latency and the events lost after a
+drain; the last lines are
+``events/s: X``, ``p99: Y ms`` and ``lost: N``.  Not a test: figures only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHANNELS = 64
+
+
+async def cameras(count: int, channels: int, rate: float) -> None:
+    """Child: NVR simulators; on 'go SECONDS' they send events at ``rate``, then print how many."""
+    from hub.testing.sim import DahuaSimulator
+
+    sims = [DahuaSimulator(kind="nvr", channels=channels) for _ in range(count)]
+    for sim in sims:
+        await sim.start()
+    print(json.dumps([{"port": s.port, "password": s.password} for s in sims]), flush=True)
+    loop = asyncio.get_running_loop()
+    line = await loop.run_in_executor(None, sys.stdin.readline)
+    seconds = float(line.split()[1])
+    sent = 0
+    start = time.monotonic()
+    tick = 0.005
+    while (elapsed := time.monotonic() - start) < seconds:
+        due = int(elapsed * rate) - sent
+        for _ in range(due):
+            sim = sims[sent % count]
+            sim.push_event(random.randint(1, channels), "VideoMotion", "Pulse",
+                           {"UTC": time.time(), "Name": str(sent)})
+            sent += 1
+        await asyncio.sleep(tick)
+    print(sent, flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)
+
+
+def subscriber(port: int) -> None:
+    """Child: a QoS 1 subscriber; prints (seq, receive time, latency) as JSON when told to stop."""
+    from datetime import datetime
+
+    import paho.mqtt.client as mqtt
+
+    got: list[tuple[int, float, float]] = []
+
+    def on_message(client: Any, userdata: Any, msg: Any) -> None:
+        now = time.time()
+        event = json.loads(msg.payload)
+        seq = event.get("data", {}).get("name")
+        if seq is not None:
+            got.append((int(seq), now, now - datetime.fromisoformat(event["at"]).timestamp()))
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-subscriber", clean_session=True)
+    client.on_message = on_message
+    client.on_connect = lambda c, *a: c.subscribe("pantau/+/event", qos=1)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    print("ready", flush=True)
+    sys.stdin.readline()
+    client.loop_stop()
+    print(json.dumps(got), flush=True)
+
+
+def hub_yaml(path: Path, devices: list[dict[str, Any]], broker: int) -> Path:
+    sources = "".join(f"  - {{type: dahua, name: nvr{i}, host: 127.0.0.1, port: {d['port']}, "
+                      f"password: {d['password']}, heartbeat: 30}}\n" for i, d in enumerate(devices))
+    cfg = path / "hub.yaml"
+    cfg.write_text(f"""\
+version: 1
+http: {{port: 0}}
+logging: {{level: warning}}
+recording: {{default: {{mode: "off"}}}}
+health: {{enabled: false}}
+sources:
+{sources}notifiers:
+  - {{type: mqtt, name: broker, port: {broker}, ha_discovery: false, kinds: [motion]}}
+""")
+    return cfg
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def measure(args: argparse.Namespace) -> None:
+    """Start the broker, the simulated cameras and the subscriber; run the hub; print the figures."""
+    from hub.testing.mqtt import MosquittoServer
+
+    logging.basicConfig(level=logging.ERROR)
+    nvrs = max(1, math.ceil(args.cameras / CHANNELS))
+    channels = min(CHANNELS, max(4, math.ceil(args.cameras / nvrs)))
+    broker = MosquittoServer().start()
+    here = [sys.executable, __file__]
+    sims = subprocess.Popen([*here, "--serve-cameras", str(nvrs), "--channels", str(channels),
+                             "--rate", str(args.rate)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    sub = subprocess.Popen([*here, "--serve-subscriber", str(broker.port)], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        devices = json.loads(sims.stdout.readline())  # type: ignore[union-attr]
+        assert sub.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
+        sent, window, hub_cpu, rss = asyncio.run(run(args, sims, devices, broker.port, nvrs))
+        sub.stdin.write("\n")  # type: ignore[union-attr]
+        sub.stdin.flush()  # type: ignore[union-attr]
+        got = json.loads(sub.stdout.readline())  # type: ignore[union-attr]
+    finally:
+        for child in (sims, sub):
+            child.kill()
+            child.wait()
+        broker.close()
+    report(got, sent, window, hub_cpu, rss)
+
+
+async def run(args: argparse.Namespace, sims: subprocess.Popen[str], devices: list[dict[str, Any]], broker: int,
+              nvrs: int) -> tuple[int, float, float, float]:
+    """The hub's part: start it, let the cameras send, wait for the backlog; (sent, window, CPU s, RSS MB)."""
+    from hub.app import Hub
+    from hub.core.config import load_config
+    from hub.core.plugins import Plugins
+
+    def tell(line: str) -> None:
+        sims.stdin.write(line + "\n")  # type: ignore[union-attr]
+        sims.stdin.flush()  # type: ignore[union-attr]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        plugins = Plugins().load()
+        hub = Hub(load_config(hub_yaml(Path(tmp), devices, broker), plugins), plugins)
+        await hub.start()
+        try:
+            print(f"{len(hub.inventory.cameras)} cameras on {nvrs} simulated NVRs; offering {args.rate:g} "
+                  f"events/s for {args.seconds:g} s", flush=True)
+            await asyncio.sleep(2)  # event streams attach
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+            start = time.monotonic()
+            tell(f"go {args.seconds}")
+            sent = int(await asyncio.to_thread(sims.stdout.readline))  # type: ignore[union-attr]
+            window = time.monotonic() - start
+            cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+            drained = time.monotonic()
+            while time.monotonic() - drained < args.drain:
+                summary = await hub.store.outbox_summary()
+                if summary.get("broker", {}).get("pending", 1) == 0:
+                    break
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(1)
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        finally:
+            await hub.stop()
+    cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    return sent, window, cpu, rss
+
+
+def report(got: list[list[float]], sent: int, window: float, hub_cpu: float, rss: float) -> None:
+    seqs = {int(seq) for seq, _, _ in got}
+    latencies = [lat * 1000 for _, _, lat in got]
+    lost = len(set(range(sent)) - seqs)
+    # Sustained rate: distinct events delivered over the time from the first send to the last receipt.
+    first_sent = min((recv - lat for _, recv, lat in got), default=0.0)
+    last_received = max((recv for _, recv, _ in got), default=0.0)
+    rate = len(seqs) / max(1e-9, last_received - first_sent)
+    print(f"offered: {sent / window:,.0f} events/s ({sent} events in {window:.1f} s)")
+    print(f"received: {len(got)} messages, {len(seqs)} distinct, {len(got) - len(seqs)} repeats, "
+          f"the last {last_received - first_sent:.1f} s after the first was sent")
+    print(f"hub CPU while sending: {hub_cpu / window * 100:.0f} % of a core; hub RSS {rss:.0f} MB")
+    print(f"p50: {percentile(latencies, 50):.1f} ms")
+    print(f"events/s: {rate:,.0f}")
+    print(f"p99: {percentile(latencies, 99):.1f} ms")
+    print(f"lost: {lost}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cameras", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--rate", type=float, default=6000, help="events per second offered by all cameras")
+    parser.add_argument("--drain", type=float, default=60, help="seconds to wait for the backlog afterwards")
+    parser.add_argument("--channels", type=int, default=CHANNELS, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-cameras", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-subscriber", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_cameras:
+        asyncio.run(cameras(args.serve_cameras, args.channels, args.rate))
+    elif args.serve_subscriber:
+        subscriber(args.serve_subscriber)
+    else:
+        os.environ.setdefault("PANTAU_PLUGINS", "dahua,mqtt,local_storage,roles")
+        measure(args)
+
+
+if __name__ == "__main__":
+    main()
