@@ -26,6 +26,7 @@ from hub.core.models import (
     utcnow,
 )
 from hub.core.sources import SourceContext
+from hub.devices.pulses import spans
 from hub.devices.retry import reconnecting
 from hub.devices.source import HttpDeviceSource
 from plugins.hikvision import parse
@@ -89,14 +90,20 @@ class HikvisionSource(HttpDeviceSource):
             await self.probe()
         assert self.serial is not None
         serial = self.serial
-        async for alert in reconnecting(self.client.alerts, self.context.log, self.http.where):
-            if alert.heartbeat:
-                continue
-            yield Event(
-                camera_id=camera_id(VENDOR, serial, alert.channel) if alert.channel else None,
-                device_id=f"{VENDOR}:{serial}", kind=alert.kind, state=alert.state,
-                source=VENDOR, detail=alert.event_type, data=alert.data, at=alert.at or utcnow(),
-            )
+
+        async def alerts() -> AsyncIterator[Event]:
+            async for alert in reconnecting(self.client.alerts, self.context.log, self.http.where):
+                if alert.heartbeat:
+                    continue
+                yield Event(
+                    camera_id=camera_id(VENDOR, serial, alert.channel) if alert.channel else None,
+                    device_id=f"{VENDOR}:{serial}", kind=alert.kind, state=alert.state,
+                    source=VENDOR, detail=alert.event_type, data=alert.data, at=alert.at or utcnow(),
+                )
+
+        # The alertStream only ever says "active" (again and again) or "inactive".
+        async for event in spans(alerts(), self.config.event_hold_seconds):
+            yield event
 
 @hookimpl
 def register_source_types(register):  # type: ignore[no-untyped-def]

@@ -145,3 +145,35 @@ async def test_an_offline_device_is_not_ready(tmp_path: Path) -> None:
     with pytest.raises(DeviceNotReady, match=f"127.0.0.1:{sim.port}: cannot connect"):
         await src.probe()
     await src.close()
+
+
+async def test_repeated_active_alerts_become_one_start_and_one_stop(nvr, tmp_path: Path) -> None:
+    src = source(nvr, tmp_path, event_hold_seconds=1.0)
+    await src.probe()
+    got: list = []
+
+    async def collect() -> None:
+        async for event in src.events():
+            got.append(event)
+
+    reader = asyncio.create_task(collect())
+    try:
+        while not nvr.listeners:  # noqa: ASYNC110 - polling the simulator's state
+            await asyncio.sleep(0.05)
+        for _ in range(6):  # motion lasting 3 s, as the camera tells it: "active" twice a second
+            nvr.push_alert(2, "VMD")
+            await asyncio.sleep(0.5)
+        nvr.push_alert(5, "linedetection")  # a crossing is a one-off: passed as it comes
+        for _ in range(40):
+            if len([e for e in got if e.kind == EventKind.MOTION]) >= 2:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await src.close()
+    motion = [(e.state.value, e.camera_id) for e in got if e.kind == EventKind.MOTION]
+    cam = f"hikvision:{nvr.serial}:2"
+    assert motion == [("start", cam), ("stop", cam)]
+    crossings = [e for e in got if e.kind == EventKind.LINE_CROSSING]
+    assert len(crossings) == 1 and crossings[0].state.value == "pulse"
