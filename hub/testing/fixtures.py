@@ -1,7 +1,7 @@
 """pytest fixtures: ``postgres`` (a private cluster per session), ``pg_url``
 (a fresh database per test), ``rtsp_server`` (a live RTSP camera), ``mosquitto``
-(a broker) and
-``hub_factory`` (hubs as subprocesses).
+(a broker), ``seaweedfs`` (an S3 server) and ``hub_factory`` (hubs as
+subprocesses).
 
 Load them from a ``conftest.py`` with ``pytest_plugins = ["hub.testing.fixtures"]``.
 """
@@ -17,6 +17,7 @@ from hub.testing.hubproc import HubProcess
 from hub.testing.mqtt import MosquittoServer, MosquittoUnavailable
 from hub.testing.postgres import PostgresServer, PostgresUnavailable
 from hub.testing.rtsp import RtspServer, RtspUnavailable
+from hub.testing.seaweed import SeaweedServer, SeaweedUnavailable
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,20 @@ def mosquitto() -> Iterator[MosquittoServer]:
         yield broker
     finally:
         broker.close()
+
+
+@pytest.fixture
+def seaweedfs() -> Iterator[SeaweedServer]:
+    """A private SeaweedFS S3 server with a bucket ``pantau``, started for the test."""
+    try:
+        server = SeaweedServer()
+        server.start()
+    except SeaweedUnavailable as err:
+        pytest.skip(str(err))
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture
