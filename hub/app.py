@@ -278,7 +278,14 @@ class Hub:
         return verdict
 
     async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
+        """A JPEG of the camera: from the latest keyframe of a stream the hub already
+        receives when it can (no extra connection to the device), else from the source."""
         camera = self.inventory.camera(camera_id)
+        recording = getattr(self, "recording", None)
+        if recording is not None:
+            jpeg = await asyncio.to_thread(recording.snapshot, camera_id)
+            if jpeg is not None:
+                return jpeg  # type: ignore[no-any-return]
         try:
             async with asyncio.timeout(limit):
                 return await self.inventory.source_of(camera_id).snapshot(camera)

@@ -20,7 +20,7 @@ from hub.core.errors import HubError
 from hub.core.models import Camera, GraphNode, StreamRole, utcnow
 from hub.core.storage import StorageBackend, segment_key
 from hub.core.store import Store
-from hub.core.streams import FinishedSegment, Recorder, Relay, recover_spool
+from hub.core.streams import FinishedSegment, KeyframeSnapshots, Recorder, Relay, recover_spool
 from hub.inventory import Inventory
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class Recording:
         relay = Relay(camera_id, role, open_input)
         relay.add(Recorder(camera_id, role, self.spool / camera_id.replace(":", "_"),
                            rule.segment_seconds, self._finished))
+        relay.add(KeyframeSnapshots(camera_id, role))
         self.relays[(camera_id, role)] = relay
         relay.start()
 
@@ -109,6 +110,16 @@ class Recording:
                           extra={"camera": seg.camera_id, "file": seg.path.name})
             return
         log.debug("segment stored", extra={"camera": seg.camera_id, "key": key, "seconds": round(seg.duration, 2)})
+
+    def snapshot(self, camera_id: str) -> bytes | None:
+        """A JPEG from a stream of the camera the hub already receives, or None (blocking: decodes)."""
+        for (cam, _), relay in list(self.relays.items()):
+            if cam != camera_id:
+                continue
+            for consumer in relay.consumers:
+                if isinstance(consumer, KeyframeSnapshots) and (jpeg := consumer.jpeg()) is not None:
+                    return jpeg
+        return None
 
     def nodes(self) -> list[GraphNode]:
         out = []

@@ -1,9 +1,10 @@
 """The stream graph: one upstream connection per camera stream, many consumers.
 
 A ``Relay`` opens a camera stream once (through the source's ``MediaInput``)
-in its own thread, demuxes packets and hands each to every consumer: today
-the ``Recorder``; snapshotters, live outputs and analysers attach the same
-way.  PyAV work never runs on the event loop.  A failed or ended upstream is
+in its own thread, demuxes packets and hands each to every consumer: the
+``Recorder`` and ``KeyframeSnapshots`` (JPEGs from the latest keyframe, so a
+snapshot opens no connection of its own); live outputs and analysers attach
+the same way.  PyAV work never runs on the event loop.  A failed or ended upstream is
 reopened with exponential backoff and jitter.  Media is packet-copied, never
 transcoded.
 
@@ -19,6 +20,7 @@ crash ``recover_spool`` can store what was being written.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import random
@@ -381,4 +383,78 @@ class Recorder:
 
     def node(self) -> GraphNode:
         return GraphNode(id=self.node_id, kind=NodeKind.RECORDER, camera_id=self.camera_id,
+                         stream_role=self.role, stats=self.stats)
+
+
+class KeyframeSnapshots:
+    """Keeps a stream's latest keyframe; decodes it into a JPEG when asked.
+
+    A consumer of a relay that already runs (for recording, say), so a
+    snapshot costs no upstream connection: cameras and NVRs allow few RTSP
+    sessions and partner links are thin.  Only keyframes are decoded, each
+    at most once per ``cache_seconds``.  ``packet`` runs in the relay's
+    thread; ``jpeg`` in any other (it blocks while it decodes).
+    """
+
+    def __init__(self, camera_id: str, role: StreamRole, cache_seconds: float = 2.0, quality: int = 80) -> None:
+        self.camera_id = camera_id
+        self.role = role
+        self.node_id = f"snapshotter:{camera_id}:{role.value}"
+        self.stats = NodeStats()
+        self.cache_seconds = cache_seconds
+        self.quality = quality
+        self._lock = threading.Lock()
+        self._codec: tuple[str, bytes | None] | None = None
+        self._keyframe: tuple[bytes, float] | None = None  # packet data, when it arrived
+        self._cached: tuple[float, bytes] | None = None  # the keyframe's arrival, its JPEG
+
+    def begin(self, stream: Any) -> None:
+        ctx = stream.codec_context
+        with self._lock:
+            self._codec = (ctx.name, bytes(ctx.extradata) if ctx.extradata else None)
+            self._keyframe = None
+
+    def packet(self, packet: av.Packet, arrived: float) -> None:
+        if packet.is_keyframe:
+            data = bytes(packet)
+            with self._lock:
+                self._keyframe = (data, arrived)
+            self.stats.packets += 1
+            self.stats.bytes += len(data)
+            self.stats.last_packet_at = datetime.fromtimestamp(arrived, UTC)
+
+    def end(self) -> None:
+        with self._lock:
+            self._keyframe = None  # the stream stopped: its last picture is no longer "now"
+
+    def jpeg(self, max_age: float = 10.0) -> bytes | None:
+        """A JPEG of the latest keyframe, or None when there is none younger than ``max_age`` s."""
+        with self._lock:
+            keyframe, codec, cached = self._keyframe, self._codec, self._cached
+        if keyframe is None or codec is None or time.time() - keyframe[1] > max_age:
+            return None
+        if cached is not None and cached[0] == keyframe[1]:
+            return cached[1]
+        if cached is not None and time.time() - cached[0] < self.cache_seconds:
+            return cached[1]
+        try:
+            decoder: Any = av.CodecContext.create(codec[0], "r")
+            if codec[1]:
+                decoder.extradata = codec[1]
+            frames = list(decoder.decode(av.Packet(keyframe[0]))) + list(decoder.decode(None))
+        except av.error.FFmpegError as err:
+            self.stats.errors += 1
+            self.stats.last_error = type(err).__name__
+            return None
+        if not frames:
+            return None
+        out = io.BytesIO()
+        frames[0].to_image().save(out, format="JPEG", quality=self.quality)
+        jpeg = out.getvalue()
+        with self._lock:
+            self._cached = (keyframe[1], jpeg)
+        return jpeg
+
+    def node(self) -> GraphNode:
+        return GraphNode(id=self.node_id, kind=NodeKind.SNAPSHOTTER, camera_id=self.camera_id,
                          stream_role=self.role, stats=self.stats)

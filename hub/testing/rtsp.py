@@ -8,7 +8,9 @@ root on Debian).  ``RtspUnavailable`` says what is missing.
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
+from typing import IO
 
 from hub.testing.net import free_port, wait_for_port
 
@@ -40,6 +42,7 @@ class RtspServer:
         self.width, self.height, self.fps, self.keyint = width, height, fps, keyint
         self.credentials = credentials
         self.proc: subprocess.Popen[str] | None = None
+        self.connections = 0  # RTSP connections clients opened since start
 
     def url(self, mount: str = "main", with_credentials: bool = True) -> str:
         auth = f"{self.credentials[0]}:{self.credentials[1]}@" if self.credentials and with_credentials else ""
@@ -59,7 +62,18 @@ class RtspServer:
             self.stop()
             raise RtspUnavailable(f"RTSP server did not start: {reason}")
         wait_for_port(self.port)
+        self.connections = 0
+        threading.Thread(target=self._count, args=(self.proc.stdout,), daemon=True).start()
         return self
+
+    def _count(self, out: IO[str]) -> None:
+        """Count the RTSP connections clients open (``connections``)."""
+        try:
+            for line in out:
+                if line.strip() == "client-connected":
+                    self.connections += 1
+        except ValueError:  # closed by stop()
+            pass
 
     def stop(self) -> None:
         if self.proc is not None:

@@ -3,7 +3,8 @@
 Run by ``hub.testing.rtsp.RtspServer`` under Debian's ``/usr/bin/python3``
 (a virtualenv cannot import Debian's ``gi``); it imports nothing from the
 hub.  Arguments: ``PORT WIDTHxHEIGHT FPS KEYINT [USER:PASSWORD]``.  Mounts:
-``/main`` and ``/sub`` (half size).  It prints ``ready`` once listening.
+``/main`` and ``/sub`` (half size).  It prints ``ready`` once listening, then
+``client-connected`` for every RTSP connection a client opens.
 """
 
 import sys
@@ -49,6 +50,7 @@ def main() -> None:
             f.set_permissions(perms)
     mounts.add_factory("/main", main_f)
     mounts.add_factory("/sub", sub_f)
+    server.connect("client-connected", lambda *_: print("client-connected", flush=True))
     server.attach(None)
     print("ready", flush=True)
     GLib.MainLoop().run()

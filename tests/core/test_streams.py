@@ -140,3 +140,29 @@ def test_stopping_before_the_first_keyframe_leaves_nothing_behind(tmp_path: Path
     _, segments = record(tmp_path, seconds)
     assert all(s.path.exists() for s in segments)
     assert {p.name for p in tmp_path.iterdir()} == {s.path.name for s in segments}
+
+
+def test_snapshots_come_from_the_latest_keyframe_and_are_cached_briefly(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from hub.core.streams import KeyframeSnapshots
+
+    relay = Relay("demo:T:1", StreamRole.MAIN, demo_input)
+    snaps = KeyframeSnapshots("demo:T:1", StreamRole.MAIN, cache_seconds=5)
+    relay.add(snaps)
+    assert snaps.jpeg() is None, "nothing received yet"
+    relay.start()
+    try:
+        deadline = time.monotonic() + 10
+        while snaps.stats.packets < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        first = snaps.jpeg()
+        assert first is not None
+        assert Image.open(io.BytesIO(first)).size == (320, 180)
+        time.sleep(1.2)  # a newer keyframe arrived: still the cached picture within cache_seconds
+        assert snaps.jpeg() is first
+        keyframes = snaps.stats.packets
+        assert keyframes >= 3 and relay.stats.packets >= keyframes * 5, "only keyframes are kept"
+    finally:
+        relay.stop()
+    assert snaps.jpeg() is None, "a stopped stream gives no current picture"

@@ -83,3 +83,26 @@ sources:
     assert gaps, "the outage shows as a gap between segments"
     hub.stop()
     assert "Rahasia-99" not in hub.log()
+
+
+def test_snapshots_of_a_recorded_camera_open_no_extra_rtsp_session(rtsp_server, hub_factory) -> None:
+    config = f"""\
+version: 1
+recording: {{default: {{mode: continuous, segment_seconds: 2}}}}
+sources:
+  - {{type: rtsp, name: gerbang, url: "rtsp://kamera:${{CAM_PASSWORD}}@127.0.0.1:{rtsp_server.port}/main"}}
+"""
+    hub = hub_factory(config, env={"CAM_PASSWORD": "Rahasia-99"})
+    with hub.client() as client:
+        cam = client.get("/api/v1/cameras").json()[0]["id"]
+        deadline = time.monotonic() + 30
+        while not client.get(f"/api/v1/cameras/{cam}/recordings").json() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        sessions = rtsp_server.connections  # the probe's, and the recorder's one
+        pictures = [client.get(f"/api/v1/cameras/{cam}/snapshot") for _ in range(5)]
+        nodes = client.get("/api/v1/streams").json()
+    hub.stop()
+    assert all(p.status_code == 200 and p.content[:3] == b"\xff\xd8\xff" for p in pictures)
+    assert Image.open(io.BytesIO(pictures[0].content)).size == (rtsp_server.width, rtsp_server.height)
+    assert rtsp_server.connections == sessions, "snapshots come from the stream the hub already receives"
+    assert any(n["kind"] == "snapshotter" and n["camera_id"] == cam for n in nodes)
