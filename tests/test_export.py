@@ -1,0 +1,110 @@
+"""Playback of a range: segments joined by remux, cut at keyframes, gaps kept."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import av
+import pytest
+
+from hub.core.errors import NotFound
+from hub.core.models import Segment, StreamRole
+from hub.core.streams import FinishedSegment, Recorder, Relay
+from hub.export import join
+from tests.core.test_streams import demo_input
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Segment, Path]]:
+    spool = tmp_path_factory.mktemp("spool")
+    finished: list[FinishedSegment] = []
+    relay = Relay("demo:T:1", StreamRole.MAIN, demo_input)
+    relay.add(Recorder("demo:T:1", StreamRole.MAIN, spool, 2, finished.append))
+    relay.start()
+    time.sleep(9)
+    relay.stop()
+    return [(Segment(id=i, camera_id=f.camera_id, stream_role=f.role, start=f.start, end=f.end,
+                     duration=f.duration, size=f.size, sha256=f.sha256), f.path) for i, f in enumerate(finished)]
+
+
+def frames_of(path: Path) -> list[tuple[float, bool]]:
+    with av.open(str(path)) as c:
+        return [(float(f.pts * f.time_base), f.key_frame) for f in c.decode(video=0)]
+
+
+def test_a_range_across_segments_plays_as_one_file_from_a_keyframe(recorded, tmp_path: Path) -> None:  # noqa: ANN001
+    assert len(recorded) >= 3
+    t0 = recorded[0][0].start
+    start, end = t0 + timedelta(seconds=2.5), t0 + timedelta(seconds=6.5)
+    export = join(recorded, start, end, tmp_path)
+    frames = frames_of(export.path)
+    assert frames[0][1], "the export begins on a keyframe"
+    assert start - timedelta(seconds=1.01) <= export.start <= start, "at most one GOP (1 s) before the start"
+    times = [t for t, _ in frames]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    covered = times[-1] - times[0] + 0.1
+    asked = (end - export.start).total_seconds()
+    assert abs(covered - asked) <= 0.25, (covered, asked)
+    assert export.segments >= 2
+    assert export.sha256 == hashlib.sha256(export.path.read_bytes()).hexdigest()
+
+
+def test_a_gap_stays_a_gap(recorded, tmp_path: Path) -> None:  # noqa: ANN001
+    kept = [recorded[0], recorded[2]]  # the middle segment is missing (the camera was down)
+    export = join(kept, kept[0][0].start, kept[1][0].end, tmp_path)
+    times = [t for t, _ in frames_of(export.path)]
+    jump = max(b - a for a, b in zip(times, times[1:], strict=False))
+    assert jump >= recorded[1][0].duration - 0.2, "the missing time is not spliced away"
+
+
+def test_a_range_with_nothing_recorded(recorded, tmp_path: Path) -> None:  # noqa: ANN001
+    later = recorded[-1][0].end + timedelta(hours=1)
+    with pytest.raises(NotFound):
+        join(recorded, later, later + timedelta(minutes=1), tmp_path)
+    assert not list(tmp_path.glob("*.mp4")), "no partial file is left behind"
+
+
+def test_export_through_the_api_is_audited_and_checks_its_range(hub_factory) -> None:  # noqa: ANN001
+    from datetime import datetime
+
+    from tests.conftest import demo_hub_yaml
+    from tests.test_hub import wait_for_recording
+
+    hub = hub_factory(demo_hub_yaml())
+    with hub.client() as client:
+        cam = client.get("/api/v1/cameras").json()[0]["id"]
+        wait_for_recording(client, cam)
+        deadline = time.monotonic() + 30
+        segments: list = []
+        while len(segments) < 3 and time.monotonic() < deadline:
+            segments = client.get(f"/api/v1/cameras/{cam}/recordings").json()
+            time.sleep(0.5)
+        t0 = datetime.fromisoformat(segments[0]["start"])
+        start, end = t0 + timedelta(seconds=1.5), t0 + timedelta(seconds=4.5)
+        url = f"/api/v1/cameras/{cam}/export"
+        got = client.get(url, params={"start": start.isoformat(), "end": end.isoformat()})
+        naive = client.get(url, params={"start": "2026-11-22T10:00:00", "end": "2026-11-22T10:01:00"})
+        later_end = (start + timedelta(hours=7)).isoformat()
+        too_long = client.get(url, params={"start": start.isoformat(), "end": later_end})
+        later = end + timedelta(hours=2)
+        nothing = client.get(url, params={"start": later.isoformat(),
+                                          "end": (later + timedelta(minutes=1)).isoformat()})
+        audit = client.get("/api/v1/audit").json()
+    hub.stop()
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "video/mp4"
+    assert got.headers["x-content-sha256"] == hashlib.sha256(got.content).hexdigest()
+    assert float(got.headers["x-recording-seconds"]) >= 2.5
+    assert datetime.fromisoformat(got.headers["x-recording-start"]) <= start
+    with av.open(io.BytesIO(got.content)) as c:
+        frames = list(c.decode(video=0))
+    assert frames[0].key_frame and len(frames) >= 25
+    assert naive.status_code == 400 and "time zone" in naive.json()["detail"]
+    assert too_long.status_code == 400
+    assert nothing.status_code == 404
+    assert any(a["action"] == "export" and a["camera_id"] == cam and a["allowed"] for a in audit)
+    assert not list((hub.data_dir / "exports").glob("*/*.mp4")), "exports are removed once sent"
