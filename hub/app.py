@@ -102,6 +102,7 @@ class Hub:
             stack.push_async_callback(self.recording.stop)
             await self.recording.recover()
             self.recording.sync()
+            self._spawn(self.recording.watch_stalls(self.publish, self.config.health.stall_seconds))
             self._schedule_jobs()
             self.scheduler.start()
             stack.callback(self.scheduler.shutdown)

@@ -12,12 +12,14 @@ import asyncio
 import concurrent.futures
 import fnmatch
 import logging
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from hub.core.errors import HubError
-from hub.core.models import Camera, GraphNode, StreamRole, utcnow
+from hub.core.models import Camera, Event, EventKind, EventState, GraphNode, StreamRole, utcnow
 from hub.core.storage import StorageBackend, segment_key
 from hub.core.store import Store
 from hub.core.streams import FinishedSegment, KeyframeSnapshots, Recorder, Relay, recover_spool
@@ -110,6 +112,28 @@ class Recording:
                           extra={"camera": seg.camera_id, "file": seg.path.name})
             return
         log.debug("segment stored", extra={"camera": seg.camera_id, "key": key, "seconds": round(seg.duration, 2)})
+
+    async def watch_stalls(self, publish: Callable[[Event], None], stall_seconds: float) -> None:
+        """Publish ``stream_stall`` start when a relay brings nothing for ``stall_seconds``,
+        and stop when packets flow again; runs until cancelled."""
+        stalled: set[tuple[str, StreamRole]] = set()
+        while True:
+            await asyncio.sleep(min(1.0, stall_seconds / 4))
+            now = time.time()
+            for key, relay in list(self.relays.items()):
+                idle = relay.idle_seconds(now)
+                if idle >= stall_seconds and key not in stalled:
+                    stalled.add(key)
+                    state, data = EventState.START, {"stream": key[1].value, "idle_seconds": round(idle, 1)}
+                elif idle < stall_seconds and key in stalled:
+                    stalled.discard(key)
+                    state, data = EventState.STOP, {"stream": key[1].value}
+                else:
+                    continue
+                camera = self.inventory.cameras.get(key[0])
+                publish(Event(camera_id=key[0], device_id=camera.device_id if camera else None,
+                              kind=EventKind.STREAM_STALL, state=state, source="streams", data=data))
+            stalled &= set(self.relays)
 
     def snapshot(self, camera_id: str) -> bytes | None:
         """A JPEG from a stream of the camera the hub already receives, or None (blocking: decodes)."""

@@ -101,6 +101,9 @@ class HealthConfig(HubModel):
     flap_window_seconds: float = Field(
         default=600, gt=0, description="A third status change within this window marks the camera as flapping "
         "(one 'degraded' event); it leaves that state after a whole window without change.")
+    stall_seconds: float = Field(
+        default=10, ge=1, description="A stream the hub receives that brings no packet for this long is "
+        "stalled: a 'stream_stall' start event, and a stop event when packets flow again.")
 
 
 class LocalStorageDefault(StorageConfig):

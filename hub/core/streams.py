@@ -117,7 +117,13 @@ class Relay:
             return list(self._consumers)
 
     def start(self) -> None:
+        self.started_at = time.time()
         self._thread.start()
+
+    def idle_seconds(self, now: float) -> float:
+        """Seconds since the last packet (or since the relay started, before the first)."""
+        last = self.stats.last_packet_at
+        return now - (last.timestamp() if last is not None else getattr(self, "started_at", now))
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

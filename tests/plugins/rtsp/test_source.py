@@ -50,6 +50,7 @@ def test_a_hub_records_an_rtsp_camera_through_a_restart_of_the_camera(rtsp_serve
 version: 1
 logging: {{format: json}}
 recording: {{default: {{mode: continuous, segment_seconds: 2}}}}
+health: {{stall_seconds: 2}}
 sources:
   - type: rtsp
     name: gerbang-timur
@@ -76,11 +77,14 @@ sources:
             time.sleep(0.5)
         after = segments()
         relay = next(n for n in client.get("/api/v1/streams").json() if n["kind"] == "relay")
+        stalls = [e for e in client.get("/api/v1/events").json() if e["kind"] == "stream_stall"]
         assert httpx.get(hub.url + "/healthz").status_code == 200
     assert len(after) >= before + 2, "recording resumed after the camera came back"
     assert relay["stats"]["reconnects"] >= 1
     gaps = [(b["start"], a["end"]) for a, b in zip(after, after[1:], strict=False) if b["start"] > a["end"]]
     assert gaps, "the outage shows as a gap between segments"
+    assert [e["state"] for e in reversed(stalls)][:2] == ["start", "stop"], "the stall began and ended"
+    assert stalls[-1]["camera_id"] == cam and stalls[-1]["data"]["stream"] == "main"
     hub.stop()
     assert "Rahasia-99" not in hub.log()
 
