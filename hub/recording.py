@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import fnmatch
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -49,6 +50,7 @@ class Recording:
         self.store = store
         self.spool = spool
         self.relays: dict[tuple[str, StreamRole], Relay] = {}
+        self._device_sessions: dict[str, threading.BoundedSemaphore] = {}
         self._pending: set[concurrent.futures.Future[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -76,12 +78,20 @@ class Recording:
                 raise HubError(f"camera {camera_id} has no {role} stream")
             return source.open_media(cam, stream)
 
-        relay = Relay(camera_id, role, open_input)
+        relay = Relay(camera_id, role, open_input, sessions=self._sessions_of(camera_id, source))
         relay.add(Recorder(camera_id, role, self.spool / camera_id.replace(":", "_"),
                            rule.segment_seconds, self._finished))
         relay.add(KeyframeSnapshots(camera_id, role))
         self.relays[(camera_id, role)] = relay
         relay.start()
+
+    def _sessions_of(self, camera_id: str, source: Any) -> threading.Semaphore | None:
+        """The session slots of the camera's device, when its source caps them."""
+        cap = getattr(source.config, "max_sessions", None)
+        if cap is None:
+            return None
+        device = self.inventory.camera(camera_id).device_id
+        return self._device_sessions.setdefault(device, threading.BoundedSemaphore(cap))
 
     def _finished(self, seg: FinishedSegment) -> None:
         # Called from a relay thread.
@@ -121,7 +131,7 @@ class Recording:
             await asyncio.sleep(min(1.0, stall_seconds / 4))
             now = time.time()
             for key, relay in list(self.relays.items()):
-                idle = relay.idle_seconds(now)
+                idle = 0.0 if relay.waiting else relay.idle_seconds(now)
                 if idle >= stall_seconds and key not in stalled:
                     stalled.add(key)
                     state, data = EventState.START, {"stream": key[1].value, "idle_seconds": round(idle, 1)}

@@ -49,6 +49,9 @@ class SourceConfig(HubModel):
     site: str | None = Field(default=None, description="Site id given to the device and its cameras.")
     area: AreaPath | None = Field(default=None, description="Area given to the cameras.")
     tags: list[str] = Field(default_factory=list, description="Tags given to every camera of this source.")
+    max_sessions: int | None = Field(
+        default=None, ge=1, le=1024, description="Stream connections the hub opens to one device of this source "
+        "at once, at most (NVRs and cameras allow few); streams beyond it wait for a free one.")
 
 
 @dataclass

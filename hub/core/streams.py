@@ -87,7 +87,7 @@ class Relay:
     """One upstream connection to a camera stream, fanned out to consumers."""
 
     def __init__(self, camera_id: str, role: StreamRole, open_input: Callable[[], MediaInput],
-                 backoff_max: float = 60.0) -> None:
+                 backoff_max: float = 60.0, sessions: threading.Semaphore | None = None) -> None:
         self.camera_id = camera_id
         self.role = role
         self.node_id = f"relay:{camera_id}:{role.value}"
@@ -100,6 +100,9 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name=self.node_id, daemon=True)
         self._backoff_max = backoff_max
         self._rate = _Rate()
+        #: Shared by the relays of one device: at most so many open at once.
+        self._sessions = sessions
+        self.waiting = False
 
     def add(self, consumer: PacketConsumer) -> None:
         with self._lock:
@@ -161,6 +164,23 @@ class Relay:
             self._stop.wait(wait)
 
     def _pump(self) -> None:
+        if self._sessions is None:
+            self._pump_open()
+            return
+        self.waiting = True
+        self.stats.last_error = "waiting for a free session on the device"
+        while not self._sessions.acquire(timeout=0.5):
+            if self._stop.is_set():
+                return
+        self.waiting = False
+        self.stats.last_error = None
+        self.started_at = time.time()
+        try:
+            self._pump_open()
+        finally:
+            self._sessions.release()
+
+    def _pump_open(self) -> None:
         media = self._open_input()
         self._input = media
         try:

@@ -166,3 +166,26 @@ def test_snapshots_come_from_the_latest_keyframe_and_are_cached_briefly(tmp_path
     finally:
         relay.stop()
     assert snaps.jpeg() is None, "a stopped stream gives no current picture"
+
+
+def test_a_device_session_cap_makes_the_extra_stream_wait_its_turn(tmp_path: Path) -> None:
+    import threading
+
+    slots = threading.BoundedSemaphore(2)
+    relays = [Relay(f"demo:T:{i}", StreamRole.MAIN, demo_input, sessions=slots) for i in range(3)]
+    for relay in relays:
+        relay.start()
+    try:
+        time.sleep(3)
+        receiving = [r for r in relays if r.stats.packets > 0]
+        waiting = [r for r in relays if r.waiting]
+        assert len(receiving) == 2 and len(waiting) == 1, "two sessions at most"
+        assert waiting[0].stats.packets == 0 and "waiting" in (waiting[0].stats.last_error or "")
+        receiving[0].stop()  # a stream is no longer wanted: its session goes to the waiting one
+        deadline = time.monotonic() + 10
+        while waiting[0].stats.packets == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert waiting[0].stats.packets > 0 and not waiting[0].waiting
+    finally:
+        for relay in relays:
+            relay.stop()
