@@ -3,26 +3,32 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB := hub/http/web
 # Debian packages the tests need: PostgreSQL for the metadata store, GStreamer's
-# RTSP server (run under Debian's python3) as a real RTSP camera, Mosquitto.
+# RTSP server (run under Debian's python3) as a real RTSP camera, Mosquitto,
+# Chromium for the browser test (Debian's build plays H.264).
 DEB_PACKAGES := postgresql mosquitto python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly chromium
 
 .PHONY: install run test lint clean system-deps
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(WEB)/package.json $(WEB)/package-lock.json
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# The page's player (hls.js) comes from the npm registry, as the lock file pins it.
+	if command -v npm >/dev/null; then npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error; \
+	else echo "note: npm is missing: the page at / shows snapshots but cannot play live video"; fi
 	touch $(STAMP)
 
 # Installs missing Debian packages only when run as root on Debian; otherwise
 # says what is missing and carries on (the tests needing them skip with a reason).
 system-deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing Debian packages:$$missing"; \
@@ -41,4 +47,4 @@ lint: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache $(WEB)/node_modules

@@ -28,9 +28,11 @@ from hub.core.policy import PolicyEngine, Verdict
 from hub.core.scheduler import Scheduler
 from hub.core.storage import StorageBackend
 from hub.core.store import Store, database_url
+from hub.graph import StreamGraph
 from hub.health import HealthMonitor
 from hub.inventory import Inventory, build_sources
 from hub.links import LinkSigner
+from hub.live import LiveViews
 from hub.outbox import Outbox
 from hub.recording import Recording
 
@@ -72,7 +74,9 @@ class Hub:
         self.store: Store
         self.storage: StorageBackend
         self.links: LinkSigner
+        self.graph: StreamGraph
         self.recording: Recording
+        self.live: LiveViews
         self.server: uvicorn.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stack = contextlib.AsyncExitStack()
@@ -97,12 +101,18 @@ class Hub:
             self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
             for name, source in self.inventory.sources.items():
                 self._spawn(self._source_events(name, source))
-            self.recording = Recording(self.config, self.inventory, self.storage, self.store,
+            self.graph = StreamGraph(self.inventory)
+            stack.push_async_callback(self.graph.stop)
+            self.recording = Recording(self.config, self.inventory, self.graph, self.storage, self.store,
                                        self.data_dir / "spool")
             stack.push_async_callback(self.recording.stop)
             await self.recording.recover()
-            self.recording.sync()
-            self._spawn(self.recording.watch_stalls(self.publish, self.config.health.stall_seconds))
+            await self.recording.sync()
+            self.live = LiveViews(self.config.live, self.graph, self.data_dir / "live")
+            await self.live.clear_leftovers()
+            stack.push_async_callback(self.live.stop)
+            self._spawn(self.live.run())
+            self._spawn(self.graph.watch_stalls(self.publish, self.config.health.stall_seconds))
             self._schedule_jobs()
             self.scheduler.start()
             stack.callback(self.scheduler.shutdown)
@@ -195,7 +205,7 @@ class Hub:
                 except Exception:
                     log.exception("notifier failed on an inventory change", extra={"notifier": name})
             if hasattr(self, "recording"):
-                self.recording.sync()
+                await self.recording.sync()
 
     async def _close_sources(self) -> None:
         for source in self.inventory.sources.values():
@@ -282,9 +292,9 @@ class Hub:
         """A JPEG of the camera: from the latest keyframe of a stream the hub already
         receives when it can (no extra connection to the device), else from the source."""
         camera = self.inventory.camera(camera_id)
-        recording = getattr(self, "recording", None)
-        if recording is not None:
-            jpeg = await asyncio.to_thread(recording.snapshot, camera_id)
+        graph = getattr(self, "graph", None)
+        if graph is not None:
+            jpeg = await asyncio.to_thread(graph.snapshot, camera_id)
             if jpeg is not None:
                 return jpeg  # type: ignore[no-any-return]
         try:

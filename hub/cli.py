@@ -14,7 +14,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -312,6 +312,79 @@ def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir
     for item in failing[:10]:
         err.print(f"{item['notifier']}: {item['kind']} {item['camera_id'] or ''} "
                   f"({item['state']}, {item['attempts']} attempts): {item['last_error']}")
+
+
+@cli.command("streams")
+@click.option("--url", default=None,
+              help="Address of the running hub (default: http://127.0.0.1:<http.port from hub.yaml>).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@config_option
+@data_dir_option
+@_fail_on_errors
+def streams_command(url: str | None, as_json: bool, config_file: Path, data_dir: Path | None) -> None:
+    """The running hub's stream graph: relays, recorders, live outputs, snapshotters.
+
+    Asks the hub's API with the token in PANTAU_TOKEN, or else with an admin
+    token made for this call (it expires in two minutes and is revoked after).
+    """
+    import os
+    import urllib.error
+    import urllib.request
+
+    from hub.app import open_store
+
+    loaded = _load(config_file, data_dir)
+    http = loaded.model.http
+    host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
+    base = (url or f"http://{host}:{http.port}").rstrip("/")
+    minted: tuple[str, str] | None = None
+
+    async def mint() -> str:
+        store = await open_store(loaded.model, loaded.data_dir)
+        try:
+            return await store.create_token(Role.ADMIN, "pantau streams", utcnow() + timedelta(minutes=2))
+        finally:
+            await store.close()
+
+    async def revoke(token_id: str) -> None:
+        store = await open_store(loaded.model, loaded.data_dir)
+        try:
+            await store.revoke_token(token_id)
+        finally:
+            await store.close()
+
+    token = os.environ.get("PANTAU_TOKEN")
+    if not token:
+        token = asyncio.run(mint())
+        minted = (token, token.split("_", 2)[1])
+    request = urllib.request.Request(f"{base}/api/v1/streams", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            nodes = json.load(answer)
+    except urllib.error.HTTPError as exc:
+        raise HubError(f"the hub at {base} answered {exc.code}: {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise HubError(f"no hub answers at {base} ({reason}); is it running (`pantau run`)?") from None
+    finally:
+        if minted is not None:
+            asyncio.run(revoke(minted[1]))
+    if as_json:
+        click.echo(json.dumps(nodes, indent=2))
+        return
+    if not nodes:
+        err.print("No streams: nothing is recorded or watched live right now.")
+        return
+    now = utcnow()
+    table = Table("camera", "node", "stream", "fps", "kbit/s", "last packet", "reconnects", "errors", "last error")
+    for node in sorted(nodes, key=lambda n: (n["camera_id"], n["stream_role"], n["kind"] != "relay", n["kind"])):
+        stats = node["stats"]
+        last = stats["last_packet_at"]
+        age = f"{(now - datetime.fromisoformat(last)).total_seconds():.1f} s ago" if last else "never"
+        table.add_row(node["camera_id"], node["kind"], node["stream_role"], f"{stats['fps']:g}",
+                      f"{stats['bitrate'] / 1000:.0f}", age, str(stats["reconnects"]), str(stats["errors"]),
+                      stats["last_error"] or "")
+    out.print(table)
 
 
 @cli.command("reports")

@@ -1,9 +1,11 @@
 """Recording: recorders per camera as hub.yaml's rules say, storage, retention.
 
-Segments finished by a ``Recorder`` (in its relay's thread) come here on the
-event loop: the file is moved into the storage backend and indexed in the
-metadata store.  Retention runs as a scheduled job and deletes unlocked
-segments older than their camera's ``retain_days``, oldest first.
+Recorders are consumers on the stream graph (``hub.graph``), sharing the
+relay of a camera stream with live viewers and snapshots.  Segments finished
+by a ``Recorder`` (in its relay's thread) come here on the event loop: the
+file is moved into the storage backend and indexed in the metadata store.
+Retention runs as a scheduled job and deletes unlocked segments older than
+their camera's ``retain_days``, oldest first.
 """
 
 from __future__ import annotations
@@ -12,18 +14,15 @@ import asyncio
 import concurrent.futures
 import fnmatch
 import logging
-import threading
-import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.core.errors import HubError
-from hub.core.models import Camera, Event, EventKind, EventState, GraphNode, StreamRole, utcnow
+from hub.core.models import Camera, utcnow
 from hub.core.storage import StorageBackend, segment_key
 from hub.core.store import Store
-from hub.core.streams import FinishedSegment, KeyframeSnapshots, Recorder, Relay, recover_spool
+from hub.core.streams import FinishedSegment, Recorder, recover_spool
+from hub.graph import StreamGraph, StreamKey
 from hub.inventory import Inventory
 
 log = logging.getLogger(__name__)
@@ -40,58 +39,36 @@ def rule_for(recording: Any, camera: Camera) -> Any:
 
 
 class Recording:
-    """Relays and recorders for the cameras that hub.yaml says to record."""
+    """Recorders for the cameras that hub.yaml says to record, on the stream graph."""
 
-    def __init__(self, config: Any, inventory: Inventory, storage: StorageBackend, store: Store,
-                 spool: Path) -> None:
+    def __init__(self, config: Any, inventory: Inventory, graph: StreamGraph, storage: StorageBackend,
+                 store: Store, spool: Path) -> None:
         self.config = config
         self.inventory = inventory
+        self.graph = graph
         self.storage = storage
         self.store = store
         self.spool = spool
-        self.relays: dict[tuple[str, StreamRole], Relay] = {}
-        self._device_sessions: dict[str, threading.BoundedSemaphore] = {}
+        self.recorders: dict[StreamKey, Recorder] = {}
         self._pending: set[concurrent.futures.Future[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def sync(self) -> None:
+    async def sync(self) -> None:
         """Start recorders for cameras that should record and stop the others."""
         self._loop = asyncio.get_running_loop()
-        wanted: dict[tuple[str, StreamRole], Any] = {}
+        wanted: dict[StreamKey, Any] = {}
         for cam in self.inventory.cameras.values():
             rule = rule_for(self.config.recording, cam)
             if rule.mode == "continuous" and cam.stream(rule.stream) is not None:
                 wanted[(cam.id, rule.stream)] = rule
-        for key in [k for k in self.relays if k not in wanted]:
-            self.relays.pop(key).stop()
+        for key in [k for k in self.recorders if k not in wanted]:
+            await self.graph.detach(key[0], key[1], self.recorders.pop(key))
         for key, rule in wanted.items():
-            if key not in self.relays:
-                self._start(key[0], key[1], rule)
-
-    def _start(self, camera_id: str, role: StreamRole, rule: Any) -> None:
-        source = self.inventory.source_of(camera_id)
-
-        def open_input() -> Any:
-            cam = self.inventory.camera(camera_id)
-            stream = cam.stream(role)
-            if stream is None:
-                raise HubError(f"camera {camera_id} has no {role} stream")
-            return source.open_media(cam, stream)
-
-        relay = Relay(camera_id, role, open_input, sessions=self._sessions_of(camera_id, source))
-        relay.add(Recorder(camera_id, role, self.spool / camera_id.replace(":", "_"),
-                           rule.segment_seconds, self._finished))
-        relay.add(KeyframeSnapshots(camera_id, role))
-        self.relays[(camera_id, role)] = relay
-        relay.start()
-
-    def _sessions_of(self, camera_id: str, source: Any) -> threading.Semaphore | None:
-        """The session slots of the camera's device, when its source caps them."""
-        cap = getattr(source.config, "max_sessions", None)
-        if cap is None:
-            return None
-        device = self.inventory.camera(camera_id).device_id
-        return self._device_sessions.setdefault(device, threading.BoundedSemaphore(cap))
+            if key not in self.recorders:
+                recorder = Recorder(key[0], key[1], self.spool / key[0].replace(":", "_"),
+                                    rule.segment_seconds, self._finished)
+                self.recorders[key] = recorder
+                self.graph.attach(key[0], key[1], recorder)
 
     def _finished(self, seg: FinishedSegment) -> None:
         # Called from a relay thread.
@@ -123,50 +100,12 @@ class Recording:
             return
         log.debug("segment stored", extra={"camera": seg.camera_id, "key": key, "seconds": round(seg.duration, 2)})
 
-    async def watch_stalls(self, publish: Callable[[Event], None], stall_seconds: float) -> None:
-        """Publish ``stream_stall`` start when a relay brings nothing for ``stall_seconds``,
-        and stop when packets flow again; runs until cancelled."""
-        stalled: set[tuple[str, StreamRole]] = set()
-        while True:
-            await asyncio.sleep(min(1.0, stall_seconds / 4))
-            now = time.time()
-            for key, relay in list(self.relays.items()):
-                idle = 0.0 if relay.waiting else relay.idle_seconds(now)
-                if idle >= stall_seconds and key not in stalled:
-                    stalled.add(key)
-                    state, data = EventState.START, {"stream": key[1].value, "idle_seconds": round(idle, 1)}
-                elif idle < stall_seconds and key in stalled:
-                    stalled.discard(key)
-                    state, data = EventState.STOP, {"stream": key[1].value}
-                else:
-                    continue
-                camera = self.inventory.cameras.get(key[0])
-                publish(Event(camera_id=key[0], device_id=camera.device_id if camera else None,
-                              kind=EventKind.STREAM_STALL, state=state, source="streams", data=data))
-            stalled &= set(self.relays)
-
-    def snapshot(self, camera_id: str) -> bytes | None:
-        """A JPEG from a stream of the camera the hub already receives, or None (blocking: decodes)."""
-        for (cam, _), relay in list(self.relays.items()):
-            if cam != camera_id:
-                continue
-            for consumer in relay.consumers:
-                if isinstance(consumer, KeyframeSnapshots) and (jpeg := consumer.jpeg()) is not None:
-                    return jpeg
-        return None
-
-    def nodes(self) -> list[GraphNode]:
-        out = []
-        for relay in self.relays.values():
-            out.append(relay.node())
-            out.extend(c.node() for c in relay.consumers if hasattr(c, "node"))
-        return out
-
     async def stop(self) -> None:
-        """Stop every relay, finishing open segments, and wait for them to be stored."""
-        relays = list(self.relays.values())
-        self.relays.clear()
-        await asyncio.gather(*(asyncio.to_thread(r.stop) for r in relays))
+        """Finish the open segments and wait for them to be stored."""
+        recorders = list(self.recorders.items())
+        self.recorders.clear()
+        for key, recorder in recorders:
+            await self.graph.detach(key[0], key[1], recorder)
         pending = [asyncio.wrap_future(f) for f in list(self._pending)]
         if pending:
             await asyncio.wait(pending, timeout=5)

@@ -8,6 +8,7 @@ from pathlib import Path
 from hub.core.config import RecordingConfig, RecordingOverride, RecordingRule
 from hub.core.models import Camera, utcnow
 from hub.core.store import Store, database_url
+from hub.graph import StreamGraph
 from hub.inventory import Inventory
 from hub.recording import Recording, rule_for
 from plugins.local_storage import LocalStorage, LocalStorageConfig
@@ -34,7 +35,8 @@ async def test_retention_deletes_old_unlocked_segments_oldest_first(tmp_path: Pa
     class Config:
         recording = RecordingConfig(default=RecordingRule(retain_days=1))
 
-    recording = Recording(Config(), Inventory({}), storage, store, tmp_path / "spool")
+    inventory = Inventory({})
+    recording = Recording(Config(), inventory, StreamGraph(inventory), storage, store, tmp_path / "spool")
     now = utcnow()
     ids = {}
     for name, age_hours in (("old", 50), ("locked", 49), ("fresh", 2)):

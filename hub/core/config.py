@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
 
 from hub.core.errors import ConfigError, ConfigProblem
 from hub.core.models import Area, HubModel, Owner, Site, StreamRole
@@ -74,6 +74,12 @@ class RecordingRule(HubModel):
     segment_seconds: int = Field(default=10, ge=2, le=30, description="Cut segments at the first keyframe after this.")
     retain_days: float = Field(default=7, gt=0, description="Delete unlocked segments older than this.")
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        # YAML reads a bare `off` as false; everyone writing `mode: off` means "off".
+        return "off" if value is False else value
+
 
 class RecordingOverride(RecordingRule):
     cameras: list[str] = Field(
@@ -87,6 +93,21 @@ class RecordingConfig(HubModel):
     rules: list[RecordingOverride] = Field(
         default_factory=list, description="Overrides, the last matching one wins."
     )
+
+
+class LiveConfig(HubModel):
+    stream: StreamRole = Field(
+        default=StreamRole.SUB, description="Stream a live view plays unless the viewer asks for another; a "
+        "camera without it plays its main stream.")
+    segment_seconds: float = Field(
+        default=2, ge=0.5, le=10, description="Length of an HLS segment (cut at the first keyframe after it).")
+    playlist_segments: int = Field(default=6, ge=3, le=30, description="Segments the live playlist lists.")
+    idle_seconds: float = Field(
+        default=30, ge=5, description="A viewer who fetches nothing for this long has left; the live output "
+        "of a camera stops when its last viewer has left.")
+    start_timeout_seconds: float = Field(
+        default=20, ge=1, description="How long a new viewer's first playlist request waits for the first "
+        "segment before the hub answers 503.")
 
 
 class HealthConfig(HubModel):
@@ -117,6 +138,7 @@ class HubConfigBase(HubModel):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    live: LiveConfig = Field(default_factory=LiveConfig, description="Live view (HLS) in the browser and players.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Scheduled health checks of every source.")
     areas: list[Area] = Field(default_factory=list, description="Administrative areas.")
     owners: list[Owner] = Field(default_factory=list, description="Device owners: agencies, schools, partners.")

@@ -10,11 +10,12 @@ spec (a misspelt hook name) is an error.  Loading is lazy and idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -107,7 +108,8 @@ class Plugins:
             )
             self.info[ep.name] = info
             try:
-                module = ep.load()
+                with _logging_untouched():
+                    module = ep.load()
             except Exception as err:  # any import failure: report by name and skip
                 info.error = f"{type(err).__name__}: {err}"
                 log.error("plugin failed to load, skipped", extra={"plugin": ep.name, "error": info.error})
@@ -198,3 +200,17 @@ class Plugins:
                 continue
             results.append(result)
         return results
+
+
+@contextlib.contextmanager
+def _logging_untouched() -> Iterator[None]:
+    """Undo what importing a plugin does to the root logger: some libraries call
+    ``logging.basicConfig`` at import (onvif-zeep-async does), which would print
+    every INFO line of every library on the command line's stderr."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)

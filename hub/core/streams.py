@@ -2,11 +2,11 @@
 
 A ``Relay`` opens a camera stream once (through the source's ``MediaInput``)
 in its own thread, demuxes packets and hands each to every consumer: the
-``Recorder`` and ``KeyframeSnapshots`` (JPEGs from the latest keyframe, so a
-snapshot opens no connection of its own); live outputs and analysers attach
-the same way.  PyAV work never runs on the event loop.  A failed or ended upstream is
-reopened with exponential backoff and jitter.  Media is packet-copied, never
-transcoded.
+``Recorder``, ``KeyframeSnapshots`` (JPEGs from the latest keyframe, so a
+snapshot opens no connection of its own) and ``HlsOutput`` (live view);
+analysers attach the same way.  PyAV work never runs on the event loop.  A
+failed or ended upstream is reopened with exponential backoff and jitter.
+Media is packet-copied, never transcoded.
 
 The ``Recorder`` remuxes into fragmented MP4 segments (``empty_moov`` plus a
 fragment per keyframe) so a file cut short by a crash still plays up to its
@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import random
+import shutil
 import threading
 import time
 import uuid
@@ -94,7 +95,8 @@ class Relay:
         self.stats = NodeStats()
         self._open_input = open_input
         self._consumers: list[PacketConsumer] = []
-        self._lock = threading.Lock()
+        self._started: set[int] = set()  # ids of consumers that had ``begin`` on this connection
+        self._lock = threading.Lock()  # held while a packet is handed out
         self._stop = threading.Event()
         self._input: MediaInput | None = None
         self._thread = threading.Thread(target=self._run, name=self.node_id, daemon=True)
@@ -105,14 +107,19 @@ class Relay:
         self.waiting = False
 
     def add(self, consumer: PacketConsumer) -> None:
+        """Attach a consumer; it gets ``begin`` before its first packet."""
         with self._lock:
             self._consumers.append(consumer)
 
     def remove(self, consumer: PacketConsumer) -> None:
+        """Detach a consumer and end it.  Blocks while a packet is being handed out
+        (consumers never see two threads at once), and while the consumer ends."""
         with self._lock:
-            if consumer in self._consumers:
-                self._consumers.remove(consumer)
-        consumer.end()
+            if consumer not in self._consumers:
+                return
+            self._consumers.remove(consumer)
+            self._started.discard(id(consumer))
+            _guard(consumer, consumer.end)
 
     @property
     def consumers(self) -> list[PacketConsumer]:
@@ -129,11 +136,16 @@ class Relay:
         return now - (last.timestamp() if last is not None else getattr(self, "started_at", now))
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the relay and wait (up to ``timeout`` s) for its consumers to end."""
+        self.close()
+        self._thread.join(timeout)
+
+    def close(self) -> None:
+        """Ask the relay to stop, without waiting: its thread ends its consumers."""
         self._stop.set()
         current = self._input
         if current is not None:
             current.interrupt()
-        self._thread.join(timeout)
 
     def _run(self) -> None:
         delay = 1.0
@@ -152,8 +164,10 @@ class Relay:
                 self.stats.last_error = "internal error"
                 log.exception("relay crashed; will reconnect", extra={"node": self.node_id})
             finally:
-                for consumer in self.consumers:
-                    _guard(consumer, consumer.end)
+                with self._lock:
+                    for consumer in self._consumers:
+                        _guard(consumer, consumer.end)
+                    self._started.clear()
             if self._stop.is_set():
                 break
             if time.monotonic() - opened_at > 30:
@@ -187,9 +201,7 @@ class Relay:
             container = media.open()
             try:
                 stream = container.streams.video[0]
-                for consumer in self.consumers:
-                    _guard(consumer, consumer.begin, stream)
-                started = set(map(id, self.consumers))
+                started = self._started
                 for packet in container.demux(stream):
                     if self._stop.is_set():
                         break
@@ -200,11 +212,12 @@ class Relay:
                     self.stats.bytes += packet.size
                     self.stats.last_packet_at = datetime.fromtimestamp(now, UTC)
                     self._rate.add(self.stats, packet.size)
-                    for consumer in self.consumers:
-                        if id(consumer) not in started:  # attached while streaming
-                            started.add(id(consumer))
-                            _guard(consumer, consumer.begin, stream)
-                        _guard(consumer, consumer.packet, packet, now)
+                    with self._lock:
+                        for consumer in self._consumers:
+                            if id(consumer) not in started:  # new on this connection
+                                started.add(id(consumer))
+                                _guard(consumer, consumer.begin, stream)
+                            _guard(consumer, consumer.packet, packet, now)
             finally:
                 container.close()
         finally:
@@ -483,4 +496,113 @@ class KeyframeSnapshots:
 
     def node(self) -> GraphNode:
         return GraphNode(id=self.node_id, kind=NodeKind.SNAPSHOTTER, camera_id=self.camera_id,
+                         stream_role=self.role, stats=self.stats)
+
+
+class HlsOutput:
+    """Live HLS of one camera stream: a playlist and fMP4 segments in a directory.
+
+    Packets are copied, never transcoded, by FFmpeg's HLS muxer.  The output
+    timeline runs on across upstream reconnects (the next connection resumes
+    on a keyframe, right after the last frame written) so a player keeps
+    playing; a new codec or picture size starts a new generation of files
+    with a discontinuity.  ``packet`` runs in the relay's thread.
+    """
+
+    PLAYLIST = "index.m3u8"
+
+    def __init__(self, camera_id: str, role: StreamRole, directory: Path, segment_seconds: float = 2.0,
+                 playlist_segments: int = 6) -> None:
+        self.camera_id = camera_id
+        self.role = role
+        self.node_id = f"live:{camera_id}:{role.value}"
+        self.stats = NodeStats()
+        self.directory = directory
+        self.segment_seconds = segment_seconds
+        self.playlist_segments = playlist_segments
+        self._template: Any = None
+        self._params: tuple[Any, ...] | None = None
+        self._out: Any = None
+        self._ost: Any = None
+        self._generation = 0
+        self._offset: int | None = None  # output dts minus input dts on this connection
+        self._last_dts: int | None = None
+        self._frame_ticks = 1
+        self._rate = _Rate()
+
+    @property
+    def playlist(self) -> Path:
+        return self.directory / self.PLAYLIST
+
+    def begin(self, stream: Any) -> None:
+        ctx = stream.codec_context
+        params = (ctx.name, bytes(ctx.extradata or b""), ctx.width, ctx.height, stream.time_base)
+        if self._out is not None and params != self._params:
+            self._close_muxer()  # a new codec or picture size needs a new init segment
+        self._template, self._params, self._offset = stream, params, None
+
+    def packet(self, packet: av.Packet, arrived: float) -> None:
+        if self._template is None:
+            return
+        dts = int(packet.dts or 0)
+        if self._offset is not None and self._last_dts is not None and dts + self._offset <= self._last_dts:
+            self._offset = None  # timestamps jumped back (camera restart): re-anchor on a keyframe
+        if self._offset is None:
+            if not packet.is_keyframe:
+                return
+            resume = 0 if self._last_dts is None else self._last_dts + self._frame_ticks
+            self._offset = resume - dts
+        if self._out is None:
+            self._open()
+        out_dts = dts + self._offset
+        if self._last_dts is not None and out_dts > self._last_dts:
+            self._frame_ticks = out_dts - self._last_dts
+        self._last_dts = out_dts
+        pts = packet.pts if packet.pts is not None else dts
+        packet.stream = self._ost
+        packet.dts = out_dts
+        packet.pts = pts + self._offset
+        self._out.mux(packet)
+        self.stats.packets += 1
+        self.stats.bytes += packet.size
+        self.stats.last_packet_at = datetime.fromtimestamp(arrived, UTC)
+        self._rate.add(self.stats, packet.size)
+
+    def end(self) -> None:
+        # The upstream ended: keep the files and the muxer; a reconnect carries on.
+        self._template, self._offset = None, None
+
+    def close(self) -> None:
+        """Finish writing and remove the files (blocking)."""
+        self._close_muxer()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _open(self) -> None:
+        generation = self._generation
+        self._generation += 1
+        self.directory.mkdir(parents=True, exist_ok=True)
+        flags = "delete_segments+independent_segments+temp_file+omit_endlist"
+        options = {
+            "hls_time": f"{self.segment_seconds:g}",
+            "hls_list_size": str(self.playlist_segments),
+            "hls_segment_type": "fmp4",
+            "hls_flags": flags + ("+discont_start" if generation else ""),
+            "hls_fmp4_init_filename": f"init{generation}.mp4",
+            "hls_segment_filename": str(self.directory / f"s{generation}_%06d.m4s"),
+            "start_number": str(generation * 1_000_000),
+        }
+        self._out = av.open(str(self.playlist), "w", format="hls", options=options)
+        self._ost = self._out.add_stream_from_template(self._template)
+
+    def _close_muxer(self) -> None:
+        out, self._out, self._ost = self._out, None, None
+        self._last_dts, self._offset = None, None
+        if out is not None:
+            try:
+                out.close()
+            except av.error.FFmpegError as err:
+                log.warning("closing live output failed", extra={"node": self.node_id, "error": type(err).__name__})
+
+    def node(self) -> GraphNode:
+        return GraphNode(id=self.node_id, kind=NodeKind.LIVE, camera_id=self.camera_id,
                          stream_role=self.role, stats=self.stats)

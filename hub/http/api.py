@@ -11,11 +11,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from hub.core.errors import AccessDenied
-from hub.core.models import Action, Camera, Event, GraphNode, PtzCommand, PtzPreset, Report, ReportState, Segment
+from hub.core.models import (
+    Action,
+    Camera,
+    Event,
+    GraphNode,
+    PtzCommand,
+    PtzPreset,
+    Report,
+    ReportState,
+    Segment,
+    StreamRole,
+)
 from hub.http.auth import CurrentPrincipal, require
+from hub.live import MEDIA_TYPES
 
 router = APIRouter(tags=["v1"])
 
@@ -170,9 +183,73 @@ async def ptz_presets(camera_id: str, request: Request, who: CurrentPrincipal) -
 
 
 @router.get("/streams", response_model=list[GraphNode])
-async def streams(request: Request, who: Any = require(Action.VIEW_INVENTORY)) -> list[GraphNode]:
-    """Stream-graph nodes with their figures (fps, bitrate, last packet, reconnects)."""
-    return _hub(request).recording.nodes()  # type: ignore[no-any-return]
+async def streams(request: Request, who: CurrentPrincipal) -> list[GraphNode]:
+    """Stream-graph nodes of the cameras the caller may see, with their figures
+    (fps, bitrate, last packet, reconnects, errors)."""
+    hub = _hub(request)
+    visible = {c.id for c in hub.inventory.cameras.values()
+               if hub.policy.evaluate(who, Action.VIEW_INVENTORY, c).allowed}
+    return [n for n in hub.graph.nodes() if n.camera_id in visible]
+
+
+class LiveView(BaseModel):
+    """A viewer's live view of a camera: where its HLS playlist is."""
+
+    viewer: str = Field(description="Viewer id; the playlist and segments are under /api/v1/live/<viewer>/.")
+    camera_id: str
+    stream: StreamRole = Field(description="The camera stream being played.")
+    playlist: str = Field(description="Path of the HLS playlist (fMP4 segments); send the same bearer token.")
+    idle_seconds: float = Field(description="Fetching nothing for this long ends the view.")
+
+
+@router.post("/cameras/{camera_id}/live", status_code=201, response_model=LiveView)
+async def live_join(
+    camera_id: str, request: Request, who: CurrentPrincipal,
+    stream: Annotated[StreamRole | None, Query(description="Stream to play (default: hub.yaml's live.stream).")] = None,
+) -> LiveView:
+    """Start watching a camera live: the answer names an HLS playlist of the caller's own.
+
+    The camera's live output starts with its first viewer and shares the hub's
+    one upstream connection to the camera with the recorder and other viewers."""
+    hub = _hub(request)
+    camera = hub.inventory.camera(camera_id)
+    await hub.authorize(who, Action.VIEW_LIVE, camera)
+    viewer = hub.live.join(camera, who, stream)
+    return LiveView(viewer=viewer.id, camera_id=camera.id, stream=viewer.role,
+                    playlist=str(request.url_for("live_file", viewer_id=viewer.id, name="index.m3u8").path),
+                    idle_seconds=hub.config.live.idle_seconds)
+
+
+@router.get("/live/{viewer_id}/{name}", name="live_file", response_class=Response,
+            responses={200: {"content": {"application/vnd.apple.mpegurl": {}, "video/iso.segment": {}}}})
+async def live_file(viewer_id: str, name: str, request: Request, who: CurrentPrincipal) -> Response:
+    """The HLS playlist (``index.m3u8``) or a segment of a live view.  The first playlist
+    request waits for the first segment; the access policy is asked again on every playlist."""
+    hub = _hub(request)
+    viewer = hub.live.viewer(viewer_id, who)
+    if name == "index.m3u8":
+        camera = hub.inventory.camera(viewer.camera_id)
+        verdict = hub.policy.evaluate(who, Action.VIEW_LIVE, camera)
+        if not verdict.allowed:  # e.g. a parent's access that ends with the school day
+            await hub.live.leave(viewer.id)
+            raise AccessDenied(f"view_live on {camera.id}: {verdict.reason}")
+        path = await hub.live.playlist(viewer)
+        if path is None:
+            raise HTTPException(503, "the camera has not sent a picture yet", headers={"Retry-After": "2"})
+    else:
+        path = hub.live.path(viewer, name)
+    try:
+        body = await asyncio.to_thread(path.read_bytes)
+    except FileNotFoundError:
+        raise HTTPException(404, f"live file {name} is gone (the player is behind the live edge)") from None
+    return Response(body, media_type=MEDIA_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
+
+
+@router.delete("/live/{viewer_id}", status_code=204, response_class=Response)
+async def live_leave(viewer_id: str, request: Request, who: CurrentPrincipal) -> Response:
+    """Stop watching (the live output stops when its last viewer has left)."""
+    await _hub(request).live.leave(viewer_id, who)
+    return Response(status_code=204)
 
 
 @router.get("/events", response_model=list[Event])

@@ -1,0 +1,153 @@
+"""Live view: HLS of a camera stream while at least one viewer watches it.
+
+A viewer joins through the API (an audited ``view_live`` decision) and gets
+a playlist address of its own.  The first viewer of a camera stream attaches
+an ``HlsOutput`` to the stream graph, so live view shares the relay (the one
+upstream RTSP session) with the recorder and every other viewer.  HTTP has
+no "left": a viewer who fetches nothing for ``live.idle_seconds`` has left
+(or says so with a DELETE), and the output stops with the last viewer.
+Substreams are the default: they are what a phone on a thin link can play.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import secrets
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hub.core.errors import NotFound
+from hub.core.models import Camera, Principal, StreamRole
+from hub.core.streams import HlsOutput
+from hub.graph import StreamGraph, StreamKey
+
+log = logging.getLogger(__name__)
+
+#: What a viewer may fetch: the playlist, init segments and media segments.
+_FILE = re.compile(r"^(index\.m3u8|init\d+\.mp4|s\d+_\d+\.m4s)$")
+MEDIA_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
+
+
+@dataclass
+class Viewer:
+    """One person (or player) watching one camera stream."""
+
+    id: str
+    principal_id: str
+    camera_id: str
+    role: StreamRole
+    seen: float  # time.monotonic() of the last request
+
+
+class LiveViews:
+    """The HLS outputs being watched, and who watches them."""
+
+    def __init__(self, config: Any, graph: StreamGraph, directory: Path) -> None:
+        self.config = config
+        self.graph = graph
+        self.directory = directory
+        self.viewers: dict[str, Viewer] = {}
+        self.outputs: dict[StreamKey, HlsOutput] = {}
+
+    def role_for(self, camera: Camera, asked: StreamRole | None) -> StreamRole:
+        """The stream a viewer gets: the one asked for, else ``live.stream``, else main."""
+        role = asked or self.config.stream
+        if camera.stream(role) is not None:
+            return role  # type: ignore[no-any-return]
+        if asked is None and camera.streams:
+            return StreamRole.MAIN
+        raise NotFound(f"camera {camera.id} has no {role} stream")
+
+    def join(self, camera: Camera, principal: Principal, asked: StreamRole | None = None) -> Viewer:
+        """Add a viewer, starting the camera stream's live output for the first one."""
+        role = self.role_for(camera, asked)
+        key = (camera.id, role)
+        if key not in self.outputs:
+            output = HlsOutput(camera.id, role, self.directory / uuid.uuid4().hex, self.config.segment_seconds,
+                               self.config.playlist_segments)
+            self.outputs[key] = output
+            self.graph.attach(camera.id, role, output)
+            log.info("live view started", extra={"camera": camera.id, "stream": role.value})
+        viewer = Viewer(secrets.token_urlsafe(18), principal.id, camera.id, role, time.monotonic())
+        self.viewers[viewer.id] = viewer
+        return viewer
+
+    def viewer(self, viewer_id: str, principal: Principal) -> Viewer:
+        """The caller's viewer, marked as still watching; NotFound once it has left or timed out."""
+        found = self.viewers.get(viewer_id)
+        if found is None or found.principal_id != principal.id:
+            raise NotFound("no such live viewer (it may have timed out: join again)")
+        found.seen = time.monotonic()
+        return found
+
+    def path(self, viewer: Viewer, name: str) -> Path:
+        """The file ``name`` of the viewer's live output (it may not exist yet, or any more)."""
+        output = self.outputs.get((viewer.camera_id, viewer.role))
+        if output is None or not _FILE.match(name):
+            raise NotFound(f"no live file {name!r}")
+        return output.directory / name
+
+    async def playlist(self, viewer: Viewer) -> Path | None:
+        """The viewer's playlist, waiting up to ``live.start_timeout_seconds`` for the first segment."""
+        deadline = time.monotonic() + self.config.start_timeout_seconds
+        while True:
+            path = self.path(viewer, HlsOutput.PLAYLIST)
+            if path.exists():
+                return path
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.2)
+
+    def watchers(self, camera_id: str, role: StreamRole) -> int:
+        return sum(1 for v in self.viewers.values() if (v.camera_id, v.role) == (camera_id, role))
+
+    async def leave(self, viewer_id: str, principal: Principal | None = None) -> None:
+        """Remove a viewer (only the principal's own, when one is given)."""
+        found = self.viewers.get(viewer_id)
+        if found is None or (principal is not None and found.principal_id != principal.id):
+            raise NotFound("no such live viewer")
+        del self.viewers[viewer_id]
+        await self._stop_unwatched()
+
+    async def expire(self) -> None:
+        """Drop viewers idle for ``live.idle_seconds`` (or of cameras gone from the inventory)
+        and the outputs nobody watches any more."""
+        cutoff = time.monotonic() - self.config.idle_seconds
+        cameras = self.graph.inventory.cameras
+        for viewer_id in [v.id for v in self.viewers.values() if v.seen < cutoff or v.camera_id not in cameras]:
+            self.viewers.pop(viewer_id, None)
+        await self._stop_unwatched()
+
+    async def run(self) -> None:
+        """Expire idle viewers until cancelled."""
+        while True:
+            await asyncio.sleep(min(5.0, self.config.idle_seconds / 4))
+            try:
+                await self.expire()
+            except Exception:
+                log.exception("expiring live viewers failed")
+
+    async def _stop_unwatched(self) -> None:
+        watched = {(v.camera_id, v.role) for v in self.viewers.values()}
+        for key in [k for k in self.outputs if k not in watched]:
+            output = self.outputs.pop(key)
+            await self.graph.detach(key[0], key[1], output)
+            await asyncio.to_thread(output.close)
+            log.info("live view stopped: no viewers left", extra={"camera": key[0], "stream": key[1].value})
+
+    async def stop(self) -> None:
+        self.viewers.clear()
+        await self._stop_unwatched()
+
+    async def clear_leftovers(self) -> None:
+        """Remove live files an earlier run left behind (blocking work in a thread)."""
+        if self.directory.exists():
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(shutil.rmtree, self.directory)
