@@ -16,15 +16,14 @@ import httpx
 from hub.testing.hubproc import HubProcess
 
 
-def config(rtsp_server: Any, record: bool = True, extra: str = "") -> str:
+def config(rtsp_server: Any, record: bool = True, idle: float = 5) -> str:
     # One stream only (many cheap cameras and partner links have no substream):
     # live view falls back to the main stream, the one being recorded.
     return f"""\
 version: 1
 recording: {{default: {{mode: {'continuous' if record else 'off'}, segment_seconds: 2}}}}
 health: {{enabled: false}}
-live: {{segment_seconds: 1, idle_seconds: 5}}
-{extra}
+live: {{segment_seconds: 1, idle_seconds: {idle}}}
 sources:
   - type: rtsp
     name: gerbang-timur
@@ -69,7 +68,7 @@ def watch(client: httpx.Client, camera: str) -> tuple[dict[str, Any], int]:
 
 
 def test_ten_viewers_and_a_recorder_hold_one_rtsp_session(rtsp_server, hub_factory) -> None:
-    hub, camera = start(hub_factory, rtsp_server)
+    hub, camera = start(hub_factory, rtsp_server, idle=120)
     with hub.client() as client:
         wait(lambda: any(n["kind"] == "recorder" and n["stats"]["packets"] > 0
                          for n in client.get("/api/v1/streams").json()), 30, "the recorder's first packets")

@@ -93,14 +93,24 @@ class UrlMediaInput(MediaInput):
     label: str = "url"
     options: dict[str, str] = field(default_factory=dict)
     format: str | None = None
+    #: Seconds a connect or a read may block before the stream counts as failed.
+    timeout: float = 10.0
 
     def open(self) -> av.container.InputContainer:
         import av
 
         from hub.core.errors import DeviceNotReady
 
+        options, timeout = dict(self.options), None
+        if self.url.startswith(("rtsp://", "rtsps://")):
+            # FFmpeg's own socket timeout (microseconds).  PyAV's ``timeout=`` works through
+            # an interrupt callback that takes the GIL on every I/O poll: a quarter more CPU
+            # per recorded stream, and GIL traffic between the relays.
+            options.setdefault("timeout", str(int(self.timeout * 1_000_000)))
+        else:
+            timeout = (self.timeout, self.timeout)
         try:
-            return av.open(self.url, format=self.format, options=self.options, timeout=(10.0, 10.0))
+            return av.open(self.url, format=self.format, options=options, timeout=timeout)
         except av.error.FFmpegError as err:
             # The FFmpeg message may echo the URL: keep only its class and errno.
             raise DeviceNotReady(f"{self.label}: cannot open stream ({type(err).__name__})") from None

@@ -2,12 +2,14 @@
 
 Run by ``hub.testing.rtsp.RtspServer`` under Debian's ``/usr/bin/python3``
 (a virtualenv cannot import Debian's ``gi``); it imports nothing from the
-hub.  Arguments: ``PORT WIDTHxHEIGHT FPS KEYINT [USER:PASSWORD]``.  Mounts:
+hub.  Options: ``--port``, ``--size WxH``, ``--fps``, ``--keyint``, ``--kbits``,
+``--x264`` (extra x264 options, e.g. ``nal-hrd=cbr:filler=1`` for a
+constant bit rate) and ``--credentials USER:PASSWORD``.  Mounts:
 ``/main`` and ``/sub`` (half size).  It prints ``ready`` once listening, then
 ``client-connected`` for every RTSP connection a client opens.
 """
 
-import sys
+import argparse
 
 import gi
 
@@ -16,28 +18,38 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 
-def factory(width: int, height: int, fps: int, keyint: int) -> GstRtspServer.RTSPMediaFactory:
+def factory(width: int, height: int, fps: int, keyint: int, kbits: int, x264: str) -> GstRtspServer.RTSPMediaFactory:
     f = GstRtspServer.RTSPMediaFactory()
     f.set_launch(
         f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 "
-        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={keyint} "
-        f"! rtph264pay name=pay0 pt=96 config-interval=1 )")
+        f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={keyint} bitrate={kbits} "
+        + (f'option-string="{x264}" ' if x264 else "") +
+        "! rtph264pay name=pay0 pt=96 config-interval=1 )")
     f.set_shared(True)  # one pipeline however many clients: like a camera
     return f
 
 
 def main() -> None:
-    port, size, fps, keyint = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    width, height = (int(v) for v in size.split("x"))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", required=True)
+    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--keyint", type=int, default=15)
+    parser.add_argument("--kbits", type=int, default=2048)
+    parser.add_argument("--x264", default="")
+    parser.add_argument("--credentials", default=None)
+    args = parser.parse_args()
+    port, fps, keyint, kbits = args.port, args.fps, args.keyint, args.kbits
+    width, height = (int(v) for v in args.size.split("x"))
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)
     mounts = server.get_mount_points()
-    main_f = factory(width, height, fps, keyint)
-    sub_f = factory(width // 2 // 2 * 2, height // 2 // 2 * 2, fps, keyint)
-    if len(sys.argv) > 5:
-        user, _, password = sys.argv[5].partition(":")
+    main_f = factory(width, height, fps, keyint, kbits, args.x264)
+    sub_f = factory(width // 2 // 2 * 2, height // 2 // 2 * 2, fps, keyint, max(64, kbits // 4), args.x264)
+    if args.credentials:
+        user, _, password = args.credentials.partition(":")
         auth = GstRtspServer.RTSPAuth()
         token = GstRtspServer.RTSPToken()
         token.set_string("media.factory.role", user)

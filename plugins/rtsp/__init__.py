@@ -130,7 +130,8 @@ class RtspSource(CameraSource):
     def open_media(self, camera: Camera, stream: Stream) -> MediaInput:
         assert stream.url is not None
         url = stream.url.get_secret_value()
-        return UrlMediaInput(url=url, label=where(url), options=_options(self.config.transport))
+        return UrlMediaInput(url=url, label=where(url), options=_options(self.config.transport),
+                             timeout=self.config.timeout)
 
 
 @hookimpl
