@@ -253,6 +253,21 @@ class Relay:
                          stream_role=self.role, stats=self.stats.model())
 
 
+def _mux_shifted(out: Any, stream: Any, packet: av.Packet, shift: int) -> None:
+    """Mux ``packet`` into ``stream`` of ``out`` with its timestamps shifted by ``shift``,
+    then put the packet back as it was: the relay hands the same packet to every consumer."""
+    dts, pts, tb = packet.dts, packet.pts, packet.time_base
+    start = int(dts or 0)  # the relay hands out only packets with a dts
+    packet.stream = stream
+    packet.dts = start + shift
+    packet.pts = (pts if pts is not None else start) + shift
+    try:
+        out.mux(packet)
+    finally:
+        packet.time_base = tb  # mux rebases to the output's time base in place
+        packet.dts, packet.pts = dts, pts
+
+
 def _guard(consumer: PacketConsumer, method: Callable[..., None], *args: Any) -> None:
     """A failing consumer is counted and logged; the relay and the others go on."""
     try:
@@ -399,11 +414,7 @@ class Recorder:
         if dts > self._last_dts:
             self._frame_ticks = dts - self._last_dts
         self._last_dts = dts
-        pts = packet.pts
-        packet.stream = self._ost
-        packet.dts = dts - self._first_dts
-        packet.pts = (pts if pts is not None else dts) - self._first_dts
-        self._out.mux(packet)
+        _mux_shifted(self._out, self._ost, packet, -self._first_dts)
         self.stats.count(packet.size, arrived)
 
     def end(self) -> None:
@@ -579,11 +590,7 @@ class HlsOutput:
         if self._last_dts is not None and out_dts > self._last_dts:
             self._frame_ticks = out_dts - self._last_dts
         self._last_dts = out_dts
-        pts = packet.pts if packet.pts is not None else dts
-        packet.stream = self._ost
-        packet.dts = out_dts
-        packet.pts = pts + self._offset
-        self._out.mux(packet)
+        _mux_shifted(self._out, self._ost, packet, self._offset)
         self.stats.count(packet.size, arrived)
 
     def end(self) -> None:

@@ -12,7 +12,7 @@ import pytest
 from hub.core.errors import DeviceNotReady
 from hub.core.models import StreamRole
 from hub.core.sources import MediaInput
-from hub.core.streams import FinishedSegment, Recorder, Relay
+from hub.core.streams import Figures, FinishedSegment, HlsOutput, Recorder, Relay
 from plugins.demo.synth import Painter, SyntheticStream
 
 
@@ -189,3 +189,41 @@ def test_a_device_session_cap_makes_the_extra_stream_wait_its_turn(tmp_path: Pat
     finally:
         for relay in relays:
             relay.stop()
+
+
+class Witness:
+    """A consumer that notes the timestamps it is handed."""
+
+    def __init__(self) -> None:
+        self.node_id = "witness"
+        self.stats = Figures()
+        self.seen: list[tuple[int | None, int | None]] = []
+
+    def begin(self, stream: object) -> None:
+        pass
+
+    def packet(self, packet: av.Packet, arrived: float) -> None:
+        self.seen.append((packet.dts, packet.pts))
+
+    def end(self) -> None:
+        pass
+
+
+def test_consumers_of_one_relay_never_see_each_others_rewritten_timestamps(tmp_path: Path) -> None:
+    first, middle, last = Witness(), Witness(), Witness()
+    relay = Relay("demo:T:1", StreamRole.MAIN, demo_input)
+    relay.add(first)
+    relay.add(Recorder("demo:T:1", StreamRole.MAIN, tmp_path / "rec", 2, lambda seg: None))
+    relay.add(middle)
+    live = HlsOutput("demo:T:1", StreamRole.MAIN, tmp_path / "live", segment_seconds=1)
+    relay.add(live)
+    relay.add(last)
+    relay.start()
+    time.sleep(4.5)
+    relay.stop()
+    # The recorder and the live output each rewrite timestamps for their own files, and put them back.
+    assert len(first.seen) >= 30 and first.seen == middle.seen == last.seen
+    playlist = live.playlist.read_text()
+    assert playlist.count("#EXTINF") >= 2 and "#EXT-X-DISCONTINUITY" not in playlist
+    live.close()
+    assert not live.directory.exists()
