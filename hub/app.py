@@ -108,6 +108,7 @@ class Hub:
             stack.push_async_callback(self.recording.stop)
             await self.recording.recover()
             await self.recording.sync()
+            self._spawn(self.recording.follow_events(self.bus.subscribe("recording")))
             self.live = LiveViews(self.config.live, self.graph, self.data_dir / "live")
             await self.live.clear_leftovers()
             stack.push_async_callback(self.live.stop)

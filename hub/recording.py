@@ -14,14 +14,16 @@ import asyncio
 import concurrent.futures
 import fnmatch
 import logging
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from hub.core.models import Camera, utcnow
+from hub.core.bus import Subscription
+from hub.core.models import Camera, EventKind, EventState, utcnow
 from hub.core.storage import StorageBackend, segment_key
 from hub.core.store import Store
-from hub.core.streams import FinishedSegment, Recorder, recover_spool
+from hub.core.streams import EventRecorder, FinishedSegment, Recorder, recover_spool
 from hub.graph import StreamGraph, StreamKey
 from hub.inventory import Inventory
 
@@ -49,7 +51,7 @@ class Recording:
         self.storage = storage
         self.store = store
         self.spool = spool
-        self.recorders: dict[StreamKey, Recorder] = {}
+        self.recorders: dict[StreamKey, Recorder] = {}  # EventRecorder for mode 'events'
         self._pending: set[concurrent.futures.Future[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -59,16 +61,50 @@ class Recording:
         wanted: dict[StreamKey, Any] = {}
         for cam in self.inventory.cameras.values():
             rule = rule_for(self.config.recording, cam)
-            if rule.mode == "continuous" and cam.stream(rule.stream) is not None:
+            if rule.mode != "off" and cam.stream(rule.stream) is not None:
                 wanted[(cam.id, rule.stream)] = rule
-        for key in [k for k in self.recorders if k not in wanted]:
+        for key in [k for k, r in self.recorders.items()
+                    if k not in wanted or isinstance(r, EventRecorder) != (wanted[k].mode == "events")]:
             await self.graph.detach(key[0], key[1], self.recorders.pop(key))
         for key, rule in wanted.items():
             if key not in self.recorders:
-                recorder = Recorder(key[0], key[1], self.spool / key[0].replace(":", "_"),
-                                    rule.segment_seconds, self._finished)
+                spool = self.spool / key[0].replace(":", "_")
+                recorder = (EventRecorder(key[0], key[1], spool, rule.segment_seconds, self._finished,
+                                          rule.pre_roll_seconds)
+                            if rule.mode == "events" else
+                            Recorder(key[0], key[1], spool, rule.segment_seconds, self._finished))
                 self.recorders[key] = recorder
                 self.graph.attach(key[0], key[1], recorder)
+
+    async def follow_events(self, sub: Subscription) -> None:
+        """Start and stop event recorders as their cameras' events come and go; runs until cancelled.
+
+        A camera records while any of its rule's ``event_kinds`` is active
+        (started and not yet stopped, at most ``max_event_seconds``) and
+        ``post_roll_seconds`` after the last one ends; a pulse counts as an
+        event that ends at once."""
+        active: dict[str, dict[EventKind, float]] = {}  # camera -> kind -> when its start came
+        async for event in sub:
+            camera = self.inventory.cameras.get(event.camera_id or "")
+            if camera is None:
+                continue
+            rule = rule_for(self.config.recording, camera)
+            if rule.mode != "events" or event.kind not in rule.event_kinds:
+                continue
+            recorder = self.recorders.get((camera.id, rule.stream))
+            if not isinstance(recorder, EventRecorder):
+                continue
+            now = time.time()
+            kinds = active.setdefault(camera.id, {})
+            if event.state == EventState.START:
+                kinds[event.kind] = now
+            else:
+                kinds.pop(event.kind, None)
+            ends = [started + rule.max_event_seconds for started in kinds.values()]
+            ends.append(now + rule.post_roll_seconds)
+            recorder.trigger(max(max(ends), recorder.until if event.state == EventState.PULSE else 0.0))
+            log.debug("event recording", extra={"camera": camera.id, "event": event.kind.value,
+                                                 "state": event.state.value, "until": round(max(ends) - now, 1)})
 
     def _finished(self, seg: FinishedSegment) -> None:
         # Called from a relay thread.

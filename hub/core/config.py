@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
 
 from hub.core.errors import ConfigError, ConfigProblem
-from hub.core.models import Area, HubModel, Owner, Site, StreamRole
+from hub.core.models import Area, EventKind, HubModel, Owner, Site, StreamRole
 from hub.core.notify import NotifierConfig
 from hub.core.plugins import Plugins, TypeRegistration
 from hub.core.sources import SourceConfig
@@ -69,10 +69,22 @@ class LoggingConfig(HubModel):
 
 
 class RecordingRule(HubModel):
-    mode: Literal["continuous", "off"] = Field(default="continuous", description="Record all the time, or not at all.")
+    mode: Literal["continuous", "events", "off"] = Field(
+        default="continuous", description="Record all the time, only around events (with pre- and post-roll), "
+        "or not at all.")
     stream: StreamRole = Field(default=StreamRole.MAIN, description="Which stream of the camera to record.")
     segment_seconds: int = Field(default=10, ge=2, le=30, description="Cut segments at the first keyframe after this.")
     retain_days: float = Field(default=7, gt=0, description="Delete unlocked segments older than this.")
+    event_kinds: list[EventKind] = Field(
+        default_factory=lambda: [EventKind.MOTION, EventKind.LINE_CROSSING, EventKind.INTRUSION, EventKind.TAMPER],
+        description="With mode 'events': the events of the camera that start a recording.")
+    pre_roll_seconds: float = Field(
+        default=5, ge=0, le=60, description="With mode 'events': seconds before the event kept in the recording "
+        "(from the keyframe at or before them).")
+    post_roll_seconds: float = Field(
+        default=10, ge=0, le=600, description="With mode 'events': seconds recorded after the event ends.")
+    max_event_seconds: float = Field(
+        default=600, gt=0, description="With mode 'events': an event whose end never comes records this long.")
 
     @field_validator("mode", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ crash ``recover_spool`` can store what was being written.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import io
 import json
@@ -454,6 +455,68 @@ class Recorder:
             return
         self.on_segment(FinishedSegment(self.camera_id, self.role, path, start, duration,
                                         path.stat().st_size, _sha256(path)))
+
+    def node(self) -> GraphNode:
+        return GraphNode(id=self.node_id, kind=NodeKind.RECORDER, camera_id=self.camera_id,
+                         stream_role=self.role, stats=self.stats.model())
+
+
+class EventRecorder(Recorder):
+    """Recording while events say so, with the seconds before the event as pre-roll.
+
+    Between events it keeps the last ``pre_roll`` seconds in memory, as whole
+    GOPs from a keyframe (packets are references, not copies).  ``trigger``
+    (from any thread) says until when to record: when that moment lies ahead,
+    the buffered GOPs go into a new segment first, so the recording starts
+    on the keyframe at or before ``pre_roll`` seconds before the event; once
+    it has passed, the open segment is closed and buffering resumes.
+    Segments are still cut every ``segment_seconds`` while recording.
+    """
+
+    def __init__(self, camera_id: str, role: StreamRole, spool: Path, segment_seconds: float,
+                 on_segment: Callable[[FinishedSegment], None], pre_roll: float) -> None:
+        super().__init__(camera_id, role, spool, segment_seconds, on_segment)
+        self.node_id = f"event-recorder:{camera_id}:{role.value}"
+        self.pre_roll = pre_roll
+        self.until = 0.0  # record packets that arrive before this time.time()
+        self._gops: collections.deque[list[tuple[av.Packet, float]]] = collections.deque()
+
+    def trigger(self, until: float) -> None:
+        """Record packets arriving up to ``until`` (a time.time()); 0 stops at once."""
+        self.until = until
+
+    def begin(self, stream: Any) -> None:
+        self._gops.clear()
+        super().begin(stream)
+
+    def packet(self, packet: av.Packet, arrived: float) -> None:
+        if self._template is None:
+            return
+        wanted = arrived <= self.until
+        if wanted:
+            if self._out is None and self._gops:  # the event starts: its pre-roll first
+                for gop in self._gops:
+                    for old, when in gop:
+                        super().packet(old, when)
+                self._gops.clear()
+            super().packet(packet, arrived)
+            return
+        if self._out is not None:
+            self._close()
+        self._keep(packet, arrived)
+
+    def _keep(self, packet: av.Packet, arrived: float) -> None:
+        if packet.is_keyframe:
+            self._gops.append([(packet, arrived)])
+            # Drop GOPs the pre-roll no longer reaches: the next one starts early enough.
+            while len(self._gops) > 1 and self._gops[1][0][1] <= arrived - self.pre_roll:
+                self._gops.popleft()
+        elif self._gops:
+            self._gops[-1].append((packet, arrived))
+
+    def end(self) -> None:
+        self._gops.clear()
+        super().end()
 
     def node(self) -> GraphNode:
         return GraphNode(id=self.node_id, kind=NodeKind.RECORDER, camera_id=self.camera_id,

@@ -12,7 +12,7 @@ import pytest
 from hub.core.errors import DeviceNotReady
 from hub.core.models import StreamRole
 from hub.core.sources import MediaInput
-from hub.core.streams import Figures, FinishedSegment, HlsOutput, Recorder, Relay
+from hub.core.streams import EventRecorder, Figures, FinishedSegment, HlsOutput, Recorder, Relay
 from plugins.demo.synth import Painter, SyntheticStream
 
 
@@ -227,3 +227,24 @@ def test_consumers_of_one_relay_never_see_each_others_rewritten_timestamps(tmp_p
     assert playlist.count("#EXTINF") >= 2 and "#EXT-X-DISCONTINUITY" not in playlist
     live.close()
     assert not live.directory.exists()
+
+
+def test_an_event_recorder_keeps_the_pre_roll_and_stops_after_the_post_roll(tmp_path: Path) -> None:
+    segments: list[FinishedSegment] = []
+    recorder = EventRecorder("demo:T:1", StreamRole.MAIN, tmp_path, 10, segments.append, pre_roll=2)
+    relay = Relay("demo:T:1", StreamRole.MAIN, demo_input)  # a keyframe every second
+    relay.add(recorder)
+    relay.start()
+    time.sleep(4)
+    assert not segments and not list(tmp_path.glob("*.mp4"))  # nothing is written before an event
+    event = time.time()
+    recorder.trigger(event + 1.5)  # a pulse with 1.5 s of post-roll
+    time.sleep(3.5)
+    relay.stop()
+    assert len(segments) == 1
+    seg = segments[0]
+    start, end = seg.start.timestamp(), seg.end.timestamp()
+    assert event - 3.2 <= start <= event - 1.8  # the keyframe at or before the pre-roll's first second
+    assert abs(end - (event + 1.5)) < 0.4  # the post-roll, then it stopped
+    frames, span, keyframe_first = decode(seg.path)
+    assert keyframe_first and abs(span - seg.duration) < 0.15
