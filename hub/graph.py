@@ -6,9 +6,12 @@ upstream RTSP session however many consumers follow), and the relay closes
 when its last consumer leaves.  Every relay carries a ``KeyframeSnapshots``
 so a snapshot of a received stream opens no connection of its own.  A
 source that caps concurrent sessions per device (``max_sessions``) shares
-one semaphore between the relays of that device.  Stalls (a received
-stream that brings nothing for ``health.stall_seconds``) become
-``stream_stall`` events here, for every relay, recorded or live.
+one semaphore between the relays of that device.  Stream health is
+watched here for every relay, recorded or live: a stall (nothing for
+``health.stall_seconds``), a frame rate far below the camera's own, and a
+frozen or black picture (from the latest keyframe, decoded small every
+``health.picture_check_seconds``); each is a start and a stop event, and
+the health monitor marks the camera degraded while one lasts.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy
+
 from hub.core.errors import HubError
 from hub.core.models import Event, EventKind, EventState, GraphNode, StreamRole
-from hub.core.streams import KeyframeSnapshots, PacketConsumer, Relay
+from hub.core.streams import Figures, KeyframeSnapshots, PacketConsumer, Relay
 from hub.inventory import Inventory
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,8 @@ class StreamGraph:
         self.relays: dict[StreamKey, Relay] = {}
         self._device_sessions: dict[str, threading.BoundedSemaphore] = {}
         self._closing: set[Relay] = set()
+        #: What is wrong with each received stream now, by event kind, in words.
+        self.problems: dict[StreamKey, dict[EventKind, str]] = {}
 
     def attach(self, camera_id: str, role: StreamRole, consumer: PacketConsumer) -> Relay:
         """Feed ``consumer`` with the packets of a camera stream, opening its relay if need be."""
@@ -104,33 +111,111 @@ class StreamGraph:
             out.extend(c.node() for c in relay.consumers if hasattr(c, "node"))
         return out
 
-    async def watch_stalls(self, publish: Callable[[Event], None], stall_seconds: float) -> None:
-        """Publish ``stream_stall`` start when a relay brings nothing for ``stall_seconds``,
-        and stop when packets flow again; runs until cancelled."""
-        stalled: set[StreamKey] = set()
+    def problems_of(self, camera_id: str) -> list[str]:
+        """What is wrong with the streams of a camera the hub receives, in words."""
+        return sorted(f"{key[1].value} stream {detail}" for key, found in list(self.problems.items())
+                      if key[0] == camera_id for detail in found.values())
+
+    async def watch_health(self, publish: Callable[[Event], None], settings: Any) -> None:
+        """Watch every relay until cancelled: stalls and a frame rate far below the camera's own
+        each second, frozen and black pictures every ``picture_check_seconds``.  Each problem is
+        a start event when it appears and a stop event when it clears, and degrades the camera
+        at its next health check (``problems_of``)."""
+        pictures: dict[StreamKey, _Picture] = {}
+        picture_due = time.monotonic() + settings.picture_check_seconds
         while True:
-            await asyncio.sleep(min(1.0, stall_seconds / 4))
+            await asyncio.sleep(min(1.0, settings.stall_seconds / 4))
+            if settings.picture_check_seconds and time.monotonic() >= picture_due:
+                picture_due = time.monotonic() + settings.picture_check_seconds
+                await self._check_pictures(pictures, settings)
             now = time.time()
             for key, relay in list(self.relays.items()):
+                found: dict[EventKind, str] = {}
                 idle = 0.0 if relay.waiting else relay.idle_seconds(now)
-                if idle >= stall_seconds and key not in stalled:
-                    stalled.add(key)
-                    state, data = EventState.START, {"stream": key[1].value, "idle_seconds": round(idle, 1)}
-                elif idle < stall_seconds and key in stalled:
-                    stalled.discard(key)
-                    state, data = EventState.STOP, {"stream": key[1].value}
+                if idle >= settings.stall_seconds:
+                    found[EventKind.STREAM_STALL] = f"stalled (no packet for {idle:.0f} s)"
                 else:
-                    continue
-                camera = self.inventory.cameras.get(key[0])
-                publish(Event(camera_id=key[0], device_id=camera.device_id if camera else None,
-                              kind=EventKind.STREAM_STALL, state=state, source="streams", data=data))
-            stalled &= set(self.relays)
+                    camera = self.inventory.cameras.get(key[0])
+                    stream = camera.stream(key[1]) if camera else None
+                    expected, fps = (stream.fps if stream else None), relay.stats.fps
+                    receiving = now - relay.started_at > 2 * Figures.WINDOW
+                    if expected and fps and receiving and fps < settings.low_fps_ratio * expected:
+                        found[EventKind.STREAM_LOW_FPS] = f"at {fps:g} fps of the camera's {expected:g}"
+                    if (picture := pictures.get(key)) is not None:
+                        found.update(picture.found)
+                self._update(key, found, publish, idle)
+            for key in [k for k in self.problems if k not in self.relays]:
+                del self.problems[key]  # nobody receives it any more: nothing to say about it
+            for key in [k for k in pictures if k not in self.relays]:
+                del pictures[key]
+
+    async def _check_pictures(self, pictures: dict[StreamKey, _Picture], settings: Any) -> None:
+        for key, relay in list(self.relays.items()):
+            snaps = next((c for c in relay.consumers if isinstance(c, KeyframeSnapshots)), None)
+            thumb = await asyncio.to_thread(snaps.thumbnail) if snaps is not None else None
+            if thumb is not None:
+                pictures.setdefault(key, _Picture()).see(*thumb, settings)
+
+    def _update(self, key: StreamKey, found: dict[EventKind, str], publish: Callable[[Event], None],
+                idle: float) -> None:
+        before = self.problems.get(key, {})
+        if found:
+            self.problems[key] = found
+        else:
+            self.problems.pop(key, None)
+        camera = self.inventory.cameras.get(key[0])
+        device = camera.device_id if camera else None
+        for kind in found.keys() - before.keys():
+            data: dict[str, Any] = {"stream": key[1].value, "detail": found[kind]}
+            if kind == EventKind.STREAM_STALL:
+                data["idle_seconds"] = round(idle, 1)
+            publish(Event(camera_id=key[0], device_id=device, kind=kind, state=EventState.START,
+                          source="streams", data=data))
+        for kind in before.keys() - found.keys():
+            publish(Event(camera_id=key[0], device_id=device, kind=kind, state=EventState.STOP,
+                          source="streams", data={"stream": key[1].value}))
 
     async def stop(self) -> None:
         """Stop every relay, ending its consumers (recorders finish their segments)."""
         relays = list(self.relays.values()) + list(self._closing)
         self.relays.clear()
         await asyncio.gather(*(asyncio.to_thread(r.stop) for r in relays))
+
+
+class _Picture:
+    """What the picture checks of one stream have seen: when it last changed, since when it is black."""
+
+    #: Mean absolute difference (0-255) of two 64x36 grey thumbnails under which they are "the same"
+    #: (encoder noise on an unchanged picture stays well under it; a clock's seconds do not).
+    STILL = 0.5
+    #: Mean and spread of grey levels under which a picture is black.
+    BLACK_MEAN, BLACK_SPREAD = 16.0, 6.0
+
+    def __init__(self) -> None:
+        self.previous: Any = None
+        self.arrived = 0.0
+        self.still_since: float | None = None
+        self.black_since: float | None = None
+        self.found: dict[EventKind, str] = {}
+
+    def see(self, arrived: float, grey: Any, settings: Any) -> None:
+        if arrived == self.arrived:
+            return  # no new keyframe since the last check (the stall check speaks for that)
+        pixels = grey.astype(numpy.int16)
+        if self.previous is not None and float(numpy.abs(pixels - self.previous).mean()) < self.STILL:
+            self.still_since = self.still_since or self.arrived
+        else:
+            self.still_since = None
+        if float(pixels.mean()) < self.BLACK_MEAN and float(pixels.std()) < self.BLACK_SPREAD:
+            self.black_since = self.black_since or arrived
+        else:
+            self.black_since = None
+        self.previous, self.arrived = pixels, arrived
+        self.found = {}
+        if self.black_since is not None and arrived - self.black_since >= settings.black_seconds:
+            self.found[EventKind.STREAM_BLACK] = f"black for {arrived - self.black_since:.0f} s"
+        elif self.still_since is not None and arrived - self.still_since >= settings.frozen_seconds:
+            self.found[EventKind.STREAM_FROZEN] = f"frozen (unchanged for {arrived - self.still_since:.0f} s)"
 
 
 def _users(relay: Relay) -> list[PacketConsumer]:

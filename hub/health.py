@@ -99,6 +99,9 @@ class HealthMonitor:
             status, why = found.get(camera.id, (CameraStatus.OFFLINE, "channel gone from the device"))
             if status == CameraStatus.UNKNOWN:
                 status = CameraStatus.ONLINE  # reachable, and the device says nothing against it
+            graph = getattr(self.hub, "graph", None)
+            if status == CameraStatus.ONLINE and graph is not None and (problems := graph.problems_of(camera.id)):
+                status, why = CameraStatus.DEGRADED, "; ".join(problems)  # answers, but its picture is wrong
             await self._observe(camera.id, status, why)
 
     async def _storage(self, name: str, ok: bool | None) -> None:

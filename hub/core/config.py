@@ -137,6 +137,18 @@ class HealthConfig(HubModel):
     stall_seconds: float = Field(
         default=10, ge=1, description="A stream the hub receives that brings no packet for this long is "
         "stalled: a 'stream_stall' start event, and a stop event when packets flow again.")
+    picture_check_seconds: float = Field(
+        default=30, ge=0, description="How often the latest keyframe of each received stream is checked for a "
+        "frozen or black picture (one keyframe decode per stream per check); 0 turns picture checks off.")
+    frozen_seconds: float = Field(
+        default=120, gt=0, description="A picture that has not changed for this long is frozen: a "
+        "'stream_frozen' event and the camera 'degraded'.")
+    black_seconds: float = Field(
+        default=60, gt=0, description="A picture that has stayed black this long: a 'stream_black' event and "
+        "the camera 'degraded' (a covered lens, a dead sensor, infrared lights out at night).")
+    low_fps_ratio: float = Field(
+        default=0.5, gt=0, le=1, description="A stream delivering fewer frames per second than this share of "
+        "the camera's own rate: a 'stream_low_fps' event and the camera 'degraded'.")
 
 
 class LocalStorageDefault(StorageConfig):

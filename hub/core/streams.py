@@ -572,23 +572,39 @@ class KeyframeSnapshots:
             return cached[1]
         if cached is not None and time.time() - cached[0] < self.cache_seconds:
             return cached[1]
-        try:
-            decoder: Any = av.CodecContext.create(codec[0], "r")
-            if codec[1]:
-                decoder.extradata = codec[1]
-            frames = list(decoder.decode(av.Packet(keyframe[0]))) + list(decoder.decode(None))
-        except av.error.FFmpegError as err:
-            self.stats.errors += 1
-            self.stats.last_error = type(err).__name__
-            return None
-        if not frames:
+        frame = self._decode(keyframe[0], codec)
+        if frame is None:
             return None
         out = io.BytesIO()
-        frames[0].to_image().save(out, format="JPEG", quality=self.quality)
+        frame.to_image().save(out, format="JPEG", quality=self.quality)
         jpeg = out.getvalue()
         with self._lock:
             self._cached = (keyframe[1], jpeg)
         return jpeg
+
+    def thumbnail(self, width: int = 64, height: int = 36) -> tuple[float, Any] | None:
+        """The latest keyframe as a small grey picture (a NumPy array) with its arrival
+        time, for picture checks (frozen, black); None before the first keyframe."""
+        with self._lock:
+            keyframe, codec = self._keyframe, self._codec
+        if keyframe is None or codec is None:
+            return None
+        frame = self._decode(keyframe[0], codec)
+        if frame is None:
+            return None
+        return keyframe[1], frame.reformat(width=width, height=height, format="gray").to_ndarray()
+
+    def _decode(self, data: bytes, codec: tuple[str, bytes | None]) -> Any:
+        try:
+            decoder: Any = av.CodecContext.create(codec[0], "r")
+            if codec[1]:
+                decoder.extradata = codec[1]
+            frames = list(decoder.decode(av.Packet(data))) + list(decoder.decode(None))
+        except av.error.FFmpegError as err:
+            self.stats.errors += 1
+            self.stats.last_error = type(err).__name__
+            return None
+        return frames[0] if frames else None
 
     def node(self) -> GraphNode:
         return GraphNode(id=self.node_id, kind=NodeKind.SNAPSHOTTER, camera_id=self.camera_id,

@@ -37,10 +37,12 @@ class RtspServer:
     """A live camera at ``rtsp://127.0.0.1:PORT/main`` and ``/sub``."""
 
     def __init__(self, width: int = 640, height: int = 360, fps: int = 15, keyint: int = 15,
-                 credentials: tuple[str, str] | None = None, kbits: int = 2048, x264: str = "") -> None:
+                 credentials: tuple[str, str] | None = None, kbits: int = 2048, x264: str = "",
+                 pattern: str = "ball") -> None:
         self.port = free_port()
         self.width, self.height, self.fps, self.keyint, self.kbits = width, height, fps, keyint, kbits
         self.x264 = x264  # extra x264 options, e.g. "nal-hrd=cbr:filler=1" for a constant bit rate
+        self.pattern = pattern  # videotestsrc pattern: "ball" moves, "smpte" stands still, "black"
         self.credentials = credentials
         self.proc: subprocess.Popen[str] | None = None
         self.connections = 0  # RTSP connections clients opened since start
@@ -52,7 +54,8 @@ class RtspServer:
     def start(self) -> RtspServer:
         check()
         args = [SYSTEM_PYTHON, str(SCRIPT), "--port", str(self.port), "--size", f"{self.width}x{self.height}",
-                "--fps", str(self.fps), "--keyint", str(self.keyint), "--kbits", str(self.kbits), "--x264", self.x264]
+                "--fps", str(self.fps), "--keyint", str(self.keyint), "--kbits", str(self.kbits), "--x264", self.x264,
+                "--pattern", self.pattern]
         if self.credentials:
             args += ["--credentials", ":".join(self.credentials)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -3,7 +3,8 @@
 Run by ``hub.testing.rtsp.RtspServer`` under Debian's ``/usr/bin/python3``
 (a virtualenv cannot import Debian's ``gi``); it imports nothing from the
 hub.  Options: ``--port``, ``--size WxH``, ``--fps``, ``--keyint``, ``--kbits``,
-``--x264`` (extra x264 options, e.g. ``nal-hrd=cbr:filler=1`` for a
+``--pattern`` (a ``videotestsrc`` pattern: ``ball`` moves, ``smpte`` stands still,
+``black``), ``--x264`` (extra x264 options, e.g. ``nal-hrd=cbr:filler=1`` for a
 constant bit rate) and ``--credentials USER:PASSWORD``.  Mounts:
 ``/main`` and ``/sub`` (half size).  It prints ``ready`` once listening, then
 ``client-connected`` for every RTSP connection a client opens.
@@ -18,10 +19,11 @@ gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 
-def factory(width: int, height: int, fps: int, keyint: int, kbits: int, x264: str) -> GstRtspServer.RTSPMediaFactory:
+def factory(width: int, height: int, fps: int, keyint: int, kbits: int, x264: str,
+            pattern: str) -> GstRtspServer.RTSPMediaFactory:
     f = GstRtspServer.RTSPMediaFactory()
     f.set_launch(
-        f"( videotestsrc is-live=true pattern=ball ! video/x-raw,width={width},height={height},framerate={fps}/1 "
+        f"( videotestsrc is-live=true pattern={pattern} ! video/x-raw,width={width},height={height},framerate={fps}/1 "
         f"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={keyint} bitrate={kbits} "
         + (f'option-string="{x264}" ' if x264 else "") +
         "! rtph264pay name=pay0 pt=96 config-interval=1 )")
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--keyint", type=int, default=15)
     parser.add_argument("--kbits", type=int, default=2048)
     parser.add_argument("--x264", default="")
+    parser.add_argument("--pattern", default="ball")
     parser.add_argument("--credentials", default=None)
     args = parser.parse_args()
     port, fps, keyint, kbits = args.port, args.fps, args.keyint, args.kbits
@@ -46,8 +49,9 @@ def main() -> None:
     server.set_address("127.0.0.1")
     server.set_service(port)
     mounts = server.get_mount_points()
-    main_f = factory(width, height, fps, keyint, kbits, args.x264)
-    sub_f = factory(width // 2 // 2 * 2, height // 2 // 2 * 2, fps, keyint, max(64, kbits // 4), args.x264)
+    main_f = factory(width, height, fps, keyint, kbits, args.x264, args.pattern)
+    sub_f = factory(width // 2 // 2 * 2, height // 2 // 2 * 2, fps, keyint, max(64, kbits // 4), args.x264,
+                    args.pattern)
     if args.credentials:
         user, _, password = args.credentials.partition(":")
         auth = GstRtspServer.RTSPAuth()

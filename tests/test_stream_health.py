@@ -1,0 +1,97 @@
+"""Stream health against real RTSP cameras: frozen and black pictures become events and a degraded camera."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from hub.testing.rtsp import RtspServer, RtspUnavailable
+
+
+@pytest.fixture
+def cameras() -> Iterator[dict[str, RtspServer]]:
+    """Three test cameras: one whose picture moves, one that stands still, one that is black."""
+    servers: dict[str, RtspServer] = {}
+    try:
+        for name, pattern in (("moving", "ball"), ("frozen", "smpte"), ("black", "black")):
+            servers[name] = RtspServer(fps=10, keyint=5, pattern=pattern).start()
+    except RtspUnavailable as err:
+        for server in servers.values():
+            server.stop()
+        pytest.skip(str(err))
+    yield servers
+    for server in servers.values():
+        server.stop()
+
+
+def test_frozen_and_black_pictures_are_events_and_degrade_the_camera(cameras, hub_factory) -> None:
+    sources = "".join(f"  - {{type: rtsp, name: {name}, url: '{server.url()}', device_id: cam-{name}}}\n"
+                      for name, server in cameras.items())
+    hub = hub_factory(f"""\
+version: 1
+recording: {{default: {{mode: continuous, segment_seconds: 2}}}}
+health: {{interval_seconds: 1, confirm_checks: 1, picture_check_seconds: 1, frozen_seconds: 3, black_seconds: 3}}
+sources:
+{sources}""")
+    with hub.client() as client:
+        names = {c["id"]: c["name"] for c in client.get("/api/v1/cameras").json()}
+
+        def problems() -> set[tuple[str, str, str]]:
+            return {(names[e["camera_id"]], e["kind"], e["state"]) for e in client.get("/api/v1/events").json()
+                    if e["kind"].startswith("stream_")}
+
+        def status() -> dict[str, str]:
+            return {c["name"]: c["status"] for c in client.get("/api/v1/cameras").json()}
+
+        deadline = time.monotonic() + 40
+        want = {("frozen", "stream_frozen", "start"), ("black", "stream_black", "start")}
+        while not want <= problems() or status() != {"moving": "online", "frozen": "degraded", "black": "degraded"}:
+            assert time.monotonic() < deadline, (problems(), status())
+            time.sleep(0.5)
+        assert not {p for p in problems() if p[0] == "moving"}  # a moving picture is left alone
+        assert ("black", "stream_frozen", "start") not in problems()  # black says more than frozen
+        frozen = next(e for e in client.get("/api/v1/events").json() if e["kind"] == "stream_frozen")
+        assert frozen["data"]["stream"] == "main" and "unchanged for" in frozen["data"]["detail"]
+
+
+async def test_a_frame_rate_far_below_the_cameras_own_is_a_problem_until_it_recovers() -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    from hub.core.models import Camera, Event, Stream, StreamRole
+    from hub.core.streams import Relay
+    from hub.graph import StreamGraph
+    from hub.inventory import Inventory
+    from tests.core.test_streams import demo_input  # 10 frames a second
+
+    inventory = Inventory({})
+    camera = Camera(id="demo:T:1", device_id="demo:T", channel=1, name="Gate",
+                    streams=[Stream(role=StreamRole.MAIN, fps=25)])  # the camera says 25
+    inventory.cameras[camera.id] = camera
+    graph = StreamGraph(inventory)
+    relay = Relay(camera.id, StreamRole.MAIN, demo_input)
+    graph.relays[(camera.id, StreamRole.MAIN)] = relay
+    relay.start()
+    events: list[Event] = []
+    first = asyncio.Event()
+
+    def publish(event: Event) -> None:
+        events.append(event)
+        first.set()
+
+    settings = SimpleNamespace(stall_seconds=5, low_fps_ratio=0.5, picture_check_seconds=0)
+    watcher = asyncio.create_task(graph.watch_health(publish, settings))
+    try:
+        await asyncio.wait_for(first.wait(), 20)  # the first figures come after a 5 s window
+        assert [(e.kind, e.state) for e in events] == [("stream_low_fps", "start")]
+        assert events[0].data["detail"].endswith("fps of the camera's 25")
+        assert graph.problems_of(camera.id) == [f"main stream {events[0].data['detail']}"]
+        inventory.cameras[camera.id] = camera.model_copy(update={"streams": [Stream(role=StreamRole.MAIN, fps=12)]})
+        await asyncio.sleep(2)  # the camera was reconfigured to 12 fps: 10 is close enough
+        assert [(e.kind, e.state) for e in events][-1] == ("stream_low_fps", "stop")
+        assert graph.problems_of(camera.id) == []
+    finally:
+        watcher.cancel()
+        await asyncio.to_thread(relay.stop)
