@@ -271,6 +271,7 @@ class Hub:
             self.health = HealthMonitor(self, self.config.health)
             self.health.schedule()
         self.scheduler.add("retention", lambda hub: hub.recording.apply_retention(), "interval", minutes=10)
+        self.scheduler.add("storage-pressure", lambda hub: hub.recording.relieve_pressure(), "interval", minutes=1)
         self.scheduler.add("inventory", lambda hub: hub.refresh_inventory(), "interval", minutes=15, jitter=60)
         self.scheduler.add("outbox-tidy", lambda hub: hub.store.outbox_purge(utcnow() - timedelta(days=1)),
                            "interval", hours=1)

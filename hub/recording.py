@@ -5,7 +5,10 @@ relay of a camera stream with live viewers and snapshots.  Segments finished
 by a ``Recorder`` (in its relay's thread) come here on the event loop: the
 file is moved into the storage backend and indexed in the metadata store.
 Retention runs as a scheduled job and deletes unlocked segments older than
-their camera's ``retain_days``, oldest first.
+their camera's ``retain_days`` (rules match cameras by id, tag, owner or
+area), oldest first; a second job relieves storage pressure (a quota, a
+volume running full) by deleting the oldest unlocked segments of any camera.
+Locked segments (evidence) are never deleted.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ def rule_for(recording: Any, camera: Camera) -> Any:
     rule = recording.default
     for override in recording.rules:
         if any(fnmatch.fnmatchcase(camera.id, pat) for pat in override.cameras) or \
-                set(override.tags) & set(camera.tags):
+                set(override.tags) & set(camera.tags) or \
+                (camera.owner is not None and camera.owner in override.owners) or \
+                (camera.area is not None and any(camera.area == a or camera.area.startswith(a + "/")
+                                                 for a in override.areas)):
             rule = override
     return rule
 
@@ -160,4 +166,40 @@ class Recording:
                 deleted += len(batch)
         if deleted:
             log.info("retention deleted segments", extra={"segments": deleted})
+        return deleted
+
+    async def relieve_pressure(self) -> int:
+        """Delete the oldest unlocked segments, of any camera, while recordings exceed
+        ``max_storage_gb`` or the volume has less than ``min_free_percent`` free; returns
+        how many went.  Locked (evidence) segments are never touched."""
+        settings = self.config.recording
+        need = 0.0
+        if settings.max_storage_gb is not None:
+            need = await self.store.segment_bytes() - settings.max_storage_gb * 1e9
+        space = await self.storage.free_space() if settings.min_free_percent else None
+        if space is not None:
+            free, total = space
+            if free < total * settings.min_free_percent / 100:
+                # Free a percent more than the floor, so this does not run again a minute later.
+                need = max(need, total * (settings.min_free_percent + 1) / 100 - free)
+        deleted = freed = 0
+        while need > 0:
+            batch = await self.store.oldest_segments(200)
+            if not batch:
+                log.error("storage is full and every segment left is locked; recordings will fail",
+                          extra={"needed_bytes": int(need)})
+                break
+            taken = []
+            for segment_id, key, size in batch:
+                await self.storage.delete(key)
+                taken.append(segment_id)
+                need -= size
+                freed += size
+                if need <= 0:
+                    break
+            await self.store.delete_segments(taken)
+            deleted += len(taken)
+        if deleted:
+            log.warning("storage pressure: deleted the oldest unlocked segments",
+                        extra={"segments": deleted, "bytes": freed})
         return deleted

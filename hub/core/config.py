@@ -98,6 +98,11 @@ class RecordingOverride(RecordingRule):
         default_factory=list, description="Camera ids or glob patterns (e.g. 'demo:*:2') this rule applies to."
     )
     tags: list[str] = Field(default_factory=list, description="Cameras with any of these tags get this rule.")
+    owners: list[str] = Field(
+        default_factory=list, description="Cameras of these owners (ids under 'owners') get this rule, e.g. a "
+        "shorter retention for partner cameras as their agreement says.")
+    areas: list[str] = Field(
+        default_factory=list, description="Cameras in these areas or below them (area paths) get this rule.")
 
 
 class RecordingConfig(HubModel):
@@ -105,6 +110,13 @@ class RecordingConfig(HubModel):
     rules: list[RecordingOverride] = Field(
         default_factory=list, description="Overrides, the last matching one wins."
     )
+    max_storage_gb: float | None = Field(
+        default=None, gt=0, description="Recordings kept at most this many gigabytes in all; beyond it the "
+        "oldest unlocked segments go first, whatever their camera's retain_days.")
+    min_free_percent: float = Field(
+        default=5, ge=0, lt=100, description="When the storage volume has less free space than this share "
+        "(backends that know their volume: local), the oldest unlocked segments are deleted until it has a "
+        "percent more; 0 turns this off.")
 
 
 class LiveConfig(HubModel):
@@ -457,6 +469,13 @@ def cross_check(model: Any, plugins: Plugins) -> list[tuple[Path_, str]]:
             found.append((("sources", i, "site"), f"unknown site {src.site!r}; add it under 'sites'"))
         if src.area and areas and src.area not in areas:
             found.append((("sources", i, "area"), f"unknown area {src.area!r}"))
+    for i, rule in enumerate(model.recording.rules):
+        for j, owner in enumerate(rule.owners):
+            if owner not in owners:
+                found.append((("recording", "rules", i, "owners", j), f"unknown owner {owner!r}"))
+        for j, area in enumerate(rule.areas):
+            if areas and area not in areas:
+                found.append((("recording", "rules", i, "areas", j), f"unknown area {area!r}"))
     if model.storage.type == "none":
         found.append((("storage",), "no storage backend plugin is loaded"))
     return found

@@ -88,5 +88,10 @@ class StorageBackend(ABC):
         """A local file holding the object, when the backend has one."""
         return None
 
+    async def free_space(self) -> tuple[int, int] | None:
+        """Free and total bytes of the volume the objects live on, when the backend has
+        one (cheap: called every minute for disk-pressure retention); None otherwise."""
+        return None
+
     async def close(self) -> None:
         """Release clients; called once when the hub stops."""

@@ -384,6 +384,20 @@ class Store:
         async with self.session() as s:
             return [(r[0], r[1]) for r in (await s.execute(q)).all()]
 
+    async def oldest_segments(self, limit: int = 200) -> list[tuple[int, str, int]]:
+        """The oldest unlocked segments of any camera: id, storage key, size."""
+        q = (select(SegmentRow.id, SegmentRow.storage_key, SegmentRow.size)
+             .where(SegmentRow.locked.is_(False)).order_by(SegmentRow.start).limit(limit))
+        async with self.session() as s:
+            return [(r[0], r[1], r[2]) for r in (await s.execute(q)).all()]
+
+    async def segment_bytes(self) -> int:
+        """Bytes of every indexed segment."""
+        from sqlalchemy import func
+
+        async with self.session() as s:
+            return int((await s.scalar(select(func.coalesce(func.sum(SegmentRow.size), 0)))) or 0)
+
     async def recorded_cameras(self) -> list[str]:
         async with self.session() as s:
             return list((await s.scalars(select(SegmentRow.camera_id).distinct())).all())

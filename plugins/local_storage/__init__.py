@@ -119,6 +119,14 @@ class LocalStorage(StorageBackend):
     async def usage(self) -> StorageUsage:
         return await asyncio.to_thread(self._usage)
 
+    def _free_space(self) -> tuple[int, int]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        disk = shutil.disk_usage(self.root)
+        return disk.free, disk.total
+
+    async def free_space(self) -> tuple[int, int] | None:
+        return await asyncio.to_thread(self._free_space)
+
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
