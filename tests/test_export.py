@@ -108,3 +108,37 @@ def test_export_through_the_api_is_audited_and_checks_its_range(hub_factory) -> 
     assert nothing.status_code == 404
     assert any(a["action"] == "export" and a["camera_id"] == cam and a["allowed"] for a in audit)
     assert not list((hub.data_dir / "exports").glob("*/*.mp4")), "exports are removed once sent"
+
+
+def test_evidence_locks_keep_a_range_from_retention_and_are_audited(hub_factory) -> None:  # noqa: ANN001
+    from datetime import datetime
+
+    from tests.conftest import demo_hub_yaml
+    from tests.test_hub import wait_for_recording
+
+    hub = hub_factory(demo_hub_yaml())
+    with hub.client() as admin, hub.client("operator") as operator, hub.client("viewer") as viewer:
+        cam = admin.get("/api/v1/cameras").json()[0]["id"]
+        first = wait_for_recording(admin, cam)[0]
+        t0 = datetime.fromisoformat(first["start"])
+        lock = {"start": (t0 + timedelta(seconds=0.5)).isoformat(), "end": (t0 + timedelta(seconds=1)).isoformat(),
+                "reason": "Polres Kutai Timur request 17/XI"}
+        url = f"/api/v1/cameras/{cam}/recordings/lock"
+        assert viewer.post(url, json=lock).status_code == 403
+        locked = operator.post(url, json=lock)
+        assert locked.status_code == 200 and locked.json()["segments"] == [first["id"]]
+        listed = {s["id"]: s["locked"] for s in admin.get(f"/api/v1/cameras/{cam}/recordings").json()}
+        assert listed[first["id"]] is True and not any(v for k, v in listed.items() if k != first["id"])
+        assert operator.post(url, json={**lock, "locked": False}).status_code == 403  # releasing needs manage
+        assert operator.post(url, json={**lock, "reason": ""}).status_code == 422
+        naive = {**lock, "start": "2026-11-22T10:00:00", "end": "2026-11-22T10:01:00"}
+        assert operator.post(url, json=naive).status_code == 400
+        later = t0 + timedelta(days=3)
+        assert operator.post(url, json={**lock, "start": later.isoformat(),
+                                        "end": (later + timedelta(minutes=1)).isoformat()}).status_code == 404
+        assert admin.post(url, json={**lock, "locked": False, "reason": "case closed"}).status_code == 200
+        listed = {s["id"]: s["locked"] for s in admin.get(f"/api/v1/cameras/{cam}/recordings").json()}
+        assert listed[first["id"]] is False
+        audit = admin.get("/api/v1/audit").json()
+    entries = [(a["action"], a["reason"].split(" (")[0]) for a in audit if a["action"] in ("lock", "unlock")]
+    assert entries == [("unlock", "case closed"), ("lock", "Polres Kutai Timur request 17/XI")]

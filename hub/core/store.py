@@ -408,6 +408,15 @@ class Store:
         async with self.session.begin() as s:
             await s.execute(delete(SegmentRow).where(SegmentRow.id.in_(list(ids)), SegmentRow.locked.is_(False)))
 
+    async def lock_range(self, camera_id: str, start: datetime, end: datetime, locked: bool) -> list[int]:
+        """Lock (or unlock) every segment of a camera overlapping [start, end); returns their ids."""
+        where = (SegmentRow.camera_id == camera_id) & (SegmentRow.end > start) & (SegmentRow.start < end)
+        async with self.session.begin() as s:
+            ids = list((await s.scalars(select(SegmentRow.id).where(where).order_by(SegmentRow.start))).all())
+            if ids:
+                await s.execute(update(SegmentRow).where(SegmentRow.id.in_(ids)).values(locked=locked))
+        return ids
+
     async def set_locked(self, segment_id: int, locked: bool) -> None:
         async with self.session.begin() as s:
             await s.execute(update(SegmentRow).where(SegmentRow.id == segment_id).values(locked=locked))

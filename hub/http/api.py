@@ -164,6 +164,48 @@ async def export(
                         background=BackgroundTask(shutil.rmtree, work, True))
 
 
+class EvidenceLock(BaseModel):
+    """Keep (or release) a camera's recordings over a range from retention."""
+
+    start: datetime = Field(description="Start of the range (ISO 8601 with a zone).")
+    end: datetime = Field(description="End of the range (ISO 8601 with a zone).")
+    locked: bool = Field(default=True, description="true locks (evidence); false releases (needs 'manage').")
+    reason: str = Field(min_length=3, max_length=500,
+                        description="Why, for the audit log: a case or request number, who asked.")
+
+
+class EvidenceLockResult(BaseModel):
+    camera_id: str
+    locked: bool
+    segments: list[int] = Field(description="Ids of the segments overlapping the range, now (un)locked.")
+
+
+@router.post("/cameras/{camera_id}/recordings/lock", response_model=EvidenceLockResult)
+async def lock_recordings(camera_id: str, body: EvidenceLock, request: Request,
+                          who: CurrentPrincipal) -> EvidenceLockResult:
+    """Lock the segments of a range so retention never deletes them (evidence a police
+    request asks for), or release them.  Locking needs 'export'; releasing needs 'manage';
+    both are in the audit log with their reason."""
+    hub = _hub(request)
+    if body.start.tzinfo is None or body.end.tzinfo is None:
+        raise HTTPException(400, "start and end need a time zone (e.g. 2026-11-22T10:00:00+07:00)")
+    if not body.start < body.end:
+        raise HTTPException(400, "the range must end after it starts")
+    camera = hub.inventory.cameras.get(camera_id)
+    known = camera or next((c for c, _, _ in await hub.store.known_cameras(True) if c.id == camera_id), None)
+    if known is None:
+        hub.inventory.camera(camera_id)  # raises NotFound
+    action = Action.EXPORT if body.locked else Action.MANAGE
+    await hub.authorize(who, action, known, {"lock": body.locked})
+    ids = await hub.store.lock_range(camera_id, body.start, body.end, body.locked)
+    if not ids:
+        raise HTTPException(404, "no recording of this camera overlaps the range")
+    what = "lock" if body.locked else "unlock"
+    await hub.store.audit(who, what, camera_id, True,
+                          f"{body.reason} ({body.start.isoformat()} to {body.end.isoformat()}, {len(ids)} segments)")
+    return EvidenceLockResult(camera_id=camera_id, locked=body.locked, segments=ids)
+
+
 @router.post("/cameras/{camera_id}/ptz", status_code=204, response_class=Response)
 async def ptz(camera_id: str, command: PtzCommand, request: Request, who: CurrentPrincipal) -> Response:
     """Move, stop or send a PTZ camera to a preset (501 for cameras without PTZ)."""
