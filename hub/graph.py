@@ -106,8 +106,10 @@ class StreamGraph:
 
     def nodes(self) -> list[GraphNode]:
         out = []
-        for relay in list(self.relays.values()):
-            out.append(relay.node())
+        for key, relay in list(self.relays.items()):
+            node = relay.node()
+            node.problems = sorted(self.problems.get(key, {}).values())
+            out.append(node)
             out.extend(c.node() for c in relay.consumers if hasattr(c, "node"))
         return out
 

@@ -54,6 +54,10 @@ sources:
         assert ("black", "stream_frozen", "start") not in problems()  # black says more than frozen
         frozen = next(e for e in client.get("/api/v1/events").json() if e["kind"] == "stream_frozen")
         assert frozen["data"]["stream"] == "main" and "unchanged for" in frozen["data"]["detail"]
+        relays = {names[n["camera_id"]]: n["problems"] for n in client.get("/api/v1/streams").json()
+                  if n["kind"] == "relay"}
+        assert relays["moving"] == [] and relays["black"][0].startswith("black for")
+        assert relays["frozen"][0].startswith("frozen (unchanged for")
 
 
 async def test_a_frame_rate_far_below_the_cameras_own_is_a_problem_until_it_recovers() -> None:

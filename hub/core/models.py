@@ -340,6 +340,9 @@ class GraphNode(HubModel):
     camera_id: str
     stream_role: StreamRole
     stats: NodeStats = Field(default_factory=NodeStats)
+    problems: list[str] = Field(
+        default_factory=list, description="What is wrong with a relay's stream now: stalled, a low frame rate, "
+        "a frozen or black picture (empty for other nodes).")
 
 
 class Segment(HubModel):
