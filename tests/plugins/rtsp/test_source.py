@@ -110,3 +110,32 @@ sources:
     assert Image.open(io.BytesIO(pictures[0].content)).size == (rtsp_server.width, rtsp_server.height)
     assert rtsp_server.connections == sessions, "snapshots come from the stream the hub already receives"
     assert any(n["kind"] == "snapshotter" and n["camera_id"] == cam for n in nodes)
+
+
+def test_thirty_seconds_recorded_from_a_real_camera_add_up_within_one_gop(rtsp_server, tmp_path: Path) -> None:
+    import av
+
+    from hub.core.sources import UrlMediaInput
+    from hub.core.streams import FinishedSegment, Recorder, Relay
+
+    segments: list[FinishedSegment] = []
+    relay = Relay("rtsp:test:1", StreamRole.MAIN, lambda: UrlMediaInput(rtsp_server.url("main"), label="test",
+                                                                        options={"rtsp_transport": "tcp"}))
+    relay.add(Recorder("rtsp:test:1", StreamRole.MAIN, tmp_path, 4, segments.append))
+    began = time.monotonic()
+    relay.start()
+    time.sleep(30)
+    relay.stop()
+    span = time.monotonic() - began
+    gop = rtsp_server.keyint / rtsp_server.fps
+    recorded = sum(s.duration for s in segments)
+    # All of it from the first keyframe on: less only by the wait for that keyframe and the RTSP set-up
+    # (up to a second on a busy machine); a lost 4 s segment or a duplicated one shows.
+    assert span - gop - 1.5 <= recorded <= span + 0.1, (recorded, span)
+    for seg in segments:
+        with av.open(str(seg.path)) as media:
+            frames = [f for f in media.decode(video=0)]
+        assert frames[0].key_frame and abs(len(frames) - seg.duration * rtsp_server.fps) <= 2, \
+            (len(frames), seg.duration)
+    starts = [s.start.timestamp() for s in segments]
+    assert all(abs(b - (a + s.duration)) < 0.1 for a, b, s in zip(starts, starts[1:], segments, strict=False))
