@@ -124,12 +124,18 @@ class StreamGraph:
         a start event when it appears and a stop event when it clears, and degrades the camera
         at its next health check (``problems_of``)."""
         pictures: dict[StreamKey, _Picture] = {}
-        picture_due = time.monotonic() + settings.picture_check_seconds
+        # Picture checks decode a keyframe per stream: at city scale a pass takes a while, so
+        # it runs beside the stall checks rather than holding them up.
+        checker = asyncio.create_task(self._check_pictures(pictures, settings))
+        try:
+            await self._watch(publish, settings, pictures)
+        finally:
+            checker.cancel()
+
+    async def _watch(self, publish: Callable[[Event], None], settings: Any,
+                     pictures: dict[StreamKey, _Picture]) -> None:
         while True:
             await asyncio.sleep(min(1.0, settings.stall_seconds / 4))
-            if settings.picture_check_seconds and time.monotonic() >= picture_due:
-                picture_due = time.monotonic() + settings.picture_check_seconds
-                await self._check_pictures(pictures, settings)
             now = time.time()
             for key, relay in list(self.relays.items()):
                 found: dict[EventKind, str] = {}
@@ -152,11 +158,16 @@ class StreamGraph:
                 del pictures[key]
 
     async def _check_pictures(self, pictures: dict[StreamKey, _Picture], settings: Any) -> None:
-        for key, relay in list(self.relays.items()):
-            snaps = next((c for c in relay.consumers if isinstance(c, KeyframeSnapshots)), None)
-            thumb = await asyncio.to_thread(snaps.thumbnail) if snaps is not None else None
-            if thumb is not None:
-                pictures.setdefault(key, _Picture()).see(*thumb, settings)
+        """Every ``picture_check_seconds``, a grey thumbnail of each received stream's latest keyframe."""
+        if not settings.picture_check_seconds:
+            return
+        while True:
+            await asyncio.sleep(settings.picture_check_seconds)
+            for key, relay in list(self.relays.items()):
+                snaps = next((c for c in relay.consumers if isinstance(c, KeyframeSnapshots)), None)
+                thumb = await asyncio.to_thread(snaps.thumbnail) if snaps is not None else None
+                if thumb is not None and key in self.relays:
+                    pictures.setdefault(key, _Picture()).see(*thumb, settings)
 
     def _update(self, key: StreamKey, found: dict[EventKind, str], publish: Callable[[Event], None],
                 idle: float) -> None:
