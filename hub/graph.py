@@ -8,7 +8,7 @@ so a snapshot of a received stream opens no connection of its own.  A
 source that caps concurrent sessions per device (``max_sessions``) shares
 one semaphore between the relays of that device.  Stream health is
 watched here for every relay, recorded or live: a stall (nothing for
-``health.stall_seconds``), a frame rate far below the camera's own, and a
+``health.stall_seconds``), a frame or bit rate far below the camera's own, and a
 frozen or black picture (from the latest keyframe, decoded small every
 ``health.picture_check_seconds``); each is a start and a stop event, and
 the health monitor marks the camera degraded while one lasts.
@@ -119,7 +119,7 @@ class StreamGraph:
                       if key[0] == camera_id for detail in found.values())
 
     async def watch_health(self, publish: Callable[[Event], None], settings: Any) -> None:
-        """Watch every relay until cancelled: stalls and a frame rate far below the camera's own
+        """Watch every relay until cancelled: stalls and a frame or bit rate far below the camera's own
         each second, frozen and black pictures every ``picture_check_seconds``.  Each problem is
         a start event when it appears and a stop event when it clears, and degrades the camera
         at its next health check (``problems_of``)."""
@@ -149,6 +149,12 @@ class StreamGraph:
                     receiving = now - relay.started_at > 2 * Figures.WINDOW
                     if expected and fps and receiving and fps < settings.low_fps_ratio * expected:
                         found[EventKind.STREAM_LOW_FPS] = f"at {fps:g} fps of the camera's {expected:g}"
+                    # Only against a constant bit rate: with VBR the camera's figure is a ceiling.
+                    rate = stream.bitrate if stream and stream.constant_bitrate else None
+                    bits = relay.stats.bitrate
+                    if rate and bits and receiving and bits < settings.low_bitrate_ratio * rate:
+                        found[EventKind.STREAM_LOW_BITRATE] = (f"at {bits / 1000:.0f} kbit/s of the camera's "
+                                                               f"{rate / 1000:.0f}")
                     if (picture := pictures.get(key)) is not None:
                         found.update(picture.found)
                 self._update(key, found, publish, idle)

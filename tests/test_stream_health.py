@@ -60,7 +60,7 @@ sources:
         assert relays["frozen"][0].startswith("frozen (unchanged for")
 
 
-async def test_a_frame_rate_far_below_the_cameras_own_is_a_problem_until_it_recovers() -> None:
+async def test_a_frame_or_bit_rate_far_below_the_cameras_own_is_a_problem_until_it_recovers() -> None:
     import asyncio
     from types import SimpleNamespace
 
@@ -85,7 +85,7 @@ async def test_a_frame_rate_far_below_the_cameras_own_is_a_problem_until_it_reco
         events.append(event)
         first.set()
 
-    settings = SimpleNamespace(stall_seconds=5, low_fps_ratio=0.5, picture_check_seconds=0)
+    settings = SimpleNamespace(stall_seconds=5, low_fps_ratio=0.5, low_bitrate_ratio=0, picture_check_seconds=0)
     watcher = asyncio.create_task(graph.watch_health(publish, settings))
     try:
         await asyncio.wait_for(first.wait(), 20)  # the first figures come after a 5 s window
@@ -96,6 +96,17 @@ async def test_a_frame_rate_far_below_the_cameras_own_is_a_problem_until_it_reco
         await asyncio.sleep(2)  # the camera was reconfigured to 12 fps: 10 is close enough
         assert [(e.kind, e.state) for e in events][-1] == ("stream_low_fps", "stop")
         assert graph.problems_of(camera.id) == []
+        # The camera says it sends 50 Mbit/s; a few hundred kbit/s arrive: a broken encoder or link.
+        inventory.cameras[camera.id] = camera.model_copy(
+            update={"streams": [Stream(role=StreamRole.MAIN, fps=10, bitrate=50_000_000, constant_bitrate=False)]})
+        settings.low_bitrate_ratio = 0.5
+        await asyncio.sleep(2)
+        assert [(e.kind, e.state) for e in events][-1] == ("stream_low_fps", "stop")  # VBR: a ceiling, no more
+        inventory.cameras[camera.id] = camera.model_copy(
+            update={"streams": [Stream(role=StreamRole.MAIN, fps=10, bitrate=50_000_000, constant_bitrate=True)]})
+        await asyncio.sleep(2)
+        assert [(e.kind, e.state) for e in events][-1] == ("stream_low_bitrate", "start")
+        assert "kbit/s of the camera's 50000" in events[-1].data["detail"]
     finally:
         watcher.cancel()
         await asyncio.to_thread(relay.stop)

@@ -161,6 +161,10 @@ class HealthConfig(HubModel):
     low_fps_ratio: float = Field(
         default=0.5, gt=0, le=1, description="A stream delivering fewer frames per second than this share of "
         "the camera's own rate: a 'stream_low_fps' event and the camera 'degraded'.")
+    low_bitrate_ratio: float = Field(
+        default=0.5, ge=0, le=1, description="A constant-bit-rate (CBR) stream delivering fewer bits per second "
+        "than this share of the camera's configured rate: a 'stream_low_bitrate' event and the camera "
+        "'degraded'.  Variable-bit-rate streams are not checked (their figure is a ceiling); 0 turns it off.")
 
 
 class LocalStorageDefault(StorageConfig):

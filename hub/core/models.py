@@ -181,6 +181,9 @@ class Stream(HubModel):
     height: int | None = Field(default=None, ge=1, description="Picture height in pixels.")
     fps: float | None = Field(default=None, gt=0, description="Frames per second as configured on the device.")
     bitrate: int | None = Field(default=None, ge=0, description="Bit rate in bits per second.")
+    constant_bitrate: bool | None = Field(
+        default=None, description="Whether the camera holds the bit rate constant (CBR; with VBR 'bitrate' is "
+        "a ceiling); None when the device does not say.")
     url: SecretStr | None = Field(
         default=None,
         exclude=True,
@@ -251,6 +254,7 @@ class EventKind(StrEnum):
     STREAM_FROZEN = "stream_frozen"
     STREAM_BLACK = "stream_black"
     STREAM_LOW_FPS = "stream_low_fps"
+    STREAM_LOW_BITRATE = "stream_low_bitrate"
     REPORT_FILED = "report_filed"
     REPORT_ESCALATION = "report_escalation"
     REPORT_CLOSED = "report_closed"

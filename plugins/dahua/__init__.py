@@ -62,7 +62,8 @@ class DahuaSource(HttpDeviceSource):
                 id=camera_id(VENDOR, info.serial, channel), device_id=device.id, channel=channel, name=name,
                 status=status,
                 streams=[Stream(role=e.role, codec=e.codec, width=e.width, height=e.height, fps=e.fps,
-                                bitrate=e.bitrate, url=self._rtsp(channel, e.role))
+                                bitrate=e.bitrate, constant_bitrate=e.constant_bitrate,
+                                url=self._rtsp(channel, e.role))
                          for e in encodes if e.channel == channel and e.enabled],
             ))
         return [DeviceInventory(device=device, cameras=cameras)]

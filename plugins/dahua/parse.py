@@ -114,6 +114,7 @@ class EncodeStream:
     height: int | None
     fps: float | None
     bitrate: int | None
+    constant_bitrate: bool | None = None
 
 
 _CODECS = {"H.264": "h264", "H.264H": "h264", "H.264B": "h264", "H.265": "hevc", "MJPG": "mjpeg"}
@@ -143,6 +144,7 @@ def encode(body: bytes, what: str) -> list[EncodeStream]:
                 codec=_CODECS.get(codec.upper(), codec.lower()),
                 width=int(width) if width else None, height=int(height) if height else None,
                 fps=_num(row.get(f"{prefix}.Video.FPS")), bitrate=int(kbps * 1000) if kbps else None,
+                constant_bitrate={"CBR": True, "VBR": False}.get(row.get(f"{prefix}.Video.BitRateControl", "").upper()),
             ))
     return out
 

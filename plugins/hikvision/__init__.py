@@ -75,7 +75,8 @@ class HikvisionSource(HttpDeviceSource):
                 id=camera_id(VENDOR, info.serial, ch.id), device_id=device.id, channel=ch.id, name=ch.name,
                 status=status,
                 streams=[Stream(role=s.role, codec=s.codec, width=s.width, height=s.height, fps=s.fps,
-                                bitrate=s.bitrate, url=self.config.rtsp_url(f"/Streaming/Channels/{s.id}"))
+                                bitrate=s.bitrate, constant_bitrate=s.constant_bitrate,
+                                url=self.config.rtsp_url(f"/Streaming/Channels/{s.id}"))
                          for s in streams if s.channel == ch.id and s.enabled],
             ))
         return [DeviceInventory(device=device, cameras=cameras)]

@@ -52,6 +52,7 @@ class StreamingChannel:
     height: int | None
     fps: float | None
     bitrate: int | None
+    constant_bitrate: bool | None = None
 
 
 @dataclass
@@ -174,7 +175,8 @@ def _streaming_channel(sc: Element) -> StreamingChannel | None:
     video = child(sc, "Video")
     codec_name = text(video, "videoCodecType")
     max_rate = integer(video, "maxFrameRate")  # hundredths of a frame per second
-    kbps = integer(video, "constantBitRate") if text(video, "videoQualityControlType") == "CBR" else None
+    control = (text(video, "videoQualityControlType") or "").upper()
+    kbps = integer(video, "constantBitRate") if control == "CBR" else None
     kbps = kbps or integer(video, "vbrUpperCap") or integer(video, "constantBitRate")
     return StreamingChannel(
         id=sid, channel=integer(video, "videoInputChannelID") or channel, role=role,
@@ -182,6 +184,7 @@ def _streaming_channel(sc: Element) -> StreamingChannel | None:
         codec=_CODECS.get((codec_name or "").upper(), codec_name.lower() if codec_name else None),
         width=integer(video, "videoResolutionWidth"), height=integer(video, "videoResolutionHeight"),
         fps=max_rate / 100 if max_rate else None, bitrate=kbps * 1000 if kbps else None,
+        constant_bitrate={"CBR": True, "VBR": False}.get(control),
     )
 
 

@@ -26,6 +26,9 @@ def test_encode_table_into_streams() -> None:
     assert (main.channel, main.role, main.codec, main.width, main.fps, main.bitrate) == (
         2, StreamRole.MAIN, "hevc", 3840, 12.5, 6_144_000)
     assert (sub.role, sub.codec, sub.enabled) == (StreamRole.SUB, "h264", False)
+    assert main.constant_bitrate is None  # the device did not say
+    cbr = parse.encode(body + b"table.Encode[1].MainFormat[0].Video.BitRateControl=CBR\r\n", "x")[0]
+    assert cbr.constant_bitrate is True
 
 
 def test_event_part_with_json_tail() -> None:

@@ -30,6 +30,11 @@ def test_streaming_channel_ids_map_to_channel_and_role() -> None:
     (s,) = parse.streaming_channels(body, "x")
     assert (s.channel, s.role, s.enabled, s.codec, s.fps, s.bitrate) == (12, StreamRole.THIRD, False, "hevc", 12.5,
                                                                            768_000)
+    assert s.constant_bitrate is True  # CBR: the stream-health check may hold the camera to it
+    cap = b"</constantBitRate><vbrUpperCap>2048</vbrUpperCap>"
+    vbr = body.replace(b"CBR", b"VBR").replace(b"</constantBitRate>", cap)
+    (v,) = parse.streaming_channels(vbr, "x")
+    assert (v.bitrate, v.constant_bitrate) == (2_048_000, False)  # VBR: the figure is a ceiling
 
 
 def test_nvr_alert_with_empty_channel_id_and_unpadded_offset() -> None:
