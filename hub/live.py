@@ -136,11 +136,13 @@ class LiveViews:
 
     async def _stop_unwatched(self) -> None:
         watched = {(v.camera_id, v.role) for v in self.viewers.values()}
-        for key in [k for k in self.outputs if k not in watched]:
-            output = self.outputs.pop(key)
-            await self.graph.detach(key[0], key[1], output)
-            await asyncio.to_thread(output.close)
-            log.info("live view stopped: no viewers left", extra={"camera": key[0], "stream": key[1].value})
+        unwatched = [(key, self.outputs.pop(key)) for key in [k for k in self.outputs if k not in watched]]
+        await asyncio.gather(*(self._stop_output(key, output) for key, output in unwatched))
+
+    async def _stop_output(self, key: StreamKey, output: HlsOutput) -> None:
+        await self.graph.detach(key[0], key[1], output)
+        await asyncio.to_thread(output.close)
+        log.info("live view stopped: no viewers left", extra={"camera": key[0], "stream": key[1].value})
 
     async def stop(self) -> None:
         self.viewers.clear()

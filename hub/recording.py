@@ -146,8 +146,8 @@ class Recording:
         """Finish the open segments and wait for them to be stored."""
         recorders = list(self.recorders.items())
         self.recorders.clear()
-        for key, recorder in recorders:
-            await self.graph.detach(key[0], key[1], recorder)
+        # All at once: each detach may wait for its relay's thread, and SIGTERM gives 10 s in all.
+        await asyncio.gather(*(self.graph.detach(key[0], key[1], recorder) for key, recorder in recorders))
         pending = [asyncio.wrap_future(f) for f in list(self._pending)]
         if pending:
             await asyncio.wait(pending, timeout=5)
