@@ -7,10 +7,11 @@ each, in a child process) send ``eventManager`` event parts at ``--rate``
 events per second in all, each stamped with its send time (``UTC``) and a
 sequence number; a ``Hub`` in this process (SQLite store, the outbox, the
 MQTT notifier) reads the streams, normalises the events, publishes them on
-its bus, persists them, and delivers them; a QoS 1 subscriber (another
-child process) receives them from a Mosquitto this script starts
-(``set_tcp_nodelay true``).  Latency is the subscriber's receive time minus
-the simulator's send time (one machine, one clock).
+its bus, persists them, and delivers them; a QoS 1 subscriber (Mosquitto's
+``mosquitto_sub`` when installed, else a paho client in a child process)
+receives them from a Mosquitto this script starts (``set_tcp_nodelay
+true``).  Latency is the subscriber's receive time minus the simulator's
+send time (one machine, one clock).
 
 Prints the offered rate, the sustained rate (distinct events received over
 the time from the first send to the last receipt: below the offered rate
@@ -29,6 +30,7 @@ import math
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,30 +70,84 @@ async def cameras(count: int, channels: int, rate: float) -> None:
     await loop.run_in_executor(None, sys.stdin.readline)
 
 
-def subscriber(port: int) -> None:
-    """Child: a QoS 1 subscriber; prints (seq, receive time, latency) as JSON when told to stop."""
-    from datetime import datetime
+class Subscriber:
+    """The receiving end: a QoS 1 subscriber to ``pantau/+/event`` in a process of its own.
 
+    Mosquitto's own ``mosquitto_sub`` (C) when it is installed, stamping each
+    message with its receive time, so that the measuring end takes little of
+    the machine from the hub; otherwise a paho client in a child process.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.native = shutil.which("mosquitto_sub") is not None
+        self.out = tempfile.NamedTemporaryFile("w+", suffix=".sub", delete=False)  # noqa: SIM115
+        if self.native:
+            cmd = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-i", "bench-subscriber",
+                   "-t", "pantau/+/event", "-F", "%U %p"]
+            self.proc = subprocess.Popen(cmd, stdout=self.out, stdin=subprocess.DEVNULL)
+        else:
+            self.proc = subprocess.Popen([sys.executable, __file__, "--serve-subscriber", str(port)],
+                                         stdin=subprocess.PIPE, stdout=self.out, text=True)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        """Publish a probe until the subscriber shows it: then it is subscribed."""
+        import paho.mqtt.publish as publish
+
+        for _ in range(100):
+            publish.single("pantau/bench-probe/event", '{"probe": 1}', qos=1, hostname="127.0.0.1", port=self.port)
+            time.sleep(0.1)
+            if Path(self.out.name).read_text().strip():
+                return
+        raise SystemExit("the bench's MQTT subscriber did not come up")
+
+    def received(self) -> list[tuple[int, float, float]]:
+        """Stop; (sequence number, receive time, latency) of every event message received."""
+        from datetime import datetime
+
+        time.sleep(1)
+        if self.native:
+            self.proc.terminate()
+        else:
+            self.proc.stdin.write("\n")  # type: ignore[union-attr]
+            self.proc.stdin.close()  # type: ignore[union-attr]
+        self.proc.wait(30)
+        got = []
+        for line in Path(self.out.name).read_text().splitlines():
+            stamp, _, payload = line.partition(" ")
+            event = json.loads(payload)
+            seq = event.get("data", {}).get("name") if "at" in event else None
+            if seq is not None:
+                now = float(stamp)
+                got.append((int(seq), now, now - datetime.fromisoformat(event["at"]).timestamp()))
+        os.unlink(self.out.name)
+        return got
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def subscriber(port: int) -> None:
+    """Child (without mosquitto_sub): a paho QoS 1 subscriber printing ``<receive time> <payload>`` per message."""
     import paho.mqtt.client as mqtt
 
-    got: list[tuple[int, float, float]] = []
+    lines: list[str] = []
 
     def on_message(client: Any, userdata: Any, msg: Any) -> None:
-        now = time.time()
-        event = json.loads(msg.payload)
-        seq = event.get("data", {}).get("name")
-        if seq is not None:
-            got.append((int(seq), now, now - datetime.fromisoformat(event["at"]).timestamp()))
+        lines.append(f"{time.time():.6f} {msg.payload.decode()}")
 
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-subscriber", clean_session=True)
     client.on_message = on_message
     client.on_connect = lambda c, *a: c.subscribe("pantau/+/event", qos=1)
     client.connect("127.0.0.1", port)
     client.loop_start()
-    print("ready", flush=True)
     sys.stdin.readline()
     client.loop_stop()
-    print(json.dumps(got), flush=True)
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    sys.stdout.flush()
 
 
 def hub_yaml(path: Path, devices: list[dict[str, Any]], broker: int) -> Path:
@@ -129,20 +185,17 @@ def measure(args: argparse.Namespace) -> None:
     here = [sys.executable, __file__]
     sims = subprocess.Popen([*here, "--serve-cameras", str(nvrs), "--channels", str(channels),
                              "--rate", str(args.rate)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    sub = subprocess.Popen([*here, "--serve-subscriber", str(broker.port)], stdin=subprocess.PIPE,
-                           stdout=subprocess.PIPE, text=True)
+    sub = Subscriber(broker.port)
     try:
         devices = json.loads(sims.stdout.readline())  # type: ignore[union-attr]
-        assert sub.stdout.readline().strip() == "ready"  # type: ignore[union-attr]
         sent, window, hub_cpu, rss = asyncio.run(run(args, sims, devices, broker.port, nvrs))
-        sub.stdin.write("\n")  # type: ignore[union-attr]
-        sub.stdin.flush()  # type: ignore[union-attr]
-        got = json.loads(sub.stdout.readline())  # type: ignore[union-attr]
+        got = sub.received()
     finally:
-        for child in (sims, sub):
-            child.kill()
-            child.wait()
+        sims.kill()
+        sims.wait()
+        sub.kill()
         broker.close()
+    print(f"subscriber: {'mosquitto_sub' if sub.native else 'paho (install mosquitto-clients for mosquitto_sub)'}")
     report(got, sent, window, hub_cpu, rss)
 
 
@@ -182,10 +235,12 @@ async def run(args: argparse.Namespace, sims: subprocess.Popen[str], devices: li
         finally:
             await hub.stop()
     cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+    print(f"hub user {cpu1.ru_utime - cpu0.ru_utime:.2f} s, system {cpu1.ru_stime - cpu0.ru_stime:.2f} s, "
+          f"context switches {cpu1.ru_nvcsw - cpu0.ru_nvcsw} voluntary, {cpu1.ru_nivcsw - cpu0.ru_nivcsw} forced")
     return sent, window, cpu, rss
 
 
-def report(got: list[list[float]], sent: int, window: float, hub_cpu: float, rss: float) -> None:
+def report(got: list[tuple[int, float, float]], sent: int, window: float, hub_cpu: float, rss: float) -> None:
     seqs = {int(seq) for seq, _, _ in got}
     latencies = [lat * 1000 for _, _, lat in got]
     lost = len(set(range(sent)) - seqs)

@@ -3,13 +3,23 @@
 Events the bus carries are written to the ``outbox`` table (one row per
 event and notifier, unique, so a repeat is ignored), in the same
 transaction that keeps them in ``events``, before anything is sent.
-One delivery loop per notifier takes its oldest pending rows in order and
-hands them to ``Notifier.deliver_many`` (up to 200 at a time).  A failure stops that notifier's queue
-(so events stay in order) and retries after an exponential backoff with
-jitter, capped by ``retry_max_seconds``; a row older than
-``dead_after_hours`` that still fails is dead-lettered and kept for a person
-to see.  A target that is down loses nothing, and neither does a restart:
-pending rows are picked up when the hub starts again.
+One delivery loop per notifier hands them to ``Notifier.deliver_many`` (up
+to 200 at a time), in the order of their rows.
+
+While all goes well a loop takes the rows the writer has just committed
+from memory, and records what went out in the store a moment later, in
+the background: the store is written once per batch and never read on the
+way.  Whenever the store may hold rows memory lacks (at start, after a
+failure, after a backlog larger than memory keeps) the loop reads its
+pending rows from the store instead, oldest first, until it has caught up.
+A failure stops that notifier's queue (so events stay in order) and
+retries after an exponential backoff with jitter, capped by
+``retry_max_seconds``; a row older than ``dead_after_hours`` that still
+fails is dead-lettered and kept for a person to see.  A target that is
+down loses nothing, and neither does a restart: pending rows are picked up
+when the hub starts again.  A crash between a delivery and its record in
+the store repeats that delivery: at least once, with the event id as the
+idempotency key.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections import deque
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,31 +52,53 @@ def backoff(attempts: int, cap: float) -> float:
     return min(cap, 2.0 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
 
 
-#: Events kept in memory per notifier between queueing and delivery, so the
-#: delivery loop need not read them back from the store (it does past this).
+#: Rows kept in memory per notifier between queueing and delivery; past this
+#: the delivery loop reads them back from the store.
 FRESH_MAX = 50_000
+
+
+class _Queue:
+    """One notifier's delivery state."""
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        #: (row id, event) committed by the writer, in row order, not yet handed over.
+        self.fresh: deque[tuple[int, Event]] = deque()
+        #: The store may hold pending rows ``fresh`` lacks: deliver from the store.
+        self.behind = True
+        #: Bumped whenever ``fresh`` loses rows, so a catch-up that raced with it does not count.
+        self.losses = 0
+        #: The highest row id delivered or set aside; rows at or below it are done.
+        self.cursor = 0
+        #: Rows delivered from memory, not yet recorded as delivered in the store.
+        self.done: list[int] = []
+        self.recorder: asyncio.Task[None] | None = None
+        self.failing = False
 
 
 class Outbox:
     def __init__(self, store: Store, notifiers: dict[str, Notifier]) -> None:
         self.store = store
         self.notifiers = notifiers
-        self._wake = {name: asyncio.Event() for name in notifiers}
-        self._fresh: dict[str, dict[str, Event]] = {name: {} for name in notifiers}
+        self._queues = {name: _Queue() for name in notifiers}
 
     def split(self, events: list[Event]) -> dict[str, list[Event]]:
         """Which of ``events`` each notifier wants."""
         return {name: [e for e in events if n.config.wants(e)] for name, n in self.notifiers.items()}
 
-    def queued(self, queue: dict[str, list[Event]]) -> None:
-        """``queue`` (from ``split``) is now in the store: wake the delivery loops."""
-        for name, events in queue.items():
-            if events:
-                fresh = self._fresh[name]
-                if len(fresh) + len(events) > FRESH_MAX:
-                    fresh.clear()  # a long outage: read them back from the store instead
-                fresh.update((e.id, e) for e in events)
-                self._wake[name].set()
+    def queued(self, rows: dict[str, list[tuple[int, Event]]]) -> None:
+        """``rows`` ({notifier: [(row id, event)]}, in row order) are now in the store: wake the delivery loops."""
+        for name, added in rows.items():
+            q = self._queues.get(name)
+            if q is None or not added:
+                continue
+            if len(q.fresh) + len(added) > FRESH_MAX:  # a long outage: read them back from the store instead
+                q.fresh.clear()
+                q.losses += 1
+                q.behind = True
+            else:
+                q.fresh.extend(added)
+            q.wake.set()
 
     async def write(self, sub: Subscription) -> None:
         """Bus subscriber: keep each event and queue it for every notifier that wants it."""
@@ -74,79 +107,126 @@ class Outbox:
             if len(batch) < WRITE_BATCH:
                 await asyncio.sleep(LINGER)  # a transaction per event would cost more than the wait
                 sub.drain(batch, WRITE_BATCH)
-            queue = self.split(batch)
             try:
-                await self.store.record_events(batch, queue)
+                rows = await self.store.record_events(batch, self.split(batch))
             except Exception:
                 log.exception("saving events failed", extra={"events": len(batch)})
                 continue
-            self.queued(queue)
+            self.queued(rows)
 
     async def deliver(self, name: str) -> None:
         """The delivery loop of one notifier; runs until cancelled."""
-        notifier = self.notifiers[name]
-        failing = False
-        more = False  # the last batch was full: go on at once
-        while True:
-            wake = self._wake[name]
-            wake.clear()
-            if not more:
-                await asyncio.sleep(LINGER)
-            more = False
-            rows = await self.store.outbox_head(name, DELIVER_BATCH, payloads=False)
-            now = utcnow()
-            due = []
-            for row in rows:
-                if row.next_attempt_at > now:
-                    break
-                due.append(row)
-            blocked_until = rows[len(due)].next_attempt_at if len(due) < len(rows) else None
-            events, malformed = await self._events(name, due)
-            if malformed is not None:  # deliver what came before it, then set it aside
-                due = due[:len(events)]
-            delivered = len(due)
-            error: Exception | None = None
-            if due:
+        q = self._queues[name]
+        try:
+            while True:
+                q.wake.clear()
+                wait = await (self._from_store(name, q) if q.behind else self._from_memory(name, q))
+                if wait is None:
+                    continue
                 try:
-                    await notifier.deliver_many(events)
-                except PartlyDelivered as err:
-                    delivered, error = min(err.delivered, len(due)), err
-                except Exception as err:
-                    delivered, error = 0, err
-            await self.store.outbox_delivered([r.id for r in due[:delivered]])
-            if error is not None:
-                row = due[delivered]
-                reason = str(error) if isinstance(error, NotifyError) else f"{type(error).__name__}: {error}"
-                retry_at = await self._failed(name, row, reason)
-                if retry_at is None:
-                    continue  # dead-lettered: go on with the next event
-                if not failing:
-                    log.warning("notifier cannot deliver; retrying with backoff",
-                                extra={"notifier": name, "error": reason})
-                    failing = True
-                blocked_until = retry_at
-            elif due and failing:
-                log.info("notifier delivers again", extra={"notifier": name})
-                failing = False
-            if malformed is not None:
-                await self.store.outbox_failed(malformed.id, malformed.attempts + 1, utcnow(),
-                                               "the stored event is malformed", dead=True)
-                continue
-            if rows and error is None and len(due) == len(rows):
-                more = len(rows) == DELIVER_BATCH
-                continue  # the batch went out: there may be more
-            wait = IDLE_POLL
-            if blocked_until is not None:
-                wait = max(0.05, min(IDLE_POLL * 5, (blocked_until - utcnow()).total_seconds()))
-            try:
-                await asyncio.wait_for(wake.wait(), wait)
-            except TimeoutError:
-                pass
+                    await asyncio.wait_for(q.wake.wait(), wait)
+                except TimeoutError:
+                    pass
+        finally:
+            await self._record_done(q)
 
-    async def _events(self, name: str, rows: list[Any]) -> tuple[list[Event], Any]:
+    # -- the fast path: rows just committed, from memory ---------------------------
+
+    async def _from_memory(self, name: str, q: _Queue) -> float | None:
+        """Deliver the next batch of fresh rows; how long to wait for more (None: go on now)."""
+        self._skip_done(q)
+        if not q.fresh:
+            return IDLE_POLL
+        if len(q.fresh) < DELIVER_BATCH:
+            await asyncio.sleep(LINGER)  # let a burst gather into one batch
+            self._skip_done(q)
+        batch = [q.fresh.popleft() for _ in range(min(DELIVER_BATCH, len(q.fresh)))]
+        if not batch:
+            return IDLE_POLL
+        delivered, error = await self._hand_over(name, q, [event for _, event in batch])
+        if delivered:
+            q.cursor = batch[delivered - 1][0]
+            q.done.extend(row_id for row_id, _ in batch[:delivered])
+            if q.recorder is None or q.recorder.done():
+                q.recorder = asyncio.create_task(self._record_done(q))
+        if error is not None:
+            # Stop here: the store has this row and the rest; retry them from there, in order.
+            row_id, _ = batch[delivered]
+            q.fresh.extendleft(reversed(batch[delivered:]))  # kept for the retry, which reads the store
+            await self._record_done(q)
+            retry_at = utcnow() + timedelta(seconds=backoff(1, self.notifiers[name].config.retry_max_seconds))
+            await self.store.outbox_failed(row_id, 1, retry_at, error, dead=False)
+            self._warn(name, q, error)
+            q.behind = True
+            return max(0.05, (retry_at - utcnow()).total_seconds())
+        return None
+
+    @staticmethod
+    def _skip_done(q: _Queue) -> None:
+        while q.fresh and q.fresh[0][0] <= q.cursor:
+            q.fresh.popleft()
+
+    async def _record_done(self, q: _Queue) -> None:
+        """Record the rows delivered from memory as delivered in the store."""
+        while q.done:
+            ids, q.done = q.done, []
+            try:
+                await self.store.outbox_delivered(ids)
+            except Exception:
+                log.exception("recording deliveries failed; they may be repeated", extra={"rows": len(ids)})
+                return
+
+    # -- the slow path: pending rows, from the store --------------------------------
+
+    async def _from_store(self, name: str, q: _Queue) -> float | None:
+        """Deliver the next due rows from the store; how long to wait (None: go on now)."""
+        if q.recorder is not None:
+            await asyncio.gather(q.recorder, return_exceptions=True)
+        await self._record_done(q)
+        losses = q.losses
+        rows = [r for r in await self.store.outbox_head(name, DELIVER_BATCH, payloads=False) if r.id > q.cursor]
+        now = utcnow()
+        due = []
+        for row in rows:
+            if row.next_attempt_at > now:
+                break
+            due.append(row)
+        blocked_until = rows[len(due)].next_attempt_at if len(due) < len(rows) else None
+        events, malformed = await self._events(name, q, due)
+        if malformed is not None:  # deliver what came before it, then set it aside
+            due = due[:len(events)]
+        delivered, error = await self._hand_over(name, q, events) if due else (0, None)
+        await self.store.outbox_delivered([r.id for r in due[:delivered]])
+        if delivered:
+            q.cursor = max(q.cursor, due[delivered - 1].id)
+        if error is not None:
+            row = due[delivered]
+            retry_at = await self._failed(name, row, error)
+            if retry_at is None:
+                q.cursor = max(q.cursor, row.id)
+                return None  # dead-lettered: go on with the next event
+            self._warn(name, q, error)
+            blocked_until = retry_at
+        if malformed is not None:
+            await self.store.outbox_failed(malformed.id, malformed.attempts + 1, utcnow(),
+                                           "the stored event is malformed", dead=True)
+            q.cursor = max(q.cursor, malformed.id)
+            return None
+        if error is None and len(due) == len(rows):
+            if len(rows) == DELIVER_BATCH:
+                return None  # a full batch went out: there may be more
+            if q.losses == losses:
+                q.behind = False  # caught up: what comes next is in memory
+            return None if q.fresh else IDLE_POLL
+        wait = IDLE_POLL
+        if blocked_until is not None:
+            wait = max(0.05, min(IDLE_POLL * 5, (blocked_until - utcnow()).total_seconds()))
+        return wait
+
+    async def _events(self, name: str, q: _Queue, rows: list[Any]) -> tuple[list[Event], Any]:
         """The rows' events, up to the first one that does not read as an event (returned too)."""
-        fresh = self._fresh[name]
-        found = [fresh.pop(row.event_id, None) for row in rows]
+        known = {row_id: event for row_id, event in q.fresh}
+        found = [known.get(row.id) for row in rows]
         missing = [row.id for row, event in zip(rows, found, strict=True) if event is None]
         payloads = await self.store.outbox_payloads(missing) if missing else {}
         events: list[Event] = []
@@ -160,6 +240,30 @@ class Outbox:
                     return events, row
             events.append(event)
         return events, None
+
+    # -- both -------------------------------------------------------------------------
+
+    async def _hand_over(self, name: str, q: _Queue, events: list[Event]) -> tuple[int, str | None]:
+        """Give ``events`` to the notifier: (how many went out, why the next did not)."""
+        error: Exception | None = None
+        try:
+            await self.notifiers[name].deliver_many(events)
+            delivered = len(events)
+        except PartlyDelivered as err:
+            delivered, error = min(err.delivered, len(events)), err
+        except Exception as err:
+            delivered, error = 0, err
+        if error is None:
+            if q.failing:
+                log.info("notifier delivers again", extra={"notifier": name})
+                q.failing = False
+            return delivered, None
+        return delivered, str(error) if isinstance(error, NotifyError) else f"{type(error).__name__}: {error}"
+
+    def _warn(self, name: str, q: _Queue, reason: str) -> None:
+        if not q.failing:
+            log.warning("notifier cannot deliver; retrying with backoff", extra={"notifier": name, "error": reason})
+            q.failing = True
 
     async def _failed(self, name: str, row: Any, reason: str) -> datetime | None:
         """Record a failed attempt; the time of the next one, or None when the row is now dead."""

@@ -11,8 +11,10 @@ it is a ``SecretStr`` excluded from every serialisation.
 
 from __future__ import annotations
 
+import os
+import random
 import re
-import uuid
+import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
@@ -37,6 +39,21 @@ class HubModel(BaseModel):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_ids = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(32)))
+
+
+def new_id() -> str:
+    """A unique id of 32 hex digits: the milliseconds since 1970, then 80 random bits.
+
+    Ids sort by creation time (as UUIDv7 does), so the store appends to its
+    indexes rather than writing all over them.  The random part comes from a
+    generator seeded from the OS once per process: ``uuid4`` asks the OS on
+    every call, a system call that was the largest single cost of an event.
+    """
+    return f"{time.time_ns() // 1_000_000:012x}{_ids.getrandbits(80):020x}"
 
 
 _DURATION = re.compile(r"^([+-])?((?:\d+(?:\.\d+)?[dhms])+)$")
@@ -275,7 +292,7 @@ class EventState(StrEnum):
 class Event(HubModel):
     """A normalised event from a device or from the hub's own checks."""
 
-    id: str = Field(default_factory=lambda: uuid.uuid4().hex, description="Unique event id.")
+    id: str = Field(default_factory=new_id, description="Unique event id (time-ordered, 32 hex digits).")
     camera_id: str | None = Field(default=None, description="Camera the event concerns, if any.")
     device_id: str | None = Field(default=None, description="Device the event concerns, if any.")
     kind: EventKind = Field(description="What happened.")

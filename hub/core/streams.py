@@ -386,7 +386,11 @@ class Recorder:
         self._first_dts = 0
         self._last_dts = 0
         self._frame_ticks = 0
+        # (arrival time, dts) of the packet that came soonest after its own timestamp:
+        # wall-clock times of the recording are told from it, so a late first packet
+        # (a burst after connecting) does not push the whole recording late.
         self._anchor: tuple[float, int] | None = None
+        self._tbf = 1 / 90000
         self._start: datetime | None = None
         self._tb = Fraction(1, 90000)
 
@@ -394,13 +398,15 @@ class Recorder:
         self._close()
         self._template = stream
         self._tb = stream.time_base
+        self._tbf = float(stream.time_base)
         self._anchor = None
 
     def packet(self, packet: av.Packet, arrived: float) -> None:
         if self._template is None:
             return
         dts = int(packet.dts or 0)  # the relay passes only packets with a dts
-        if self._anchor is None:
+        anchor = self._anchor
+        if anchor is None or arrived < anchor[0] + (dts - anchor[1]) * self._tbf:
             self._anchor = (arrived, dts)
         if self._out is not None:
             elapsed = float((dts - self._first_dts) * self._tb)
@@ -422,10 +428,14 @@ class Recorder:
         self._close()
         self._template = None
 
-    def _open(self, dts: int) -> None:
+    def _wall(self, dts: int) -> datetime:
+        """When the frame with ``dts`` was taken, as well as arrivals tell."""
         assert self._anchor is not None
         wall, anchor_dts = self._anchor
-        self._start = datetime.fromtimestamp(wall + float((dts - anchor_dts) * self._tb), UTC)
+        return datetime.fromtimestamp(wall + float((dts - anchor_dts) * self._tb), UTC)
+
+    def _open(self, dts: int) -> None:
+        self._start = self._wall(dts)  # provisional (the spool's sidecar); told again at the close
         self.spool.mkdir(parents=True, exist_ok=True)
         self._path = self.spool / f"{uuid.uuid4().hex}.mp4"
         self._path.with_suffix(".json").write_text(json.dumps(
@@ -438,7 +448,8 @@ class Recorder:
     def _close(self, end_dts: int | None = None) -> None:
         if self._out is None:
             return
-        out, path, start = self._out, self._path, self._start
+        out, path = self._out, self._path
+        start = self._wall(self._first_dts) if self._start is not None else None
         self._out = self._ost = self._path = None
         try:
             out.close()
@@ -495,6 +506,7 @@ class EventRecorder(Recorder):
         wanted = arrived <= self.until
         if wanted:
             if self._out is None and self._gops:  # the event starts: its pre-roll first
+                self._prune(arrived)
                 for gop in self._gops:
                     for old, when in gop:
                         super().packet(old, when)
@@ -508,11 +520,14 @@ class EventRecorder(Recorder):
     def _keep(self, packet: av.Packet, arrived: float) -> None:
         if packet.is_keyframe:
             self._gops.append([(packet, arrived)])
-            # Drop GOPs the pre-roll no longer reaches: the next one starts early enough.
-            while len(self._gops) > 1 and self._gops[1][0][1] <= arrived - self.pre_roll:
-                self._gops.popleft()
+            self._prune(arrived)
         elif self._gops:
             self._gops[-1].append((packet, arrived))
+
+    def _prune(self, now: float) -> None:
+        """Drop GOPs the pre-roll no longer reaches: the next one starts early enough."""
+        while len(self._gops) > 1 and self._gops[1][0][1] <= now - self.pre_roll:
+            self._gops.popleft()
 
     def end(self) -> None:
         self._gops.clear()

@@ -15,10 +15,9 @@ they come.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
-from hub.core.models import Event, EventKind, EventState, utcnow
+from hub.core.models import Event, EventKind, EventState, new_id, utcnow
 
 #: Kinds that last: a pulse of these opens a span.
 LASTING = frozenset({EventKind.MOTION, EventKind.INTRUSION, EventKind.TAMPER, EventKind.VIDEO_LOSS, EventKind.IO})
@@ -56,12 +55,12 @@ async def spans(events: AsyncIterator[Event], hold: float) -> AsyncIterator[Even
             for key, (deadline, last) in list(open_spans.items()):
                 if deadline <= now:
                     del open_spans[key]
-                    yield last.model_copy(update={"id": uuid.uuid4().hex, "state": EventState.STOP, "at": utcnow()})
+                    yield last.model_copy(update={"id": new_id(), "state": EventState.STOP, "at": utcnow()})
             if item is None:
                 continue
             if isinstance(item, _End):  # nothing will continue what is open: close it
                 for _, last in open_spans.values():
-                    yield last.model_copy(update={"id": uuid.uuid4().hex, "state": EventState.STOP, "at": utcnow()})
+                    yield last.model_copy(update={"id": new_id(), "state": EventState.STOP, "at": utcnow()})
                 if item.error is not None:
                     raise item.error
                 return

@@ -54,8 +54,13 @@ class MqttConfig(NotifierConfig):
     timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the broker's acknowledgement.")
 
 
-#: QoS 1 messages in flight at once: the outbox hands over up to 100 events, each one or two messages.
-INFLIGHT = 200
+#: paho's own cap on QoS 1 messages in flight: none (0).  Its cap rescans every
+#: message in flight on each acknowledgement, which at a few hundred in flight
+#: costs more than the publish itself; the outbox bounds what is in flight
+#: instead (at most 200 events, each one or two messages, per batch).
+INFLIGHT = 0
+#: Retained messages (discovery, status) sent at once when announcing cameras.
+ANNOUNCE_BATCH = 100
 
 
 def safe_id(camera_id: str) -> str:
@@ -177,22 +182,16 @@ class MqttNotifier(Notifier):
             if self.config.ha_discovery:
                 messages += [(topic, json.dumps(payload)) for topic, payload in self.discovery(camera)]
             messages.append((self.topic(cid, "status"), "offline" if camera.status.value == "offline" else "online"))
-        for i in range(0, len(messages), INFLIGHT // 2):
+        for i in range(0, len(messages), ANNOUNCE_BATCH):
             await asyncio.gather(*(client.publish(topic, payload, qos=1, retain=True)
-                                   for topic, payload in messages[i:i + INFLIGHT // 2]))
+                                   for topic, payload in messages[i:i + ANNOUNCE_BATCH]))
         if self.config.ha_discovery:
             for camera in self._cameras:
                 await self._publish_snapshot(client, camera.id)
 
     async def _publish_snapshot(self, client: aiomqtt.Client, camera_id: str) -> None:
-        if self.snapshot is None:
-            return
-        try:
-            jpeg = await self.snapshot(camera_id)
-        except Exception as err:  # a camera without a picture is no reason to fail delivery
-            self.log.info("no snapshot for MQTT", extra={"camera": camera_id, "error": type(err).__name__})
-            return
-        await client.publish(self.topic(safe_id(camera_id), "snapshot"), jpeg, qos=0, retain=True)
+        if self.snapshot is not None and (jpeg := await self._snapshot_of(camera_id)) is not None:
+            await client.publish(self.topic(safe_id(camera_id), "snapshot"), jpeg, qos=0, retain=True)
 
     # -- events -----------------------------------------------------------------------
 
@@ -200,30 +199,140 @@ class MqttNotifier(Notifier):
         await self.deliver_many([event])
 
     async def deliver_many(self, events: list[Event]) -> None:
-        """Publish a batch pipelined: all in flight at once, in order on the wire."""
+        """Publish a batch pipelined: every message in flight at once, in order on
+        the wire; the events whose messages the broker acknowledged count as delivered."""
         client = self._client
         if client is None:
             raise PartlyDelivered(0, NotifyError(f"mqtt {self.config.name}: broker {self.where} is not connected"))
-        results = await asyncio.gather(*(self._publish_event(client, e) for e in events), return_exceptions=True)
-        for i, result in enumerate(results):
-            if isinstance(result, BaseException):
-                raise PartlyDelivered(i, result)
-
-    async def _publish_event(self, client: aiomqtt.Client, event: Event) -> None:
-        cid = safe_id(event.camera_id) if event.camera_id else "hub"
+        snapshots = await self._snapshots(events)
+        messages: list[list[Message]] = [self._messages(e, snapshots) for e in events]
         try:
-            await client.publish(self.topic(cid, "event"), event.model_dump_json(), qos=1,
-                                 timeout=self.config.timeout)
-            if event.camera_id and event.kind == EventKind.MOTION and event.state != EventState.PULSE:
-                await client.publish(self.topic(cid, "motion"), "ON" if event.state == EventState.START else "OFF",
-                                     qos=1, retain=True, timeout=self.config.timeout)
-                if event.state == EventState.START:
-                    await self._publish_snapshot(client, event.camera_id)
-            elif event.camera_id and event.kind in (EventKind.OFFLINE, EventKind.ONLINE):
-                await client.publish(self.topic(cid, "status"), event.kind.value, qos=1, retain=True,
-                                     timeout=self.config.timeout)
+            delivered, problem = await publish_batch(client, messages, self.config.timeout)
         except (aiomqtt.MqttError, TimeoutError) as err:
-            raise NotifyError(f"mqtt {self.config.name}: publishing to {self.where} failed ({err})") from None
+            raise PartlyDelivered(0, self._error(err)) from None
+        if delivered < len(events):
+            raise PartlyDelivered(delivered, self._error(problem or "no acknowledgement in time"))
+
+    def _messages(self, event: Event, snapshots: dict[str, bytes]) -> list[Message]:
+        """The messages one event makes: (topic, payload, qos, retain)."""
+        cid = safe_id(event.camera_id) if event.camera_id else "hub"
+        out: list[Message] = [(self.topic(cid, "event"), event.model_dump_json(), 1, False)]
+        if event.camera_id and event.kind == EventKind.MOTION and event.state != EventState.PULSE:
+            out.append((self.topic(cid, "motion"), "ON" if event.state == EventState.START else "OFF", 1, True))
+            if event.state == EventState.START and event.camera_id in snapshots:
+                out.append((self.topic(cid, "snapshot"), snapshots[event.camera_id], 0, True))
+        elif event.camera_id and event.kind in (EventKind.OFFLINE, EventKind.ONLINE):
+            out.append((self.topic(cid, "status"), event.kind.value, 1, True))
+        return out
+
+    async def _snapshots(self, events: list[Event]) -> dict[str, bytes]:
+        """A JPEG for each camera whose motion starts in ``events`` (Home Assistant's image entity)."""
+        wanted = {e.camera_id for e in events
+                  if e.camera_id and e.kind == EventKind.MOTION and e.state == EventState.START}
+        if not wanted or self.snapshot is None:
+            return {}
+        found = await asyncio.gather(*(self._snapshot_of(cid) for cid in wanted))
+        return {cid: jpeg for cid, jpeg in zip(wanted, found, strict=True) if jpeg is not None}
+
+    async def _snapshot_of(self, camera_id: str) -> bytes | None:
+        assert self.snapshot is not None
+        try:
+            return await self.snapshot(camera_id)
+        except Exception as err:  # a camera without a picture is no reason to fail delivery
+            self.log.info("no snapshot for MQTT", extra={"camera": camera_id, "error": type(err).__name__})
+            return None
+
+    def _error(self, err: BaseException | str) -> NotifyError:
+        return NotifyError(f"mqtt {self.config.name}: publishing to {self.where} failed ({err})")
+
+
+#: One MQTT message: (topic, payload, qos, retain).
+Message = tuple[str, str | bytes, int, bool]
+
+
+class _Acks:
+    """Counts a batch's acknowledgements down; aiomqtt calls ``set`` on PUBACK."""
+
+    __slots__ = ("left", "done")
+
+    def __init__(self, left: int, done: asyncio.Future[None]) -> None:
+        self.left = left
+        self.done = done
+
+    def set(self) -> None:
+        self.left -= 1
+        if self.left <= 0 and not self.done.done():
+            self.done.set_result(None)
+
+
+async def publish_batch(client: aiomqtt.Client, batches: list[list[Message]],
+                        ack_seconds: float) -> tuple[int, str | None]:
+    """Publish every message of ``batches`` (one list per event) at once and wait
+    for the broker's acknowledgements: (how many leading events had all their
+    QoS 1 messages acknowledged, what went wrong if not all did).
+
+    aiomqtt's ``publish`` waits for one message at a time with a task, a timer and a
+    scan of every pending call each, several times the cost of the publish itself
+    at hundreds in flight.  Here the messages go to aiomqtt's paho client directly
+    and one countdown, registered where aiomqtt's acknowledgement callback looks
+    (``_pending_publishes``), waits for them all.  Should a later aiomqtt rename
+    those internals, this falls back to its public ``publish``.
+    """
+    paho = getattr(client, "_client", None)
+    pending = getattr(client, "_pending_publishes", None)
+    if paho is None or not isinstance(pending, dict):
+        return await _publish_each(client, batches, ack_seconds)
+    acks = _Acks(0, asyncio.get_running_loop().create_future())
+    tracked: list[list[Any]] = []  # per event, its QoS 1 messages' MQTTMessageInfo
+    mids: list[int] = []
+    problem: str | None = None
+    try:
+        for messages in batches:
+            infos = []
+            for topic, payload, qos, retain in messages:
+                info = paho.publish(topic, payload, qos, retain)
+                if info.rc != 0:
+                    problem = str(aiomqtt.MqttCodeError(info.rc, "could not publish"))
+                    break
+                if qos:
+                    infos.append(info)
+                    if not info.is_published():
+                        pending[info.mid] = acks
+                        mids.append(info.mid)
+                        acks.left += 1
+            if problem is not None:
+                break
+            tracked.append(infos)
+        if acks.left > 0:
+            disconnected = getattr(client, "_disconnected", None)
+            waits: list[asyncio.Future[Any]] = [acks.done]
+            if isinstance(disconnected, asyncio.Future):
+                waits.append(disconnected)  # the connection broke: no acknowledgement is coming
+            await asyncio.wait(waits, timeout=ack_seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for mid in mids:
+            if pending.get(mid) is acks:
+                del pending[mid]
+    delivered = 0
+    for infos in tracked:
+        if not all(info.is_published() for info in infos):
+            break
+        delivered += 1
+    return delivered, problem
+
+
+async def _publish_each(client: aiomqtt.Client, batches: list[list[Message]],
+                        ack_seconds: float) -> tuple[int, str | None]:
+    """The same through aiomqtt's public ``publish``, one awaited message each."""
+    async def one(messages: list[Message]) -> None:
+        for topic, payload, qos, retain in messages:
+            await client.publish(topic, payload, qos=qos, retain=retain, timeout=ack_seconds)
+
+    results = await asyncio.gather(*(one(m) for m in batches), return_exceptions=True)
+    for i, result in enumerate(results):
+        if isinstance(result, BaseException):
+            return i, str(result)
+    return len(results), None
 
 
 @hookimpl

@@ -189,12 +189,17 @@ class DeviceSimulator:
         try:
             while True:
                 try:
-                    body = await asyncio.wait_for(queue.get(), idle)
+                    bodies = [await asyncio.wait_for(queue.get(), idle)]
                 except TimeoutError:
-                    body = idle_body
-                data = body.replace("\r\n", "\n").replace("\n", "\r\n").encode() + b"\r\n"
-                await resp.write(f"--{boundary}\r\nContent-Type: {part_type}\r\n"
-                                 f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
+                    bodies = [idle_body]
+                while not queue.empty():  # a busy device sends what is waiting in one go, as TCP would
+                    bodies.append(queue.get_nowait())
+                chunk = b""
+                for body in bodies:
+                    data = body.replace("\r\n", "\n").replace("\n", "\r\n").encode() + b"\r\n"
+                    chunk += (f"--{boundary}\r\nContent-Type: {part_type}\r\n"
+                              f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
+                await resp.write(chunk)
         except ConnectionResetError:
             pass  # the client went away
         finally:

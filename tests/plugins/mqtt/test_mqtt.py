@@ -118,3 +118,45 @@ async def test_a_broker_down_for_30_seconds_loses_nothing(mosquitto, tmp_path: P
         seqs = [e["data"]["seq"] for e in events if e["camera_id"] == cam]
         firsts = list(dict.fromkeys(seqs))
         assert firsts == sorted(firsts), f"in order per camera ({cam})"
+
+
+async def test_a_full_batch_arrives_in_order_through_the_fast_path_and_through_aiomqtts_public_one(
+        mosquitto) -> None:
+    import logging
+
+    from plugins.mqtt import MqttConfig, MqttNotifier, publish_batch
+
+    notifier = MqttNotifier(MqttConfig(name="batch", port=mosquitto.port, ha_discovery=False, client_id="batch"),
+                            logging.getLogger("test"))
+    got: dict[str, list[bytes]] = {}
+    stop = asyncio.Event()
+    listener = asyncio.create_task(collect(mosquitto.port, ["pantau/#"], got, stop, "batch-sub"))
+    await notifier.start()
+    try:
+        assert await wait_until(lambda: notifier._client is not None and "pantau/status" in got, 10)
+        # 400 events, motion starting and stopping on 4 cameras: 2 messages each, the last state retained.
+        events = [Event(camera_id=f"demo:x:{i % 4}", kind=EventKind.MOTION,
+                        state=EventState.START if i % 8 < 4 else EventState.STOP, data={"seq": i})
+                  for i in range(400)]
+        await notifier.deliver_many(events[:200])
+        await notifier.deliver_many(events[200:])
+
+        class PublicOnly:  # an aiomqtt client seen through its public API only: the fallback path
+            def __init__(self, client: aiomqtt.Client) -> None:
+                self.publish = client.publish
+
+        tail = [Event(camera_id="demo:x:0", kind=EventKind.TAMPER, data={"seq": 400 + i}) for i in range(50)]
+        assert notifier._client is not None
+        assert await publish_batch(PublicOnly(notifier._client), [notifier._messages(e, {}) for e in tail],
+                                   5) == (50, None)  # type: ignore[arg-type]
+        total = len(events) + len(tail)
+        assert await wait_until(lambda: sum(len(v) for k, v in got.items() if k.endswith("/event")) >= total, 15)
+    finally:
+        stop.set()
+        listener.cancel()
+        await notifier.close()
+    for cam in range(4):
+        seqs = [json.loads(p)["data"]["seq"] for p in got[f"pantau/demo_x_{cam}/event"]]
+        expected = [e.data["seq"] for e in [*events, *tail] if e.camera_id == f"demo:x:{cam}"]
+        assert seqs == expected, f"in order, once each (camera {cam})"
+        assert got[f"pantau/demo_x_{cam}/motion"][-1] == b"OFF"  # events 396-399 stop motion
