@@ -98,7 +98,8 @@ class Hub:
             await self.refresh_inventory()
             await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
-            self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
+            if self.plugins.pm.hook.event_published.get_hookimpls():  # no queue to feed when no plugin listens
+                self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
             for name, source in self.inventory.sources.items():
                 self._spawn(self._source_events(name, source))
             self.graph = StreamGraph(self.inventory)
