@@ -150,7 +150,7 @@ def subscriber(port: int) -> None:
     sys.stdout.flush()
 
 
-def hub_yaml(path: Path, devices: list[dict[str, Any]], broker: int) -> Path:
+def hub_yaml(path: Path, devices: list[dict[str, Any]], broker: int, workers: int) -> Path:
     sources = "".join(f"  - {{type: dahua, name: nvr{i}, host: 127.0.0.1, port: {d['port']}, "
                       f"password: {d['password']}, heartbeat: 30}}\n" for i, d in enumerate(devices))
     cfg = path / "hub.yaml"
@@ -160,11 +160,56 @@ http: {{port: 0}}
 logging: {{level: warning}}
 recording: {{default: {{mode: "off"}}}}
 health: {{enabled: false}}
+events: {{workers: {workers}}}
 sources:
 {sources}notifiers:
   - {{type: mqtt, name: broker, port: {broker}, ha_discovery: false, kinds: [motion]}}
 """)
     return cfg
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class GcPauses:
+    """How long the hub's garbage collector held everything up, per generation."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.longest = [0.0, 0.0, 0.0]
+        self.count = [0, 0, 0]
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            gen = info["generation"]
+            self.count[gen] += 1
+            self.longest[gen] = max(self.longest[gen], time.perf_counter() - self._started)
+
+    def __str__(self) -> str:
+        return ", ".join(f"generation {g}: {self.count[g]} runs, longest {self.longest[g] * 1000:.1f} ms"
+                         for g in range(3))
+
+
+class CpuMeter:
+    """CPU seconds of named processes over a window, read from ``/proc``."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+    def stop(self) -> dict[str, float]:
+        return {name: cpu_seconds(pid) - self.start[name] for name, pid in self.pids.items()}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -188,7 +233,9 @@ def measure(args: argparse.Namespace) -> None:
     sub = Subscriber(broker.port)
     try:
         devices = json.loads(sims.stdout.readline())  # type: ignore[union-attr]
-        sent, window, hub_cpu, rss = asyncio.run(run(args, sims, devices, broker.port, nvrs))
+        others = {"simulators": sims.pid, "mosquitto": broker.proc.pid,  # type: ignore[union-attr]
+                  "subscriber": sub.proc.pid}
+        sent, window, hub_cpu, rss, shares = asyncio.run(run(args, sims, devices, broker.port, nvrs, others))
         got = sub.received()
     finally:
         sims.kill()
@@ -197,11 +244,16 @@ def measure(args: argparse.Namespace) -> None:
         broker.close()
     print(f"subscriber: {'mosquitto_sub' if sub.native else 'paho (install mosquitto-clients for mosquitto_sub)'}")
     report(got, sent, window, hub_cpu, rss)
+    print("CPU while sending, % of a core: " + ", ".join(f"{name} {sec / window * 100:.0f}"
+                                                         for name, sec in shares.items()))
 
 
 async def run(args: argparse.Namespace, sims: subprocess.Popen[str], devices: list[dict[str, Any]], broker: int,
-              nvrs: int) -> tuple[int, float, float, float]:
-    """The hub's part: start it, let the cameras send, wait for the backlog; (sent, window, CPU s, RSS MB)."""
+              nvrs: int, others: dict[str, int]) -> tuple[int, float, float, float, dict[str, float]]:
+    """The hub's part: start it, let the cameras send, wait for the backlog.
+
+    Returns (sent, window, hub CPU s, hub RSS MB, CPU s of each process while sending).
+    """
     from hub.app import Hub
     from hub.core.config import load_config
     from hub.core.plugins import Plugins
@@ -212,18 +264,25 @@ async def run(args: argparse.Namespace, sims: subprocess.Popen[str], devices: li
 
     with tempfile.TemporaryDirectory() as tmp:
         plugins = Plugins().load()
-        hub = Hub(load_config(hub_yaml(Path(tmp), devices, broker), plugins), plugins)
+        hub = Hub(load_config(hub_yaml(Path(tmp), devices, broker, args.workers), plugins), plugins)
         await hub.start()
         try:
             print(f"{len(hub.inventory.cameras)} cameras on {nvrs} simulated NVRs; offering {args.rate:g} "
                   f"events/s for {args.seconds:g} s", flush=True)
             await asyncio.sleep(2)  # event streams attach
+            workers = {f"event worker {w['worker']}": w["pid"] for w in hub.event_workers.status() if w["pid"]}
+            meter = CpuMeter({"hub": os.getpid(), **workers, **others})
+            pauses = GcPauses()
             cpu0 = resource.getrusage(resource.RUSAGE_SELF)
             start = time.monotonic()
             tell(f"go {args.seconds}")
             sent = int(await asyncio.to_thread(sims.stdout.readline))  # type: ignore[union-attr]
             window = time.monotonic() - start
             cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+            shares = meter.stop()
+            print(f"hub garbage collection while sending: {pauses}")
+            for w in hub.event_workers.status():
+                print(f"event worker {w['worker']}: {w['events']} events in {w['frames']} frames")
             drained = time.monotonic()
             while time.monotonic() - drained < args.drain:
                 summary = await hub.store.outbox_summary()
@@ -237,7 +296,7 @@ async def run(args: argparse.Namespace, sims: subprocess.Popen[str], devices: li
     cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     print(f"hub user {cpu1.ru_utime - cpu0.ru_utime:.2f} s, system {cpu1.ru_stime - cpu0.ru_stime:.2f} s, "
           f"context switches {cpu1.ru_nvcsw - cpu0.ru_nvcsw} voluntary, {cpu1.ru_nivcsw - cpu0.ru_nivcsw} forced")
-    return sent, window, cpu, rss
+    return sent, window, cpu, rss, shares
 
 
 def report(got: list[tuple[int, float, float]], sent: int, window: float, hub_cpu: float, rss: float) -> None:
@@ -263,6 +322,8 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rate", type=float, default=6000, help="events per second offered by all cameras")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="events.workers: processes reading the event streams (0: the hub process)")
     parser.add_argument("--drain", type=float, default=60, help="seconds to wait for the backlog afterwards")
     parser.add_argument("--channels", type=int, default=CHANNELS, help=argparse.SUPPRESS)
     parser.add_argument("--serve-cameras", type=int, help=argparse.SUPPRESS)

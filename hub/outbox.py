@@ -4,7 +4,9 @@ Events the bus carries are written to the ``outbox`` table (one row per
 event and notifier, unique, so a repeat is ignored), in the same
 transaction that keeps them in ``events``, before anything is sent.
 One delivery loop per notifier hands them to ``Notifier.deliver_many`` (up
-to 200 at a time), in the order of their rows.
+to 200 at a time), in the order of their rows; a notifier that keeps order
+across batches (``batches_in_flight`` above 1, as MQTT) gets the next batch
+before the previous one has returned.
 
 While all goes well a loop takes the rows the writer has just committed
 from memory, and records what went out in the store a moment later, in
@@ -74,6 +76,8 @@ class _Queue:
         self.done: list[int] = []
         self.recorder: asyncio.Task[None] | None = None
         self.failing = False
+        #: Batches from ``fresh`` handed to the notifier and not yet settled, oldest first.
+        self.in_flight: deque[tuple[list[tuple[int, Event]], asyncio.Task[tuple[int, str | None]]]] = deque()
 
 
 class Outbox:
@@ -120,7 +124,12 @@ class Outbox:
         try:
             while True:
                 q.wake.clear()
-                wait = await (self._from_store(name, q) if q.behind else self._from_memory(name, q))
+                if q.behind and q.in_flight:
+                    wait = await self._settle(name, q)  # what went out from memory first, then the store
+                elif q.behind:
+                    wait = await self._from_store(name, q)
+                else:
+                    wait = await self._from_memory(name, q)
                 if wait is None:
                     continue
                 try:
@@ -128,38 +137,80 @@ class Outbox:
                 except TimeoutError:
                     pass
         finally:
+            for _, task in q.in_flight:
+                task.cancel()  # not recorded as delivered: they go again after a restart
             await self._record_done(q)
 
     # -- the fast path: rows just committed, from memory ---------------------------
 
     async def _from_memory(self, name: str, q: _Queue) -> float | None:
-        """Deliver the next batch of fresh rows; how long to wait for more (None: go on now)."""
+        """Hand the next batches of fresh rows over and settle the oldest; how long
+        to wait for more (None: go on now).
+
+        A notifier whose ``batches_in_flight`` is above 1 is given the next batch
+        while the earlier ones are still going out (MQTT keeps them in order on
+        its one connection), so the round trip to the target does not bound the rate.
+        """
         self._skip_done(q)
-        if not q.fresh:
+        window = max(1, self.notifiers[name].batches_in_flight)
+        if not q.in_flight:
+            if not q.fresh:
+                return IDLE_POLL
+            if len(q.fresh) < DELIVER_BATCH:
+                await asyncio.sleep(LINGER)  # let a burst gather into one batch
+                self._skip_done(q)
+        while q.fresh and len(q.in_flight) < window:
+            batch = [q.fresh.popleft() for _ in range(min(DELIVER_BATCH, len(q.fresh)))]
+            task = asyncio.create_task(self._hand_over(name, q, [event for _, event in batch]))
+            q.in_flight.append((batch, task))
+        if not q.in_flight:
             return IDLE_POLL
-        if len(q.fresh) < DELIVER_BATCH:
-            await asyncio.sleep(LINGER)  # let a burst gather into one batch
-            self._skip_done(q)
-        batch = [q.fresh.popleft() for _ in range(min(DELIVER_BATCH, len(q.fresh)))]
-        if not batch:
-            return IDLE_POLL
-        delivered, error = await self._hand_over(name, q, [event for _, event in batch])
+        oldest = q.in_flight[0][1]
+        if len(q.in_flight) < window and not oldest.done():
+            more = asyncio.ensure_future(q.wake.wait())  # rows that can go out beside it
+            try:
+                await asyncio.wait({oldest, more}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                more.cancel()
+            if not oldest.done():
+                return None
+        batch, task = q.in_flight.popleft()
+        return await self._settled(name, q, batch, await task)
+
+    async def _settle(self, name: str, q: _Queue) -> float | None:
+        """Wait for every batch in flight and account for them in order."""
+        wait: float | None = None
+        while q.in_flight:
+            batch, task = q.in_flight.popleft()
+            wait = await self._settled(name, q, batch, await task)
+        return wait
+
+    async def _settled(self, name: str, q: _Queue, batch: list[tuple[int, Event]],
+                       result: tuple[int, str | None]) -> float | None:
+        """Account for one batch handed over from memory."""
+        delivered, error = result
         if delivered:
             q.cursor = batch[delivered - 1][0]
             q.done.extend(row_id for row_id, _ in batch[:delivered])
             if q.recorder is None or q.recorder.done():
                 q.recorder = asyncio.create_task(self._record_done(q))
-        if error is not None:
-            # Stop here: the store has this row and the rest; retry them from there, in order.
-            row_id, _ = batch[delivered]
-            q.fresh.extendleft(reversed(batch[delivered:]))  # kept for the retry, which reads the store
-            await self._record_done(q)
-            retry_at = utcnow() + timedelta(seconds=backoff(1, self.notifiers[name].config.retry_max_seconds))
-            await self.store.outbox_failed(row_id, 1, retry_at, error, dead=False)
-            self._warn(name, q, error)
-            q.behind = True
-            return max(0.05, (retry_at - utcnow()).total_seconds())
-        return None
+        if error is None:
+            return None
+        # Stop here: the store has this row and the rest; retry them from there, in order.  Batches
+        # handed over after this one count for nothing (at least once: what they got out goes again).
+        rest = batch[delivered:]
+        while q.in_flight:
+            later, task = q.in_flight.popleft()
+            await asyncio.gather(task, return_exceptions=True)
+            rest.extend(later)
+        row_id, _ = rest[0]
+        q.fresh.extendleft(reversed(rest))  # kept for the retry, which reads the store
+        await self._record_done(q)
+        retry_at = utcnow() + timedelta(seconds=backoff(1, self.notifiers[name].config.retry_max_seconds))
+        await self.store.outbox_failed(row_id, 1, retry_at, error, dead=False)
+        self._warn(name, q, error)
+        q.behind = True
+        return max(0.05, (retry_at - utcnow()).total_seconds())
 
     @staticmethod
     def _skip_done(q: _Queue) -> None:

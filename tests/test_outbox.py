@@ -197,3 +197,78 @@ async def test_a_malformed_queued_event_is_set_aside_and_the_rest_still_go_out(t
     assert dead[0]["last_error"] == "the stored event is malformed"
     assert any(r.getMessage() == "a queued event is malformed; dead-lettered"
                and getattr(r, "event", None) == sent[2].id for r in caplog.records)
+
+
+class PipeConfig(NotifierConfig):
+    type: Literal["pipe"] = "pipe"
+
+
+class PipeNotifier(Notifier):
+    """A target with a round trip that takes batches before the earlier ones returned, over one
+    connection that breaks once (and then takes nothing until the hub comes back to it)."""
+
+    batches_in_flight = 4
+    received: list[Event] = []
+    overlapping = 0
+    fail_at: int | None = None
+    down_until = 0.0
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.busy = 0
+
+    async def deliver(self, event: Event) -> None:
+        raise AssertionError("deliver_many is used")
+
+    async def deliver_many(self, events: list[Event]) -> None:
+        from hub.core.notify import PartlyDelivered
+
+        cls = type(self)
+        self.busy += 1
+        cls.overlapping = max(cls.overlapping, self.busy)
+        try:
+            for i, event in enumerate(events):  # on the wire in order, as MQTT puts them
+                if cls.fail_at is not None and event.data["seq"] == cls.fail_at:
+                    cls.fail_at = None
+                    cls.down_until = asyncio.get_running_loop().time() + 0.1
+                if asyncio.get_running_loop().time() < cls.down_until:
+                    raise PartlyDelivered(i, NotifyError("pipe: connection reset"))
+                cls.received.append(event)
+            await asyncio.sleep(0.05)  # the acknowledgements' round trip
+        finally:
+            self.busy -= 1
+
+
+class PipePlugin:
+    @hookimpl
+    def register_notifiers(self, register):  # noqa: ANN001
+        register(PipeConfig, PipeNotifier)
+
+
+async def test_a_pipelined_notifier_gets_batches_back_to_back_and_a_failure_loses_nothing(tmp_path: Path) -> None:
+    PipeNotifier.received, PipeNotifier.overlapping, PipeNotifier.fail_at = [], 0, 1500
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(demo_hub_yaml(extra="http: {port: 0}\nnotifiers:\n  - {type: pipe, name: pipe, "
+                                       "retry_max_seconds: 0.2}\n").replace("mode: continuous", 'mode: "off"'))
+    plugins = Plugins()
+    plugins.add(PipePlugin(), "pipe")
+    plugins.load()
+    hub = Hub(load_config(cfg, plugins), plugins)
+    await hub.start()
+    sent = events(3000)
+    try:
+        for i in range(0, len(sent), 500):  # bursts, as a busy city sends them
+            for e in sent[i:i + 500]:
+                hub.publish(e)
+            await asyncio.sleep(0.05)
+        await wait_for(lambda: {e.id for e in PipeNotifier.received} >= {e.id for e in sent}, 30)
+        await asyncio.sleep(0.3)
+        summary = await hub.store.outbox_summary()
+    finally:
+        await hub.stop()
+    assert PipeNotifier.overlapping > 1, "later batches went out while earlier ones waited"
+    assert summary["pipe"]["pending"] == 0 and summary["pipe"]["delivered"] == 3000
+    firsts = list(dict.fromkeys(e.data["seq"] for e in PipeNotifier.received))
+    assert firsts == list(range(3000)), "every event, first seen in order"
+    repeats = len(PipeNotifier.received) - 3000
+    assert repeats <= 3 * 200, "only what was in flight behind the failure goes again"

@@ -167,6 +167,13 @@ class HealthConfig(HubModel):
         "'degraded'.  Variable-bit-rate streams are not checked (their figure is a ceiling); 0 turns it off.")
 
 
+class EventsConfig(HubModel):
+    workers: int = Field(
+        default=0, ge=0, le=64, description="Worker processes that read the devices' event streams, the sources "
+        "shared out among them; 0 reads them in the hub process.  Reading and normalising events is most of "
+        "what an event costs: at city scale give it one worker per spare core.")
+
+
 class LocalStorageDefault(StorageConfig):
     """Placeholder used only when no storage plugin is loaded."""
 
@@ -180,6 +187,7 @@ class HubConfigBase(HubModel):
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
     live: LiveConfig = Field(default_factory=LiveConfig, description="Live view (HLS) in the browser and players.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Scheduled health checks of every source.")
+    events: EventsConfig = Field(default_factory=EventsConfig, description="How device event streams are read.")
     areas: list[Area] = Field(default_factory=list, description="Administrative areas.")
     owners: list[Owner] = Field(default_factory=list, description="Device owners: agencies, schools, partners.")
     sites: list[Site] = Field(default_factory=list, description="Sites: schools, towers, parks.")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
 
@@ -54,6 +54,13 @@ class PartlyDelivered(NotifyError):
 
 class Notifier(ABC):
     """Delivers events to one target."""
+
+    #: Batches the outbox may hand to ``deliver_many`` before the earlier ones have
+    #: returned.  Above 1 only for a target that takes them in the order they were
+    #: given and takes none after one that failed (MQTT on one connection: when it
+    #: breaks, what follows breaks too); the round trip then no longer bounds the
+    #: rate.  A failed batch and every batch after it are retried.
+    batches_in_flight: ClassVar[int] = 1
 
     def __init__(self, config: Any, log: logging.Logger) -> None:
         self.config = config

@@ -57,6 +57,8 @@ class PluginInfo:
     notifier_types: list[str] = field(default_factory=list)
     access_policies: list[str] = field(default_factory=list)
     error: str | None = None
+    #: Loaded from an entry point, so any process can load it the same way (event workers do).
+    entry_point: bool = False
 
 
 def type_name(config_model: type[BaseModel]) -> str:
@@ -105,6 +107,7 @@ class Plugins:
                 version=dist.version if dist else None,
                 package=dist.metadata["Name"] if dist else None,
                 module=ep.value,
+                entry_point=True,
             )
             self.info[ep.name] = info
             try:

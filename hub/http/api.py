@@ -304,7 +304,7 @@ async def events(request: Request, camera_id: str | None = None,
 
 def _source_view(hub: Any, name: str, source: Any, details: bool) -> dict[str, Any]:
     view = {"name": name, "type": source.source_type, "error": hub.inventory.errors.get(name),
-            "cameras": len(hub.inventory.cameras_of(name))}
+            "cameras": len(hub.inventory.cameras_of(name)), "events_read_by": hub.event_workers.read_by.get(name)}
     if details:
         view["diagnostics"] = jsonable_encoder(source.diagnostics)
     return view

@@ -69,11 +69,14 @@ def safe_id(camera_id: str) -> str:
 
 class MqttNotifier(Notifier):
     config: MqttConfig
+    #: One connection keeps QoS 1 messages in order: later batches go out while earlier ones wait for acks.
+    batches_in_flight = 4
 
     def __init__(self, config: MqttConfig, log: logging.Logger) -> None:
         super().__init__(config, log)
         self.where = f"{config.host}:{config.port}"
         self._client: aiomqtt.Client | None = None
+        self._in_order = asyncio.Lock()  # batches go on the wire in the order they were handed over
         self._cameras: list[Camera] = []
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -200,14 +203,23 @@ class MqttNotifier(Notifier):
 
     async def deliver_many(self, events: list[Event]) -> None:
         """Publish a batch pipelined: every message in flight at once, in order on
-        the wire; the events whose messages the broker acknowledged count as delivered."""
+        the wire; the events whose messages the broker acknowledged count as delivered.
+
+        Batches handed over while earlier ones wait for their acknowledgements
+        (``batches_in_flight``) go on the wire in the order they were given.
+        """
         client = self._client
         if client is None:
             raise PartlyDelivered(0, NotifyError(f"mqtt {self.config.name}: broker {self.where} is not connected"))
-        snapshots = await self._snapshots(events)
-        messages: list[list[Message]] = [self._messages(e, snapshots) for e in events]
         try:
-            delivered, problem = await publish_batch(client, messages, self.config.timeout)
+            async with self._in_order:
+                snapshots = await self._snapshots(events)
+                messages: list[list[Message]] = [self._messages(e, snapshots) for e in events]
+                sent = send_batch(client, messages)
+                if sent is None:  # aiomqtt without the internals send_batch uses
+                    delivered, problem = await _publish_each(client, messages, self.config.timeout)
+            if sent is not None:
+                delivered, problem = await sent.acknowledged(self.config.timeout)
         except (aiomqtt.MqttError, TimeoutError) as err:
             raise PartlyDelivered(0, self._error(err)) from None
         if delivered < len(events):
@@ -265,60 +277,80 @@ class _Acks:
             self.done.set_result(None)
 
 
-async def publish_batch(client: aiomqtt.Client, batches: list[list[Message]],
-                        ack_seconds: float) -> tuple[int, str | None]:
-    """Publish every message of ``batches`` (one list per event) at once and wait
-    for the broker's acknowledgements: (how many leading events had all their
-    QoS 1 messages acknowledged, what went wrong if not all did).
+class _Sent:
+    """A batch on the wire: its messages' acknowledgement state."""
+
+    def __init__(self, client: aiomqtt.Client, pending: dict[int, Any]) -> None:
+        self.client = client
+        self.pending = pending
+        self.acks = _Acks(0, asyncio.get_running_loop().create_future())
+        self.tracked: list[list[Any]] = []  # per event, its QoS 1 messages' MQTTMessageInfo
+        self.mids: list[int] = []
+        self.problem: str | None = None
+
+    async def acknowledged(self, ack_seconds: float) -> tuple[int, str | None]:
+        """Wait up to ``ack_seconds`` for the acknowledgements: (how many leading events
+        had all their QoS 1 messages acknowledged, what went wrong if not all did)."""
+        try:
+            if self.acks.left > 0:
+                disconnected = getattr(self.client, "_disconnected", None)
+                waits: list[asyncio.Future[Any]] = [self.acks.done]
+                if isinstance(disconnected, asyncio.Future):
+                    waits.append(disconnected)  # the connection broke: no acknowledgement is coming
+                await asyncio.wait(waits, timeout=ack_seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for mid in self.mids:
+                if self.pending.get(mid) is self.acks:
+                    del self.pending[mid]
+        delivered = 0
+        for infos in self.tracked:
+            if not all(info.is_published() for info in infos):
+                break
+            delivered += 1
+        return delivered, self.problem
+
+
+def send_batch(client: aiomqtt.Client, batches: list[list[Message]]) -> _Sent | None:
+    """Put every message of ``batches`` (one list per event) on the wire now, in order;
+    None when this aiomqtt lacks the internals used (then use its public ``publish``).
 
     aiomqtt's ``publish`` waits for one message at a time with a task, a timer and a
     scan of every pending call each, several times the cost of the publish itself
     at hundreds in flight.  Here the messages go to aiomqtt's paho client directly
     and one countdown, registered where aiomqtt's acknowledgement callback looks
-    (``_pending_publishes``), waits for them all.  Should a later aiomqtt rename
-    those internals, this falls back to its public ``publish``.
+    (``_pending_publishes``), waits for them all.
     """
     paho = getattr(client, "_client", None)
     pending = getattr(client, "_pending_publishes", None)
     if paho is None or not isinstance(pending, dict):
+        return None
+    sent = _Sent(client, pending)
+    for messages in batches:
+        infos = []
+        for topic, payload, qos, retain in messages:
+            info = paho.publish(topic, payload, qos, retain)
+            if info.rc != 0:
+                sent.problem = str(aiomqtt.MqttCodeError(info.rc, "could not publish"))
+                return sent
+            if qos:
+                infos.append(info)
+                if not info.is_published():
+                    pending[info.mid] = sent.acks
+                    sent.mids.append(info.mid)
+                    sent.acks.left += 1
+        sent.tracked.append(infos)
+    return sent
+
+
+async def publish_batch(client: aiomqtt.Client, batches: list[list[Message]],
+                        ack_seconds: float) -> tuple[int, str | None]:
+    """Publish every message of ``batches`` and wait for the broker's acknowledgements
+    (``send_batch``, or aiomqtt's public ``publish`` should a later aiomqtt rename its
+    internals): (how many leading events got through, what went wrong if not all did)."""
+    sent = send_batch(client, batches)
+    if sent is None:
         return await _publish_each(client, batches, ack_seconds)
-    acks = _Acks(0, asyncio.get_running_loop().create_future())
-    tracked: list[list[Any]] = []  # per event, its QoS 1 messages' MQTTMessageInfo
-    mids: list[int] = []
-    problem: str | None = None
-    try:
-        for messages in batches:
-            infos = []
-            for topic, payload, qos, retain in messages:
-                info = paho.publish(topic, payload, qos, retain)
-                if info.rc != 0:
-                    problem = str(aiomqtt.MqttCodeError(info.rc, "could not publish"))
-                    break
-                if qos:
-                    infos.append(info)
-                    if not info.is_published():
-                        pending[info.mid] = acks
-                        mids.append(info.mid)
-                        acks.left += 1
-            if problem is not None:
-                break
-            tracked.append(infos)
-        if acks.left > 0:
-            disconnected = getattr(client, "_disconnected", None)
-            waits: list[asyncio.Future[Any]] = [acks.done]
-            if isinstance(disconnected, asyncio.Future):
-                waits.append(disconnected)  # the connection broke: no acknowledgement is coming
-            await asyncio.wait(waits, timeout=ack_seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for mid in mids:
-            if pending.get(mid) is acks:
-                del pending[mid]
-    delivered = 0
-    for infos in tracked:
-        if not all(info.is_published() for info in infos):
-            break
-        delivered += 1
-    return delivered, problem
+    return await sent.acknowledged(ack_seconds)
 
 
 async def _publish_each(client: aiomqtt.Client, batches: list[list[Message]],

@@ -120,7 +120,7 @@ async def test_a_broker_down_for_30_seconds_loses_nothing(mosquitto, tmp_path: P
         assert firsts == sorted(firsts), f"in order per camera ({cam})"
 
 
-async def test_a_full_batch_arrives_in_order_through_the_fast_path_and_through_aiomqtts_public_one(
+async def test_batches_arrive_in_order_through_the_fast_path_and_through_aiomqtts_public_one(
         mosquitto) -> None:
     import logging
 
@@ -138,8 +138,16 @@ async def test_a_full_batch_arrives_in_order_through_the_fast_path_and_through_a
         events = [Event(camera_id=f"demo:x:{i % 4}", kind=EventKind.MOTION,
                         state=EventState.START if i % 8 < 4 else EventState.STOP, data={"seq": i})
                   for i in range(400)]
-        await notifier.deliver_many(events[:200])
-        await notifier.deliver_many(events[200:])
+        # Handed over back to back (as the outbox does): the first batch's snapshots come slowly,
+        # and still the second batch goes on the wire after it.
+        slow = [0.5]
+
+        async def snapshot(camera_id: str) -> bytes:
+            await asyncio.sleep(slow.pop() if slow else 0)
+            return b"\xff\xd8 jpeg"
+
+        notifier.snapshot = snapshot
+        await asyncio.gather(notifier.deliver_many(events[:200]), notifier.deliver_many(events[200:]))
 
         class PublicOnly:  # an aiomqtt client seen through its public API only: the fallback path
             def __init__(self, client: aiomqtt.Client) -> None:
