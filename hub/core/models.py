@@ -11,6 +11,7 @@ it is a ``SecretStr`` excluded from every serialisation.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -100,6 +101,7 @@ Duration = Annotated[
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # called for every event: the same few thousand ids again and again
 def camera_id(vendor: str, serial: str, channel: int | str) -> str:
     """The stable id of a camera: ``<vendor>:<serial>:<channel>``.
 

@@ -143,3 +143,35 @@ def test_database_url_forms(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         database_url("mysql://root:hunter2@h/db", tmp_path)
     assert "hunter2" not in str(info.value)
+
+
+async def test_events_are_kept_and_queued_once_and_read_back_the_same(store: Store) -> None:
+    from datetime import UTC, datetime, timezone
+
+    from sqlalchemy import select
+
+    from hub.core.models import Event, EventKind, EventState
+    from hub.core.store import EventRow
+
+    wib = timezone(timedelta(hours=7))  # a device clock in WIB: kept as the same instant in UTC
+    events = [Event(camera_id=f"demo:x:{i % 2}", kind=EventKind.MOTION, state=EventState.START,
+                    at=datetime(2026, 11, 22, 18, 0, 0, 250_000, tzinfo=wib) + timedelta(seconds=i),
+                    data={"seq": i, "name": "gerbang"})
+              for i in range(700)]
+    made = await store.record_events(events, {"mqtt": events, "jaki": events[:3], "idle": []})
+    assert [e.id for _, e in made["mqtt"]] == [e.id for e in events], "one row each, in order"
+    assert [e.id for _, e in made["jaki"]] == [e.id for e in events[:3]] and "idle" not in made
+    ids = [row_id for row_id, _ in made["mqtt"]]
+    assert ids == sorted(ids) and len(set(ids)) == 700
+    assert await store.record_events(events[:5], {"mqtt": events[:5]}) == {}, "a repeat is ignored"
+    kept = await store.events("demo:x:1", limit=1000)
+    assert sorted(kept, key=lambda e: e.data["seq"]) == [e for e in events if e.camera_id == "demo:x:1"]
+    async with store.session() as s:
+        at = (await s.scalars(select(EventRow.at).where(EventRow.id == events[3].id))).one()
+    assert at == datetime(2026, 11, 22, 11, 0, 3, 250_000, tzinfo=UTC)
+    head = await store.outbox_head("jaki", 10)
+    assert [r.event_id for r in head] == [e.id for e in events[:3]] and head[0].attempts == 0
+    assert Event.model_validate(head[0].payload) == events[0]
+    assert abs((head[0].created_at - utcnow()).total_seconds()) < 60
+    assert await store.outbox_summary() == {"mqtt": {"pending": 700, "delivered": 0, "dead": 0},
+                                           "jaki": {"pending": 3, "delivered": 0, "dead": 0}}
