@@ -136,7 +136,8 @@ class Hub:
             await self.live.clear_leftovers()
             stack.push_async_callback(self.live.stop)
             self._spawn(self.live.run())
-            self._spawn(self.graph.watch_health(self.publish, self.config.health))
+            if self.config.health.enabled:
+                self._spawn(self.graph.watch_health(self.publish, self.config.health))
             self._schedule_jobs()
             self.scheduler.start()
             stack.callback(self.scheduler.shutdown)

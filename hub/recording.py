@@ -132,9 +132,9 @@ class Recording:
         key = segment_key(seg.camera_id, seg.role.value, seg.start)
         try:
             size = await self.storage.put_file(key, seg.path)
-            if not await self.store.has_segment(key):  # a retry after indexing worked but cleanup did not
-                await self.store.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
-                                             size, seg.sha256, key)
+            # Indexed once: a retry after indexing worked but cleaning up did not adds nothing.
+            await self.store.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
+                                         size, seg.sha256, key)
             await asyncio.to_thread(seg.sidecar.unlink, missing_ok=True)
         except Exception:
             log.exception("storing a segment failed; it stays in the spool for the next start",

@@ -135,7 +135,8 @@ class LiveConfig(HubModel):
 
 
 class HealthConfig(HubModel):
-    enabled: bool = Field(default=True, description="Check every source on a schedule.")
+    enabled: bool = Field(default=True, description="Check every source on a schedule and watch the streams "
+                          "the hub receives (stalls, rates, frozen and black pictures); false turns both off.")
     interval_seconds: float = Field(default=60, ge=1, description="Seconds between checks of one source.")
     confirm_checks: int = Field(
         default=2, ge=1, le=20, description="Checks in a row that must agree before a status change counts.")

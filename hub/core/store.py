@@ -431,13 +431,17 @@ class Store:
     # -- recordings -----------------------------------------------------------
 
     async def add_segment(self, camera_id: str, role: str, start: datetime, end: datetime, duration: float,
-                          size: int, sha256: str, storage_key: str) -> int:
-        async with self.session.begin() as s:
-            row = SegmentRow(camera_id=camera_id, stream_role=role, start=start, end=end, duration=duration,
-                             size=size, sha256=sha256, storage_key=storage_key, locked=False)
-            s.add(row)
-            await s.flush()
-            return row.id
+                          size: int, sha256: str, storage_key: str) -> int | None:
+        """Index a stored segment; None when one with ``storage_key`` is indexed already
+        (a retry after indexing worked but cleaning up did not).  One transaction, and
+        with SQLite one hop to the writer thread: every recorded camera adds one per
+        segment, so at city scale this runs many times a second."""
+        t = SegmentRow.__table__.c
+        statement = self._insert(SegmentRow.__table__, ["storage_key"]).values(
+            camera_id=camera_id, stream_role=role, start=start, end=end, duration=duration, size=size,
+            sha256=sha256, storage_key=storage_key, locked=False).returning(t.id)
+        row = await self._transaction(lambda conn: conn.execute(statement).first())
+        return int(row[0]) if row is not None else None
 
     async def segments(self, camera_id: str, start: datetime | None = None, end: datetime | None = None,
                        limit: int = 1000) -> list[Segment]:
@@ -449,11 +453,6 @@ class Store:
         async with self.session() as s:
             rows = (await s.scalars(q.order_by(SegmentRow.start).limit(limit))).all()
         return [_segment(r) for r in rows]
-
-    async def has_segment(self, storage_key: str) -> bool:
-        async with self.session() as s:
-            found = await s.scalar(select(SegmentRow.id).where(SegmentRow.storage_key == storage_key))
-        return found is not None
 
     async def segment(self, segment_id: int) -> tuple[Segment, str] | None:
         async with self.session() as s:

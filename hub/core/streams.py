@@ -254,10 +254,14 @@ class Relay:
                          stream_role=self.role, stats=self.stats.model())
 
 
-def _mux_shifted(out: Any, stream: Any, packet: av.Packet, shift: int) -> None:
+def _mux_shifted(out: Any, stream: Any, packet: av.Packet, shift: int, time_base: Fraction) -> None:
     """Mux ``packet`` into ``stream`` of ``out`` with its timestamps shifted by ``shift``,
-    then put the packet back as it was: the relay hands the same packet to every consumer."""
-    dts, pts, tb = packet.dts, packet.pts, packet.time_base
+    then put the packet back as it was: the relay hands the same packet to every consumer.
+
+    ``time_base`` is the relay stream's (the consumer kept it at ``begin``): reading the
+    packet's own makes a new ``Fraction`` per packet, a third of this function's cost.
+    """
+    dts, pts = packet.dts, packet.pts
     start = int(dts or 0)  # the relay hands out only packets with a dts
     packet.stream = stream
     packet.dts = start + shift
@@ -265,7 +269,7 @@ def _mux_shifted(out: Any, stream: Any, packet: av.Packet, shift: int) -> None:
     try:
         out.mux(packet)
     finally:
-        packet.time_base = tb  # mux rebases to the output's time base in place
+        packet.time_base = time_base  # mux rebases to the output's time base in place
         packet.dts, packet.pts = dts, pts
 
 
@@ -409,7 +413,7 @@ class Recorder:
         if anchor is None or arrived < anchor[0] + (dts - anchor[1]) * self._tbf:
             self._anchor = (arrived, dts)
         if self._out is not None:
-            elapsed = float((dts - self._first_dts) * self._tb)
+            elapsed = (dts - self._first_dts) * self._tbf
             if packet.is_keyframe and elapsed >= self.segment_seconds:
                 self._close(end_dts=dts)
             elif dts < self._last_dts:  # timestamps jumped back (camera restart): start afresh
@@ -421,7 +425,7 @@ class Recorder:
         if dts > self._last_dts:
             self._frame_ticks = dts - self._last_dts
         self._last_dts = dts
-        _mux_shifted(self._out, self._ost, packet, -self._first_dts)
+        _mux_shifted(self._out, self._ost, packet, -self._first_dts, self._tb)
         self.stats.count(packet.size, arrived)
 
     def end(self) -> None:
@@ -649,6 +653,7 @@ class HlsOutput:
         self.playlist_segments = playlist_segments
         self._template: Any = None
         self._params: tuple[Any, ...] | None = None
+        self._tb = Fraction(1, 90000)  # the relay stream's time base
         self._out: Any = None
         self._ost: Any = None
         self._generation = 0
@@ -665,7 +670,7 @@ class HlsOutput:
         params = (ctx.name, bytes(ctx.extradata or b""), ctx.width, ctx.height, stream.time_base)
         if self._out is not None and params != self._params:
             self._close_muxer()  # a new codec or picture size needs a new init segment
-        self._template, self._params, self._offset = stream, params, None
+        self._template, self._params, self._offset, self._tb = stream, params, None, params[4]
 
     def packet(self, packet: av.Packet, arrived: float) -> None:
         if self._template is None:
@@ -684,7 +689,7 @@ class HlsOutput:
         if self._last_dts is not None and out_dts > self._last_dts:
             self._frame_ticks = out_dts - self._last_dts
         self._last_dts = out_dts
-        _mux_shifted(self._out, self._ost, packet, self._offset)
+        _mux_shifted(self._out, self._ost, packet, self._offset, self._tb)
         self.stats.count(packet.size, arrived)
 
     def end(self) -> None:

@@ -91,6 +91,9 @@ async def test_segments_by_time_range_and_locking(store: Store) -> None:
         start = t0 + timedelta(seconds=10 * i)
         ids.append(await store.add_segment("demo:A:1", "main", start, start + timedelta(seconds=10), 10.0,
                                            1000 + i, "ab" * 32, f"recordings/a/{i}.mp4"))
+    again = await store.add_segment("demo:A:1", "main", t0, t0 + timedelta(seconds=10), 10.0, 1000, "ab" * 32,
+                                    "recordings/a/0.mp4")
+    assert again is None, "a segment is indexed once, however often its storing is retried"
     window = await store.segments("demo:A:1", t0 + timedelta(seconds=15), t0 + timedelta(seconds=35))
     assert [s.id for s in window] == ids[1:4]
     assert window[0].start.tzinfo is not None
