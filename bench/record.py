@@ -52,19 +52,20 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def hub_config(url: str, streams: int, data: Path) -> str:
+def hub_config(url: str, streams: int, data: Path, fsync: bool = True) -> str:
     sources = "".join(f"  - {{type: rtsp, name: cam-{i:03d}, url: '{url}', device_id: bench-{i:03d}}}\n"
                       for i in range(streams))
     return (f"version: 1\nhub: {{data_dir: '{data}'}}\nlogging: {{level: warning}}\nhealth: {{enabled: false}}\n"
+            f"storage: {{type: local, fsync: {'true' if fsync else 'false'}}}\n"
             f"recording: {{default: {{mode: continuous, segment_seconds: {SEGMENT_SECONDS}}}}}\n"
             f"sources:\n{sources if streams else '  []'}\n")
 
 
-def start_hub(work: Path, url: str, streams: int) -> subprocess.Popen[bytes]:
+def start_hub(work: Path, url: str, streams: int, fsync: bool = True) -> subprocess.Popen[bytes]:
     from hub.testing.net import free_port, wait_for_port
 
     work.mkdir(parents=True)
-    (work / "hub.yaml").write_text(hub_config(url, streams, work / "data"))
+    (work / "hub.yaml").write_text(hub_config(url, streams, work / "data", fsync))
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "hub", "run", "-c", str(work / "hub.yaml"), "--port", str(port)],
                             cwd=work, stdout=subprocess.DEVNULL, stderr=(work / "hub.log").open("wb"))
@@ -126,6 +127,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=15, help="Seconds before measuring.")
     parser.add_argument("--size", default="1920x1080", help="Picture size of the test camera.")
     parser.add_argument("--fps", type=int, default=25)
+    parser.add_argument("--no-fsync", dest="fsync", action="store_false",
+                        help="Store segments without fsync (ffmpeg does not sync either; the hub does by default).")
     parser.add_argument("--kbits", type=int, default=4000, help="Video bit rate of the test camera.")
     args = parser.parse_args()
     if shutil.which("ffmpeg") is None:
@@ -152,7 +155,7 @@ def main() -> None:
         idle_rss = rss_mb(idle.pid)
         stop([idle])
 
-        hub = start_hub(work / "hub", url, args.streams)
+        hub = start_hub(work / "hub", url, args.streams, args.fsync)
         ffmpegs = []
         for i in range(args.streams):
             ffmpegs.append(start_ffmpeg(work / "ffmpeg", url, i))
