@@ -22,7 +22,9 @@ the hub shares its event-capable sources out over N child processes
 
 A worker that exits is started again with backoff, and its sources'
 streams reconnect (a device's event stream is live: nothing is replayed).
-A worker whose hub has gone sees its stdin close and exits.  Sources of a
+A worker whose hub has gone sees its stdin close and exits; it ignores
+SIGINT and SIGTERM, which a terminal's Ctrl-C and systemd send to the whole
+process group, so that it ends when the hub says and not before.  Sources of a
 plugin the worker could not load the same way (one added with
 ``Plugins.add``, as tests and embedders do) stay in the hub process.
 """
@@ -34,6 +36,7 @@ import contextlib
 import logging
 import os
 import pickle
+import signal
 import struct
 import sys
 from collections.abc import Callable
@@ -327,6 +330,11 @@ class _WorkerField(logging.Filter):
 
 
 def main() -> None:
+    # The hub decides when a worker ends (it closes our stdin, or it is gone and stdin ends).
+    # Ctrl-C in a terminal and systemd's SIGTERM reach the whole process group: a worker that
+    # died of them first would have the stopping hub start it again.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(KeyboardInterrupt, BrokenPipeError, ConnectionResetError):
         asyncio.run(_worker_main())
     sys.stderr.flush()

@@ -114,6 +114,26 @@ async def test_a_killed_worker_is_started_again_and_its_streams_come_back(
         await hub.stop()
 
 
+async def test_ctrl_c_or_sigterm_to_the_process_group_leaves_the_workers_to_the_hub(
+        nvrs, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    hub, seen = await start_hub(tmp_path, nvrs[:1], workers=1)
+    try:
+        await until(lambda: nvrs[0].listeners, 20)
+        (before,) = hub.event_workers.status()
+        with caplog.at_level(logging.WARNING, logger="pantau.events"):
+            os.kill(before["pid"], signal.SIGINT)  # what a terminal's Ctrl-C sends the whole group
+            os.kill(before["pid"], signal.SIGTERM)  # and systemd's stop
+            await asyncio.sleep(1.0)
+            nvrs[0].push_event(1, "VideoMotion", "Pulse")
+            await until(lambda: any(e.kind == EventKind.MOTION for e in seen), 20)
+        (after,) = hub.event_workers.status()
+        assert (after["pid"], after["starts"], after["running"]) == (before["pid"], 1, True)
+        assert not [r for r in caplog.records if r.name == "pantau.events"], "no worker died, none restarted"
+    finally:
+        await hub.stop()
+    assert not alive(before["pid"]), "it ends with the hub"
+
+
 async def test_what_a_worker_logs_names_the_worker_and_the_source_and_never_a_password(
         nvrs, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     wrong = "salah-sandi-rahasia"
