@@ -61,11 +61,48 @@ class DeviceHttp:
             self._session = None
 
     @asynccontextmanager
-    async def stream(self, path: str, read_timeout: float | None = None) -> AsyncIterator[aiohttp.ClientResponse]:
-        """A response whose body the caller reads as it arrives (event streams)."""
-        limits = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=read_timeout or self.timeout)
+    async def stream(self, path: str) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A response whose body the caller reads as it arrives (event streams), with ``chunks``;
+        its headers must come within the device's timeout."""
+        limits = aiohttp.ClientTimeout(total=None, connect=self.timeout, sock_read=self.timeout)
         async with self._request(path, limits) as resp:
             yield resp
+
+    async def chunks(self, resp: aiohttp.ClientResponse, path: str, idle: float) -> AsyncIterator[bytes]:
+        """The body of a ``stream`` response as it arrives.  ``DeviceNotReady`` when nothing,
+        not even a heartbeat, came for ``idle`` seconds, or when the connection broke.
+
+        One timer per stream, moved on only when it fires, stands in for aiohttp's read
+        timeout, which makes and cancels a timer on every read: on a busy event stream
+        that is one per event.
+        """
+        loop = asyncio.get_running_loop()
+        protocol = resp.connection.protocol if resp.connection is not None else None
+        if protocol is not None:
+            protocol.read_timeout = None  # the headers are in: the watchdog below takes over
+        last = loop.time()
+        silent = False
+
+        def watch() -> None:
+            nonlocal timer, silent
+            if loop.time() - last >= idle:
+                silent = True
+                resp.close()  # the read waiting below ends or fails
+            else:
+                timer = loop.call_at(last + idle, watch)
+
+        timer = loop.call_at(last + idle, watch)
+        try:
+            async for chunk in resp.content.iter_any():
+                last = loop.time()
+                yield chunk
+        except aiohttp.ClientError as err:
+            if not silent:
+                raise DeviceNotReady(f"{self.where}: {path}: the stream broke ({type(err).__name__})") from None
+        finally:
+            timer.cancel()
+        if silent:
+            raise DeviceNotReady(f"{self.where}: {path}: nothing came for {idle:g} s")
 
     async def get(self, path: str) -> Reply:
         """GET ``path``; 401 raises ``DeviceAuthFailed``, other statuses are the caller's to judge."""

@@ -72,11 +72,11 @@ class DahuaClient:
     async def events(self, heartbeat: int) -> AsyncIterator[parse.EventPart]:
         """The eventManager stream once: parts until it ends or fails."""
         path = f"/cgi-bin/eventManager.cgi?action=attach&codes=[All]&heartbeat={heartbeat}"
-        async with self.http.stream(path, read_timeout=heartbeat * 3 + 5) as resp:
+        async with self.http.stream(path) as resp:
             if resp.status != 200:
                 raise DeviceError(f"{self.where}: eventManager: HTTP {resp.status}")
             parts = MultipartStream(boundary_of(resp.headers.get("Content-Type")))
-            async for chunk in resp.content.iter_any():
+            async for chunk in self.http.chunks(resp, "eventManager", idle=heartbeat * 3 + 5):
                 for part in parts.feed(chunk):
                     yield parse.event_part(part.body, f"{self.where}: eventManager")
         raise DeviceNotReady(f"{self.where}: eventManager: the stream ended")

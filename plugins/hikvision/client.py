@@ -94,11 +94,11 @@ class HikvisionClient:
     async def alerts(self, idle_timeout: float = 90.0) -> AsyncIterator[parse.Alert]:
         """The alertStream once: alerts and heartbeats until it ends or fails."""
         path = "/ISAPI/Event/notification/alertStream"
-        async with self.http.stream(path, read_timeout=idle_timeout) as resp:
+        async with self.http.stream(path) as resp:
             if resp.status != 200:
                 raise DeviceError(f"{self.where}: {path}: HTTP {resp.status}")
             parts = MultipartStream(boundary_of(resp.headers.get("Content-Type")))
-            async for chunk in resp.content.iter_any():
+            async for chunk in self.http.chunks(resp, path, idle=idle_timeout):
                 for part in parts.feed(chunk):
                     if not part.body or "xml" not in (part.content_type or "xml"):
                         continue  # pictures some models attach to alerts

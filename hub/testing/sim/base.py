@@ -35,6 +35,7 @@ class Faults:
     garbage: bool = False          # answer 200 with random bytes
     truncate: bool = False         # send half the body, then drop the connection
     hang: bool = False             # accept the connection and never answer
+    mute: bool = False             # open event streams send nothing, not even heartbeats
     paths: set[str] = field(default_factory=set)  # limit the faults to these paths (all when empty)
 
     def applies(self, path: str) -> bool:
@@ -194,6 +195,8 @@ class DeviceSimulator:
                     bodies = [idle_body]
                 while not queue.empty():  # a busy device sends what is waiting in one go, as TCP would
                     bodies.append(queue.get_nowait())
+                if self.faults.mute:
+                    continue
                 chunk = b""
                 for body in bodies:
                     data = body.replace("\r\n", "\n").replace("\n", "\r\n").encode() + b"\r\n"
