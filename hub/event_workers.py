@@ -303,7 +303,12 @@ async def _worker_main() -> None:
             continue
         context = SourceContext(data_dir=spec.data_dir / "sources" / cfg.name,
                                 log=logging.getLogger(f"pantau.source.{cfg.name}"))
-        source = reg.implementation(cfg, context)
+        try:
+            source = reg.implementation(cfg, context)
+        except Exception as err:  # the hub built it, so this is rare: keep the worker's other sources going
+            log.error("event worker could not build a source; its events are not read",
+                      extra={"source": cfg.name, "error": type(err).__name__})
+            continue
         source.source_type = reg.name
         sources[cfg.name] = source
     tasks = [asyncio.create_task(follow(name, src, sender.emit)) for name, src in sources.items()]
