@@ -82,6 +82,7 @@ class DeviceHttp:
             protocol.read_timeout = None  # the headers are in: the watchdog below takes over
         last = loop.time()
         silent = False
+        timer: asyncio.TimerHandle
 
         def watch() -> None:
             nonlocal timer, silent
