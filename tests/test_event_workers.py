@@ -140,7 +140,7 @@ async def test_what_a_worker_logs_names_the_worker_and_the_source_and_never_a_pa
     hub, _ = await start_hub(tmp_path, nvrs[:1], workers=1, passwords=[wrong])
     try:
         err = ""
-        for _ in range(100):  # the worker writes its log lines to the hub's stderr
+        for _ in range(300):  # the worker writes its log lines to the hub's stderr
             err += capfd.readouterr().err
             if '"event_worker": 0' in err and "refused the credentials" in err:
                 break
