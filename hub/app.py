@@ -111,7 +111,8 @@ class Hub:
             self.links = LinkSigner.from_config(secret.get_secret_value() if secret else None,
                                                 self.config.http.public_url, self.data_dir)
             stack.push_async_callback(self.storage.close)
-            self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir))
+            self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir),
+                                       keep_status=self.config.health.enabled)
             stack.push_async_callback(self._close_sources)
             await self.refresh_inventory()
             await self._start_notifiers()

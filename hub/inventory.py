@@ -2,7 +2,8 @@
 
 Sources are probed concurrently with a time limit each; a source that fails
 is reported by name and keeps the cameras it had (a device that is down is
-not a device that was removed).  Source-level defaults from hub.yaml (owner,
+not a device that was removed).  While the health monitor runs, a probe sets
+the status of new cameras only: the monitor confirms changes and owns it.  Source-level defaults from hub.yaml (owner,
 site, area, tags) are applied here so plugins need not.
 """
 
@@ -51,8 +52,11 @@ class InventoryChange:
 class Inventory:
     """Devices and cameras of every source, keyed by stable id."""
 
-    def __init__(self, sources: dict[str, CameraSource]) -> None:
+    def __init__(self, sources: dict[str, CameraSource], keep_status: bool = False) -> None:
         self.sources = sources
+        #: A camera already known keeps its status when probed again: the health monitor
+        #: owns it (a status it confirmed is not undone by the device's own raw answer).
+        self.keep_status = keep_status
         self.devices: dict[str, Device] = {}
         self.cameras: dict[str, Camera] = {}
         self._camera_source: dict[str, str] = {}
@@ -108,6 +112,8 @@ class Inventory:
                 })
                 seen[cam.id] = None
                 old = self.cameras.get(cam.id)
+                if old is not None and self.keep_status:
+                    cam = cam.model_copy(update={"status": old.status})
                 if old is None:
                     change.added.append(cam)
                 elif old.model_dump() != cam.model_dump() or old.streams != cam.streams:

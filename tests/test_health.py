@@ -121,3 +121,18 @@ async def test_a_failing_disk_and_a_drifting_clock(nvr, tmp_path: Path) -> None:
     degraded = [e for e in seen if e.kind == EventKind.DEGRADED]
     assert all("clock" in e.data["reason"] for e in degraded)
     assert all(c.status == CameraStatus.DEGRADED for c in hub.inventory.cameras.values())
+
+
+async def test_the_periodic_re_probe_keeps_what_the_checks_found(nvr, tmp_path: Path) -> None:
+    hub, seen = await running_hub(tmp_path, nvr)
+    try:
+        nvr.clock_offset = timedelta(minutes=20)
+        await until(lambda: sum(e.kind == EventKind.DEGRADED for e in seen) == 4, 15)
+        before = dict(hub.inventory.cameras)
+        await hub.refresh_inventory()  # the inventory job, every 15 minutes
+        assert hub.inventory.cameras == before, "the device's own answer does not undo a confirmed status"
+        await asyncio.sleep(3)  # several checks
+    finally:
+        await hub.stop()
+    assert sum(e.kind == EventKind.DEGRADED for e in seen) == 4, "no second round of 'degraded' events"
+    assert all(c.status == CameraStatus.DEGRADED for c in hub.inventory.cameras.values())
