@@ -13,10 +13,10 @@ import asyncio
 import functools
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
@@ -30,6 +30,7 @@ from hub.core.plugins import Plugins
 
 out = Console()
 err = Console(stderr=True)
+T = TypeVar("T")
 
 
 @functools.cache
@@ -503,6 +504,31 @@ def token() -> None:
     """Manage API bearer tokens."""
 
 
+def _token_store_target(config_file: Path, data_dir: Path | None) -> tuple[Any, Path]:
+    """The config model and data folder whose store holds the tokens (hub.yaml's, or defaults)."""
+    if config_file.exists():
+        loaded = _load(config_file, data_dir)
+        return loaded.model, loaded.data_dir
+    from hub.core.config import build_config_model
+
+    return build_config_model(plugins()).model_validate({"version": 1}), (data_dir or Path("data")).resolve()
+
+
+def _with_token_store(config_file: Path, data_dir: Path | None, work: Callable[[Any], Awaitable[T]]) -> T:
+    from hub.app import open_store
+
+    model, target = _token_store_target(config_file, data_dir)
+
+    async def run() -> T:
+        store = await open_store(model, target)
+        try:
+            return await work(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
 @token.command("create")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="Role of the token.")
 @click.option("--name", default=None, help="A label to recognise the token by.")
@@ -514,28 +540,49 @@ def token() -> None:
 def token_create(role: str, name: str | None, expires_days: float | None, config_file: Path,
                  data_dir: Path | None) -> None:
     """Create a bearer token; it is printed once, as the last line, and stored hashed."""
-    from hub.app import open_store
-
-    if config_file.exists():
-        loaded = _load(config_file, data_dir)
-        model, target = loaded.model, loaded.data_dir
-    else:
-        from hub.core.config import build_config_model
-
-        model = build_config_model(plugins()).model_validate({"version": 1})
-        target = (data_dir or Path("data")).resolve()
-
-    async def create() -> str:
-        store = await open_store(model, target)
-        try:
-            expires = utcnow() + timedelta(days=expires_days) if expires_days else None
-            return await store.create_token(Role(role), name, expires)
-        finally:
-            await store.close()
-
-    secret = asyncio.run(create())
+    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+    secret = _with_token_store(config_file, data_dir, lambda store: store.create_token(Role(role), name, expires))
     err.print(f"Created a {role} token (shown once; store it safely):")
     click.echo(secret)
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--all", "show_all", is_flag=True, help="Include revoked and expired tokens.")
+@config_option
+@data_dir_option
+@_fail_on_errors
+def token_list(as_json: bool, show_all: bool, config_file: Path, data_dir: Path | None) -> None:
+    """The tokens: id, name, role, created, expires, revoked (never the secret)."""
+    rows = _with_token_store(config_file, data_dir, lambda store: store.tokens(include_ended=show_all))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table("id", "name", "role", "created", "expires", "revoked")
+    table.columns[0].no_wrap = True
+    for r in rows:
+        table.add_row(r["id"], r["name"] or "", r["role"], _local_time(r["created_at"]),
+                      _local_time(r["expires_at"]), _local_time(r["revoked_at"]))
+    out.print(table)
+
+
+@token.command("revoke")
+@click.argument("token_id")
+@config_option
+@data_dir_option
+@_fail_on_errors
+def token_revoke(token_id: str, config_file: Path, data_dir: Path | None) -> None:
+    """Revoke a token by its id (``pantau token list``) or the whole token.  The hub that
+    serves it refuses it within 10 s (it trusts a checked token that long)."""
+    parts = token_id.split("_", 2)
+    wanted = parts[1] if len(parts) == 3 else token_id  # pt_<id>_<secret>: only the id is used
+    if not _with_token_store(config_file, data_dir, lambda store: store.revoke_token(wanted)):
+        raise click.ClickException(f"no live token with id {wanted!r} (see pantau token list --all)")
+    err.print(f"Revoked token {wanted}.")
+
+
+def _local_time(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def main() -> None:

@@ -70,3 +70,29 @@ def test_a_notifier_type_no_plugin_provides(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "hub.yaml:3: notifiers[0]: unknown type 'whatsapp'" in result.stderr
     assert "'mqtt'" in result.stderr and "'open311'" in result.stderr
+
+
+def test_tokens_are_listed_without_secrets_and_revoked_by_id_or_whole(tmp_path: Path) -> None:
+    import json
+
+    def create(name: str) -> str:
+        result = pantau("token", "create", "--role", "viewer", "--name", name, "--data-dir", str(tmp_path),
+                        cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()[-1]
+
+    rt, parent = create("RT 02 Jatingaleh"), create("orang tua kelas 3B")
+    (_, rt_id, rt_secret), (_, _, parent_secret) = rt.split("_", 2), parent.split("_", 2)
+    listed = json.loads(pantau("token", "list", "--json", "--data-dir", str(tmp_path), cwd=tmp_path).stdout)
+    assert [t["name"] for t in listed] == ["RT 02 Jatingaleh", "orang tua kelas 3B"]
+    shown = pantau("token", "list", "--data-dir", str(tmp_path), cwd=tmp_path).stdout
+    assert rt_id in shown and rt_secret not in shown and "orang tua" in shown
+    by_id = pantau("token", "revoke", rt_id, "--data-dir", str(tmp_path), cwd=tmp_path)
+    whole = pantau("token", "revoke", parent, "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert by_id.returncode == 0 and whole.returncode == 0, (by_id.stderr, whole.stderr)
+    assert parent_secret not in whole.stderr + whole.stdout, "the secret is not echoed"
+    assert json.loads(pantau("token", "list", "--json", "--data-dir", str(tmp_path), cwd=tmp_path).stdout) == []
+    ended = json.loads(pantau("token", "list", "--json", "--all", "--data-dir", str(tmp_path), cwd=tmp_path).stdout)
+    assert all(t["revoked_at"] for t in ended) and len(ended) == 2
+    again = pantau("token", "revoke", rt_id, "--data-dir", str(tmp_path), cwd=tmp_path)
+    assert again.returncode != 0 and "no live token" in again.stderr

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -290,6 +291,10 @@ def database_url(configured: str | None, data_dir: Path) -> str:
 
 
 TOKEN_PREFIX = "pt"
+#: Seconds a verified token is trusted without a database lookup (``Store.principal_for_token``).
+TOKEN_CACHE_SECONDS = 10.0
+#: Verified tokens remembered at most; past it the memory starts afresh.
+TOKEN_CACHE_SIZE = 10_000
 
 
 def _hash(secret: str) -> str:
@@ -312,6 +317,8 @@ class Store:
         self.session = async_sessionmaker(self.engine, expire_on_commit=False)
         self._sync: Engine | None = None
         self._writer: ThreadPoolExecutor | None = None
+        #: sha256 of a verified token -> (trusted until (monotonic), its expiry, who it is).
+        self._tokens: dict[str, tuple[float, datetime | None, Principal]] = {}
         database = make_url(url).database
         if url.startswith("sqlite") and database and database != ":memory:":
             self._sync = create_engine(make_url(url).set(drivername="sqlite+pysqlite"), json_serializer=_json_dumps,
@@ -373,9 +380,25 @@ class Store:
         return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
     async def principal_for_token(self, token: str) -> Principal | None:
+        """Who ``token`` is, or None when it is unknown, wrong, expired or revoked.
+
+        A token that checked out is trusted for ``TOKEN_CACHE_SECONDS`` without asking
+        the database again: a live viewer fetches a playlist or a segment every second
+        or two, and a lookup costs more than serving the file.  Revoking through this
+        store ends that at once; a revocation by another process (``pantau token
+        revoke``, another node) takes effect within those seconds.
+        """
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             return None
+        key = _hash(token)  # never the token itself in memory longer than the request
+        now = time.monotonic()
+        cached = self._tokens.get(key)
+        if cached is not None:
+            until, expires_at, who = cached
+            if now < until and (expires_at is None or expires_at > utcnow()):
+                return who
+            del self._tokens[key]
         async with self.session() as s:
             row = await s.get(TokenRow, parts[1])
         if row is None or row.revoked_at is not None:
@@ -384,12 +407,31 @@ class Store:
             return None
         if not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
             return None
-        return Principal(id=f"token:{row.id}", name=row.name, role=Role(row.role))
+        who = Principal(id=f"token:{row.id}", name=row.name, role=Role(row.role))
+        if len(self._tokens) >= TOKEN_CACHE_SIZE:
+            self._tokens.clear()
+        self._tokens[key] = (now + TOKEN_CACHE_SECONDS, row.expires_at, who)
+        return who
+
+    async def tokens(self, include_ended: bool = False) -> list[dict[str, Any]]:
+        """Every token's id, name, role and dates, oldest first (never a secret or its hash);
+        without ``include_ended`` only those neither revoked nor expired."""
+        q = select(TokenRow).order_by(TokenRow.created_at)
+        if not include_ended:
+            q = q.where(TokenRow.revoked_at.is_(None),
+                        TokenRow.expires_at.is_(None) | (TokenRow.expires_at > utcnow()))
+        async with self.session() as s:
+            rows = (await s.scalars(q)).all()
+        return [{"id": r.id, "name": r.name, "role": r.role, "created_at": r.created_at,
+                 "expires_at": r.expires_at, "revoked_at": r.revoked_at} for r in rows]
 
     async def revoke_token(self, token_id: str) -> bool:
         async with self.session.begin() as s:
             live = (TokenRow.id == token_id) & TokenRow.revoked_at.is_(None)
             result = await s.execute(update(TokenRow).where(live).values(revoked_at=utcnow()))
+        principal_id = f"token:{token_id}"
+        for key in [k for k, (_, _, who) in self._tokens.items() if who.id == principal_id]:
+            del self._tokens[key]
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     # -- inventory ------------------------------------------------------------

@@ -55,6 +55,30 @@ async def test_token_round_trip_and_revocation(store: Store) -> None:
     assert await store.principal_for_token(token) is None
 
 
+async def test_a_token_revoked_elsewhere_stops_working_within_the_cache_time(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from hub.core import store as store_module
+
+    monkeypatch.setattr(store_module, "TOKEN_CACHE_SECONDS", 0.5)
+    token = await store.create_token(Role.VIEWER, expires_at=utcnow() + timedelta(seconds=1.5))
+    assert await store.principal_for_token(token) is not None
+    other = Store(store.url)  # `pantau token revoke`, or another node on the same database
+    try:
+        assert await other.revoke_token(token.split("_")[1])
+    finally:
+        await other.close()
+    assert await store.principal_for_token(token) is not None, "trusted for the cache time"
+    await asyncio.sleep(0.6)
+    assert await store.principal_for_token(token) is None, "then the database says no"
+    monkeypatch.setattr(store_module, "TOKEN_CACHE_SECONDS", 60)
+    fresh = await store.create_token(Role.VIEWER, expires_at=utcnow() + timedelta(seconds=0.8))
+    assert await store.principal_for_token(fresh) is not None
+    await asyncio.sleep(0.9)
+    assert await store.principal_for_token(fresh) is None, "an expiry is kept to the second, cache or not"
+
+
 async def test_token_is_stored_hashed_and_expires(store: Store) -> None:
     from sqlalchemy import select
 
