@@ -276,7 +276,13 @@ class Outbox:
 
     async def _events(self, name: str, q: _Queue, rows: list[Any]) -> tuple[list[Event], Any]:
         """The rows' events, up to the first one that does not read as an event (returned too)."""
-        known = {row_id: event for row_id, event in q.fresh}
+        self._skip_done(q)
+        known: dict[int, Event] = {}
+        last = rows[-1].id if rows else 0
+        for row_id, fresh in q.fresh:  # in row order: the rows asked for are at its front
+            if row_id > last:
+                break
+            known[row_id] = fresh
         found = [known.get(row.id) for row in rows]
         missing = [row.id for row, event in zip(rows, found, strict=True) if event is None]
         payloads = await self.store.outbox_payloads(missing) if missing else {}
