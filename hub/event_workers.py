@@ -40,7 +40,7 @@ import signal
 import struct
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -111,7 +111,10 @@ class _Worker:
     events: int = 0
     frames: int = 0
     last_exit: int | None = None
-    running: bool = field(default=False)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.returncode is None
 
 
 class EventWorkers:
@@ -191,7 +194,6 @@ class EventWorkers:
                 raise
             except Exception as err:
                 log.error("event worker failed", extra={"worker": worker.index, "error": type(err).__name__})
-            worker.running = False
             if self._stopping:
                 return
             if asyncio.get_running_loop().time() - started > 60:
@@ -209,7 +211,7 @@ class EventWorkers:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hub.event_workers", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, limit=1 << 24)
-        worker.process, worker.running = proc, True
+        worker.process = proc
         worker.starts += 1
         assert proc.stdin is not None and proc.stdout is not None
         try:
@@ -279,7 +281,7 @@ async def _worker_main() -> None:
     spec: WorkerSpec = pickle.loads(await stdin.readexactly(size))
 
     from hub.core.config import secret_values
-    from hub.core.sources import SourceContext
+    from hub.inventory import build_source
     from hub.logs import configure, redactor
 
     configure(spec.log_level, spec.log_format)
@@ -296,21 +298,12 @@ async def _worker_main() -> None:
     plugins = Plugins().load()
     sources: dict[str, CameraSource] = {}
     for cfg in spec.sources:
-        reg = plugins.source_types.get(cfg.type)
-        if reg is None:
-            log.error("event worker has no plugin for a source; its events are not read",
-                      extra={"source": cfg.name, "type": cfg.type})
-            continue
-        context = SourceContext(data_dir=spec.data_dir / "sources" / cfg.name,
-                                log=logging.getLogger(f"pantau.source.{cfg.name}"))
         try:
-            source = reg.implementation(cfg, context)
+            sources[cfg.name] = build_source(cfg, plugins, spec.data_dir)
         except Exception as err:  # the hub built it, so this is rare: keep the worker's other sources going
+            reason = str(err) if isinstance(err, HubError) else type(err).__name__
             log.error("event worker could not build a source; its events are not read",
-                      extra={"source": cfg.name, "error": type(err).__name__})
-            continue
-        source.source_type = reg.name
-        sources[cfg.name] = source
+                      extra={"source": cfg.name, "error": reason})
     tasks = [asyncio.create_task(follow(name, src, sender.emit)) for name, src in sources.items()]
     tasks.append(asyncio.create_task(sender.run()))
     try:

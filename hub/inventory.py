@@ -23,20 +23,21 @@ from hub.core.sources import CameraSource, SourceContext
 log = logging.getLogger(__name__)
 
 
+def build_source(src_cfg: Any, plugins: Plugins, data_dir: Path) -> CameraSource:
+    """The source object for one ``sources:`` entry (the hub's and event workers' way alike)."""
+    reg = plugins.source_types.get(src_cfg.type)
+    if reg is None:
+        raise PluginError(f"source {src_cfg.name}: no plugin provides source type {src_cfg.type!r}")
+    context = SourceContext(data_dir=data_dir / "sources" / src_cfg.name,
+                            log=logging.getLogger(f"pantau.source.{src_cfg.name}"))
+    source = reg.implementation(src_cfg, context)
+    source.source_type = reg.name
+    return source  # type: ignore[no-any-return]
+
+
 def build_sources(config: Any, plugins: Plugins, data_dir: Path) -> dict[str, CameraSource]:
-    sources: dict[str, CameraSource] = {}
-    for src_cfg in config.sources:
-        if not src_cfg.enabled:
-            continue
-        reg = plugins.source_types.get(src_cfg.type)
-        if reg is None:
-            raise PluginError(f"source {src_cfg.name}: no plugin provides source type {src_cfg.type!r}")
-        context = SourceContext(data_dir=data_dir / "sources" / src_cfg.name,
-                                log=logging.getLogger(f"pantau.source.{src_cfg.name}"))
-        source = reg.implementation(src_cfg, context)
-        source.source_type = reg.name
-        sources[src_cfg.name] = source
-    return sources
+    return {src_cfg.name: build_source(src_cfg, plugins, data_dir) for src_cfg in config.sources
+            if src_cfg.enabled}
 
 
 @dataclass
