@@ -342,17 +342,6 @@ def send_batch(client: aiomqtt.Client, batches: list[list[Message]]) -> _Sent | 
     return sent
 
 
-async def publish_batch(client: aiomqtt.Client, batches: list[list[Message]],
-                        ack_seconds: float) -> tuple[int, str | None]:
-    """Publish every message of ``batches`` and wait for the broker's acknowledgements
-    (``send_batch``, or aiomqtt's public ``publish`` should a later aiomqtt rename its
-    internals): (how many leading events got through, what went wrong if not all did)."""
-    sent = send_batch(client, batches)
-    if sent is None:
-        return await _publish_each(client, batches, ack_seconds)
-    return await sent.acknowledged(ack_seconds)
-
-
 async def _publish_each(client: aiomqtt.Client, batches: list[list[Message]],
                         ack_seconds: float) -> tuple[int, str | None]:
     """The same through aiomqtt's public ``publish``, one awaited message each."""
