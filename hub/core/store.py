@@ -235,7 +235,7 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
-#: Outbox rows in one INSERT at most (9 values each: well under SQLite's 32,766).
+#: Outbox rows in one INSERT at most (8 values each: well under SQLite's limit of 32,766).
 _SQLITE_ROWS = 500
 
 
