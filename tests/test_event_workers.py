@@ -15,6 +15,7 @@ from hub.core.config import load_config
 from hub.core.models import Event, EventKind, EventState
 from hub.core.plugins import Plugins
 from hub.testing.sim import DahuaSimulator
+from hub.testing.waiting import collect_events, until
 
 
 @pytest.fixture
@@ -42,23 +43,7 @@ sources:
     plugins = Plugins().load()
     hub = Hub(load_config(cfg, plugins), plugins)
     await hub.start()
-    seen: list[Event] = []
-    sub = hub.bus.subscribe("test")
-
-    async def collect() -> None:
-        async for event in sub:
-            seen.append(event)
-
-    hub._spawn(collect())
-    return hub, seen
-
-
-async def until(predicate, seconds: float) -> None:  # noqa: ANN001
-    for _ in range(int(seconds * 20)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    return hub, collect_events(hub)
 
 
 def alive(pid: int) -> bool:

@@ -13,6 +13,7 @@ from hub.core.config import load_config
 from hub.core.models import CameraStatus, Event, EventKind, utcnow
 from hub.core.plugins import Plugins
 from hub.testing.sim import HikvisionSimulator
+from hub.testing.waiting import collect_events, until
 
 
 @pytest.fixture
@@ -36,24 +37,7 @@ sources:
     plugins = Plugins().load()
     hub = Hub(load_config(cfg, plugins), plugins)
     await hub.start()
-    seen: list[Event] = []
-    sub = hub.bus.subscribe("test")
-
-    async def collect() -> None:
-        async for event in sub:
-            if event.source == "health":
-                seen.append(event)
-
-    hub._spawn(collect())
-    return hub, seen
-
-
-async def until(predicate, seconds: float) -> None:  # noqa: ANN001
-    for _ in range(int(seconds * 10)):
-        if predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
+    return hub, collect_events(hub, lambda e: e.source == "health")
 
 
 async def test_an_outage_is_reported_once_per_camera_and_so_is_the_recovery(nvr, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from hub.core.errors import NotifyError
 from hub.core.models import Event, EventKind, Role
 from hub.core.notify import Notifier, NotifierConfig
 from hub.core.plugins import Plugins
+from hub.testing.waiting import until
 from tests.conftest import ROOT, demo_hub_yaml
 
 
@@ -64,14 +65,6 @@ def events(n: int) -> list[Event]:
     return [Event(camera_id=f"demo:X:{i % 3}", kind=EventKind.OFFLINE, data={"seq": i}) for i in range(n)]
 
 
-async def wait_for(predicate, seconds: float = 15) -> None:  # noqa: ANN001
-    for _ in range(int(seconds * 20)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 async def test_a_target_that_is_down_loses_nothing_and_gets_each_event_once_in_order(tmp_path: Path) -> None:
     TARGET.__init__()
     hub = make_hub(tmp_path)
@@ -89,7 +82,7 @@ async def test_a_target_that_is_down_loses_nothing_and_gets_each_event_once_in_o
         assert seen["notifiers"]["jaki"]["pending"] == 30
         assert "connection refused" in seen["items"][-1]["last_error"]
         TARGET.up = True
-        await wait_for(lambda: len(TARGET.received) >= 30)
+        await until(lambda: len(TARGET.received) >= 30)
         await asyncio.sleep(0.5)
     finally:
         await hub.stop()
@@ -115,7 +108,7 @@ async def test_a_restart_loses_nothing(tmp_path: Path) -> None:
     second = make_hub(tmp_path)
     await second.start()
     try:
-        await wait_for(lambda: len(TARGET.received) >= 10)
+        await until(lambda: len(TARGET.received) >= 10)
     finally:
         await second.stop()
     assert [e.data["seq"] for e in TARGET.received] == list(range(10))
@@ -186,7 +179,7 @@ async def test_a_malformed_queued_event_is_set_aside_and_the_rest_still_go_out(t
     hub = make_hub(tmp_path)
     await hub.start()
     try:
-        await wait_for(lambda: len(TARGET.received) >= 4)
+        await until(lambda: len(TARGET.received) >= 4)
         await asyncio.sleep(0.5)
         summary = await hub.store.outbox_summary()
         dead = await hub.store.outbox_items("dead")
@@ -261,7 +254,7 @@ async def test_a_pipelined_notifier_gets_batches_back_to_back_and_a_failure_lose
             for e in sent[i:i + 500]:
                 hub.publish(e)
             await asyncio.sleep(0.05)
-        await wait_for(lambda: {e.id for e in PipeNotifier.received} >= {e.id for e in sent}, 30)
+        await until(lambda: {e.id for e in PipeNotifier.received} >= {e.id for e in sent}, 30)
         await asyncio.sleep(0.3)
         summary = await hub.store.outbox_summary()
     finally:

@@ -5,6 +5,8 @@ Real peers, started on 127.0.0.1 on free ports and torn down afterwards:
 (``pantau run`` as a subprocess with its own data directory).  The pytest
 fixtures in ``hub.testing.fixtures`` wrap them; a plugin's ``conftest.py``
 can load them with ``pytest_plugins = ["hub.testing.fixtures"]``.
+``hub.testing.waiting`` waits on an in-process hub: ``until`` a condition
+holds, and ``collect_events`` from its bus.
 """
 
 from hub.testing.hubproc import HubProcess

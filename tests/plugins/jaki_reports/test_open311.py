@@ -23,6 +23,7 @@ from hub.core.models import Event, EventKind, EventState, ReportState, Role, utc
 from hub.core.plugins import Plugins
 from hub.testing.net import free_port
 from hub.testing.sim import Open311Simulator
+from hub.testing.waiting import until
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -78,14 +79,6 @@ async def start_hub(cfg: Path) -> Hub:
     hub = Hub(load_config(cfg, plugins), plugins)
     await hub.start()
     return hub
-
-
-async def until(predicate, seconds: float) -> None:  # noqa: ANN001
-    for _ in range(int(seconds * 10)):
-        if await predicate() if asyncio.iscoroutinefunction(predicate) else predicate():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def cameras_by_name(hub: Hub) -> dict[str, str]:
