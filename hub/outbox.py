@@ -2,16 +2,19 @@
 
 Events the bus carries are written to the ``outbox`` table (one row per
 event and notifier, unique, so a repeat is ignored), in the same
-transaction that keeps them in ``events``, before anything is sent.
-One delivery loop per notifier hands them to ``Notifier.deliver_many`` (up
-to 200 at a time), in the order of their rows; a notifier that keeps order
-across batches (``batches_in_flight`` above 1, as MQTT) gets the next batch
-before the previous one has returned.
+transaction that keeps them in ``events``.  One delivery loop per notifier
+hands them to ``Notifier.deliver_many`` (up to 200 at a time), in the order
+of their rows; a notifier that keeps order across batches
+(``batches_in_flight`` above 1, as MQTT) gets the next batch before the
+previous one has returned.
 
-While all goes well a loop takes the rows the writer has just committed
-from memory, and records what went out in the store a moment later, in
-the background: the store is written once per batch and never read on the
-way.  Whenever the store may hold rows memory lacks (at start, after a
+While all goes well a loop takes each batch from memory as soon as the
+writer has it, so that the delivery and the transaction keeping it run side
+by side (a device does not send an event twice, so an event that went out
+before the hub could keep it is no worse off than one it kept and had not
+sent: at least once either way), and records what went out in the store
+once both are done, in the background: the store is written once per batch
+and never read on the way.  Whenever the store may hold rows memory lacks (at start, after a
 failure, after a backlog larger than memory keeps) the loop reads its
 pending rows from the store instead, oldest first, until it has caught up.
 A failure stops that notifier's queue (so events stay in order) and
@@ -44,8 +47,9 @@ from hub.core.store import Store
 log = logging.getLogger(__name__)
 
 IDLE_POLL = 1.0  # seconds: how often a quiet queue looks for retries that became due
-LINGER = 0.01  # seconds the writer and the delivery loops wait for more events to come along
+LINGER = 0.01  # seconds the writer waits for more events to come along
 WRITE_BATCH = 1000  # events kept and queued in one transaction, at most
+SAVES_IN_FLIGHT = 2  # transactions of the writer under way at once, at most (the next one gathers meanwhile)
 DELIVER_BATCH = 200  # events handed to a notifier at once, at most
 
 
@@ -59,13 +63,38 @@ def backoff(attempts: int, cap: float) -> float:
 FRESH_MAX = 50_000
 
 
+#: ``_Entry.row`` of an event the store did not queue: a repeat of one queued
+#: before, or the writer's transaction failed.
+NOT_KEPT = -1
+
+
+class _Entry:
+    """An event queued for one notifier, and its outbox row once the writer has committed it."""
+
+    __slots__ = ("event", "row", "saved")
+
+    def __init__(self, event: Event, saved: asyncio.Future[None]) -> None:
+        self.event = event
+        #: The outbox row id; None until ``saved`` is done; ``NOT_KEPT`` when there is none.
+        self.row: int | None = None
+        #: Done when the writer's transaction for this event has ended, either way.
+        self.saved = saved
+
+
+def _number(entries: list[_Entry], rows: list[tuple[int, Event]]) -> None:
+    """Give ``entries`` their outbox rows (``rows``: (row id, event); a repeat made none)."""
+    made = {event.id: row_id for row_id, event in rows}
+    for entry in entries:
+        entry.row = made.pop(entry.event.id, NOT_KEPT)
+
+
 class _Queue:
     """One notifier's delivery state."""
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
-        #: (row id, event) committed by the writer, in row order, not yet handed over.
-        self.fresh: deque[tuple[int, Event]] = deque()
+        #: Events from the writer, in row order, not yet handed over (their rows may still be on the way).
+        self.fresh: deque[_Entry] = deque()
         #: The store may hold pending rows ``fresh`` lacks: deliver from the store.
         self.behind = True
         #: Bumped whenever ``fresh`` loses rows, so a catch-up that raced with it does not count.
@@ -77,7 +106,7 @@ class _Queue:
         self.recorder: asyncio.Task[None] | None = None
         self.failing = False
         #: Batches from ``fresh`` handed to the notifier and not yet settled, oldest first.
-        self.in_flight: deque[tuple[list[tuple[int, Event]], asyncio.Task[tuple[int, str | None]]]] = deque()
+        self.in_flight: deque[tuple[list[_Entry], asyncio.Task[tuple[int, str | None]]]] = deque()
 
 
 class Outbox:
@@ -85,38 +114,63 @@ class Outbox:
         self.store = store
         self.notifiers = notifiers
         self._queues = {name: _Queue() for name in notifiers}
+        #: The writer's transactions under way, oldest first (each done when it has ended, either way).
+        self._saving: deque[asyncio.Task[None]] = deque()
 
     def split(self, events: list[Event]) -> dict[str, list[Event]]:
         """Which of ``events`` each notifier wants."""
         return {name: [e for e in events if n.config.wants(e)] for name, n in self.notifiers.items()}
 
-    def queued(self, rows: dict[str, list[tuple[int, Event]]]) -> None:
-        """``rows`` ({notifier: [(row id, event)]}, in row order) are now in the store: wake the delivery loops."""
-        for name, added in rows.items():
+    def queued(self, entries: dict[str, list[_Entry]]) -> None:
+        """``entries`` ({notifier: [entry]}, in row order) are on their way to the store: wake the delivery loops."""
+        for name, added in entries.items():
             q = self._queues.get(name)
             if q is None or not added:
                 continue
             if len(q.fresh) + len(added) > FRESH_MAX:  # a long outage: read them back from the store instead
-                q.fresh.clear()
+                # Only what the store has: the events of a transaction under way stay.
+                q.fresh = deque(entry for entry in q.fresh if entry.row is None)
                 q.losses += 1
                 q.behind = True
-            else:
-                q.fresh.extend(added)
+            q.fresh.extend(added)
             q.wake.set()
 
     async def write(self, sub: Subscription) -> None:
-        """Bus subscriber: keep each event and queue it for every notifier that wants it."""
-        async for first in sub:
-            batch = sub.batch(first, WRITE_BATCH)
-            if len(batch) < WRITE_BATCH:
-                await asyncio.sleep(LINGER)  # a transaction per event would cost more than the wait
-                sub.drain(batch, WRITE_BATCH)
-            try:
-                rows = await self.store.record_events(batch, self.split(batch))
-            except Exception:
-                log.exception("saving events failed", extra={"events": len(batch)})
-                continue
-            self.queued(rows)
+        """Bus subscriber: keep each event and queue it for every notifier that wants it.
+
+        The delivery loops get each batch when its transaction starts, not when it ends.
+        """
+        try:
+            async for first in sub:
+                batch = sub.batch(first, WRITE_BATCH)
+                if len(batch) < WRITE_BATCH:
+                    await asyncio.sleep(LINGER)  # a transaction per event would cost more than the wait
+                    sub.drain(batch, WRITE_BATCH)
+                while len(self._saving) >= SAVES_IN_FLIGHT:
+                    await asyncio.wait([self._saving[0]])
+                wanted = self.split(batch)
+                saved = asyncio.get_running_loop().create_future()
+                entries = {name: [_Entry(event, saved) for event in events] for name, events in wanted.items()}
+                self.queued(entries)
+                task = asyncio.create_task(self._save(batch, wanted, entries, saved))
+                self._saving.append(task)
+                task.add_done_callback(self._saving.remove)
+        finally:
+            if self._saving:  # stopping: what is on its way to the store gets there
+                await asyncio.wait(list(self._saving))
+
+    async def _save(self, batch: list[Event], wanted: dict[str, list[Event]], entries: dict[str, list[_Entry]],
+                    saved: asyncio.Future[None]) -> None:
+        """One transaction of the writer; numbers ``entries`` with their rows when it ends."""
+        rows: dict[str, list[tuple[int, Event]]] = {}
+        try:
+            rows = await self.store.record_events(batch, wanted)
+        except Exception:
+            log.exception("saving events failed; they are delivered but not kept", extra={"events": len(batch)})
+        finally:
+            for name, made in entries.items():
+                _number(made, rows.get(name, []))
+            saved.set_result(None)
 
     async def deliver(self, name: str) -> None:
         """The delivery loop of one notifier; runs until cancelled."""
@@ -153,15 +207,12 @@ class Outbox:
         """
         self._skip_done(q)
         window = max(1, self.notifiers[name].batches_in_flight)
-        if not q.in_flight:
-            if not q.fresh:
-                return IDLE_POLL
-            if len(q.fresh) < DELIVER_BATCH:
-                await asyncio.sleep(LINGER)  # let a burst gather into one batch
-                self._skip_done(q)
+        if not q.in_flight and not q.fresh:
+            return IDLE_POLL
+        # No waiting for more here: the writer hands its events over a batch at a time.
         while q.fresh and len(q.in_flight) < window:
             batch = [q.fresh.popleft() for _ in range(min(DELIVER_BATCH, len(q.fresh)))]
-            task = asyncio.create_task(self._hand_over(name, q, [event for _, event in batch]))
+            task = asyncio.create_task(self._hand_over(name, q, [entry.event for entry in batch]))
             q.in_flight.append((batch, task))
         if not q.in_flight:
             return IDLE_POLL
@@ -185,13 +236,17 @@ class Outbox:
             wait = await self._settled(name, q, batch, await task)
         return wait
 
-    async def _settled(self, name: str, q: _Queue, batch: list[tuple[int, Event]],
+    async def _settled(self, name: str, q: _Queue, batch: list[_Entry],
                        result: tuple[int, str | None]) -> float | None:
-        """Account for one batch handed over from memory."""
+        """Account for one batch handed over from memory, once the writer has kept it."""
         delivered, error = result
-        if delivered:
-            q.cursor = batch[delivered - 1][0]
-            q.done.extend(row_id for row_id, _ in batch[:delivered])
+        for entry in batch:
+            if not entry.saved.done():
+                await entry.saved
+        rows = [entry.row for entry in batch[:delivered] if entry.row is not None and entry.row > 0]
+        if rows:
+            q.cursor = max(q.cursor, rows[-1])
+            q.done.extend(rows)
             if q.recorder is None or q.recorder.done():
                 q.recorder = asyncio.create_task(self._record_done(q))
         if error is None:
@@ -203,19 +258,28 @@ class Outbox:
             later, task = q.in_flight.popleft()
             await asyncio.gather(task, return_exceptions=True)
             rest.extend(later)
-        row_id, _ = rest[0]
         q.fresh.extendleft(reversed(rest))  # kept for the retry, which reads the store
         await self._record_done(q)
         retry_at = utcnow() + timedelta(seconds=backoff(1, self.notifiers[name].config.retry_max_seconds))
-        await self.store.outbox_failed(row_id, 1, retry_at, error, dead=False)
+        first = next((entry.row for entry in rest if entry.row is not None and entry.row > 0), None)
+        if first is not None:
+            await self.store.outbox_failed(first, 1, retry_at, error, dead=False)
         self._warn(name, q, error)
         q.behind = True
         return max(0.05, (retry_at - utcnow()).total_seconds())
 
     @staticmethod
     def _skip_done(q: _Queue) -> None:
-        while q.fresh and q.fresh[0][0] <= q.cursor:
-            q.fresh.popleft()
+        """Drop the events at the front of ``fresh`` that went out from the store already.
+
+        An event without a row (``NOT_KEPT``) stays: the store could not have sent it.
+        """
+        kept: list[_Entry] = []
+        while q.fresh and (row := q.fresh[0].row) is not None and row <= q.cursor:
+            entry = q.fresh.popleft()
+            if row == NOT_KEPT:
+                kept.append(entry)
+        q.fresh.extendleft(reversed(kept))
 
     async def _record_done(self, q: _Queue) -> None:
         """Record the rows delivered from memory as delivered in the store."""
@@ -267,6 +331,8 @@ class Outbox:
             if len(rows) == DELIVER_BATCH:
                 return None  # a full batch went out: there may be more
             if q.losses == losses:
+                if self._saving:  # what the store showed of them must be skipped in memory: know their rows
+                    await asyncio.wait(list(self._saving))
                 q.behind = False  # caught up: what comes next is in memory
             return None if q.fresh else IDLE_POLL
         wait = IDLE_POLL
@@ -279,10 +345,10 @@ class Outbox:
         self._skip_done(q)
         known: dict[int, Event] = {}
         last = rows[-1].id if rows else 0
-        for row_id, fresh in q.fresh:  # in row order: the rows asked for are at its front
-            if row_id > last:
+        for entry in q.fresh:  # in row order: the rows asked for are at its front
+            if entry.row is None or entry.row > last:
                 break
-            known[row_id] = fresh
+            known[entry.row] = entry.event
         found = [known.get(row.id) for row in rows]
         missing = [row.id for row, event in zip(rows, found, strict=True) if event is None]
         payloads = await self.store.outbox_payloads(missing) if missing else {}

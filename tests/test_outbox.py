@@ -265,3 +265,48 @@ async def test_a_pipelined_notifier_gets_batches_back_to_back_and_a_failure_lose
     assert firsts == list(range(3000)), "every event, first seen in order"
     repeats = len(PipeNotifier.received) - 3000
     assert repeats <= 3 * 200, "only what was in flight behind the failure goes again"
+
+
+async def test_a_slow_disk_does_not_hold_alerts_back_and_a_failed_write_still_delivers(tmp_path: Path,
+                                                                                     caplog) -> None:  # noqa: ANN001
+    """Delivery runs beside the transaction that keeps the events, not after it."""
+    TARGET.__init__()
+    TARGET.up = True
+    hub = make_hub(tmp_path)
+    await hub.start()
+    keep = hub.store.record_events
+    stalled = asyncio.Event()
+
+    async def slow_disk(batch, queue):  # noqa: ANN001, ANN202
+        await stalled.wait()  # the disk takes its time (a stalled fsync, a busy SD card)
+        return await keep(batch, queue)
+
+    try:
+        hub.store.record_events = slow_disk  # type: ignore[method-assign]
+        sent = events(20)
+        for e in sent:
+            hub.publish(e)
+        await until(lambda: len(TARGET.received) >= 20, 5)
+        assert (await hub.store.outbox_summary()).get("jaki") is None, "delivered while the write still waits"
+        stalled.set()
+
+        async def recorded() -> bool:
+            return (await hub.store.outbox_summary()).get("jaki", {}).get("delivered") == 20
+
+        await until(recorded, 10)
+
+        async def broken_disk(batch, queue):  # noqa: ANN001, ANN202
+            raise OSError(28, "No space left on device")
+
+        hub.store.record_events = broken_disk  # type: ignore[method-assign]
+        more = events(5)
+        for e in more:
+            hub.publish(e)
+        await until(lambda: len(TARGET.received) >= 25, 5)
+        summary = await hub.store.outbox_summary()
+    finally:
+        hub.store.record_events = keep  # type: ignore[method-assign]
+        await hub.stop()
+    assert [e.id for e in TARGET.received] == [e.id for e in sent + more], "each once, in order"
+    assert summary["jaki"] == {"pending": 0, "delivered": 20, "dead": 0}, "what could not be kept is not invented"
+    assert any(r.getMessage() == "saving events failed; they are delivered but not kept" for r in caplog.records)

@@ -172,3 +172,29 @@ async def test_batches_arrive_in_order_through_the_fast_path_and_through_aiomqtt
         expected = [e.data["seq"] for e in [*events, *tail] if e.camera_id == f"demo:x:{cam}"]
         assert seqs == expected, f"in order, once each (camera {cam})"
         assert got[f"pantau/demo_x_{cam}/motion"][-1] == b"OFF"  # events 396-399 stop motion
+
+
+async def test_pubacks_take_the_quick_path_and_everything_else_pahos_own(mosquitto) -> None:
+    from plugins.mqtt import quick_pubacks
+
+    assert not quick_pubacks(aiomqtt.Client("127.0.0.1", mosquitto.port, protocol=aiomqtt.ProtocolVersion.V5)), \
+        "MQTT 5 acknowledgements carry reason codes: paho reads them"
+    client = aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="acks")
+    assert quick_pubacks(client)
+    paho = client._client
+    confirmed: list[int] = []
+    paho.on_publish, own = (lambda c, u, mid, rc, props: (confirmed.append(mid), own(c, u, mid, rc, props))), \
+        paho.on_publish
+    got: dict[str, list[bytes]] = {}
+    stop = asyncio.Event()
+    listener = asyncio.create_task(collect(mosquitto.port, ["acks/#"], got, stop, "acks-sub"))
+    try:
+        await asyncio.sleep(0.5)
+        async with client:
+            await asyncio.wait_for(asyncio.gather(*(client.publish(f"acks/{i}", str(i), qos=1) for i in range(50))), 5)
+            await asyncio.wait_for(client.publish("acks/exactly-once", "2", qos=2), 5)  # PUBREC, PUBREL, PUBCOMP
+        assert await wait_until(lambda: len(got) == 51, 5)
+    finally:
+        stop.set()
+        listener.cancel()
+    assert len(confirmed) == 51 and not paho._out_messages, "each publish confirmed once, none left waiting"
