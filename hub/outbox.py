@@ -33,6 +33,7 @@ import asyncio
 import logging
 import random
 from collections import deque
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL = 1.0  # seconds: how often a quiet queue looks for retries that became due
 LINGER = 0.01  # seconds the writer waits for more events to come along
 WRITE_BATCH = 1000  # events kept and queued in one transaction, at most
-SAVES_IN_FLIGHT = 2  # transactions of the writer under way at once, at most (the next one gathers meanwhile)
+UNSAVED_MAX = 20_000  # events handed over and not yet kept, at most: past this the writer waits for the store
 DELIVER_BATCH = 200  # events handed to a notifier at once, at most
 
 
@@ -101,6 +102,8 @@ class _Queue:
         self.losses = 0
         #: The highest row id delivered or set aside; rows at or below it are done.
         self.cursor = 0
+        #: Handed over from memory and delivered, waiting for the writer to tell their rows, in order.
+        self.sent: deque[_Entry] = deque()
         #: Rows delivered from memory, not yet recorded as delivered in the store.
         self.done: list[int] = []
         self.recorder: asyncio.Task[None] | None = None
@@ -114,8 +117,14 @@ class Outbox:
         self.store = store
         self.notifiers = notifiers
         self._queues = {name: _Queue() for name in notifiers}
-        #: The writer's transactions under way, oldest first (each done when it has ended, either way).
-        self._saving: deque[asyncio.Task[None]] = deque()
+        #: Batches handed to the delivery loops and not yet kept, oldest first:
+        #: (events, {notifier: entries}, done when kept).
+        self._unsaved: deque[tuple[list[Event], dict[str, list[_Entry]], asyncio.Future[None]]] = deque()
+        self._unsaved_count = 0
+        self._to_save = asyncio.Event()
+        self._progress = asyncio.Event()
+        #: Done when the batch handed over last has been through the store.
+        self._last_saved: asyncio.Future[None] | None = None
 
     def split(self, events: list[Event]) -> dict[str, list[Event]]:
         """Which of ``events`` each notifier wants."""
@@ -138,39 +147,64 @@ class Outbox:
     async def write(self, sub: Subscription) -> None:
         """Bus subscriber: keep each event and queue it for every notifier that wants it.
 
-        The delivery loops get each batch when its transaction starts, not when it ends.
+        Each batch goes to the delivery loops at once and to the store beside
+        them (``_saver``): sending does not wait for the disk.
         """
+        saver = asyncio.create_task(self._saver())
         try:
             async for first in sub:
                 batch = sub.batch(first, WRITE_BATCH)
                 if len(batch) < WRITE_BATCH:
                     await asyncio.sleep(LINGER)  # a transaction per event would cost more than the wait
                     sub.drain(batch, WRITE_BATCH)
-                while len(self._saving) >= SAVES_IN_FLIGHT:
-                    await asyncio.wait([self._saving[0]])
-                wanted = self.split(batch)
-                saved = asyncio.get_running_loop().create_future()
-                entries = {name: [_Entry(event, saved) for event in events] for name, events in wanted.items()}
+                while self._unsaved_count >= UNSAVED_MAX:  # the store is far behind: let it catch up
+                    self._progress.clear()
+                    await self._progress.wait()
+                saved = self._last_saved = asyncio.get_running_loop().create_future()
+                entries = {name: [_Entry(event, saved) for event in events]
+                           for name, events in self.split(batch).items()}
+                self._unsaved.append((batch, entries, saved))
+                self._unsaved_count += len(batch)
+                self._to_save.set()
                 self.queued(entries)
-                task = asyncio.create_task(self._save(batch, wanted, entries, saved))
-                self._saving.append(task)
-                task.add_done_callback(self._saving.remove)
         finally:
-            if self._saving:  # stopping: what is on its way to the store gets there
-                await asyncio.wait(list(self._saving))
+            try:
+                if self._last_saved is not None:  # stopping: what is on its way to the store gets there
+                    await asyncio.wait([self._last_saved])
+            finally:
+                saver.cancel()
 
-    async def _save(self, batch: list[Event], wanted: dict[str, list[Event]], entries: dict[str, list[_Entry]],
-                    saved: asyncio.Future[None]) -> None:
-        """One transaction of the writer; numbers ``entries`` with their rows when it ends."""
-        rows: dict[str, list[tuple[int, Event]]] = {}
-        try:
-            rows = await self.store.record_events(batch, wanted)
-        except Exception:
-            log.exception("saving events failed; they are delivered but not kept", extra={"events": len(batch)})
-        finally:
-            for name, made in entries.items():
-                _number(made, rows.get(name, []))
-            saved.set_result(None)
+    async def _saver(self) -> None:
+        """Keep the batches handed over, in order, one transaction at a time; batches
+        that waited for the one before go together (up to ``WRITE_BATCH`` events)."""
+        while True:
+            await self._to_save.wait()
+            self._to_save.clear()
+            while self._unsaved:
+                taken = [self._unsaved.popleft()]
+                events = list(taken[0][0])
+                while self._unsaved and len(events) + len(self._unsaved[0][0]) <= WRITE_BATCH:
+                    taken.append(self._unsaved.popleft())
+                    events += taken[-1][0]
+                wanted = {name: [entry.event for _, entries, _ in taken for entry in entries.get(name, [])]
+                          for name in self._queues}
+                rows: dict[str, list[tuple[int, Event]]] = {}
+                try:
+                    rows = await self.store.record_events(events, wanted)
+                except Exception:
+                    log.exception("saving events failed; they are delivered but not kept",
+                                  extra={"events": len(events)})
+                finally:
+                    self._unsaved_count -= len(events)
+                    for name in self._queues:
+                        _number([entry for _, entries, _ in taken for entry in entries.get(name, [])],
+                                rows.get(name, []))
+                    for _, _, saved in taken:
+                        saved.set_result(None)
+                    self._progress.set()
+                for q in self._queues.values():
+                    if q.sent:
+                        self._account(q)
 
     async def deliver(self, name: str) -> None:
         """The delivery loop of one notifier; runs until cancelled."""
@@ -193,6 +227,7 @@ class Outbox:
         finally:
             for _, task in q.in_flight:
                 task.cancel()  # not recorded as delivered: they go again after a restart
+            self._account(q)
             await self._record_done(q)
 
     # -- the fast path: rows just committed, from memory ---------------------------
@@ -238,17 +273,10 @@ class Outbox:
 
     async def _settled(self, name: str, q: _Queue, batch: list[_Entry],
                        result: tuple[int, str | None]) -> float | None:
-        """Account for one batch handed over from memory, once the writer has kept it."""
+        """Account for one batch handed over from memory (recorded once the writer has kept it)."""
         delivered, error = result
-        for entry in batch:
-            if not entry.saved.done():
-                await entry.saved
-        rows = [entry.row for entry in batch[:delivered] if entry.row is not None and entry.row > 0]
-        if rows:
-            q.cursor = max(q.cursor, rows[-1])
-            q.done.extend(rows)
-            if q.recorder is None or q.recorder.done():
-                q.recorder = asyncio.create_task(self._record_done(q))
+        q.sent.extend(batch[:delivered])
+        self._account(q)
         if error is None:
             return None
         # Stop here: the store has this row and the rest; retry them from there, in order.  Batches
@@ -259,6 +287,7 @@ class Outbox:
             await asyncio.gather(task, return_exceptions=True)
             rest.extend(later)
         q.fresh.extendleft(reversed(rest))  # kept for the retry, which reads the store
+        await self._all_saved(q, rest)
         await self._record_done(q)
         retry_at = utcnow() + timedelta(seconds=backoff(1, self.notifiers[name].config.retry_max_seconds))
         first = next((entry.row for entry in rest if entry.row is not None and entry.row > 0), None)
@@ -267,6 +296,26 @@ class Outbox:
         self._warn(name, q, error)
         q.behind = True
         return max(0.05, (retry_at - utcnow()).total_seconds())
+
+    def _account(self, q: _Queue) -> None:
+        """Record what went out from memory as delivered, as far as the writer has told its rows."""
+        rows = []
+        while q.sent and (row := q.sent[0].row) is not None:
+            q.sent.popleft()
+            if row > 0:
+                rows.append(row)
+        if rows:
+            q.cursor = max(q.cursor, rows[-1])
+            q.done.extend(rows)
+            if q.recorder is None or q.recorder.done():
+                q.recorder = asyncio.create_task(self._record_done(q))
+
+    async def _all_saved(self, q: _Queue, entries: Sequence[_Entry] = ()) -> None:
+        """Wait until the writer has told the rows of ``q.sent`` and of ``entries``, and account for them."""
+        for entry in (*q.sent, *entries):
+            if not entry.saved.done():
+                await entry.saved
+        self._account(q)
 
     @staticmethod
     def _skip_done(q: _Queue) -> None:
@@ -295,6 +344,7 @@ class Outbox:
 
     async def _from_store(self, name: str, q: _Queue) -> float | None:
         """Deliver the next due rows from the store; how long to wait (None: go on now)."""
+        await self._all_saved(q)  # so the cursor covers everything sent from memory
         if q.recorder is not None:
             await asyncio.gather(q.recorder, return_exceptions=True)
         await self._record_done(q)
@@ -331,8 +381,8 @@ class Outbox:
             if len(rows) == DELIVER_BATCH:
                 return None  # a full batch went out: there may be more
             if q.losses == losses:
-                if self._saving:  # what the store showed of them must be skipped in memory: know their rows
-                    await asyncio.wait(list(self._saving))
+                if self._last_saved is not None:  # what the store showed must be skipped in memory: know its rows
+                    await asyncio.wait([self._last_saved])
                 q.behind = False  # caught up: what comes next is in memory
             return None if q.fresh else IDLE_POLL
         wait = IDLE_POLL
