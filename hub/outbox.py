@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 IDLE_POLL = 1.0  # seconds: how often a quiet queue looks for retries that became due
 LINGER = 0.01  # seconds the writer waits for more events to come along
 WRITE_BATCH = 1000  # events kept and queued in one transaction, at most
+RECORD_AFTER = 0.1  # seconds before deliveries are recorded on their own (events flowing take them along sooner)
 UNSAVED_MAX = 20_000  # events handed over and not yet kept, at most: past this the writer waits for the store
 DELIVER_BATCH = 200  # events handed to a notifier at once, at most
 
@@ -107,6 +108,7 @@ class _Queue:
         #: Rows delivered from memory, not yet recorded as delivered in the store.
         self.done: list[int] = []
         self.recorder: asyncio.Task[None] | None = None
+        self.recorder_waits = False  # the recorder has not taken any rows yet
         self.failing = False
         #: Batches from ``fresh`` handed to the notifier and not yet settled, oldest first.
         self.in_flight: deque[tuple[list[_Entry], asyncio.Task[tuple[int, str | None]]]] = deque()
@@ -188,12 +190,18 @@ class Outbox:
                     events += taken[-1][0]
                 wanted = {name: [entry.event for _, entries, _ in taken for entry in entries.get(name, [])]
                           for name in self._queues}
+                delivered = {name: q.done for name, q in self._queues.items() if q.done}
+                for q in self._queues.values():
+                    q.done = []
                 rows: dict[str, list[tuple[int, Event]]] = {}
                 try:
-                    rows = await self.store.record_events(events, wanted)
+                    rows = await self.store.record_events(
+                        events, wanted, [row for ids in delivered.values() for row in ids])
                 except Exception:
                     log.exception("saving events failed; they are delivered but not kept",
                                   extra={"events": len(events)})
+                    for name, ids in delivered.items():  # recorded on their own, later
+                        self._queues[name].done[:0] = ids
                 finally:
                     self._unsaved_count -= len(events)
                     for name in self._queues:
@@ -228,6 +236,7 @@ class Outbox:
             for _, task in q.in_flight:
                 task.cancel()  # not recorded as delivered: they go again after a restart
             self._account(q)
+            await self._recorder_finished(q)
             await self._record_done(q)
 
     # -- the fast path: rows just committed, from memory ---------------------------
@@ -308,7 +317,7 @@ class Outbox:
             q.cursor = max(q.cursor, rows[-1])
             q.done.extend(rows)
             if q.recorder is None or q.recorder.done():
-                q.recorder = asyncio.create_task(self._record_done(q))
+                q.recorder = asyncio.create_task(self._record_soon(q))
 
     async def _all_saved(self, q: _Queue, entries: Sequence[_Entry] = ()) -> None:
         """Wait until the writer has told the rows of ``q.sent`` and of ``entries``, and account for them."""
@@ -330,6 +339,23 @@ class Outbox:
                 kept.append(entry)
         q.fresh.extendleft(reversed(kept))
 
+    async def _record_soon(self, q: _Queue) -> None:
+        """``_record_done`` in a moment: while events flow, the writer's next transaction takes them along."""
+        q.recorder_waits = True
+        try:
+            await asyncio.sleep(RECORD_AFTER)
+        finally:
+            q.recorder_waits = False
+        await self._record_done(q)
+
+    @staticmethod
+    async def _recorder_finished(q: _Queue) -> None:
+        """Wait for a recording of deliveries under way; one that has not started yet is dropped."""
+        if q.recorder is not None and not q.recorder.done():
+            if q.recorder_waits:
+                q.recorder.cancel()
+            await asyncio.gather(q.recorder, return_exceptions=True)
+
     async def _record_done(self, q: _Queue) -> None:
         """Record the rows delivered from memory as delivered in the store."""
         while q.done:
@@ -345,8 +371,7 @@ class Outbox:
     async def _from_store(self, name: str, q: _Queue) -> float | None:
         """Deliver the next due rows from the store; how long to wait (None: go on now)."""
         await self._all_saved(q)  # so the cursor covers everything sent from memory
-        if q.recorder is not None:
-            await asyncio.gather(q.recorder, return_exceptions=True)
+        await self._recorder_finished(q)
         await self._record_done(q)
         losses = q.losses
         rows = [r for r in await self.store.outbox_head(name, DELIVER_BATCH, payloads=False) if r.id > q.cursor]

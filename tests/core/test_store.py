@@ -202,3 +202,10 @@ async def test_events_are_kept_and_queued_once_and_read_back_the_same(store: Sto
     assert abs((head[0].created_at - utcnow()).total_seconds()) < 60
     assert await store.outbox_summary() == {"mqtt": {"pending": 700, "delivered": 0, "dead": 0},
                                            "jaki": {"pending": 3, "delivered": 0, "dead": 0}}
+    # The next transaction takes the deliveries of earlier rows along (the outbox's steady state).
+    later = [Event(camera_id="demo:x:0", kind=EventKind.TAMPER) for _ in range(2)]
+    jaki_rows = [row_id for row_id, _ in made["jaki"]]
+    again = await store.record_events(later, {"jaki": later}, delivered=jaki_rows[:2])
+    assert [e.id for _, e in again["jaki"]] == [e.id for e in later]
+    assert (await store.outbox_summary())["jaki"] == {"pending": 3, "delivered": 2, "dead": 0}
+    assert [r.event_id for r in await store.outbox_head("jaki", 10)] == [events[2].id, *(e.id for e in later)]
