@@ -8,7 +8,7 @@ WEB := hub/http/web
 # RTSP server (run under Debian's python3) as a real RTSP camera, Mosquitto,
 # Chromium for the browser test (Debian's build plays H.264), ffmpeg for bench/record.py, mosquitto_sub for bench/events.py.
 DEB_PACKAGES := postgresql mosquitto mosquitto-clients python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
-	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly chromium ffmpeg
+	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad chromium ffmpeg
 
 .PHONY: install run test lint clean system-deps
 

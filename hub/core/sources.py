@@ -9,6 +9,7 @@ media and events.  Everything here is vendor-free.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -34,6 +35,8 @@ from hub.core.models import (
 
 if TYPE_CHECKING:
     import av.container
+
+log = logging.getLogger(__name__)
 
 
 class SourceConfig(HubModel):
@@ -63,7 +66,9 @@ class SourceContext:
 
 
 class MediaInput(ABC):
-    """A way to open one camera stream as a PyAV input container.
+    """A way to open one camera stream as a PyAV input container (or an object
+    with the part of one the stream graph uses: ``streams.video[0]``, a PyAV
+    video stream; ``demux(stream)``, yielding ``av.Packet``; ``close()``).
 
     ``open`` and ``close`` run in a worker thread, never on the event loop.
     The stream graph opens one ``MediaInput`` per camera stream however many
@@ -87,7 +92,13 @@ class MediaInput(ABC):
 
 @dataclass
 class UrlMediaInput(MediaInput):
-    """A stream PyAV opens from a URL (RTSP, HTTP, a file)."""
+    """A stream opened from a URL (RTSP, HTTP, a file).
+
+    RTSP over TCP is read by the hub's own client (``hub.core.rtsp``: a
+    wake-up per batch of packets rather than several system calls per RTP
+    packet); everything else, and any RTSP stream that client does not
+    handle (another codec, B-frames), by FFmpeg through PyAV.
+    """
 
     url: str
     label: str = "url"
@@ -95,12 +106,30 @@ class UrlMediaInput(MediaInput):
     format: str | None = None
     #: Seconds a connect or a read may block before the stream counts as failed.
     timeout: float = 10.0
+    #: "hub" reads RTSP over TCP with the hub's own client where it can; "ffmpeg" always with FFmpeg's.
+    client: str = "hub"
+
+    #: Streams (by a digest of their URL) found to need FFmpeg's client, so later
+    #: connections go there at once.
+    _needs_ffmpeg: ClassVar[set[str]] = set()
+
+    def __post_init__(self) -> None:
+        self._rtsp: Any = None
 
     def open(self) -> av.container.InputContainer:
         import av
 
         from hub.core.errors import DeviceNotReady
 
+        if self._own_client():
+            from hub.core.rtsp import RtspClient, RtspUnsupported
+
+            client = RtspClient(self.url, self.label, self.timeout)
+            try:
+                self._rtsp = client.open()
+                return self._rtsp  # type: ignore[no-any-return]
+            except RtspUnsupported as err:
+                self._fall_back(str(err))
         options, timeout = dict(self.options), None
         if self.url.startswith(("rtsp://", "rtsps://")):
             # FFmpeg's own socket timeout (microseconds).  PyAV's ``timeout=`` works through
@@ -114,6 +143,26 @@ class UrlMediaInput(MediaInput):
         except av.error.FFmpegError as err:
             # The FFmpeg message may echo the URL: keep only its class and errno.
             raise DeviceNotReady(f"{self.label}: cannot open stream ({type(err).__name__})") from None
+
+    def interrupt(self) -> None:
+        if self._rtsp is not None:
+            self._rtsp.interrupt()
+
+    def close(self) -> None:
+        client, self._rtsp = self._rtsp, None
+        if client is not None and client.unsupported is not None:
+            self._fall_back(client.unsupported)  # found out while streaming (frames out of order)
+
+    def _own_client(self) -> bool:
+        return (self.client == "hub" and self.format is None and self.url.startswith("rtsp://")
+                and self.options.get("rtsp_transport", "tcp") == "tcp" and self._key() not in self._needs_ffmpeg)
+
+    def _key(self) -> str:
+        return hashlib.sha256(self.url.encode()).hexdigest()
+
+    def _fall_back(self, reason: str) -> None:
+        log.info("stream read through FFmpeg from now on", extra={"stream": self.label, "reason": reason})
+        self._needs_ffmpeg.add(self._key())
 
 
 class CameraSource(ABC):

@@ -1,7 +1,7 @@
 """A real RTSP server for tests: GStreamer's, in a subprocess.
 
 Needs Debian's ``python3-gi``, ``gir1.2-gst-rtsp-server-1.0`` and the
-GStreamer base, good and ugly plugins (``make install`` installs them as
+GStreamer base, good, ugly and bad plugins (``make install`` installs them as
 root on Debian).  ``RtspUnavailable`` says what is missing.
 """
 
@@ -26,11 +26,12 @@ def check() -> None:
     probe = subprocess.run(
         [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('GstRtspServer', '1.0'); "
          "from gi.repository import Gst, GstRtspServer; Gst.init(None); "
-         "assert Gst.ElementFactory.find('x264enc') and Gst.ElementFactory.find('rtph264pay')"],
+         "assert all(Gst.ElementFactory.find(e) for e in "
+         "('x264enc', 'rtph264pay', 'x265enc', 'rtph265pay', 'jpegenc', 'rtpjpegpay'))"],
         capture_output=True, text=True)
     if probe.returncode != 0:
         raise RtspUnavailable("GStreamer RTSP server not usable (install python3-gi gir1.2-gst-rtsp-server-1.0 "
-                              "gstreamer1.0-plugins-{base,good,ugly}; `make install` does as root)")
+                              "gstreamer1.0-plugins-{base,good,ugly,bad}; `make install` does as root)")
 
 
 class RtspServer:
@@ -38,12 +39,13 @@ class RtspServer:
 
     def __init__(self, width: int = 640, height: int = 360, fps: int = 15, keyint: int = 15,
                  credentials: tuple[str, str] | None = None, kbits: int = 2048, x264: str = "",
-                 pattern: str = "ball") -> None:
+                 pattern: str = "ball", codec: str = "h264", bframes: int = 0, auth: str = "basic") -> None:
         self.port = free_port()
         self.width, self.height, self.fps, self.keyint, self.kbits = width, height, fps, keyint, kbits
         self.x264 = x264  # extra x264 options, e.g. "nal-hrd=cbr:filler=1" for a constant bit rate
         self.pattern = pattern  # videotestsrc pattern: "ball" moves, "smpte" stands still, "black"
         self.credentials = credentials
+        self.codec, self.bframes, self.auth = codec, bframes, auth
         self.proc: subprocess.Popen[str] | None = None
         self.connections = 0  # RTSP connections clients opened since start
 
@@ -55,7 +57,7 @@ class RtspServer:
         check()
         args = [SYSTEM_PYTHON, str(SCRIPT), "--port", str(self.port), "--size", f"{self.width}x{self.height}",
                 "--fps", str(self.fps), "--keyint", str(self.keyint), "--kbits", str(self.kbits), "--x264", self.x264,
-                "--pattern", self.pattern]
+                "--pattern", self.pattern, "--codec", self.codec, "--bframes", str(self.bframes), "--auth", self.auth]
         if self.credentials:
             args += ["--credentials", ":".join(self.credentials)]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
