@@ -198,3 +198,42 @@ async def test_pubacks_take_the_quick_path_and_everything_else_pahos_own(mosquit
         stop.set()
         listener.cancel()
     assert len(confirmed) == 51 and not paho._out_messages, "each publish confirmed once, none left waiting"
+
+
+async def test_batched_socket_io_keeps_every_message_whole_and_in_order(mosquitto) -> None:
+    from plugins.mqtt import batched_socket, quick_pubacks, send_batch
+
+    client = aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="batched", max_inflight_messages=1000)
+    assert quick_pubacks(client) and batched_socket(client)
+    paho = client._client
+    sends: list[int] = []
+    own_send = paho._sock_send
+    paho._sock_send = lambda data: (sends.append(len(data)), own_send(data))[1]
+    got: dict[str, list[bytes]] = {}
+    stop = asyncio.Event()
+    listener = asyncio.create_task(collect(mosquitto.port, ["batched/#"], got, stop, "batched-sub"))
+    big = bytes(range(256)) * 1200  # 300 KB: a snapshot, read back over many socket reads
+    try:
+        await asyncio.sleep(0.5)
+        async with client:
+            await client.subscribe("batched/big", qos=1)
+            batches = [[(f"batched/{i % 7}", f"{i}".encode(), 1, False)] for i in range(2000)]
+            sent = [send_batch(client, batches[i:i + 500]) for i in range(0, 2000, 500)]  # 2,000 in flight
+            results = await asyncio.gather(*(s.acknowledged(10) for s in sent if s is not None))
+            assert [r for r in results] == [(500, None)] * 4, "every message acknowledged, once"
+            await client.publish("batched/qos0", "zero", qos=0)  # completion reported by paho itself
+            await client.publish("batched/qos2", "two", qos=2)
+            await client.publish("batched/big", big, qos=1)
+            async with asyncio.timeout(10):
+                async for message in client.messages:  # our own big message comes back whole
+                    assert message.payload == big
+                    break
+        assert await wait_until(lambda: sum(len(v) for v in got.values()) >= 2003, 10)
+    finally:
+        stop.set()
+        listener.cancel()
+    for k in range(7):
+        assert got[f"batched/{k}"] == [f"{i}".encode() for i in range(k, 2000, 7)], "in order, once each"
+    assert got["batched/qos0"] == [b"zero"] and got["batched/qos2"] == [b"two"] and got["batched/big"] == [big]
+    assert len(sends) < 400, f"2,000 messages went out in {len(sends)} writes, not one each"
+    assert not paho._out_messages
