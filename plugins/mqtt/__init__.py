@@ -266,6 +266,9 @@ class MqttNotifier(Notifier):
         return NotifyError(f"mqtt {self.config.name}: publishing to {self.where} failed ({err})")
 
 
+#: Attribute of a paho client holding the QoS 1 messages ``send_batch`` wrote itself, by message id.
+_OURS = "_pantau_own_messages"
+
 #: One MQTT message: (topic, payload, qos, retain).
 Message = tuple[str, str | bytes, int, bool]
 
@@ -288,13 +291,22 @@ class _Acks:
 class _Sent:
     """A batch on the wire: its messages' acknowledgement state."""
 
-    def __init__(self, client: aiomqtt.Client, pending: dict[int, Any]) -> None:
+    def __init__(self, client: aiomqtt.Client, pending: dict[int, Any], ours: dict[int, _Sent] | None) -> None:
         self.client = client
         self.pending = pending
+        self.ours = ours
         self.acks = _Acks(0, asyncio.get_running_loop().create_future())
-        self.tracked: list[list[Any]] = []  # per event, its QoS 1 messages' MQTTMessageInfo
-        self.mids: list[int] = []
+        #: Per event, its QoS 1 messages: a message id written here, or paho's MQTTMessageInfo.
+        self.tracked: list[list[Any]] = []
+        self.mids: list[int] = []  # paho's, registered in ``pending``
+        self.own: list[int] = []  # written here, registered in ``ours``
+        self.acked: set[int] = set()  # of ``own``
         self.problem: str | None = None
+
+    def confirm(self, mid: int) -> None:
+        """The broker acknowledged message ``mid`` (one of ``own``)."""
+        self.acked.add(mid)
+        self.acks.set()
 
     async def acknowledged(self, ack_seconds: float) -> tuple[int, str | None]:
         """Wait up to ``ack_seconds`` for the acknowledgements: (how many leading events
@@ -310,9 +322,13 @@ class _Sent:
             for mid in self.mids:
                 if self.pending.get(mid) is self.acks:
                     del self.pending[mid]
+            if self.ours is not None:
+                for mid in self.own:
+                    if self.ours.get(mid) is self:
+                        del self.ours[mid]
         delivered = 0
-        for infos in self.tracked:
-            if not all(info.is_published() for info in infos):
+        for messages in self.tracked:
+            if not all(m in self.acked if isinstance(m, int) else m.is_published() for m in messages):
                 break
             delivered += 1
         return delivered, self.problem
@@ -326,28 +342,74 @@ def send_batch(client: aiomqtt.Client, batches: list[list[Message]]) -> _Sent | 
     scan of every pending call each, several times the cost of the publish itself
     at hundreds in flight.  Here the messages go to aiomqtt's paho client directly
     and one countdown, registered where aiomqtt's acknowledgement callback looks
-    (``_pending_publishes``), waits for them all.
+    (``_pending_publishes``), waits for them all.  With ``quick_pubacks`` in place
+    (MQTT 3.1.1), QoS 1 messages skip paho's ``publish`` as well: their packets
+    are built here and queued as one write, and their PUBACKs come straight back
+    to the batch (paho keeps no copy to send again after a reconnect; the outbox
+    sends what was not acknowledged).
     """
     paho = getattr(client, "_client", None)
     pending = getattr(client, "_pending_publishes", None)
     if paho is None or not isinstance(pending, dict):
         return None
-    sent = _Sent(client, pending)
+    ours: dict[int, _Sent] | None = getattr(paho, _OURS, None)
+    sent = _Sent(client, pending, ours)
+    chunk: list[bytes] = []  # QoS 1 packets built here, not yet queued
+
+    def flush() -> None:
+        if chunk:
+            data = b"".join(chunk)
+            paho._out_packet.append({"command": PUBLISH, "mid": sent.own[-1], "qos": 1, "pos": 0,
+                                     "to_process": len(data), "packet": data, "info": None})
+            chunk.clear()
+            paho._call_socket_register_write()
+
     for messages in batches:
-        infos = []
+        tracked: list[Any] = []
         for topic, payload, qos, retain in messages:
+            if qos == 1 and ours is not None and "+" not in topic and "#" not in topic:
+                if paho._sock is None:
+                    sent.problem = str(aiomqtt.MqttCodeError(MQTTErrorCode.MQTT_ERR_NO_CONN, "could not publish"))
+                    break
+                mid = paho._mid_generate()
+                while mid in ours or mid in paho._out_messages:  # still awaited from 65,535 messages ago
+                    mid = paho._mid_generate()
+                chunk.append(publish_packet(topic, payload, mid, retain))
+                ours[mid] = sent
+                sent.own.append(mid)
+                sent.acks.left += 1
+                tracked.append(mid)
+                continue
+            flush()  # in order on the wire
             info = paho.publish(topic, payload, qos, retain)
             if info.rc != 0:
                 sent.problem = str(aiomqtt.MqttCodeError(info.rc, "could not publish"))
-                return sent
+                break
             if qos:
-                infos.append(info)
+                tracked.append(info)
                 if not info.is_published():
                     pending[info.mid] = sent.acks
                     sent.mids.append(info.mid)
                     sent.acks.left += 1
-        sent.tracked.append(infos)
+        if sent.problem is not None:
+            break
+        sent.tracked.append(tracked)
+    flush()
     return sent
+
+
+def publish_packet(topic: str, payload: str | bytes, mid: int, retain: bool) -> bytes:
+    """An MQTT 3.1.1 QoS 1 PUBLISH packet (``topic`` without wildcards)."""
+    name = topic.encode()
+    body = payload.encode() if isinstance(payload, str) else payload
+    remaining = 4 + len(name) + len(body)
+    header = bytearray((0x32 | retain,))
+    while True:  # the remaining length, 7 bits a byte, lowest first
+        byte, remaining = remaining & 0x7F, remaining >> 7
+        header.append(byte | 0x80 if remaining else byte)
+        if not remaining:
+            break
+    return b"".join((header, len(name).to_bytes(2, "big"), name, mid.to_bytes(2, "big"), body))
 
 
 async def _publish_each(client: aiomqtt.Client, batches: list[list[Message]],
@@ -381,6 +443,7 @@ def quick_pubacks(client: aiomqtt.Client) -> bool:
     if paho is None or getattr(paho, "_protocol", None) != MQTTv311 or not all(hasattr(paho, n) for n in needed):
         return False
     own = paho._handle_pubackcomp
+    ours: dict[int, _Sent] = {}
     success = ReasonCode(PacketTypes.PUBACK)
     no_properties = Properties(PacketTypes.PUBACK)
 
@@ -389,12 +452,17 @@ def quick_pubacks(client: aiomqtt.Client) -> bool:
         if cmd != "PUBACK" or len(packet) != 2:
             return own(cmd)
         mid = int.from_bytes(packet, "big")
+        sent = ours.pop(mid, None)
+        if sent is not None:  # one of send_batch's own
+            sent.confirm(mid)
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
         with paho._out_message_mutex:
             if mid in paho._out_messages:  # confirmed once only, as paho does
                 return paho._do_on_publish(mid, success, no_properties)
         return MQTTErrorCode.MQTT_ERR_SUCCESS
 
     paho._handle_pubackcomp = handle
+    setattr(paho, _OURS, ours)
     return True
 
 

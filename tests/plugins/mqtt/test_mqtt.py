@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import aiomqtt
+import pytest
 
 from hub.app import Hub
 from hub.core.config import load_config
@@ -201,7 +202,7 @@ async def test_pubacks_take_the_quick_path_and_everything_else_pahos_own(mosquit
 
 
 async def test_batched_socket_io_keeps_every_message_whole_and_in_order(mosquitto) -> None:
-    from plugins.mqtt import batched_socket, quick_pubacks, send_batch
+    from plugins.mqtt import _OURS, batched_socket, quick_pubacks, send_batch
 
     client = aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="batched", max_inflight_messages=1000)
     assert quick_pubacks(client) and batched_socket(client)
@@ -223,7 +224,7 @@ async def test_batched_socket_io_keeps_every_message_whole_and_in_order(mosquitt
             assert [r for r in results] == [(500, None)] * 4, "every message acknowledged, once"
             await client.publish("batched/qos0", "zero", qos=0)  # completion reported by paho itself
             await client.publish("batched/qos2", "two", qos=2)
-            await client.publish("batched/big", big, qos=1)
+            assert await send_batch(client, [[("batched/big", big, 1, False)]]).acknowledged(10) == (1, None)
             async with asyncio.timeout(10):
                 async for message in client.messages:  # our own big message comes back whole
                     assert message.payload == big
@@ -236,4 +237,17 @@ async def test_batched_socket_io_keeps_every_message_whole_and_in_order(mosquitt
         assert got[f"batched/{k}"] == [f"{i}".encode() for i in range(k, 2000, 7)], "in order, once each"
     assert got["batched/qos0"] == [b"zero"] and got["batched/qos2"] == [b"two"] and got["batched/big"] == [big]
     assert len(sends) < 400, f"2,000 messages went out in {len(sends)} writes, not one each"
-    assert not paho._out_messages
+    assert not paho._out_messages and not getattr(paho, _OURS), "nothing left awaiting an acknowledgement"
+
+
+@pytest.mark.parametrize(("remaining", "length_bytes"), [
+    (5, b"\x05"), (127, b"\x7f"), (128, b"\x80\x01"), (16383, b"\xff\x7f"), (16384, b"\x80\x80\x01"),
+    (2097152, b"\x80\x80\x80\x01"),
+])
+def test_publish_packets_are_framed_as_mqtt_3_1_1_says(remaining: int, length_bytes: bytes) -> None:
+    from plugins.mqtt import publish_packet
+
+    payload = b"x" * (remaining - 5)  # topic "t": 2 + 1 bytes, message id: 2
+    packet = publish_packet("t", payload, 513, retain=True)
+    assert packet == b"\x33" + length_bytes + b"\x00\x01t\x02\x01" + payload  # QoS 1, retained; the spec's examples
+    assert publish_packet("t", "é", 1, retain=False)[:2] == b"\x32\x07", "text goes out as UTF-8"
