@@ -187,25 +187,37 @@ class DeviceSimulator:
         resp = await self.open_stream(request, f"{content_type}; boundary={boundary}")
         queue: asyncio.Queue[str] = asyncio.Queue()
         self._listeners.add(queue)
+        loop = asyncio.get_running_loop()
+        last = [loop.time()]  # when the stream last sent something
+        head = f"--{boundary}\r\nContent-Type: {part_type}\r\nContent-Length: "
+
+        async def heartbeats() -> None:  # one timer per quiet spell, not one per part (thousands a second)
+            while True:
+                wait = last[0] + idle - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                    continue
+                queue.put_nowait(idle_body)
+                last[0] = loop.time()
+
+        beating = asyncio.create_task(heartbeats())
         try:
             while True:
-                try:
-                    bodies = [await asyncio.wait_for(queue.get(), idle)]
-                except TimeoutError:
-                    bodies = [idle_body]
+                bodies = [await queue.get()]
                 while not queue.empty():  # a busy device sends what is waiting in one go, as TCP would
                     bodies.append(queue.get_nowait())
                 if self.faults.mute:
                     continue
-                chunk = b""
+                chunk = []
                 for body in bodies:
                     data = body.replace("\r\n", "\n").replace("\n", "\r\n").encode() + b"\r\n"
-                    chunk += (f"--{boundary}\r\nContent-Type: {part_type}\r\n"
-                              f"Content-Length: {len(data)}\r\n\r\n".encode() + data + b"\r\n")
-                await resp.write(chunk)
+                    chunk.append(f"{head}{len(data)}\r\n\r\n".encode() + data + b"\r\n")
+                await resp.write(b"".join(chunk))
+                last[0] = loop.time()
         except ConnectionResetError:
             pass  # the client went away
         finally:
+            beating.cancel()
             self._listeners.discard(queue)
             self.close_stream(resp)
         return resp
