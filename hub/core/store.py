@@ -240,7 +240,7 @@ _SQLITE_ROWS = 500
 
 
 def _sqlite_record(events: Sequence[Event], queue: dict[str, list[Event]], now: datetime,
-                   payloads: dict[str, RawJSON]) -> Callable[[Connection], list[Any]]:
+                   payloads: dict[str, RawJSON], delivered: Sequence[int]) -> Callable[[Connection], list[Any]]:
     """``Store.record_events``' transaction for SQLite, through the driver itself.
 
     The hottest write of the hub (every event, once per notifier): SQLAlchemy's
@@ -255,19 +255,38 @@ def _sqlite_record(events: Sequence[Event], queue: dict[str, list[Event]], now: 
               for name, wanted in queue.items() for e in wanted]
 
     def work(conn: Connection) -> list[Any]:
-        conn.exec_driver_sql("INSERT INTO events (id, camera_id, kind, at, data) VALUES (?, ?, ?, ?, ?) "
-                             "ON CONFLICT (id) DO NOTHING", rows)
-        made: list[Any] = []
-        for i in range(0, len(queued), _SQLITE_ROWS):
-            chunk = queued[i:i + _SQLITE_ROWS]
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-            made += conn.exec_driver_sql(
-                "INSERT INTO outbox (notifier, event_id, camera_id, payload, state, attempts, created_at, "
-                f"next_attempt_at) VALUES {values} ON CONFLICT (notifier, event_id) DO NOTHING "
-                "RETURNING id, notifier, event_id", tuple(v for row in chunk for v in row)).all()
-        return made
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]  # this transaction's
+        try:
+            cursor.executemany("INSERT INTO events (id, camera_id, kind, at, data) VALUES (?, ?, ?, ?, ?) "
+                               "ON CONFLICT (id) DO NOTHING", rows)
+            made: list[Any] = []
+            for i in range(0, len(queued), _SQLITE_ROWS):
+                chunk = queued[i:i + _SQLITE_ROWS]
+                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                made += cursor.execute(
+                    "INSERT INTO outbox (notifier, event_id, camera_id, payload, state, attempts, created_at, "
+                    f"next_attempt_at) VALUES {values} ON CONFLICT (notifier, event_id) DO NOTHING "
+                    "RETURNING id, notifier, event_id", tuple(v for row in chunk for v in row)).fetchall()
+            if delivered:
+                cursor.executemany("UPDATE outbox SET state = 'delivered', done_at = ?, last_error = NULL "
+                                   "WHERE id BETWEEN ? AND ?", [(stamp, *run) for run in _runs(delivered)])
+            return made
+        finally:
+            cursor.close()
 
     return work
+
+
+def _runs(ids: Sequence[int]) -> list[tuple[int, int]]:
+    """``ids`` as runs of consecutive numbers, (first, last) each: rows delivered
+    together were mostly made together."""
+    out: list[tuple[int, int]] = []
+    for i in sorted(ids):
+        if out and i == out[-1][1] + 1:
+            out[-1] = (out[-1][0], i)
+        elif not out or i > out[-1][1]:
+            out.append((i, i))
+    return out
 
 
 def _json_dumps(value: Any) -> str:
@@ -583,7 +602,8 @@ class Store:
         now = utcnow()
         payloads = {e.id: RawJSON(e.model_dump_json()) for e in events}
         if self._sync is not None:
-            work = _sqlite_record(events, queue, now, payloads)
+            work = _sqlite_record(events, queue, now, payloads, delivered)
+            delivered = ()  # marked by ``work`` itself
         else:
             rows = [{"id": e.id, "camera_id": e.camera_id, "kind": e.kind.value, "at": e.at,
                      "data": payloads[e.id]} for e in events]

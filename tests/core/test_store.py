@@ -209,3 +209,9 @@ async def test_events_are_kept_and_queued_once_and_read_back_the_same(store: Sto
     assert [e.id for _, e in again["jaki"]] == [e.id for e in later]
     assert (await store.outbox_summary())["jaki"] == {"pending": 3, "delivered": 2, "dead": 0}
     assert [r.event_id for r in await store.outbox_head("jaki", 10)] == [events[2].id, *(e.id for e in later)]
+    # Deliveries with gaps (another notifier's rows between, rows still out): only those rows change.
+    gappy = ids[20:25] + ids[:10] + [ids[699], ids[3], jaki_rows[2]]
+    await store.record_events([Event(kind=EventKind.OTHER)], {}, delivered=gappy)
+    assert (await store.outbox_summary())["mqtt"] == {"pending": 684, "delivered": 16, "dead": 0}
+    assert [r.event_id for r in await store.outbox_head("mqtt", 11)] == [e.id for e in events[10:20] + events[25:26]]
+    assert (await store.outbox_summary())["jaki"] == {"pending": 2, "delivered": 3, "dead": 0}
