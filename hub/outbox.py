@@ -48,7 +48,7 @@ from hub.core.store import Store
 log = logging.getLogger(__name__)
 
 IDLE_POLL = 1.0  # seconds: how often a quiet queue looks for retries that became due
-LINGER = 0.01  # seconds the writer waits for more events to come along
+SAVE_LINGER = 0.02  # seconds the saver waits for more events to come along (delivery does not wait for it)
 WRITE_BATCH = 1000  # events kept and queued in one transaction, at most
 RECORD_AFTER = 0.1  # seconds before deliveries are recorded on their own (events flowing take them along sooner)
 UNSAVED_MAX = 20_000  # events handed over and not yet kept, at most: past this the writer waits for the store
@@ -155,10 +155,7 @@ class Outbox:
         saver = asyncio.create_task(self._saver())
         try:
             async for first in sub:
-                batch = sub.batch(first, WRITE_BATCH)
-                if len(batch) < WRITE_BATCH:
-                    await asyncio.sleep(LINGER)  # a transaction per event would cost more than the wait
-                    sub.drain(batch, WRITE_BATCH)
+                batch = sub.batch(first, WRITE_BATCH)  # what has come in: delivery starts now
                 while self._unsaved_count >= UNSAVED_MAX:  # the store is far behind: let it catch up
                     self._progress.clear()
                     await self._progress.wait()
@@ -178,9 +175,12 @@ class Outbox:
 
     async def _saver(self) -> None:
         """Keep the batches handed over, in order, one transaction at a time; batches
-        that waited for the one before go together (up to ``WRITE_BATCH`` events)."""
+        that came within ``SAVE_LINGER`` of each other, or waited for the transaction
+        before, go together (up to ``WRITE_BATCH`` events)."""
         while True:
             await self._to_save.wait()
+            if self._unsaved_count < WRITE_BATCH:
+                await asyncio.sleep(SAVE_LINGER)  # a transaction per handful of events would cost more
             self._to_save.clear()
             while self._unsaved:
                 taken = [self._unsaved.popleft()]
