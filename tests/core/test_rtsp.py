@@ -146,10 +146,12 @@ def test_a_stream_with_b_frames_moves_to_ffmpeg_and_is_recorded_all_the_same(cam
 
     assert relay.stats.reconnects == 0 and relay.stats.errors == 0  # found out while opening
     assert len(segments) >= 2
-    for segment in segments:
+    for i, segment in enumerate(segments):
         with av.open(str(segment.path)) as back:
             frames = [f.pts for f in back.decode(video=0)]
-        assert len(frames) >= 15 and frames == sorted(frames)
+        assert frames and frames == sorted(frames), "every frame decodes, in order"
+        if i < 2:  # the two that ended on their own; stopping may close a third early
+            assert len(frames) >= 15
     # A new connection to the same stream goes to FFmpeg at once.
     container = UrlMediaInput(url, label="cam/main").open()
     assert not isinstance(container, RtspClient)
