@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import SplitResult, unquote
 
 from pydantic import Field
@@ -55,6 +55,10 @@ class SourceConfig(HubModel):
     max_sessions: int | None = Field(
         default=None, ge=1, le=1024, description="Stream connections the hub opens to one device of this source "
         "at once, at most (NVRs and cameras allow few); streams beyond it wait for a free one.")
+    rtsp_client: Literal["hub", "ffmpeg"] = Field(
+        default="hub", description="Who reads this source's RTSP streams over TCP: the hub's own client, which "
+        "hands FFmpeg whatever it does not handle by itself, or always FFmpeg's (for a device whose RTSP the "
+        "hub's client gets wrong).")
 
 
 @dataclass
@@ -114,6 +118,8 @@ class UrlMediaInput(MediaInput):
     _needs_ffmpeg: ClassVar[set[str]] = set()
 
     def __post_init__(self) -> None:
+        if self.client not in ("hub", "ffmpeg"):
+            raise ValueError(f"{self.label}: RTSP client must be 'hub' or 'ffmpeg', not {self.client!r}")
         self._rtsp: Any = None
 
     def open(self) -> av.container.InputContainer:
@@ -232,6 +238,7 @@ class CameraSource(ABC):
             url=stream.url.get_secret_value(),
             label=f"{camera.id}/{stream.role}",
             options={"rtsp_transport": "tcp"},
+            client=getattr(self.config, "rtsp_client", "hub"),
         )
 
     async def ptz(self, camera: Camera, command: PtzCommand) -> None:

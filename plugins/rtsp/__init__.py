@@ -131,7 +131,7 @@ class RtspSource(CameraSource):
         assert stream.url is not None
         url = stream.url.get_secret_value()
         return UrlMediaInput(url=url, label=where(url), options=_options(self.config.transport),
-                             timeout=self.config.timeout)
+                             timeout=self.config.timeout, client=self.config.rtsp_client)
 
 
 @hookimpl

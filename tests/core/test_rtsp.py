@@ -275,3 +275,40 @@ def test_session_descriptions_as_cameras_write_them() -> None:
     assert video is not None and video.codec == "h265" and len(video.parameter_sets) == 3
     mjpeg = "v=0\r\nm=video 0 RTP/AVP 26\r\na=rtpmap:26 JPEG/90000\r\n"
     assert parse_sdp(mjpeg) is None
+
+
+@pytest.mark.parametrize("client", ["hub", "ffmpeg"])
+async def test_a_source_can_be_told_to_leave_rtsp_to_ffmpeg(rtsp_server: RtspServer, client: str,
+                                                              tmp_path) -> None:  # noqa: ANN001
+    from hub.core.config import load_config
+    from hub.core.plugins import Plugins
+    from hub.inventory import build_source
+
+    config = tmp_path / "hub.yaml"
+    config.write_text(f"version: 1\nsources:\n  - {{type: rtsp, name: toko, url: '{rtsp_server.url('main')}', "
+                      f"rtsp_client: {client}}}\n")
+    plugins = Plugins().load()
+    source = build_source(load_config(config, plugins).model.sources[0], plugins, tmp_path)
+    [found] = await source.probe()
+    camera = found.cameras[0]
+    media = source.open_media(camera, camera.streams[0])
+    container = media.open()
+    try:
+        assert isinstance(container, RtspClient) == (client == "hub")
+        assert len(read(container, 1.0)) >= 5, "frames either way"
+    finally:
+        container.close()
+        media.close()
+        await source.close()
+
+
+def test_a_wrong_rtsp_client_is_a_clear_config_error(tmp_path) -> None:  # noqa: ANN001
+    from hub.core.config import load_config
+    from hub.core.errors import ConfigError
+    from hub.core.plugins import Plugins
+
+    config = tmp_path / "hub.yaml"
+    config.write_text("version: 1\nsources:\n  - {type: rtsp, name: toko, url: 'rtsp://10.0.0.7/s', "
+                      "rtsp_client: gstreamer}\n")
+    with pytest.raises(ConfigError, match="rtsp_client"):
+        load_config(config, Plugins().load())
