@@ -110,6 +110,7 @@ class RtspClient:
         self._cseq = 0
         self._auth: tuple[str, dict[str, str]] | None = None  # scheme, challenge
         self._nc = 0
+        self._reauths = 0  # 401s answered in a row while streaming
         self._session: str | None = None
         self._keepalive = 30.0
         self._keepalive_method = "OPTIONS"
@@ -358,10 +359,33 @@ class RtspClient:
 
     def _units(self) -> Iterator[av.Packet]:
         try:
-            yield from access_units(self._read_batch, self._codec, self._channel, self.label, self._play_cseq)
+            yield from access_units(self._read_batch, self._codec, self._channel, self.label, self._play_cseq,
+                                    self._answered)
         except RtspUnsupported as err:
             self.unsupported = str(err)
             raise
+
+    def _answered(self, resp: _ParsedResponse) -> bool:
+        """An answer that came with the media (to a keepalive); True when dealt with here.
+
+        A 401 with a fresh challenge (a camera whose Digest nonce went stale)
+        is answered by sending the keepalive again, with the new nonce, on the
+        next read: the session goes on instead of reconnecting.  Three such in
+        a row without a success between count as refused credentials.
+        """
+        if 200 <= resp.status < 300:
+            self._reauths = 0
+            return True
+        if resp.status != 401 or resp.cseq == self._play_cseq or self._user is None or self._reauths >= 3:
+            return False
+        challenge = _challenge(resp.headers.get("www-authenticate", []))
+        if challenge is None:
+            return False
+        self._auth, self._nc = challenge, 0
+        self._reauths += 1
+        self._next_keepalive = 0.0
+        log.info("camera renewed its authentication challenge; answering it", extra={"stream": self.label})
+        return True
 
     def _read_batch(self) -> bytes | None:
         """The next batch of the interleaved stream; None once asked to stop.  Keeps the session alive."""
@@ -397,16 +421,18 @@ class RtspClient:
 
 
 def access_units(read: Callable[[], bytes | None], codec: str, channel: int = 0, label: str = "stream",
-                 play_cseq: int = -1) -> Iterator[av.Packet]:
+                 play_cseq: int = -1,
+                 answered: Callable[[_ParsedResponse], bool] | None = None) -> Iterator[av.Packet]:
     """Access units of one video track from an interleaved RTSP stream (RFC 2326 10.12).
 
     ``read`` returns the next bytes of the stream (any amount), or None to
     stop.  Yields ``av.Packet`` in Annex B form with pts = dts on the 90 kHz
     RTP clock counted from the first packet (unwrapped past 2**32) and
     keyframes flagged.  A NAL unit torn by a lost RTP packet is left out.
-    RTSP answers on the same connection are read past; one that says the
-    session is gone raises ``DeviceNotReady``, and frames out of order
-    (B-frames) raise ``RtspUnsupported``.
+    RTSP answers on the same connection go to ``answered`` first (True:
+    dealt with); otherwise one that says the session is gone or refused
+    raises ``DeviceNotReady``.  Frames out of order (B-frames) raise
+    ``RtspUnsupported``.
     """
     depacketize = _depacketize_h265 if codec == "h265" else _depacketize_h264
     unit = _Unit()
@@ -430,6 +456,8 @@ def access_units(read: Callable[[], bytes | None], codec: str, channel: int = 0,
                     pos = size if skip < 0 else skip
                     continue
                 resp, pos = parsed
+                if answered is not None and answered(resp):
+                    continue
                 if resp.status in (401, 454) or (resp.status >= 300 and resp.cseq == play_cseq):
                     raise DeviceNotReady(f"{label}: the camera answered {resp.status} {resp.reason}")
                 continue

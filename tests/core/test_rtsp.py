@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import re
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -312,3 +314,140 @@ def test_a_wrong_rtsp_client_is_a_clear_config_error(tmp_path) -> None:  # noqa:
                       "rtsp_client: gstreamer}\n")
     with pytest.raises(ConfigError, match="rtsp_client"):
         load_config(config, Plugins().load())
+
+
+def h264_frames(count: int) -> tuple[list[bytes], list[list[bytes]]]:
+    """Parameter sets and, per frame, its NAL units: a small real H.264 stream (no B-frames)."""
+    import numpy as np
+
+    codec = av.CodecContext.create("libx264", "w")
+    codec.width, codec.height, codec.pix_fmt, codec.time_base = 64, 64, "yuv420p", Fraction(1, 25)
+    codec.options = {"profile": "baseline", "g": "10", "bframes": "0", "repeat-headers": "0"}
+    codec.open()
+    annex_b = []
+    for i in range(count):
+        picture = np.full((64, 64, 3), (i * 9) % 255, dtype=np.uint8)
+        frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+        frame.pts = i
+        annex_b += [bytes(p) for p in codec.encode(frame)]
+    annex_b += [bytes(p) for p in codec.encode(None)]
+    sets, frames = [], []
+    for unit in annex_b:
+        nals = [n.lstrip(b"\0") for n in unit.split(b"\0\0\1") if n.strip(b"\0")]
+        sets += [n for n in nals if n[0] & 0x1F in (7, 8) and n not in sets]
+        frames.append([n for n in nals if n[0] & 0x1F not in (6, 7, 8)])
+    return sets, frames
+
+
+class NonceRenewingCamera:
+    """An RTSP camera (Digest) that declares its nonce stale on the first keepalive, as some do after a while."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.sets, self.frames = h264_frames(50)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.nonce, self.connections, self.log = "first", 0, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _answer(self, conn, request: str) -> None:  # noqa: ANN001
+        import base64
+
+        method, cseq = request.split(" ", 1)[0], re.search(r"CSeq: (\d+)", request).group(1)  # type: ignore[union-attr]
+        given = re.search(r'nonce="([^"]*)"', request)
+        keepalive = method in ("OPTIONS", "GET_PARAMETER") and ("PLAY", "first", 200) in self.log
+        if keepalive and self.nonce == "first":
+            self.nonce = "second"  # the first one has gone stale
+        ok = given is not None and given.group(1) == self.nonce
+        status = 200 if ok else 401
+        self.log.append((method, given.group(1) if given else None, status))
+        head = f"RTSP/1.0 {status} {'OK' if ok else 'Unauthorized'}\r\nCSeq: {cseq}\r\n"
+        body = b""
+        if not ok:
+            stale = ", stale=TRUE" if given else ""
+            head += f'WWW-Authenticate: Digest realm="cam", nonce="{self.nonce}"{stale}\r\n'
+        elif method == "DESCRIBE":
+            sprop = ",".join(base64.b64encode(s).decode() for s in self.sets)
+            body = (f"v=0\r\ns=cam\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+                    f"a=fmtp:96 packetization-mode=1;sprop-parameter-sets={sprop}\r\na=control:track1\r\n").encode()
+            head += f"Content-Type: application/sdp\r\nContent-Length: {len(body)}\r\n"
+        elif method == "SETUP":
+            head += "Session: 4242;timeout=10\r\nTransport: RTP/AVP/TCP;unicast;interleaved=0-1\r\n"
+        elif method == "OPTIONS":
+            head += "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n"
+        conn.sendall(head.encode() + b"\r\n" + body)
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            conn.settimeout(0.04)
+            buf, seq, frame, playing = b"", 0, 0, False
+            with conn:
+                while not self.stop.is_set():
+                    try:
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        buf += data
+                    except TimeoutError:
+                        pass
+                    except OSError:
+                        break
+                    while b"\r\n\r\n" in buf:
+                        request, buf = buf.split(b"\r\n\r\n", 1)
+                        try:
+                            self._answer(conn, request.decode())
+                        except OSError:  # the client has gone (after its TEARDOWN)
+                            playing = False
+                            break
+                        playing = playing or self.log[-1][:3:2] == ("PLAY", 200)
+                    if playing:  # one frame per 40 ms, round and round
+                        nals = self.frames[frame % len(self.frames)]
+                        ts = frame * 3600
+                        packets = []
+                        for k, nal in enumerate(nals):
+                            last = k == len(nals) - 1
+                            if len(nal) <= 1400:
+                                packets.append(rtp(seq, ts, nal, marker=last))
+                                seq += 1
+                            else:
+                                parts = fu_a(nal, 1400)
+                                for j, part in enumerate(parts):
+                                    packets.append(rtp(seq, ts, part, marker=last and j == len(parts) - 1))
+                                    seq += 1
+                        with contextlib.suppress(OSError):
+                            conn.sendall(b"".join(packets))
+                        frame += 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.listener.close()
+
+
+def test_a_camera_that_renews_its_digest_nonce_mid_session_keeps_streaming() -> None:
+    camera = NonceRenewingCamera()
+    client = RtspClient(f"rtsp://pantau:rahasia@127.0.0.1:{camera.port}/live", "cam/live", timeout=5)
+    try:
+        container = client.open()
+        got, until = 0, time.monotonic() + 8  # the first keepalive goes out after 5 s
+        for packet in container.demux(container.streams.video[0]):
+            got += 1 if packet.size else 0
+            if time.monotonic() > until:
+                break
+    finally:
+        client.close()
+        camera.close()
+    keepalives = [(nonce, status) for method, nonce, status in camera.log[4:] if method == "OPTIONS"]
+    assert keepalives[:2] == [("first", 401), ("second", 200)], "the stale nonce was answered with the new one"
+    assert camera.connections == 1, "no reconnect"
+    assert got >= 150, "frames all along"
