@@ -42,7 +42,7 @@ run: install
 # Two workers: most tests wait on real servers, cameras and clocks rather than on the CPU,
 # so two at a time halve the wall time on two cores (10 min to 5.5 min here).
 test: install
-	$(BIN)/python -m pytest -q -n 2
+	PANTAU_REQUIRE_PEERS=1 $(BIN)/python -m pytest -q -n 2
 
 lint: install
 	$(BIN)/ruff check hub plugins tests bench examples

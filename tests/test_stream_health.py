@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from hub.testing.fixtures import peer_unavailable
 from hub.testing.rtsp import RtspServer, RtspUnavailable
 
 
@@ -20,7 +21,7 @@ def cameras() -> Iterator[dict[str, RtspServer]]:
     except RtspUnavailable as err:
         for server in servers.values():
             server.stop()
-        pytest.skip(str(err))
+        peer_unavailable(err)
     yield servers
     for server in servers.values():
         server.stop()

@@ -1,15 +1,17 @@
 """pytest fixtures: ``postgres`` (a private cluster per session), ``pg_url``
 (a fresh database per test), ``rtsp_server`` (a live RTSP camera), ``mosquitto``
 (a broker), ``seaweedfs`` (an S3 server) and ``hub_factory`` (hubs as
-subprocesses).
+subprocesses).  ``running`` starts a peer of your own the same way.
 
 Load them from a ``conftest.py`` with ``pytest_plugins = ["hub.testing.fixtures"]``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -19,18 +21,41 @@ from hub.testing.postgres import PostgresServer, PostgresUnavailable
 from hub.testing.rtsp import RtspServer, RtspUnavailable
 from hub.testing.seaweed import SeaweedServer, SeaweedUnavailable
 
+#: Set (to 1) where every test peer must run, as the project's own ``make test``
+#: does after ``make install``: a peer that cannot start fails its tests
+#: instead of skipping them, so a broken install never passes for a green run.
+REQUIRE_PEERS = "PANTAU_REQUIRE_PEERS"
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
+_Server = TypeVar("_Server")
+
+
+def peer_unavailable(err: Exception) -> NoReturn:
+    """Skip the test because a peer cannot run here (``err`` says why), or fail it
+    under ``PANTAU_REQUIRE_PEERS=1``."""
+    if os.environ.get(REQUIRE_PEERS) == "1":
+        pytest.fail(f"{err} ({REQUIRE_PEERS}=1: every test peer must run here)")
+    pytest.skip(str(err))
+
+
+def running(make: Callable[[], _Server], unavailable: type[Exception], end: str = "stop") -> Iterator[_Server]:
+    """A test peer made by ``make`` and started, for a fixture to ``yield from``;
+    stopped afterwards (its method ``end``).  When this machine cannot run it
+    (``unavailable``), the test is skipped with the reason, or fails with it
+    under ``PANTAU_REQUIRE_PEERS=1``."""
     try:
-        server.start()
-    except PostgresUnavailable as err:
-        pytest.skip(str(err))
+        server = make()
+        server.start()  # type: ignore[attr-defined]
+    except unavailable as err:
+        peer_unavailable(err)
     try:
         yield server
     finally:
-        server.stop()
+        getattr(server, end)()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    yield from running(PostgresServer, PostgresUnavailable)
 
 
 @pytest.fixture
@@ -41,43 +66,19 @@ def pg_url(postgres: PostgresServer) -> str:
 @pytest.fixture
 def rtsp_server() -> Iterator[RtspServer]:
     """A live RTSP camera (GStreamer) with ``/main`` and ``/sub``, credentials ``kamera``/``Rahasia-99``."""
-    server = RtspServer(credentials=("kamera", "Rahasia-99"))
-    try:
-        server.start()
-    except RtspUnavailable as err:
-        pytest.skip(str(err))
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(lambda: RtspServer(credentials=("kamera", "Rahasia-99")), RtspUnavailable)
 
 
 @pytest.fixture
 def mosquitto() -> Iterator[MosquittoServer]:
     """A private Mosquitto broker with persistence, started for the test."""
-    try:
-        broker = MosquittoServer()
-    except MosquittoUnavailable as err:
-        pytest.skip(str(err))
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.close()
+    yield from running(MosquittoServer, MosquittoUnavailable, end="close")
 
 
 @pytest.fixture
 def seaweedfs() -> Iterator[SeaweedServer]:
     """A private SeaweedFS S3 server with a bucket ``pantau``, started for the test."""
-    try:
-        server = SeaweedServer()
-        server.start()
-    except SeaweedUnavailable as err:
-        pytest.skip(str(err))
-    try:
-        yield server
-    finally:
-        server.close()
+    yield from running(SeaweedServer, SeaweedUnavailable, end="close")
 
 
 @pytest.fixture

@@ -18,21 +18,14 @@ from hub.core.models import StreamRole
 from hub.core.rtsp import RtspClient, RtspUnsupported, access_units, parse_sdp
 from hub.core.sources import UrlMediaInput
 from hub.core.streams import FinishedSegment, Recorder, Relay
+from hub.testing.fixtures import running
 from hub.testing.rtsp import RtspServer, RtspUnavailable
 
 
 @pytest.fixture
 def camera(request: pytest.FixtureRequest) -> Iterator[RtspServer]:
     """A camera made to order: ``@pytest.mark.parametrize("camera", [{...}], indirect=True)``."""
-    server = RtspServer(**getattr(request, "param", {}))
-    try:
-        server.start()
-    except RtspUnavailable as err:
-        pytest.skip(str(err))
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(lambda: RtspServer(**getattr(request, "param", {})), RtspUnavailable)
 
 
 def read(container, seconds: float) -> list[av.Packet]:  # noqa: ANN001
