@@ -562,6 +562,42 @@ class _Unit:
         self.lost = False  # a packet went missing: a fragment under way is dropped
         self.fragment = -1  # index in parts where a fragmented NAL unit under way starts
 
+    def whole(self, buf: bytes, start: int, stop: int, key: bool) -> None:
+        """A NAL unit in one payload."""
+        self.key = self.key or key
+        self.parts += (START_CODE, buf[start:stop])
+
+    def aggregate(self, buf: bytes, pos: int, stop: int, is_key: Callable[[int], bool]) -> None:
+        """Small NAL units packed into one payload, each after a 16-bit size."""
+        while pos + 2 < stop:
+            size = (buf[pos] << 8) | buf[pos + 1]
+            pos += 2
+            if size == 0 or pos + size > stop:
+                break
+            self.whole(buf, pos, pos + size, is_key(buf[pos]))
+            pos += size
+
+    def fragment_of(self, buf: bytes, start: int, stop: int, fu: int, header: bytes, key: bool) -> None:
+        """One fragment (``buf[start:stop]``) of a NAL unit whose header is ``header``
+        (given with the first fragment); ``fu`` holds its start (0x80) and end (0x40) bits.  A fragment with no whole
+        start before it (a packet lost) drops the NAL unit."""
+        parts = self.parts
+        if fu & 0x80:  # the first fragment
+            if self.fragment >= 0:
+                del parts[self.fragment:]
+            self.lost = False
+            self.fragment = len(parts)
+            parts += (START_CODE, header)
+        elif self.fragment < 0 or self.lost:
+            if self.fragment >= 0:
+                del parts[self.fragment:]
+                self.fragment = -1
+            return
+        parts.append(buf[start:stop])
+        if fu & 0x40:  # the last fragment: the NAL unit is whole
+            self.key = self.key or key
+            self.fragment = -1
+
     def packet(self, base: int) -> av.Packet | None:
         parts, key = self.parts, self.key
         if self.fragment >= 0:  # the unit ended inside a fragmented NAL unit: it is torn
@@ -580,45 +616,16 @@ def _depacketize_h264(unit: _Unit, buf: bytes, start: int, stop: int) -> None:
     """One RTP payload of H.264 (RFC 6184, packetization modes 0 and 1) into ``unit``."""
     indicator = buf[start]
     kind = indicator & 0x1F
-    parts = unit.parts
     if kind == 28:  # FU-A
         if stop - start < 2:
             return
         fu = buf[start + 1]
-        if fu & 0x80:  # the first fragment
-            if unit.fragment >= 0:
-                del parts[unit.fragment:]
-            unit.lost = False
-            unit.fragment = len(parts)
-            parts.append(START_CODE)
-            parts.append(bytes(((indicator & 0xE0) | (fu & 0x1F),)))
-        elif unit.fragment < 0 or unit.lost:
-            if unit.fragment >= 0:
-                del parts[unit.fragment:]
-                unit.fragment = -1
-            return
-        parts.append(buf[start + 2:stop])
-        if fu & 0x40:  # the last fragment: the NAL unit is whole
-            if fu & 0x1F == 5:
-                unit.key = True
-            unit.fragment = -1
+        header = bytes(((indicator & 0xE0) | (fu & 0x1F),)) if fu & 0x80 else b""
+        unit.fragment_of(buf, start + 2, stop, fu, header, fu & 0x1F == 5)
     elif kind == 24:  # STAP-A: several small NAL units
-        pos = start + 1
-        while pos + 2 < stop:
-            size = (buf[pos] << 8) | buf[pos + 1]
-            pos += 2
-            if size == 0 or pos + size > stop:
-                break
-            if buf[pos] & 0x1F == 5:
-                unit.key = True
-            parts.append(START_CODE)
-            parts.append(buf[pos:pos + size])
-            pos += size
+        unit.aggregate(buf, start + 1, stop, _h264_key)
     elif 0 < kind < 24:
-        if kind == 5:
-            unit.key = True
-        parts.append(START_CODE)
-        parts.append(buf[start:stop])
+        unit.whole(buf, start, stop, kind == 5)
     # STAP-B, MTAP and FU-B (interleaved mode) are not sent over TCP by cameras; dropped.
 
 
@@ -627,44 +634,23 @@ def _depacketize_h265(unit: _Unit, buf: bytes, start: int, stop: int) -> None:
     if stop - start < 3:
         return
     kind = (buf[start] >> 1) & 0x3F
-    parts = unit.parts
     if kind == 49:  # FU
         fu = buf[start + 2]
         nal = fu & 0x3F
-        if fu & 0x80:
-            if unit.fragment >= 0:
-                del parts[unit.fragment:]
-            unit.lost = False
-            unit.fragment = len(parts)
-            parts.append(START_CODE)
-            parts.append(bytes(((buf[start] & 0x81) | (nal << 1), buf[start + 1])))
-        elif unit.fragment < 0 or unit.lost:
-            if unit.fragment >= 0:
-                del parts[unit.fragment:]
-                unit.fragment = -1
-            return
-        parts.append(buf[start + 3:stop])
-        if fu & 0x40:
-            if 16 <= nal <= 21:
-                unit.key = True
-            unit.fragment = -1
+        header = bytes(((buf[start] & 0x81) | (nal << 1), buf[start + 1])) if fu & 0x80 else b""
+        unit.fragment_of(buf, start + 3, stop, fu, header, 16 <= nal <= 21)
     elif kind == 48:  # aggregation packet
-        pos = start + 2
-        while pos + 2 < stop:
-            size = (buf[pos] << 8) | buf[pos + 1]
-            pos += 2
-            if size == 0 or pos + size > stop:
-                break
-            if 16 <= (buf[pos] >> 1) & 0x3F <= 21:
-                unit.key = True
-            parts.append(START_CODE)
-            parts.append(buf[pos:pos + size])
-            pos += size
+        unit.aggregate(buf, start + 2, stop, _h265_key)
     elif kind < 48:
-        if 16 <= kind <= 21:
-            unit.key = True
-        parts.append(START_CODE)
-        parts.append(buf[start:stop])
+        unit.whole(buf, start, stop, 16 <= kind <= 21)
+
+
+def _h264_key(first: int) -> bool:
+    return first & 0x1F == 5  # IDR slice
+
+
+def _h265_key(first: int) -> bool:
+    return 16 <= (first >> 1) & 0x3F <= 21  # IRAP picture
 
 
 class _ParsedResponse(_Response):
