@@ -603,7 +603,6 @@ class Store:
         payloads = {e.id: RawJSON(e.model_dump_json()) for e in events}
         if self._sync is not None:
             work = _sqlite_record(events, queue, now, payloads, delivered)
-            delivered = ()  # marked by ``work`` itself
         else:
             rows = [{"id": e.id, "camera_id": e.camera_id, "kind": e.kind.value, "at": e.at,
                      "data": payloads[e.id]} for e in events]
@@ -614,16 +613,13 @@ class Store:
             outbox_insert = self._insert(OutboxRow.__table__, ["notifier", "event_id"]).returning(
                 t.id, t.notifier, t.event_id)
 
+            mark = self._delivered_statement(delivered, now) if delivered else None
+
             def work(conn: Connection) -> list[Any]:
                 conn.execute(events_insert, rows)
-                return list(conn.execute(outbox_insert, queued).all()) if queued else []
-
-        if delivered:
-            keep, mark = work, self._delivered_statement(delivered, now)
-
-            def work(conn: Connection) -> list[Any]:
-                made = keep(conn)
-                conn.execute(mark)
+                made = list(conn.execute(outbox_insert, queued).all()) if queued else []
+                if mark is not None:
+                    conn.execute(mark)
                 return made
 
         made = await self._transaction(work)

@@ -354,6 +354,9 @@ def send_batch(client: aiomqtt.Client, batches: list[list[Message]]) -> _Sent | 
         return None
     ours: dict[int, _Sent] | None = getattr(paho, _OURS, None)
     sent = _Sent(client, pending, ours)
+    if ours is not None and paho._sock is None:  # paho's publish would say so itself, message by message
+        sent.problem = str(aiomqtt.MqttCodeError(MQTTErrorCode.MQTT_ERR_NO_CONN, "could not publish"))
+        return sent
     chunk: list[bytes] = []  # QoS 1 packets built here, not yet queued
 
     def flush() -> None:
@@ -368,9 +371,6 @@ def send_batch(client: aiomqtt.Client, batches: list[list[Message]]) -> _Sent | 
         tracked: list[Any] = []
         for topic, payload, qos, retain in messages:
             if qos == 1 and ours is not None and "+" not in topic and "#" not in topic:
-                if paho._sock is None:
-                    sent.problem = str(aiomqtt.MqttCodeError(MQTTErrorCode.MQTT_ERR_NO_CONN, "could not publish"))
-                    break
                 mid = paho._mid_generate()
                 while mid in ours or mid in paho._out_messages:  # still awaited from 65,535 messages ago
                     mid = paho._mid_generate()
