@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     import av.container
 
 log = logging.getLogger(__name__)
+
+#: Seconds FFmpeg waits before asking once more for a stream the hub's own client handed it.
+FALLBACK_PAUSE = 0.5
 
 
 class SourceConfig(HubModel):
@@ -127,6 +131,7 @@ class UrlMediaInput(MediaInput):
 
         from hub.core.errors import DeviceNotReady
 
+        handed_over = False
         if self._own_client():
             from hub.core.rtsp import RtspClient, RtspUnsupported
 
@@ -136,6 +141,7 @@ class UrlMediaInput(MediaInput):
                 return self._rtsp  # type: ignore[no-any-return]
             except RtspUnsupported as err:
                 self._fall_back(str(err))
+                handed_over = True
         options, timeout = dict(self.options), None
         if self.url.startswith(("rtsp://", "rtsps://")):
             # FFmpeg's own socket timeout (microseconds).  PyAV's ``timeout=`` works through
@@ -144,11 +150,18 @@ class UrlMediaInput(MediaInput):
             options.setdefault("timeout", str(int(self.timeout * 1_000_000)))
         else:
             timeout = (self.timeout, self.timeout)
-        try:
-            return av.open(self.url, format=self.format, options=options, timeout=timeout)
-        except av.error.FFmpegError as err:
-            # The FFmpeg message may echo the URL: keep only its class and errno.
-            raise DeviceNotReady(f"{self.label}: cannot open stream ({type(err).__name__})") from None
+        for attempt in range(2 if handed_over else 1):
+            try:
+                return av.open(self.url, format=self.format, options=options, timeout=timeout)
+            except av.error.FFmpegError as err:
+                if attempt == 0 and handed_over:
+                    # The camera may still be releasing the session the hub's client just
+                    # closed (one-session cameras, shared pipelines answer 503 meanwhile).
+                    time.sleep(FALLBACK_PAUSE)
+                    continue
+                # The FFmpeg message may echo the URL: keep only its class and errno.
+                raise DeviceNotReady(f"{self.label}: cannot open stream ({type(err).__name__})") from None
+        raise AssertionError("unreachable")
 
     def interrupt(self) -> None:
         if self._rtsp is not None:
