@@ -104,6 +104,15 @@ class StreamGraph:
                     return jpeg
         return None
 
+    def receiving(self, camera_id: str, within: float) -> bool:
+        """Whether a stream of the camera brought a packet in the last ``within`` seconds."""
+        now = time.time()
+        for role in StreamRole:  # by key: at city scale there are thousands of relays
+            relay = self.relays.get((camera_id, role))
+            if relay is not None and relay.stats.last_packet is not None and now - relay.stats.last_packet < within:
+                return True
+        return False
+
     def nodes(self) -> list[GraphNode]:
         out = []
         for key, relay in list(self.relays.items()):

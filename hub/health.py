@@ -2,9 +2,11 @@
 
 Each source is checked every ``health.interval_seconds`` by a scheduled job
 of its own, with jitter so thousands of devices are not polled in lockstep,
-and at most ``health.concurrency`` checks at a time.  A check asks the
-source what its cameras are doing (``CameraSource.check``): reachable, the
-password still accepted, each channel online.  A camera's new status counts
+and at most ``health.concurrency`` checks at a time.  A check probes the
+source (``CameraSource.probe``): reachable, the password still accepted,
+each channel online.  A source whose probe would open media sessions
+(``probe_opens_streams``: a plain RTSP camera) is not probed while the hub
+receives all its cameras' streams: their relays' figures tell.  A camera's new status counts
 only once ``confirm_checks`` checks in a row agree, so a camera that flaps
 every few seconds yields a bounded number of events.  Each confirmed change
 updates the camera's status, is recorded (uptime and availability reports
@@ -74,6 +76,11 @@ class HealthMonitor:
         source = self.hub.inventory.sources[name]
         cameras = self.hub.inventory.cameras_of(name)
         found: dict[str, tuple[CameraStatus, str | None]]
+        if source.probe_opens_streams and cameras and all(self._received(c.id) for c in cameras):
+            # Probing would open another session to each stream the hub already receives.
+            for camera in cameras:
+                await self._observe(camera.id, *self._by_stream(camera.id, CameraStatus.ONLINE, None))
+            return
         async with self._gate:
             try:
                 async with asyncio.timeout(self.settings.timeout_seconds):
@@ -99,10 +106,20 @@ class HealthMonitor:
             status, why = found.get(camera.id, (CameraStatus.OFFLINE, "channel gone from the device"))
             if status == CameraStatus.UNKNOWN:
                 status = CameraStatus.ONLINE  # reachable, and the device says nothing against it
-            graph = getattr(self.hub, "graph", None)
-            if status == CameraStatus.ONLINE and graph is not None and (problems := graph.problems_of(camera.id)):
-                status, why = CameraStatus.DEGRADED, "; ".join(problems)  # answers, but its picture is wrong
-            await self._observe(camera.id, status, why)
+            await self._observe(camera.id, *self._by_stream(camera.id, status, why))
+
+    def _received(self, camera_id: str) -> bool:
+        """Whether the hub receives a stream of the camera now (a packet within the stall limit)."""
+        graph = getattr(self.hub, "graph", None)
+        return graph is not None and graph.receiving(camera_id, self.settings.stall_seconds)
+
+    def _by_stream(self, camera_id: str, status: CameraStatus,
+                   why: str | None) -> tuple[CameraStatus, str | None]:
+        """An online camera whose received picture is wrong (stalled, frozen, ...) is degraded."""
+        graph = getattr(self.hub, "graph", None)
+        if status == CameraStatus.ONLINE and graph is not None and (problems := graph.problems_of(camera_id)):
+            return CameraStatus.DEGRADED, "; ".join(problems)  # answers, but its picture is wrong
+        return status, why
 
     async def _storage(self, name: str, ok: bool | None) -> None:
         """A storage fault of a source's device: one event when it starts, one when it ends."""

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.bus import Subscription
+from hub.core.errors import StorageKeyTaken
 from hub.core.models import Camera, EventKind, EventState, utcnow
 from hub.core.storage import StorageBackend, segment_key
 from hub.core.store import Store
@@ -129,9 +130,8 @@ class Recording:
         return len(found)
 
     async def _commit(self, seg: FinishedSegment) -> None:
-        key = segment_key(seg.camera_id, seg.role.value, seg.start)
         try:
-            size = await self.storage.put_file(key, seg.path)
+            key, size = await self._put(seg)
             # Indexed once: a retry after indexing worked but cleaning up did not adds nothing.
             await self.store.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
                                          size, seg.sha256, key)
@@ -141,6 +141,24 @@ class Recording:
                           extra={"camera": seg.camera_id, "file": seg.path.name})
             return
         log.debug("segment stored", extra={"camera": seg.camera_id, "key": key, "seconds": round(seg.duration, 2)})
+
+    async def _put(self, seg: FinishedSegment) -> tuple[str, int]:
+        """Store a segment's file under a key of its own; returns the key and the size.
+
+        Storage never replaces an object: when the key of the segment's start is
+        taken (two recorders of one camera, a segment recovered beside one stored
+        already), the next free suffix is used and the footage of both is kept."""
+        for taken in range(100):
+            key = segment_key(seg.camera_id, seg.role.value, seg.start, taken)
+            try:
+                size = await self.storage.put_file(key, seg.path)
+            except StorageKeyTaken:
+                continue
+            if taken:
+                log.warning("a segment with the same start is stored already; kept both",
+                            extra={"camera": seg.camera_id, "key": key})
+            return key, size
+        raise StorageKeyTaken(f"storage: 100 segments of {seg.camera_id} start at {seg.start.isoformat()}")
 
     async def stop(self) -> None:
         """Finish the open segments and wait for them to be stored."""

@@ -120,3 +120,39 @@ async def test_the_periodic_re_probe_keeps_what_the_checks_found(nvr, tmp_path: 
         await hub.stop()
     assert sum(e.kind == EventKind.DEGRADED for e in seen) == 4, "no second round of 'degraded' events"
     assert all(c.status == CameraStatus.DEGRADED for c in hub.inventory.cameras.values())
+
+
+async def test_a_received_rtsp_camera_is_judged_by_its_stream_not_probed_with_a_session_of_its_own(
+        rtsp_server, tmp_path: Path) -> None:
+    from hub.testing.fixtures import running
+    from hub.testing.rtsp import RtspServer, RtspUnavailable
+
+    spare_server = running(lambda: RtspServer(credentials=("kamera", "Rahasia-99")), RtspUnavailable)
+    spare = next(spare_server)
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(f"""\
+version: 1
+http: {{port: 0}}
+recording:
+  default: {{mode: continuous, segment_seconds: 2}}
+  rules: [{{cameras: ["rtsp:spare:*"], mode: "off"}}]
+health: {{interval_seconds: 1, confirm_checks: 1, timeout_seconds: 5}}
+sources:
+  - {{type: rtsp, name: gate, url: "rtsp://kamera:Rahasia-99@127.0.0.1:{rtsp_server.port}/main"}}
+  - {{type: rtsp, name: spare, url: "rtsp://kamera:Rahasia-99@127.0.0.1:{spare.port}/main"}}
+""")
+    plugins = Plugins().load()
+    hub = Hub(load_config(cfg, plugins), plugins)
+    await hub.start()
+    try:
+        gate = "rtsp:gate:1"
+        await until(lambda: hub.graph.receiving(gate, 1.0), 20)
+        recorded, unrecorded = rtsp_server.connections, spare.connections
+        await asyncio.sleep(4.5)  # four or five health intervals: what did each camera see?
+        assert rtsp_server.connections == recorded, "the health check opened sessions to a received camera"
+        assert spare.connections >= unrecorded + 2, "a camera the hub does not receive is still probed"
+        assert hub.inventory.cameras[gate].status == CameraStatus.ONLINE
+        assert hub.inventory.cameras["rtsp:spare:1"].status == CameraStatus.ONLINE
+    finally:
+        await hub.stop()
+        next(spare_server, None)

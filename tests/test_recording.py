@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from hub.core.config import RecordingConfig, RecordingOverride, RecordingRule
 from hub.core.models import Camera, utcnow
@@ -11,6 +16,7 @@ from hub.core.store import Store, database_url
 from hub.graph import StreamGraph
 from hub.inventory import Inventory
 from hub.recording import Recording, rule_for
+from hub.testing.waiting import until
 from plugins.local_storage import LocalStorage, LocalStorageConfig
 
 CAM = Camera(id="demo:A:1", device_id="demo:A", channel=1, name="Kelas 7A", tags=["classroom:7A"])
@@ -149,4 +155,106 @@ async def test_storage_pressure_deletes_the_oldest_unlocked_segments_of_any_came
     assert await recording.relieve_pressure() == 0  # only evidence is left: it stays, and says so
     real = await LocalStorage(LocalStorageConfig(), tmp_path).free_space()
     assert real is not None and 0 < real[0] <= real[1]
+    await store.close()
+
+
+class RestartingClock:
+    """A demo camera's stream whose timestamps restart at a keyframe after ``after`` seconds,
+    as an encoder restart or a shared-media server's new client makes them (one connection)."""
+
+    def __init__(self, media, after: float) -> None:  # noqa: ANN001
+        self.media, self.after = media, after
+
+    def open(self):  # noqa: ANN201
+        container = self.media.open()
+        after = self.after
+
+        class Restarted:
+            streams = container.streams
+
+            def demux(self, stream):  # noqa: ANN001, ANN202
+                first = shift = None
+                began = time.monotonic()
+                for packet in container.demux(stream):
+                    if packet.dts is not None:
+                        first = packet.dts if first is None else first
+                        if shift is None and packet.is_keyframe and time.monotonic() - began > after:
+                            shift = packet.dts - first  # back to the very first timestamp
+                        if shift:
+                            packet.dts -= shift
+                            packet.pts = None if packet.pts is None else packet.pts - shift
+                    yield packet
+
+            def close(self) -> None:
+                container.close()
+
+        return Restarted()
+
+    def interrupt(self) -> None:
+        self.media.interrupt()
+
+    def close(self) -> None:
+        self.media.close()
+
+
+class Rebooting:
+    """A demo camera's stream that ends after ``after`` seconds, as a rebooting camera's does;
+    the next connection starts its timestamps from the beginning again."""
+
+    def __init__(self, media, after: float) -> None:  # noqa: ANN001
+        self.media, self.after = media, after
+
+    def open(self):  # noqa: ANN201
+        container = self.media.open()
+        threading.Timer(self.after, self.media.interrupt).start()
+        return container
+
+    def interrupt(self) -> None:
+        self.media.interrupt()
+
+    def close(self) -> None:
+        self.media.close()
+
+
+@pytest.mark.parametrize("camera", ["timestamps restart mid-stream", "reboots"])
+async def test_a_camera_whose_timestamps_restart_loses_no_stored_segment(tmp_path: Path, camera: str) -> None:
+    from plugins.demo import DemoSource, DemoSourceConfig
+
+    class Camera_(DemoSource):
+        def open_media(self, cam, stream):  # noqa: ANN001, ANN202
+            media = super().open_media(cam, stream)
+            return RestartingClock(media, 5.5) if camera.startswith("timestamps") else Rebooting(media, 5.5)
+
+    source = Camera_(DemoSourceConfig(name="cam", cameras=[{"name": "Gerbang"}], width=160, height=90,
+                                      fps=10, keyframe_seconds=1, motion_every=0), None)  # type: ignore[arg-type]
+    store = Store(database_url(None, tmp_path))
+    await store.migrate()
+    storage = LocalStorage(LocalStorageConfig(), tmp_path)
+
+    class Config:
+        recording = RecordingConfig(default=RecordingRule(segment_seconds=2))
+
+    inventory = Inventory({"cam": source})
+    await inventory.probe()
+    [cam_id] = inventory.cameras
+    recording = Recording(Config(), inventory, StreamGraph(inventory), storage, store, tmp_path / "spool")
+    await recording.sync()
+    [relay] = recording.graph.relays.values()
+    await until(lambda: relay.stats.reconnects >= (1 if camera == "reboots" else 0)
+                and relay.stats.packets >= 150, seconds=40)
+    await recording.stop()
+
+    segments = await store.segments(cam_id)
+    assert len(segments) >= 6, segments
+    for seg in segments:
+        stored, key = await store.segment(seg.id)  # type: ignore[misc]
+        data = b"".join([chunk async for chunk in storage.read(key)])
+        assert hashlib.sha256(data).hexdigest() == seg.sha256 == stored.sha256, f"segment {key} was overwritten"
+        assert len(data) == seg.size
+    starts = [s.start for s in segments]
+    assert len(set(starts)) == len(starts), "two segments share a start"
+    for earlier, later in zip(segments, segments[1:], strict=False):
+        assert earlier.end <= later.start, f"{earlier.start}..{earlier.end} overlaps {later.start}"
+    stored_files = [p for p in storage.root.rglob("*.mp4")]
+    assert len(stored_files) == len(segments), "every stored file is indexed and every index row has its file"
     await store.close()

@@ -11,6 +11,7 @@ the hub's failures without catching programming mistakes::
     │   ├── DeviceAuthFailed   credentials refused: retrying will not help
     │   └── DeviceUnsupported  the device lacks the capability asked for
     ├── StorageError           a storage backend could not read, write or delete
+    │   └── StorageKeyTaken    an object is stored under that key already (never replaced)
     ├── NotifyError            a notifier could not deliver (the outbox retries)
     ├── AccessDenied           the policy engine refused an action
     └── NotFound               an inventory item or recording does not exist
@@ -86,6 +87,15 @@ class DeviceUnsupported(DeviceError):
 
 class StorageError(HubError):
     """A storage backend could not complete an operation."""
+
+
+class StorageKeyTaken(StorageError):
+    """An object is stored under the key already: a write replaces one only when told to.
+
+    A recording segment is written once; a second segment under the same key
+    would silently take the first one's place and leave its index row pointing
+    at other footage.
+    """
 
 
 class NotifyError(HubError):

@@ -197,6 +197,11 @@ class CameraSource(ABC):
     source_type: ClassVar[str] = ""
     #: Whether ``discover`` finds devices of this type on the local network.
     supports_discovery: ClassVar[bool] = False
+    #: Whether ``probe`` opens the cameras' media streams (an RTSP session each, as a
+    #: plain RTSP camera's does).  The health monitor then leaves a source alone while
+    #: the hub receives all its cameras' streams: their relays' figures tell their
+    #: health, and devices cap sessions (an extra one a minute restarts some).
+    probe_opens_streams: ClassVar[bool] = False
 
     def __init__(self, config: Any, context: SourceContext) -> None:
         self.config = config

@@ -46,10 +46,13 @@ def check_key(key: str) -> str:
     return key
 
 
-def segment_key(camera_id: str, role: str, start: datetime) -> str:
-    """Key of a recording segment: laid out by camera, then UTC date."""
+def segment_key(camera_id: str, role: str, start: datetime, taken: int = 0) -> str:
+    """Key of a recording segment: laid out by camera, then UTC date.  ``taken``
+    counts the keys of that start already stored (another recorder of the camera,
+    a clock that went back): each one more adds a suffix instead of replacing."""
     cam = camera_id.replace(":", "_")
-    return f"recordings/{cam}/{start:%Y-%m-%d}/{start:%H%M%S.%f}-{role}.mp4"
+    suffix = f"-{taken}" if taken else ""
+    return f"recordings/{cam}/{start:%Y-%m-%d}/{start:%H%M%S.%f}-{role}{suffix}.mp4"
 
 
 class StorageBackend(ABC):
@@ -60,13 +63,16 @@ class StorageBackend(ABC):
         self.data_dir = data_dir
 
     @abstractmethod
-    async def put_file(self, key: str, path: Path) -> int:
+    async def put_file(self, key: str, path: Path, *, replace: bool = False) -> int:
         """Store the local file ``path`` under ``key`` atomically and remove
-        ``path``; return the stored size in bytes."""
+        ``path``; return the stored size in bytes.  An object already under
+        ``key`` raises ``StorageKeyTaken`` (and ``path`` stays) unless
+        ``replace``: recordings are written once, and a check then a write
+        would race, so the refusal must be the write's own."""
 
     @abstractmethod
-    async def put_bytes(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key`` atomically."""
+    async def put_bytes(self, key: str, data: bytes, *, replace: bool = False) -> None:
+        """Store ``data`` under ``key`` atomically; ``StorageKeyTaken`` as ``put_file``."""
 
     @abstractmethod
     def read(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:

@@ -394,6 +394,10 @@ class Recorder:
         # wall-clock times of the recording are told from it, so a late first packet
         # (a burst after connecting) does not push the whole recording late.
         self._anchor: tuple[float, int] | None = None
+        self._seen_dts = 0  # dts of the last packet the anchor saw
+        # Where the last stored segment ended: the next starts no earlier, whatever the
+        # camera's timestamps do (two segments with one start would share a storage key).
+        self._last_end: datetime | None = None
         self._tbf = 1 / 90000
         self._start: datetime | None = None
         self._tb = Fraction(1, 90000)
@@ -410,8 +414,12 @@ class Recorder:
             return
         dts = int(packet.dts or 0)  # the relay passes only packets with a dts
         anchor = self._anchor
-        if anchor is None or arrived < anchor[0] + (dts - anchor[1]) * self._tbf:
+        # Timestamps that went back (a camera reboot or encoder restart, a shared-media
+        # server restarting its clock for a new client) start the anchor afresh: the old
+        # one would label the new frames with times that are already recorded.
+        if anchor is None or dts < self._seen_dts or arrived < anchor[0] + (dts - anchor[1]) * self._tbf:
             self._anchor = (arrived, dts)
+        self._seen_dts = dts
         if self._out is not None:
             elapsed = (dts - self._first_dts) * self._tbf
             if packet.is_keyframe and elapsed >= self.segment_seconds:
@@ -438,8 +446,14 @@ class Recorder:
         wall, anchor_dts = self._anchor
         return datetime.fromtimestamp(wall + float((dts - anchor_dts) * self._tb), UTC)
 
+    def _wall_start(self, dts: int) -> datetime:
+        """When a segment whose first frame has ``dts`` starts: its frame's time, but never
+        before the end of the segment stored last."""
+        start = self._wall(dts)
+        return max(start, self._last_end) if self._last_end is not None else start
+
     def _open(self, dts: int) -> None:
-        self._start = self._wall(dts)  # provisional (the spool's sidecar); told again at the close
+        self._start = self._wall_start(dts)  # provisional (the spool's sidecar); told again at the close
         self.spool.mkdir(parents=True, exist_ok=True)
         self._path = self.spool / f"{uuid.uuid4().hex}.mp4"
         self._path.with_suffix(".json").write_text(json.dumps(
@@ -453,7 +467,7 @@ class Recorder:
         if self._out is None:
             return
         out, path = self._out, self._path
-        start = self._wall(self._first_dts) if self._start is not None else None
+        start = self._wall_start(self._first_dts) if self._start is not None else None
         self._out = self._ost = self._path = None
         try:
             out.close()
@@ -468,6 +482,7 @@ class Recorder:
             path.unlink(missing_ok=True)
             path.with_suffix(".json").unlink(missing_ok=True)
             return
+        self._last_end = start + timedelta(seconds=duration)
         self.on_segment(FinishedSegment(self.camera_id, self.role, path, start, duration,
                                         path.stat().st_size, _sha256(path)))
 

@@ -146,7 +146,7 @@ class Open311Notifier(Notifier):
             return None
         key = f"shared/reports/{report_id}.jpg"
         try:
-            await hub.storage.put_bytes(key, await hub.snapshot(camera.id, limit=5.0))
+            await hub.storage.put_bytes(key, await hub.snapshot(camera.id, limit=5.0), replace=True)
         except Exception as err:
             self.log.warning("no snapshot for the report", extra={"camera": camera.id, "error": str(err)})
             return None

@@ -2,8 +2,9 @@
 
 Objects live under ``<data_dir>/storage`` (or ``path``) at their key, laid
 out by camera and date.  Every write goes to a temporary file in the target
-folder, is fsynced, then renamed over the final name, so a reader or a power
-cut sees the whole object or none of it.
+folder, is fsynced, then linked to the final name (renamed over it only when
+the caller asks to replace), so a reader or a power cut sees the whole
+object or none of it, and an object is never replaced by accident.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Literal
 from pydantic import Field
 
 from hub import hookimpl
-from hub.core.errors import NotFound, StorageError
+from hub.core.errors import NotFound, StorageError, StorageKeyTaken
 from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
 
 
@@ -40,11 +41,19 @@ class LocalStorage(StorageBackend):
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def _commit(self, tmp: Path, dest: Path) -> None:
+    def _commit(self, tmp: Path, dest: Path, key: str, replace: bool) -> None:
         if self.config.fsync:
             with tmp.open("rb") as f:
                 os.fsync(f.fileno())
-        os.replace(tmp, dest)
+        if replace:
+            os.replace(tmp, dest)
+        else:
+            # A hard link fails when the name exists, atomically (rename would replace it).
+            try:
+                os.link(tmp, dest)
+            except FileExistsError:
+                raise StorageKeyTaken(f"local storage: an object is stored under {key} already") from None
+            tmp.unlink()
         if self.config.fsync:
             fd = os.open(dest.parent, os.O_RDONLY)
             try:
@@ -52,38 +61,48 @@ class LocalStorage(StorageBackend):
             finally:
                 os.close(fd)
 
-    def _put_file(self, key: str, path: Path) -> int:
+    def _put_file(self, key: str, path: Path, replace: bool) -> int:
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
+        if not replace and dest.exists():  # early, so the spool file is not moved for nothing
+            raise StorageKeyTaken(f"local storage: an object is stored under {key} already")
         tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
         try:
+            # A hard link, not a move: the spool file stays until the object is in place,
+            # so a refused or failed write loses nothing.
             try:
-                os.replace(path, tmp)  # same filesystem: no copy
+                os.link(path, tmp)  # same filesystem: no copy
             except OSError:
                 shutil.copyfile(path, tmp)
-                path.unlink()
-            self._commit(tmp, dest)
+            self._commit(tmp, dest, key, replace)
+            path.unlink()
         except OSError as err:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"local storage: cannot store {key}: {err.strerror}") from err
+        except StorageKeyTaken:
+            tmp.unlink(missing_ok=True)
+            raise
         return dest.stat().st_size
 
-    async def put_file(self, key: str, path: Path) -> int:
-        return await asyncio.to_thread(self._put_file, key, path)
+    async def put_file(self, key: str, path: Path, *, replace: bool = False) -> int:
+        return await asyncio.to_thread(self._put_file, key, path, replace)
 
-    def _put_bytes(self, key: str, data: bytes) -> None:
+    def _put_bytes(self, key: str, data: bytes, replace: bool) -> None:
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
         try:
             tmp.write_bytes(data)
-            self._commit(tmp, dest)
+            self._commit(tmp, dest, key, replace)
         except OSError as err:
             tmp.unlink(missing_ok=True)
             raise StorageError(f"local storage: cannot store {key}: {err.strerror}") from err
+        except StorageKeyTaken:
+            tmp.unlink(missing_ok=True)
+            raise
 
-    async def put_bytes(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(self._put_bytes, key, data)
+    async def put_bytes(self, key: str, data: bytes, *, replace: bool = False) -> None:
+        await asyncio.to_thread(self._put_bytes, key, data, replace)
 
     async def read(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
         try:

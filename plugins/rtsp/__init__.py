@@ -95,6 +95,7 @@ def first_keyframe_jpeg(url: str, transport: str, timeout: float) -> bytes:
 
 class RtspSource(CameraSource):
     config: RtspConfig
+    probe_opens_streams = True  # probing is opening the streams: nothing else to ask
 
     def __init__(self, config: RtspConfig, context: SourceContext) -> None:
         super().__init__(config, context)

@@ -2,7 +2,10 @@
 
 For MinIO, SeaweedFS, Ceph RGW, Wasabi or AWS S3.  Objects are stored under
 ``prefix`` + key in one bucket.  A ``PUT`` is atomic in S3 (a reader sees
-the whole object or none), which is what the storage contract asks for.
+the whole object or none), which is what the storage contract asks for, and
+conditional (``If-None-Match: *``) unless the caller asks to replace, so an
+object is never replaced by accident (AWS S3 since 2024-08, MinIO,
+SeaweedFS and Ceph RGW honour it).
 Errors name the endpoint, bucket and key, never the secret key.
 """
 
@@ -16,10 +19,11 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 
 from hub import hookimpl
-from hub.core.errors import NotFound, StorageError
+from hub.core.errors import NotFound, StorageError, StorageKeyTaken
 from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+_TAKEN = {"412", "PreconditionFailed"}
 
 
 class S3Config(StorageConfig):
@@ -91,17 +95,22 @@ class S3Storage(StorageBackend):
         code = _code(err) or type(err).__name__
         return StorageError(f"s3 {self.where}: {doing}{' ' + key if key else ''} failed ({code})")
 
-    async def put_file(self, key: str, path: Path) -> int:
+    async def put_file(self, key: str, path: Path, *, replace: bool = False) -> int:
         data = await asyncio.to_thread(path.read_bytes)
-        await self.put_bytes(key, data)
+        await self.put_bytes(key, data, replace=replace)
         await asyncio.to_thread(path.unlink, missing_ok=True)
         return len(data)
 
-    async def put_bytes(self, key: str, data: bytes) -> None:
+    async def put_bytes(self, key: str, data: bytes, *, replace: bool = False) -> None:
         client = await self._s3()
+        # A conditional write (If-None-Match: *) is refused by the server when the key
+        # exists, so two writers cannot both think they stored the object.
+        condition = {} if replace else {"IfNoneMatch": "*"}
         try:
-            await client.put_object(Bucket=self.config.bucket, Key=self._key(key), Body=data)
+            await client.put_object(Bucket=self.config.bucket, Key=self._key(key), Body=data, **condition)
         except Exception as err:
+            if _code(err) in _TAKEN:
+                raise StorageKeyTaken(f"s3 {self.where}: an object is stored under {key} already") from None
             raise self._error("storing", key, err) from None
 
     async def read(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:

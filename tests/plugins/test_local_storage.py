@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.core.errors import NotFound, StorageError
+from hub.core.errors import NotFound, StorageError, StorageKeyTaken
 from hub.core.storage import segment_key
 from plugins.local_storage import LocalStorage, LocalStorageConfig
 
@@ -33,11 +33,28 @@ async def test_put_file_moves_into_a_camera_and_date_layout(storage: LocalStorag
     assert not [p for p in (tmp_path / "storage").rglob("*.tmp")]
 
 
-async def test_put_bytes_replaces_atomically(storage: LocalStorage) -> None:
+async def test_put_bytes_replaces_atomically_only_when_told(storage: LocalStorage) -> None:
     await storage.put_bytes("snapshots/a.jpg", b"old")
-    await storage.put_bytes("snapshots/a.jpg", b"new")
+    with pytest.raises(StorageKeyTaken):
+        await storage.put_bytes("snapshots/a.jpg", b"new")
+    assert await read_all(storage, "snapshots/a.jpg") == b"old"
+    await storage.put_bytes("snapshots/a.jpg", b"new", replace=True)
     assert await read_all(storage, "snapshots/a.jpg") == b"new"
-    assert await storage.exists("snapshots/a.jpg")
+    assert not [p for p in storage.root.rglob("*.tmp")]
+
+
+async def test_a_segment_never_replaces_a_stored_one_and_its_spool_file_stays(storage: LocalStorage,
+                                                                             tmp_path: Path) -> None:
+    key = segment_key("hikvision:DS123:2", "main", datetime(2026, 11, 22, 10, 15, 0, tzinfo=UTC))
+    first, second = tmp_path / "first.mp4", tmp_path / "second.mp4"
+    first.write_bytes(b"first segment")
+    second.write_bytes(b"second segment")
+    await storage.put_file(key, first)
+    with pytest.raises(StorageKeyTaken):
+        await storage.put_file(key, second)
+    assert await read_all(storage, key) == b"first segment"
+    assert second.read_bytes() == b"second segment", "a refused write loses nothing"
+    assert not [p for p in storage.root.rglob("*.tmp")]
 
 
 async def test_usage_and_delete_tidy_empty_folders(storage: LocalStorage) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import av
 import pytest
 
-from hub.core.errors import NotFound, StorageError
+from hub.core.errors import NotFound, StorageError, StorageKeyTaken
 from hub.core.storage import segment_key
 from plugins.s3_storage import S3Config, S3Storage
 from tests.conftest import demo_hub_yaml
@@ -40,8 +40,15 @@ async def test_the_storage_contract_on_a_real_s3_server(seaweedfs, tmp_path: Pat
         assert not spool.exists(), "the spool file is handed over"
         assert await storage.exists(key)
         assert hashlib.sha256(await read_all(storage, key)).digest() == hashlib.sha256(payload).digest()
+        spool.write_bytes(b"another segment with the same start")
+        with pytest.raises(StorageKeyTaken):
+            await storage.put_file(key, spool)
+        assert spool.exists(), "a refused write loses nothing"
+        assert hashlib.sha256(await read_all(storage, key)).digest() == hashlib.sha256(payload).digest()
         await storage.put_bytes("shared/reports/a.jpg", b"old")
-        await storage.put_bytes("shared/reports/a.jpg", b"new")
+        with pytest.raises(StorageKeyTaken):
+            await storage.put_bytes("shared/reports/a.jpg", b"new")
+        await storage.put_bytes("shared/reports/a.jpg", b"new", replace=True)
         assert await read_all(storage, "shared/reports/a.jpg") == b"new"
         assert (await storage.usage()).used_bytes == len(payload) + 3
         await storage.delete(key)
