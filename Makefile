@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml $(WEB)/package.json $(WEB)/package-lock.json
 	@$(MAKE) --no-print-directory system-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# compat: a plain .pth entry, which mypy follows too (a plugin's type check sees the hub's types)
+	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
 	@# The page's player (hls.js) comes from the npm registry, as the lock file pins it.
 	if command -v npm >/dev/null; then npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error; \
 	else echo "note: npm is missing: the page at / shows snapshots but cannot play live video"; fi

@@ -43,18 +43,6 @@ async def serve(count: int, channels: int) -> None:
         print(sum(len(s.requests) for s in sims), flush=True)
 
 
-class BenchHub:
-    """What the health monitor needs of a hub: inventory, store, bus, scheduler."""
-
-    def __init__(self, inventory: Any, store: Any) -> None:
-        from hub.core.bus import EventBus
-
-        self.inventory, self.store, self.bus = inventory, store, EventBus()
-
-    def publish(self, event: Any) -> None:
-        self.bus.publish(event)
-
-
 async def run(child: subprocess.Popen[str], devices: list[dict[str, Any]], channels: int,
               concurrency: int) -> None:
     from hub.core.config import HealthConfig
@@ -80,8 +68,9 @@ async def run(child: subprocess.Popen[str], devices: list[dict[str, Any]], chann
                                                               password=d["password"], timeout=30), ctx)
                    for i, d in enumerate(devices)}
         inventory = Inventory(sources)
-        hub = BenchHub(inventory, store)
-        monitor = HealthMonitor(hub, HealthConfig(concurrency=concurrency, timeout_seconds=60))  # type: ignore[arg-type]
+        published: list[Any] = []
+        monitor = HealthMonitor(inventory, store, published.append,
+                                HealthConfig(concurrency=concurrency, timeout_seconds=60))
         t0 = time.perf_counter()
         await inventory.probe(limit=120)
         warm = time.perf_counter() - t0

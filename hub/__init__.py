@@ -1,15 +1,88 @@
 """Pantau Hub: a plugin-based integration hub for city CCTV.
 
-Plugin authors need only ``from hub import hookimpl``.
+This module is the public surface for plugin authors: everything a plugin
+may import from the hub is here (``__all__``), besides the device helpers in
+``hub.devices`` and the test kit in ``hub.testing``.  The rest of the hub
+(``hub.app``, the stream graph, the outbox, the store) may change under a
+plugin between releases; these names keep their meaning.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from hub.core.hookspecs import hookimpl
+from hub.core.context import HubContext, SharedLinks, request_context
+from hub.core.errors import (
+    AccessDenied,
+    ConfigError,
+    DeviceAuthFailed,
+    DeviceError,
+    DeviceNotReady,
+    DeviceUnsupported,
+    HubError,
+    NotFound,
+    NotifyError,
+    PluginError,
+    StorageError,
+    StorageKeyTaken,
+)
+from hub.core.hookspecs import (
+    RegisterAccessPolicy,
+    RegisterJob,
+    RegisterNotifier,
+    RegisterRoutes,
+    RegisterSourceType,
+    RegisterStorageBackend,
+    hookimpl,
+)
+from hub.core.models import (
+    Action,
+    Area,
+    AreaPath,
+    Camera,
+    CameraStatus,
+    Device,
+    DeviceInventory,
+    DeviceKind,
+    DiscoveredDevice,
+    Duration,
+    Event,
+    EventKind,
+    EventState,
+    HubModel,
+    Location,
+    Principal,
+    PtzAction,
+    PtzCommand,
+    PtzPreset,
+    Report,
+    ReportState,
+    Role,
+    Site,
+    Stream,
+    StreamRole,
+    camera_id,
+    format_duration,
+    utcnow,
+)
+from hub.core.notify import Notifier, NotifierConfig, PartlyDelivered
+from hub.core.policy import AccessPolicy, Decision
+from hub.core.retry import Backoff, backoff_delay
+from hub.core.sources import CameraSource, MediaInput, SourceConfig, SourceContext, UrlMediaInput
+from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
 
 try:
     __version__ = version("pantau-hub")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "hookimpl"]
+__all__ = [
+    "AccessDenied", "AccessPolicy", "Action", "Area", "AreaPath", "Backoff", "Camera", "CameraSource",
+    "CameraStatus", "ConfigError", "Decision", "Device", "DeviceAuthFailed", "DeviceError", "DeviceInventory",
+    "DeviceKind", "DeviceNotReady", "DeviceUnsupported", "DiscoveredDevice", "Duration", "Event", "EventKind",
+    "EventState", "HubContext", "HubError", "HubModel", "Location", "MediaInput", "NotFound", "Notifier",
+    "NotifierConfig", "NotifyError", "PartlyDelivered", "PluginError", "Principal", "PtzAction", "PtzCommand",
+    "PtzPreset", "RegisterAccessPolicy", "RegisterJob", "RegisterNotifier", "RegisterRoutes", "RegisterSourceType",
+    "RegisterStorageBackend", "Report", "ReportState", "Role", "SharedLinks", "Site", "SourceConfig",
+    "SourceContext", "StorageBackend", "StorageConfig", "StorageError", "StorageKeyTaken", "StorageUsage", "Stream",
+    "StreamRole", "UrlMediaInput", "__version__", "backoff_delay", "camera_id", "check_key", "format_duration",
+    "hookimpl", "request_context", "utcnow",
+]

@@ -13,14 +13,17 @@ import contextlib
 import gc
 import logging
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from hub.context import RunningHubContext
 from hub.core.bus import EventBus, Subscription
 from hub.core.config import LoadedConfig
+from hub.core.context import HubContext
 from hub.core.errors import AccessDenied, ConfigError, DeviceNotReady, HubError
 from hub.core.models import Action, Camera, Event, Principal, utcnow
 from hub.core.notify import Notifier
@@ -85,10 +88,12 @@ class Hub:
         self.plugins = plugins
         self.port = self.config.http.port if port is None else port
         self.bus = EventBus()
-        self.scheduler = Scheduler(self)
+        self.scheduler = Scheduler()
         self.policy = PolicyEngine(plugins.access_policies)
-        self.inventory = Inventory({})
+        self.inventory = Inventory({}, keep_status=self.config.health.enabled)
         self.notifiers: dict[str, Notifier] = {}
+        self.context = RunningHubContext(self.config, self.data_dir, self.inventory, self.publish, self.snapshot,
+                                         self.authorize, self.notifiers)
         self.store: Store
         self.storage: StorageBackend
         self.links: LinkSigner
@@ -110,14 +115,15 @@ class Hub:
             secret = self.config.http.link_secret
             self.links = LinkSigner.from_config(secret.get_secret_value() if secret else None,
                                                 self.config.http.public_url, self.data_dir)
+            self.context.store, self.context.storage_backend, self.context.link_signer = (
+                self.store, self.storage, self.links)
             stack.push_async_callback(self.storage.close)
-            self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir),
-                                       keep_status=self.config.health.enabled)
+            self.inventory.sources = build_sources(self.config, self.plugins, self.data_dir)
             stack.push_async_callback(self._close_sources)
             await self.refresh_inventory()
             await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
-            if self.plugins.pm.hook.event_published.get_hookimpls():  # no queue to feed when no plugin listens
+            if self.plugins.implemented("event_published"):  # no queue to feed when no plugin listens
                 self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
             self.event_workers = EventWorkers(self.config.events.workers, self.plugins, self.data_dir,
                                               self.publish, self.config.logging.format)
@@ -142,7 +148,7 @@ class Hub:
             self._schedule_jobs()
             self.scheduler.start()
             stack.callback(self.scheduler.shutdown)
-            await self.plugins.acall("hub_startup", hub=self)
+            await self.plugins.acall("hub_startup", context=self.context)
             await self._start_http()
             settle_garbage_collector()
         except BaseException:
@@ -154,7 +160,7 @@ class Hub:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.should_exit = True
-        await self.plugins.acall("hub_shutdown", hub=self)
+        await self.plugins.acall("hub_shutdown", context=self.context)
         self.bus.close()
         for task in list(self._tasks):
             task.cancel()
@@ -224,7 +230,7 @@ class Hub:
             {n for n in self.inventory.sources if n not in self.inventory.errors},
         )
         if change:
-            await self.plugins.acall("inventory_changed", hub=self, added=change.added,
+            await self.plugins.acall("inventory_changed", context=self.context, added=change.added,
                                      removed=change.removed, changed=change.changed)
             for name, notifier in self.notifiers.items():
                 try:
@@ -248,14 +254,13 @@ class Hub:
 
     async def _event_hooks(self, sub: Subscription) -> None:
         async for event in sub:
-            await self.plugins.acall("event_published", hub=self, event=event)
+            await self.plugins.acall("event_published", context=self.context, event=event)
 
     async def _start_notifiers(self) -> None:
         for cfg in self.config.notifiers:
             reg = self.plugins.notifier_types[cfg.type]
             notifier = reg.implementation(cfg, logging.getLogger(f"pantau.notifier.{cfg.name}"))
-            notifier.snapshot = self.snapshot
-            notifier.hub = self
+            notifier.context = self.context
             self.notifiers[cfg.name] = notifier
             try:
                 await notifier.start()
@@ -277,14 +282,18 @@ class Hub:
 
     def _schedule_jobs(self) -> None:
         if self.config.health.enabled:
-            self.health = HealthMonitor(self, self.config.health)
-            self.health.schedule()
-        self.scheduler.add("retention", lambda hub: hub.recording.apply_retention(), "interval", minutes=10)
-        self.scheduler.add("storage-pressure", lambda hub: hub.recording.relieve_pressure(), "interval", minutes=1)
-        self.scheduler.add("inventory", lambda hub: hub.refresh_inventory(), "interval", minutes=15, jitter=60)
-        self.scheduler.add("outbox-tidy", lambda hub: hub.store.outbox_purge(utcnow() - timedelta(days=1)),
+            self.health = HealthMonitor(self.inventory, self.store, self.publish, self.config.health, self.graph)
+            self.health.schedule(self.scheduler)
+        self.scheduler.add("retention", self.recording.apply_retention, "interval", minutes=10)
+        self.scheduler.add("storage-pressure", self.recording.relieve_pressure, "interval", minutes=1)
+        self.scheduler.add("inventory", self.refresh_inventory, "interval", minutes=15, jitter=60)
+        self.scheduler.add("outbox-tidy", lambda: self.store.outbox_purge(utcnow() - timedelta(days=1)),
                            "interval", hours=1)
-        self.plugins.call_register("register_jobs", self.scheduler.add)
+
+        def plugin_job(name: str, func: Callable[[HubContext], Any], trigger: str, **trigger_args: Any) -> None:
+            self.scheduler.add(name, lambda: func(self.context), trigger, **trigger_args)
+
+        self.plugins.call_register("register_jobs", plugin_job)
 
     # -- access ---------------------------------------------------------------
 

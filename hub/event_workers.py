@@ -47,6 +47,7 @@ from typing import Any
 from hub.core.errors import HubError
 from hub.core.models import Event
 from hub.core.plugins import Plugins
+from hub.core.retry import Backoff
 from hub.core.sources import CameraSource
 
 log = logging.getLogger("pantau.events")
@@ -70,22 +71,20 @@ async def follow(name: str, source: CameraSource, emit: Callable[[Event], Any]) 
     source's own reconnect logic handles a device that drops the stream, this
     loop handles a source whose ``events`` raised.
     """
-    delay = 1.0
+    retry = Backoff(log, "event stream", extra={"source": name})
     while True:
         try:
             async for event in source.events():
                 waiting = emit(event)
                 if waiting is not None:
                     await waiting
-                delay = 1.0
+                retry.succeeded()
             return
         except asyncio.CancelledError:
             raise
         except Exception as err:
-            reason = str(err) if isinstance(err, HubError) else type(err).__name__
-            log.warning("event stream failed; will reconnect", extra={"source": name, "error": reason})
-        await asyncio.sleep(delay)
-        delay = min(60.0, delay * 2)
+            wait = retry.failed(str(err) if isinstance(err, HubError) else type(err).__name__)
+        await asyncio.sleep(wait)
 
 
 # -- the hub's side -------------------------------------------------------------------
@@ -185,9 +184,9 @@ class EventWorkers:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _supervise(self, worker: _Worker) -> None:
-        delay = 1.0
+        retry = Backoff(log, "event worker", steady_after=60, extra={"worker": worker.index})
         while not self._stopping:
-            started = asyncio.get_running_loop().time()
+            retry.started()
             try:
                 await self._run(worker)
             except asyncio.CancelledError:
@@ -196,13 +195,11 @@ class EventWorkers:
                 log.error("event worker failed", extra={"worker": worker.index, "error": type(err).__name__})
             if self._stopping:
                 return
-            if asyncio.get_running_loop().time() - started > 60:
-                delay = 1.0
-            log.warning("event worker exited; starting it again",
-                        extra={"worker": worker.index, "exit_code": worker.last_exit, "retry_in_s": delay,
-                               "sources": len(worker.sources)})
-            await asyncio.sleep(delay)
-            delay = min(60.0, delay * 2)
+            wait = retry.failed(f"exit code {worker.last_exit}")
+            log.info("event worker exited; starting it again",
+                     extra={"worker": worker.index, "exit_code": worker.last_exit, "retry_in_s": round(wait, 1),
+                            "sources": len(worker.sources)})
+            await asyncio.sleep(wait)
 
     async def _run(self, worker: _Worker) -> None:
         spec = WorkerSpec(index=worker.index, sources=[self._configs[n] for n in worker.sources],

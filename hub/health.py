@@ -24,14 +24,25 @@ import functools
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from hub.core.errors import DeviceAuthFailed, DeviceError
 from hub.core.models import CameraStatus, Event, EventKind, EventState, utcnow
 
 if TYPE_CHECKING:
-    from hub.app import Hub
+    from hub.core.config import HealthConfig
+    from hub.core.scheduler import Scheduler
+    from hub.graph import StreamGraph
+    from hub.inventory import Inventory
+
+
+class StatusHistory(Protocol):
+    """Where confirmed statuses are kept (the store)."""
+
+    async def record_status(self, camera_id: str, status: str, at: datetime, reason: str | None) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +64,16 @@ class _Flapping:
 
 
 class HealthMonitor:
-    def __init__(self, hub: Hub, settings: Any) -> None:
-        self.hub = hub
+    """Checks of every source of ``inventory``; confirmed changes recorded in ``store`` and
+    published.  ``graph`` (the stream graph, when the hub receives streams) tells which
+    cameras' pictures are wrong and which need no probe."""
+
+    def __init__(self, inventory: Inventory, store: StatusHistory, publish: Callable[[Event], None],
+                 settings: HealthConfig, graph: StreamGraph | None = None) -> None:
+        self.inventory = inventory
+        self.store = store
+        self.publish = publish
+        self.graph = graph
         self.settings = settings
         self._gate = asyncio.Semaphore(settings.concurrency)
         self._pending: dict[str, _Pending] = {}
@@ -63,18 +82,15 @@ class HealthMonitor:
         self._failing: set[str] = set()
         self._storage_ok: dict[str, bool] = {}
 
-    def schedule(self) -> None:
+    def schedule(self, scheduler: Scheduler) -> None:
         every = self.settings.interval_seconds
-        for name in self.hub.inventory.sources:
-            self.hub.scheduler.add(f"health:{name}", functools.partial(self._job, name), "interval",
+        for name in self.inventory.sources:
+            scheduler.add(f"health:{name}", functools.partial(self.check, name), "interval",
                                    seconds=every, jitter=max(0, int(every // 3)))
 
-    async def _job(self, name: str, hub: Hub) -> None:
-        await self.check(name)
-
     async def check(self, name: str) -> None:
-        source = self.hub.inventory.sources[name]
-        cameras = self.hub.inventory.cameras_of(name)
+        source = self.inventory.sources[name]
+        cameras = self.inventory.cameras_of(name)
         found: dict[str, tuple[CameraStatus, str | None]]
         if source.probe_opens_streams and cameras and all(self._received(c.id) for c in cameras):
             # Probing would open another session to each stream the hub already receives.
@@ -110,13 +126,12 @@ class HealthMonitor:
 
     def _received(self, camera_id: str) -> bool:
         """Whether the hub receives a stream of the camera now (a packet within the stall limit)."""
-        graph = getattr(self.hub, "graph", None)
-        return graph is not None and graph.receiving(camera_id, self.settings.stall_seconds)
+        return self.graph is not None and self.graph.receiving(camera_id, self.settings.stall_seconds)
 
     def _by_stream(self, camera_id: str, status: CameraStatus,
                    why: str | None) -> tuple[CameraStatus, str | None]:
         """An online camera whose received picture is wrong (stalled, frozen, ...) is degraded."""
-        graph = getattr(self.hub, "graph", None)
+        graph = self.graph
         if status == CameraStatus.ONLINE and graph is not None and (problems := graph.problems_of(camera_id)):
             return CameraStatus.DEGRADED, "; ".join(problems)  # answers, but its picture is wrong
         return status, why
@@ -136,9 +151,9 @@ class HealthMonitor:
             return
         del self._pending[key]
         self._storage_ok[name] = ok
-        devices = {c.device_id for c in self.hub.inventory.cameras_of(name)}
+        devices = {c.device_id for c in self.inventory.cameras_of(name)}
         for device_id in sorted(devices):
-            self.hub.publish(Event(device_id=device_id, kind=EventKind.STORAGE_FAULT, source="health",
+            self.publish(Event(device_id=device_id, kind=EventKind.STORAGE_FAULT, source="health",
                                    state=EventState.STOP if ok else EventState.START,
                                    data={"source": name}))
 
@@ -148,7 +163,7 @@ class HealthMonitor:
             self._failing.add(name)
 
     async def _observe(self, camera_id: str, status: CameraStatus, reason: str | None) -> None:
-        camera = self.hub.inventory.cameras.get(camera_id)
+        camera = self.inventory.cameras.get(camera_id)
         if camera is None:
             return
         flap = self._flapping.get(camera_id)
@@ -174,7 +189,7 @@ class HealthMonitor:
         await self.confirm(camera_id, status, reason)
 
     async def confirm(self, camera_id: str, status: CameraStatus, reason: str | None) -> None:
-        camera = self.hub.inventory.cameras[camera_id]
+        camera = self.inventory.cameras[camera_id]
         previous = camera.status
         if previous != CameraStatus.UNKNOWN and camera_id not in self._flapping:
             tick = time.monotonic()
@@ -186,11 +201,11 @@ class HealthMonitor:
                 self._flapping[camera_id] = _Flapping(status, tick)
                 status = CameraStatus.DEGRADED
                 reason = f"flapping: {len(changes)} changes within {self.settings.flap_window_seconds:g} s"
-        self.hub.inventory.cameras[camera_id] = camera.model_copy(update={"status": status})
+        self.inventory.cameras[camera_id] = camera.model_copy(update={"status": status})
         now = utcnow()
-        await self.hub.store.record_status(camera_id, status.value, now, reason)
+        await self.store.record_status(camera_id, status.value, now, reason)
         if previous == CameraStatus.UNKNOWN and status == CameraStatus.ONLINE:
             return  # the first answer is not news
-        self.hub.publish(Event(camera_id=camera_id, device_id=camera.device_id, kind=KIND[status],
+        self.publish(Event(camera_id=camera_id, device_id=camera.device_id, kind=KIND[status],
                                state=EventState.PULSE, at=now, source="health",
                                data={"previous": previous.value, **({"reason": reason} if reason else {})}))

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -43,6 +42,7 @@ from hub.core.bus import Subscription
 from hub.core.errors import NotifyError
 from hub.core.models import Event, utcnow
 from hub.core.notify import Notifier, PartlyDelivered
+from hub.core.retry import backoff_delay
 from hub.core.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,11 +53,6 @@ WRITE_BATCH = 1000  # events kept and queued in one transaction, at most
 RECORD_AFTER = 0.1  # seconds before deliveries are recorded on their own (events flowing take them along sooner)
 UNSAVED_MAX = 20_000  # events handed over and not yet kept, at most: past this the writer waits for the store
 DELIVER_BATCH = 200  # events handed to a notifier at once, at most
-
-
-def backoff(attempts: int, cap: float) -> float:
-    """Seconds before attempt ``attempts + 1``: 1, 2, 4 ... with jitter, at most ``cap``."""
-    return min(cap, 2.0 ** max(0, attempts - 1)) * random.uniform(0.5, 1.0)
 
 
 #: Rows kept in memory per notifier between queueing and delivery; past this
@@ -298,7 +293,7 @@ class Outbox:
         q.fresh.extendleft(reversed(rest))  # kept for the retry, which reads the store
         await self._all_saved(q, rest)
         await self._record_done(q)
-        retry_at = utcnow() + timedelta(seconds=backoff(1, self.notifiers[name].config.retry_max_seconds))
+        retry_at = utcnow() + timedelta(seconds=backoff_delay(0, self.notifiers[name].config.retry_max_seconds))
         first = next((entry.row for entry in rest if entry.row is not None and entry.row > 0), None)
         if first is not None:
             await self.store.outbox_failed(first, 1, retry_at, error, dead=False)
@@ -469,7 +464,7 @@ class Outbox:
         now = utcnow()
         attempts = row.attempts + 1
         dead = now - row.created_at > timedelta(hours=cfg.dead_after_hours)
-        retry_at = now + timedelta(seconds=backoff(attempts, cfg.retry_max_seconds))
+        retry_at = now + timedelta(seconds=backoff_delay(attempts - 1, cfg.retry_max_seconds))
         await self.store.outbox_failed(row.id, attempts, retry_at, reason, dead)
         if dead:
             log.error("event dead-lettered", extra={"notifier": name, "event": row.event_id, "error": reason})

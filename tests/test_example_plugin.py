@@ -58,3 +58,16 @@ def test_a_typo_in_its_config_is_reported_like_the_hubs_own(installed: Path, tmp
                          text=True, env={**os.environ, "PYTHONPATH": str(installed)}, timeout=60)
     assert out.returncode == 2
     assert f"{cfg}:5: notifiers[0].pth: unknown key 'pth'; did you mean 'path'?" in out.stderr
+
+
+def test_the_example_type_checks_against_the_installed_hub_with_nothing_ignored(tmp_path: Path) -> None:
+    import shutil
+
+    package = ROOT / "examples" / "pantau-eventlog" / "pantau_eventlog"
+    shutil.copytree(package, tmp_path / "pantau_eventlog")  # away from the hub's source tree
+    source = "".join(p.read_text() for p in package.rglob("*.py"))
+    assert "type: ignore" not in source and "hub.core" not in source, "only hub's public surface, typed"
+    env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "PYTHONPATH")}
+    out = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "pantau_eventlog"],
+                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr

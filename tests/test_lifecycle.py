@@ -26,11 +26,11 @@ class Recorder:
         self.ticks = 0
 
     @hookimpl
-    async def hub_startup(self, hub):  # noqa: ANN001
-        self.calls.append(f"startup:{len(hub.inventory.cameras)}")
+    async def hub_startup(self, context):  # noqa: ANN001
+        self.calls.append(f"startup:{len(context.cameras)}")
 
     @hookimpl
-    def hub_shutdown(self, hub):  # noqa: ANN001
+    def hub_shutdown(self, context):  # noqa: ANN001
         self.calls.append("shutdown")
 
     @hookimpl
@@ -43,7 +43,8 @@ class Recorder:
 
     @hookimpl
     def register_jobs(self, register):  # noqa: ANN001
-        def tick(hub) -> None:  # noqa: ANN001
+        def tick(context) -> None:  # noqa: ANN001
+            assert context.hub_name
             self.ticks += 1
 
         register("test-tick", tick, "interval", seconds=0.2, jitter=0)

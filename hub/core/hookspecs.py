@@ -2,29 +2,39 @@
 
 One module holds every hook.  Plugins (ours and third-party alike) are found
 through the ``pantau`` entry-point group and mark implementations with
-``from hub import hookimpl``.  Hooks are plain synchronous pluggy hooks; any
-hook documented as "may return an awaitable" is resolved by the core, so an
-``async def`` implementation works there too.
+``from hub import hookimpl``.  The core calls every hook through pluggy's
+``pm.hook`` (so hook wrappers and ``PANTAU_TRACE_PLUGINS=1`` see each call);
+a hook documented as "may return an awaitable" is resolved by the core, so
+an ``async def`` implementation works there too.
 
 The ``register_*`` hooks hand the plugin a ``register`` callback instead of
 collecting return values, so the core knows which plugin registered what and
-can refuse duplicates with the plugin's name in the message.  They are called
-once per process when the plugin manager first loads.
+can refuse duplicates with the plugin's name in the message.  Each callback
+has a protocol below (``RegisterSourceType``, ...) to annotate it with.
+
+Lifecycle and listener hooks get the ``HubContext`` (``hub.core.context``),
+never the running hub itself.
 
 Every hook here has a section in ``docs/hooks.md``; a test compares the two.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
     import click
+    from fastapi import APIRouter
 
-    from hub.app import Hub
+    from hub.core.context import HubContext
     from hub.core.models import Camera, Event
+    from hub.core.notify import Notifier, NotifierConfig
+    from hub.core.policy import AccessPolicy
+    from hub.core.sources import CameraSource, SourceConfig
+    from hub.core.storage import StorageBackend, StorageConfig
 
 PROJECT = "pantau"
 
@@ -32,8 +42,45 @@ hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
+class RegisterSourceType(Protocol):
+    """``register`` of ``register_source_types``."""
+
+    def __call__(self, config_model: type[SourceConfig], source_class: type[CameraSource], /) -> None: ...
+
+
+class RegisterStorageBackend(Protocol):
+    """``register`` of ``register_storage_backends``."""
+
+    def __call__(self, config_model: type[StorageConfig], backend_class: type[StorageBackend], /) -> None: ...
+
+
+class RegisterNotifier(Protocol):
+    """``register`` of ``register_notifiers``."""
+
+    def __call__(self, config_model: type[NotifierConfig], notifier_class: type[Notifier], /) -> None: ...
+
+
+class RegisterAccessPolicy(Protocol):
+    """``register`` of ``register_access_policies``."""
+
+    def __call__(self, policy: AccessPolicy, /) -> None: ...
+
+
+class RegisterJob(Protocol):
+    """``register`` of ``register_jobs``: ``func(context)`` may be async."""
+
+    def __call__(self, name: str, func: Callable[[HubContext], Any], trigger: str, /,
+                 **trigger_args: Any) -> None: ...
+
+
+class RegisterRoutes(Protocol):
+    """``register`` of ``register_routes``."""
+
+    def __call__(self, router: APIRouter, /) -> None: ...
+
+
 @hookspec
-def register_source_types(register: Any) -> None:
+def register_source_types(register: RegisterSourceType) -> None:
     """Register camera source types (``hikvision``, ``onvif``, ``demo``, ...).
 
     :param register: call ``register(config_model, source_class)`` once per
@@ -47,7 +94,7 @@ def register_source_types(register: Any) -> None:
 
 
 @hookspec
-def register_storage_backends(register: Any) -> None:
+def register_storage_backends(register: RegisterStorageBackend) -> None:
     """Register storage backends for recordings, snapshots and exports.
 
     :param register: call ``register(config_model, backend_class)``;
@@ -60,7 +107,7 @@ def register_storage_backends(register: Any) -> None:
 
 
 @hookspec
-def register_notifiers(register: Any) -> None:
+def register_notifiers(register: RegisterNotifier) -> None:
     """Register notifier types: where normalised events go (MQTT, report apps, ...).
 
     :param register: call ``register(config_model, notifier_class)``;
@@ -73,7 +120,7 @@ def register_notifiers(register: Any) -> None:
 
 
 @hookspec
-def register_access_policies(register: Any) -> None:
+def register_access_policies(register: RegisterAccessPolicy) -> None:
     """Register access policies consulted for every action on video.
 
     :param register: call ``register(policy)`` with an object implementing
@@ -86,11 +133,11 @@ def register_access_policies(register: Any) -> None:
 
 
 @hookspec
-def register_jobs(register: Any) -> None:
+def register_jobs(register: RegisterJob) -> None:
     """Register scheduled jobs run by the hub's APScheduler.
 
     :param register: call ``register(name, func, trigger, **trigger_args)``;
-        ``func(hub)`` may be ``async``; ``trigger`` is an APScheduler 3
+        ``func(context)`` (a ``HubContext``) may be ``async``; ``trigger`` is an APScheduler 3
         trigger name (``"interval"``, ``"cron"``, ``"date"``) with its
         arguments, e.g. ``register("tidy", tidy, "interval", minutes=5)``.
         Jobs never overlap themselves and get a little jitter.
@@ -100,7 +147,7 @@ def register_jobs(register: Any) -> None:
 
 
 @hookspec
-def register_routes(register: Any) -> None:
+def register_routes(register: RegisterRoutes) -> None:
     """Register extra HTTP routes.
 
     :param register: call ``register(router)`` with a FastAPI ``APIRouter``.
@@ -124,10 +171,10 @@ def register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def hub_startup(hub: Hub) -> Any:
+def hub_startup(context: HubContext) -> Any:
     """The hub has started: config loaded, store migrated, inventory probed.
 
-    :param hub: the running ``hub.app.Hub``.
+    :param context: the ``HubContext``: what a plugin may use of the running hub.
 
     Called once per ``pantau run``, after the sources are probed and before
     the HTTP server accepts requests.  May return an awaitable, which the core
@@ -137,38 +184,41 @@ def hub_startup(hub: Hub) -> Any:
 
 
 @hookspec
-def hub_shutdown(hub: Hub) -> Any:
+def hub_shutdown(context: HubContext) -> Any:
     """The hub is stopping; release what ``hub_startup`` acquired.
 
-    :param hub: the running ``hub.app.Hub``.
+    :param context: the ``HubContext``.
 
     Called once, after the HTTP server stopped and before recordings are
     finished and the store closes.  May return an awaitable, which the core
-    awaits (within the shutdown budget of 10 s in all).
+    awaits (within the shutdown budget of 10 s in all); an exception is
+    logged with the plugin's name.
     """
 
 
 @hookspec
-def inventory_changed(hub: Hub, added: list[Camera], removed: list[Camera], changed: list[Camera]) -> Any:
+def inventory_changed(context: HubContext, added: list[Camera], removed: list[Camera],
+                      changed: list[Camera]) -> Any:
     """The camera inventory changed (startup, a re-probe, a config reload).
 
-    :param hub: the running hub.
+    :param context: the ``HubContext``.
     :param added: cameras that appeared.
     :param removed: cameras that disappeared (their history is kept).
     :param changed: cameras whose name, streams or status changed.
 
     Called after each inventory update that changed something.  May return
-    an awaitable.
+    an awaitable; an exception is logged with the plugin's name.
     """
 
 
 @hookspec
-def event_published(hub: Hub, event: Event) -> Any:
+def event_published(context: HubContext, event: Event) -> Any:
     """A normalised event was published on the hub's bus.
 
-    :param hub: the running hub.
+    :param context: the ``HubContext``.
     :param event: the ``hub.core.models.Event``.
 
     Called once per event, in publication order, from the event loop; keep it
-    quick (hand slow work to a task or a notifier).  May return an awaitable.
+    quick (hand slow work to a task or a notifier).  May return an awaitable;
+    an exception is logged with the plugin's name.
     """

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field
@@ -23,7 +22,7 @@ from hub.core.errors import NotifyError
 from hub.core.models import Camera, Event, EventKind, HubModel
 
 if TYPE_CHECKING:
-    from hub.app import Hub
+    from hub.core.context import HubContext
 
 
 class NotifierConfig(HubModel):
@@ -65,11 +64,9 @@ class Notifier(ABC):
     def __init__(self, config: Any, log: logging.Logger) -> None:
         self.config = config
         self.log = log
-        #: Set by the hub: ``await snapshot(camera_id)`` gives a JPEG of a camera.
-        self.snapshot: Callable[[str], Awaitable[bytes]] | None = None
-        #: Set by the hub before ``start``: the running hub (its inventory, store,
-        #: storage, shared links, and ``publish`` for events the notifier raises).
-        self.hub: Hub | None = None
+        #: Set by the hub before ``start``: what the notifier may use of the running hub
+        #: (cameras, snapshots, storage, shared links, ``publish`` for events it raises).
+        self.context: HubContext | None = None
 
     async def start(self) -> None:
         """Connect to the target; called once when the hub starts."""

@@ -6,16 +6,26 @@ registered exactly like a third-party package.  ``PANTAU_PLUGINS`` (a comma
 separated list of entry-point names) limits which load.  A plugin that fails
 to import is reported by name and skipped; a hook implementation without a
 spec (a misspelt hook name) is an error.  Loading is lazy and idempotent.
+
+Every hook is called through pluggy (``pm.hook.<name>(...)``), so hook
+wrappers and tracing work; ``PANTAU_TRACE_PLUGINS=1`` logs each call.  Each
+implementation is registered inside a guard that knows its plugin: a
+``register`` callback learns from it which plugin registers (for messages
+and ``pantau plugins``), a failing ``register_*`` hook stops loading with the
+plugin's name, and a failing lifecycle or listener hook (awaitable or not) is
+logged with the plugin's name and keeps the others running.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import inspect
 import logging
 import os
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -31,6 +41,10 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "pantau"
 ALLOW_ENV = "PANTAU_PLUGINS"
+TRACE_ENV = "PANTAU_TRACE_PLUGINS"
+
+#: The plugin whose hook implementation runs now (set by its guard).
+_running: contextvars.ContextVar[str] = contextvars.ContextVar("pantau_plugin", default="?")
 
 
 @dataclass
@@ -128,7 +142,7 @@ class Plugins:
 
     def _register(self, plugin: object, name: str) -> None:
         try:
-            self.pm.register(plugin, name=name)
+            self.pm.register(_Guarded(plugin, name), name=name)
         except (ValueError, pluggy.PluginValidationError) as err:
             raise PluginError(f"plugin {name}: {err}") from err
 
@@ -137,43 +151,35 @@ class Plugins:
             self.pm.check_pending()
         except pluggy.PluginValidationError as err:
             raise PluginError(f"{err} (is the hook name misspelt? see docs/hooks.md)") from err
+        if os.environ.get(TRACE_ENV, "").strip() not in ("", "0"):
+            self.pm.trace.root.setwriter(lambda message: log.info("plugin hook: %s", message.rstrip()))
+            self.pm.enable_tracing()
         for hook_name in sorted(self.hook_names()):
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 self.info[impl.plugin_name].hooks.append(hook_name)
         self._collect("register_source_types", self.source_types, "source_types")
         self._collect("register_storage_backends", self.storage_types, "storage_types")
         self._collect("register_notifiers", self.notifier_types, "notifier_types")
-        for impl in self.pm.hook.register_access_policies.get_hookimpls():
 
-            def register(policy: Any, _plugin: str = impl.plugin_name) -> None:
-                if not callable(getattr(policy, "decide", None)):
-                    raise PluginError(f"plugin {_plugin}: access policy {policy!r} has no decide()")
-                self.access_policies.append(policy)
-                self.info[_plugin].access_policies.append(str(getattr(policy, "name", type(policy).__name__)))
+        def register_policy(policy: Any) -> None:
+            plugin = _running.get()
+            if not callable(getattr(policy, "decide", None)):
+                raise PluginError(f"plugin {plugin}: access policy {policy!r} has no decide()")
+            self.access_policies.append(policy)
+            self.info[plugin].access_policies.append(str(getattr(policy, "name", type(policy).__name__)))
 
-            self._call_impl(impl, {"register": register})
+        self.pm.hook.register_access_policies(register=register_policy)
 
     def _collect(self, hook_name: str, into: dict[str, TypeRegistration], info_attr: str) -> None:
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+        def register(config_model: type[BaseModel], implementation: type) -> None:
+            plugin = _running.get()
+            name = type_name(config_model)
+            if name in into:
+                raise PluginError(f"plugin {plugin}: type {name!r} is already registered by plugin {into[name].plugin}")
+            into[name] = TypeRegistration(name, plugin, config_model, implementation)
+            getattr(self.info[plugin], info_attr).append(name)
 
-            def register(config_model: type[BaseModel], implementation: type, _plugin: str = impl.plugin_name) -> None:
-                name = type_name(config_model)
-                if name in into:
-                    raise PluginError(
-                        f"plugin {_plugin}: type {name!r} is already registered by plugin {into[name].plugin}"
-                    )
-                into[name] = TypeRegistration(name, _plugin, config_model, implementation)
-                getattr(self.info[_plugin], info_attr).append(name)
-
-            self._call_impl(impl, {"register": register})
-
-    def _call_impl(self, impl: pluggy.HookImpl, kwargs: dict[str, Any]) -> Any:
-        try:
-            return impl.function(**{a: kwargs[a] for a in impl.argnames})
-        except PluginError:
-            raise
-        except Exception as err:
-            raise PluginError(f"plugin {impl.plugin_name}: {impl.function.__name__} failed: {err}") from err
+        getattr(self.pm.hook, hook_name)(register=register)
 
     # -- calling -----------------------------------------------------------
 
@@ -181,28 +187,89 @@ class Plugins:
     def hook_names() -> list[str]:
         return [n for n, f in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(f, "pantau_spec")]
 
+    def implemented(self, hook_name: str) -> bool:
+        """Whether any loaded plugin implements the hook."""
+        return bool(getattr(self.pm.hook, hook_name).get_hookimpls())
+
     def call_register(self, hook_name: str, register: Callable[..., Any]) -> None:
-        """Call a ``register_*`` hook whose registrations the caller keeps (jobs, routes)."""
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            self._call_impl(impl, {"register": register, "cli": register})
+        """Call a ``register_*`` hook whose registrations the caller keeps (jobs, routes);
+        ``register_commands`` gets ``register`` as its ``cli``."""
+        argument = "cli" if hook_name == "register_commands" else "register"
+        getattr(self.pm.hook, hook_name)(**{argument: register})
 
     async def acall(self, hook_name: str, **kwargs: Any) -> list[Any]:
-        """Call a hook in every plugin, awaiting awaitable results.
+        """Call a hook in every plugin through pluggy, awaiting awaitable results in turn.
 
-        A failing implementation is logged with its plugin's name and does not
-        keep the others from running.
+        A failing implementation is logged with its plugin's name (by its guard) and
+        does not keep the others from running; its result is left out.
         """
         results = []
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls()[::-1]:
-            try:
-                result = impl.function(**{a: kwargs[a] for a in impl.argnames})
-                if inspect.isawaitable(result):
-                    result = await result
-            except Exception:
-                log.exception("plugin hook failed", extra={"plugin": impl.plugin_name, "hook": hook_name})
-                continue
-            results.append(result)
+        for result in getattr(self.pm.hook, hook_name)(**kwargs):
+            if inspect.isawaitable(result):
+                result = await result
+            if result is not None:
+                results.append(result)
         return results
+
+
+def current_plugin() -> str:
+    """The name of the plugin whose hook implementation is running (for ``register`` callbacks)."""
+    return _running.get()
+
+
+class _Guarded:
+    """A plugin as pluggy sees it: each of its hook implementations inside a guard."""
+
+    def __init__(self, plugin: object, name: str) -> None:
+        self.__name__ = getattr(plugin, "__name__", name)
+        self.plugin = plugin
+        for attr in dir(plugin):
+            function = getattr(plugin, attr, None)
+            opts = getattr(function, f"{hookspecs.PROJECT}_impl", None)
+            if function is None or not callable(function) or opts is None:
+                continue
+            wraps = opts.get("wrapper") or opts.get("hookwrapper")  # generators: pluggy drives them
+            setattr(self, attr, function if wraps else _guard(function, name, attr))
+
+
+def _guard(function: Callable[..., Any], plugin: str, hook_name: str) -> Callable[..., Any]:
+    """``function`` (a hook implementation of ``plugin``) with its failures made the plugin's:
+    a ``register_*`` hook's raise ``PluginError``, a lifecycle or listener hook's are logged."""
+    registering = hook_name.startswith("register_")
+
+    @functools.wraps(function)  # pluggy reads the argument names through __wrapped__
+    def guarded(*args: Any) -> Any:
+        token = _running.set(plugin)
+        try:
+            result = function(*args)
+        except PluginError:
+            if registering:
+                raise
+            log.exception("plugin hook failed", extra={"plugin": plugin, "hook": hook_name})
+            return None
+        except Exception as err:
+            if registering:
+                raise PluginError(f"plugin {plugin}: {hook_name} failed: {err}") from err
+            log.exception("plugin hook failed", extra={"plugin": plugin, "hook": hook_name})
+            return None
+        finally:
+            _running.reset(token)
+        if inspect.isawaitable(result):
+            return _awaited(result, plugin, hook_name)
+        return result
+
+    return guarded
+
+
+async def _awaited(result: Awaitable[Any], plugin: str, hook_name: str) -> Any:
+    token = _running.set(plugin)
+    try:
+        return await result
+    except Exception:
+        log.exception("plugin hook failed", extra={"plugin": plugin, "hook": hook_name})
+        return None
+    finally:
+        _running.reset(token)
 
 
 @contextlib.contextmanager

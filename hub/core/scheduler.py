@@ -20,19 +20,18 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, owner: Any) -> None:
-        self.owner = owner
+    def __init__(self) -> None:
         self._aps = AsyncIOScheduler(timezone="UTC")
         self.jobs: dict[str, str] = {}
 
-    def add(self, name: str, func: Callable[[Any], Any], trigger: str, jitter: int = 5, **trigger_args: Any) -> None:
-        """Run ``func(owner)`` on ``trigger``; ``func`` may be async."""
+    def add(self, name: str, func: Callable[[], Any], trigger: str, jitter: int = 5, **trigger_args: Any) -> None:
+        """Run ``func()`` on ``trigger``; ``func`` may be async."""
         if name in self.jobs:
             raise ValueError(f"a job named {name!r} is already scheduled")
 
         async def run() -> None:
             try:
-                result = func(self.owner)
+                result = func()
                 if inspect.isawaitable(result):
                     await result
             except asyncio.CancelledError:

@@ -24,7 +24,6 @@ import hashlib
 import io
 import json
 import logging
-import random
 import shutil
 import threading
 import time
@@ -40,6 +39,7 @@ import av
 
 from hub.core.errors import DeviceError
 from hub.core.models import GraphNode, NodeKind, NodeStats, StreamRole
+from hub.core.retry import Backoff
 from hub.core.sources import MediaInput
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,8 @@ class Relay:
         self._stop = threading.Event()
         self._input: MediaInput | None = None
         self._thread = threading.Thread(target=self._run, name=self.node_id, daemon=True)
-        self._backoff_max = backoff_max
+        # A stream that ran 30 s before it broke starts the backoff afresh.
+        self._retry = Backoff(log, "stream", cap=backoff_max, steady_after=30, extra={"node": self.node_id})
         #: Shared by the relays of one device: at most so many open at once.
         self._sessions = sessions
         self.waiting = False
@@ -173,20 +174,19 @@ class Relay:
             current.interrupt()
 
     def _run(self) -> None:
-        delay = 1.0
+        retry = self._retry
         while not self._stop.is_set():
-            opened_at = time.monotonic()
+            retry.started()
             try:
                 self._pump()
+                reason = "the stream ended"
             except (DeviceError, av.error.FFmpegError, OSError) as err:
                 self.stats.errors += 1
                 # FFmpeg messages may echo a URL: log the error class, not its text.
-                self.stats.last_error = str(err) if isinstance(err, DeviceError) else type(err).__name__
-                log.warning("stream failed; will reconnect",
-                            extra={"node": self.node_id, "error": self.stats.last_error})
+                self.stats.last_error = reason = str(err) if isinstance(err, DeviceError) else type(err).__name__
             except Exception:
                 self.stats.errors += 1
-                self.stats.last_error = "internal error"
+                self.stats.last_error = reason = "internal error"
                 log.exception("relay crashed; will reconnect", extra={"node": self.node_id})
             finally:
                 with self._lock:
@@ -195,12 +195,8 @@ class Relay:
                     self._started.clear()
             if self._stop.is_set():
                 break
-            if time.monotonic() - opened_at > 30:
-                delay = 1.0  # it ran for a while: start the backoff afresh
             self.stats.reconnects += 1
-            wait = min(self._backoff_max, delay) * random.uniform(0.5, 1.0)
-            delay = min(self._backoff_max, delay * 2)
-            self._stop.wait(wait)
+            self._stop.wait(retry.failed(reason))
 
     def _pump(self) -> None:
         if self._sessions is None:
@@ -224,6 +220,7 @@ class Relay:
         self._input = media
         try:
             container = media.open()
+            self._retry.succeeded()
             try:
                 stream = container.streams.video[0]
                 started = self._started

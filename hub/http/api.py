@@ -28,13 +28,14 @@ from hub.core.models import (
     StreamRole,
 )
 from hub.http.auth import CurrentPrincipal, require
+from hub.http.services import ServedHub, served_hub
 from hub.live import MEDIA_TYPES
 
 router = APIRouter(tags=["v1"])
 
 
-def _hub(request: Request) -> Any:
-    return request.app.state.hub
+def _hub(request: Request) -> ServedHub:
+    return served_hub(request)
 
 
 @router.get("/cameras", response_model=list[Camera])

@@ -7,8 +7,6 @@ Errors from the hub's exception tree become HTTP statuses here, in one place.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -24,9 +22,7 @@ from hub.core.errors import (
 )
 from hub.http import api, page, shared
 from hub.http.auth import principal
-
-if TYPE_CHECKING:
-    from hub.app import Hub
+from hub.http.services import ServedHub
 
 _STATUS: list[tuple[type[HubError], int]] = [
     (NotFound, 404),
@@ -39,7 +35,7 @@ _STATUS: list[tuple[type[HubError], int]] = [
 ]
 
 
-def create_app(hub: Hub) -> FastAPI:
+def create_app(hub: ServedHub) -> FastAPI:
     app = FastAPI(
         title="Pantau Hub",
         version=hub_pkg.__version__,
@@ -48,6 +44,7 @@ def create_app(hub: Hub) -> FastAPI:
         redoc_url=None,
     )
     app.state.hub = hub
+    app.state.context = hub.context
 
     @app.exception_handler(HubError)
     async def hub_error(request: Request, exc: HubError) -> JSONResponse:

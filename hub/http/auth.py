@@ -13,6 +13,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.core.models import Action, Principal
+from hub.http.services import served_hub
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `pantau token create`.")
 
@@ -22,7 +23,7 @@ async def principal(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    found = await request.app.state.hub.store.principal_for_token(creds.credentials)
+    found = await served_hub(request).store.principal_for_token(creds.credentials)
     if found is None:
         raise HTTPException(401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return found
@@ -35,7 +36,7 @@ def require(action: Action):  # type: ignore[no-untyped-def]
     """Dependency for routes that act on no particular camera."""
 
     async def check(request: Request, who: CurrentPrincipal) -> Principal:
-        await request.app.state.hub.authorize(who, action)
+        await served_hub(request).authorize(who, action)
         return who
 
     return Depends(check)

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from hub.core.errors import NotFound
+from hub.http.services import served_hub
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +33,7 @@ def _page() -> str:
 
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request) -> str:
-    return _page().replace("__TITLE__", escape(request.app.state.hub.config.hub.name))
+    return _page().replace("__TITLE__", escape(served_hub(request).config.hub.name))
 
 
 @router.get("/assets/{name}")

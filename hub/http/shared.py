@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from hub.core.errors import NotFound
+from hub.http.services import served_hub
 
 router = APIRouter(include_in_schema=False)
 
@@ -16,7 +17,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/shared/{key:path}")
 async def shared(key: str, request: Request, expires: Annotated[int, Query()] = 0,
                  sig: Annotated[str, Query(max_length=128)] = "") -> StreamingResponse:
-    hub = request.app.state.hub
+    hub = served_hub(request)
     if not hub.links.valid(key, expires, sig):
         raise HTTPException(403, "this link is not valid or has expired")
     chunks = hub.storage.read(key)

@@ -14,9 +14,20 @@ from collections.abc import AsyncIterator
 
 from pydantic import SecretStr
 
-from hub import hookimpl
-from hub.core.models import Camera, CameraStatus, Device, DeviceInventory, Event, Stream, StreamRole, camera_id, utcnow
-from hub.core.sources import SourceContext
+from hub import (
+    Camera,
+    CameraStatus,
+    Device,
+    DeviceInventory,
+    Event,
+    RegisterSourceType,
+    SourceContext,
+    Stream,
+    StreamRole,
+    camera_id,
+    hookimpl,
+    utcnow,
+)
 from hub.devices.retry import reconnecting
 from hub.devices.source import HttpDeviceSource
 from plugins.dahua import parse
@@ -90,5 +101,5 @@ class DahuaSource(HttpDeviceSource):
                         detail=part.code, data=part.data, at=part.at or utcnow())
 
 @hookimpl
-def register_source_types(register):  # type: ignore[no-untyped-def]
+def register_source_types(register: RegisterSourceType) -> None:
     register(DahuaConfig, DahuaSource)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from hub.core.errors import DeviceError, DeviceNotReady
+from hub import DeviceError, DeviceNotReady
 from hub.devices.http import DeviceHttp
 from hub.devices.multipart import MultipartStream, boundary_of
 from plugins.dahua import parse

@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from hub.core.errors import DeviceError
-from hub.core.models import DeviceKind, EventKind, EventState, StreamRole
+from hub import DeviceError, DeviceKind, EventKind, EventState, StreamRole
 
 MAX_TEXT = 4 * 1024 * 1024
 

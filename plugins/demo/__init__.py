@@ -18,9 +18,9 @@ from typing import Literal
 from pydantic import Field
 
 import hub
-from hub import hookimpl
-from hub.core.models import (
+from hub import (
     Camera,
+    CameraSource,
     CameraStatus,
     Device,
     DeviceInventory,
@@ -30,11 +30,15 @@ from hub.core.models import (
     EventState,
     HubModel,
     Location,
+    MediaInput,
+    RegisterSourceType,
+    SourceConfig,
+    SourceContext,
     Stream,
     StreamRole,
     camera_id,
+    hookimpl,
 )
-from hub.core.sources import CameraSource, MediaInput, SourceConfig, SourceContext
 from plugins.demo.synth import Painter, SyntheticStream
 
 VENDOR = "demo"
@@ -127,5 +131,5 @@ class DemoSource(CameraSource):
 
 
 @hookimpl
-def register_source_types(register):  # type: ignore[no-untyped-def]
+def register_source_types(register: RegisterSourceType) -> None:
     register(DemoSourceConfig, DemoSource)

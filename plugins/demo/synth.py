@@ -20,7 +20,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from hub.core.sources import MediaInput
+from hub import MediaInput
 
 TS_CLOCK = Fraction(1, 90_000)
 

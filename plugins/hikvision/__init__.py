@@ -13,19 +13,20 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from hub import hookimpl
-from hub.core.models import (
+from hub import (
     Camera,
     CameraStatus,
     Device,
     DeviceInventory,
     DeviceKind,
     Event,
+    RegisterSourceType,
+    SourceContext,
     Stream,
     camera_id,
+    hookimpl,
     utcnow,
 )
-from hub.core.sources import SourceContext
 from hub.devices.pulses import spans
 from hub.devices.retry import reconnecting
 from hub.devices.source import HttpDeviceSource
@@ -107,6 +108,6 @@ class HikvisionSource(HttpDeviceSource):
             yield event
 
 @hookimpl
-def register_source_types(register):  # type: ignore[no-untyped-def]
+def register_source_types(register: RegisterSourceType) -> None:
     register(HikvisionConfig, HikvisionSource)
 

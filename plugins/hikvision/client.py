@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from hub.core.errors import DeviceError, DeviceNotReady
+from hub import DeviceError, DeviceNotReady
 from hub.devices.http import DeviceHttp
 from hub.devices.multipart import MultipartStream, boundary_of
 from plugins.hikvision import parse

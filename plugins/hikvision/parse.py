@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
-from hub.core.errors import DeviceError
-from hub.core.models import DeviceKind, EventKind, EventState, StreamRole
+from hub import DeviceError, DeviceKind, EventKind, EventState, StreamRole
 from hub.devices.xml import boolean, child, children, find_all, integer, local, parse, text
 
 

@@ -17,8 +17,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request
 
-from hub import hookimpl
-from hub.core.errors import NotifyError
+from hub import NotifyError, RegisterNotifier, RegisterRoutes, hookimpl, request_context
 from plugins.jaki_reports.config import Open311Config, ReportRule
 from plugins.jaki_reports.notifier import Open311Notifier
 
@@ -34,7 +33,7 @@ async def callback(notifier: str, request: Request) -> dict[str, Any]:
     Body: JSON ``{"service_request_id": "..."}`` or the same as a form.  The
     body is only a hint: the state comes from the endpoint, never from it.
     """
-    target = request.app.state.hub.notifiers.get(notifier)
+    target = request_context(request).notifier(notifier)
     if not isinstance(target, Open311Notifier):
         raise HTTPException(404, f"no open311 notifier named {notifier!r}")
     raw = await request.body()
@@ -60,10 +59,10 @@ async def callback(notifier: str, request: Request) -> dict[str, Any]:
 
 
 @hookimpl
-def register_notifiers(register):  # type: ignore[no-untyped-def]
+def register_notifiers(register: RegisterNotifier) -> None:
     register(Open311Config, Open311Notifier)
 
 
 @hookimpl
-def register_routes(register):  # type: ignore[no-untyped-def]
+def register_routes(register: RegisterRoutes) -> None:
     register(router)

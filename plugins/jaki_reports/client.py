@@ -19,7 +19,7 @@ import aiohttp
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 from yarl import URL
 
-from hub.core.errors import NotifyError
+from hub import NotifyError
 
 
 def _text(value: Any) -> Any:

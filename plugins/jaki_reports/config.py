@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from hub.core.models import AreaPath, Duration, EventKind, HubModel
-from hub.core.notify import NotifierConfig
+from hub import AreaPath, Duration, EventKind, HubModel, NotifierConfig
 
 #: What a rule's ``description`` may mention, each as ``{name}``.
 PLACEHOLDERS = {

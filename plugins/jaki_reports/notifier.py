@@ -30,26 +30,25 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hub.core.errors import NotifyError
-from hub.core.models import (
+from hub import (
     Camera,
     Event,
     EventKind,
     EventState,
+    HubContext,
+    Notifier,
+    NotifyError,
     Report,
     ReportState,
+    backoff_delay,
     format_duration,
     utcnow,
 )
-from hub.core.notify import Notifier
-from hub.outbox import backoff
 from plugins.jaki_reports.client import Open311Client, Open311Error, ServiceRequest
 from plugins.jaki_reports.config import Open311Config, ReportRule
 
 if TYPE_CHECKING:
     import logging
-
-    from hub.app import Hub
 
 SOURCE = "jaki_reports"
 BATCH = 50
@@ -79,13 +78,14 @@ class Open311Notifier(Notifier):
         self.tick = min(30.0, max(0.5, min(p.total_seconds() for p in periods)))
 
     @property
-    def running_hub(self) -> Hub:
-        if self.hub is None:
+    def hub(self) -> HubContext:
+        """The running hub's context (set before ``start``)."""
+        if self.context is None:
             raise NotifyError(f"notifier {self.config.name}: not attached to a running hub")
-        return self.hub
+        return self.context
 
     async def start(self) -> None:
-        self.running_hub  # noqa: B018 - fail early without a hub
+        self.hub  # noqa: B018 - fail early without a hub
         self._tasks = [asyncio.create_task(self._filing()), asyncio.create_task(self._following())]
 
     async def close(self) -> None:
@@ -99,7 +99,7 @@ class Open311Notifier(Notifier):
     async def deliver(self, event: Event) -> None:
         if event.kind.about_reports or event.state == EventState.STOP or event.camera_id is None:
             return
-        camera = self.running_hub.inventory.cameras.get(event.camera_id)
+        camera = self.hub.cameras.get(event.camera_id)
         if camera is None:
             return
         for rule in self.config.rules:
@@ -119,7 +119,7 @@ class Open311Notifier(Notifier):
         return True
 
     async def raise_report(self, rule: ReportRule, camera: Camera, since: datetime, event: Event | None) -> Report:
-        hub = self.running_hub
+        hub = self.hub
         now = utcnow()
         report_id = uuid.uuid4().hex
         media_key = await self._keep_snapshot(report_id, camera) if event is not None else None
@@ -131,7 +131,7 @@ class Open311Notifier(Notifier):
             trigger_at=since, event_id=event.id if event else None, last_seen_at=now, created_at=now,
             data=self.place(camera),
         )
-        stored, new = await hub.store.report_raise(report)
+        stored, new = await hub.citizen_reports.report_raise(report)
         if new:
             self.log.info("report raised", extra={"report": stored.id, "rule": rule.name, "camera": camera.id})
             self._wake.set()
@@ -141,7 +141,7 @@ class Open311Notifier(Notifier):
         return stored
 
     async def _keep_snapshot(self, report_id: str, camera: Camera) -> str | None:
-        hub = self.running_hub
+        hub = self.hub
         if not self.config.snapshot or hub.links.public_url is None:
             return None
         key = f"shared/reports/{report_id}.jpg"
@@ -154,36 +154,35 @@ class Open311Notifier(Notifier):
 
     def describe(self, rule: ReportRule, camera: Camera, since: datetime, event: Event | None, report_id: str,
                  now: datetime) -> str:
-        hub = self.running_hub
-        sites = {s.id: s for s in hub.config.sites}
-        site = sites.get(camera.site or "")
+        hub = self.hub
+        site = hub.sites.get(camera.site or "")
         values = {
             "camera": camera.name, "camera_id": camera.id,
             "kind": event.kind.value if event else "offline", "detail": (event.detail or "") if event else "",
             "at": _utc(event.at if event else now), "since": _utc(since),
             "duration": format_duration(now - since), "site": site.name if site else (camera.site or "-"),
-            "area": camera.area or "-", "hub": hub.config.hub.name,
+            "area": camera.area or "-", "hub": hub.hub_name,
         }
         text = rule.description.format_map(values)
         return f"{text[:3800]}\n\n{_ref(report_id)}"
 
     def place(self, camera: Camera) -> dict[str, Any]:
         """Where the camera is, as Open311 wants it: lat/long, else an address."""
-        hub = self.running_hub
-        site = next((s for s in hub.config.sites if s.id == camera.site), None)
+        hub = self.hub
+        site = hub.sites.get(camera.site or "")
         location = camera.location or (site.location if site else None)
         out: dict[str, Any] = {}
         if location is not None:
             out |= {"lat": location.lat, "long": location.lon}
         if site is not None:
-            areas = {a.path: a.name for a in hub.config.areas}
-            out["address_string"] = ", ".join(x for x in (site.name, areas.get(site.area or "")) if x)
+            area = hub.areas.get(site.area or "")
+            out["address_string"] = ", ".join(x for x in (site.name, area.name if area else None) if x)
         return out
 
     # -- 2. file --------------------------------------------------------------------
 
     async def _filing(self) -> None:
-        store = self.running_hub.store
+        store = self.hub.citizen_reports
         while True:
             self._wake.clear()
             wait = 5.0
@@ -219,7 +218,7 @@ class Open311Notifier(Notifier):
         return fields
 
     async def file(self, report: Report) -> None:
-        store = self.running_hub.store
+        store = self.hub.citizen_reports
         try:
             fields = self.form(report)
             external_id, token = await self._already_filed(report), None
@@ -268,15 +267,15 @@ class Open311Notifier(Notifier):
         attempts = report.attempts + 1
         context = {"report": report.id, "rule": report.rule, "camera": report.camera_id, "error": str(err)}
         if err.refused:
-            await self.running_hub.store.report_update(report.id, state=ReportState.REJECTED, attempts=attempts,
+            await self.hub.citizen_reports.report_update(report.id, state=ReportState.REJECTED, attempts=attempts,
                                                        last_error=str(err))
             self.log.error("the endpoint refused a report for good", extra=context)
             return
         data = dict(report.data)
         if err.uncertain and "uncertain_since" not in data:
             data["uncertain_since"] = (now - timedelta(minutes=5)).isoformat()
-        retry = now + timedelta(seconds=backoff(attempts, self.config.retry_max_seconds))
-        await self.running_hub.store.report_update(report.id, attempts=attempts, next_attempt_at=retry,
+        retry = now + timedelta(seconds=backoff_delay(attempts - 1, self.config.retry_max_seconds))
+        await self.hub.citizen_reports.report_update(report.id, attempts=attempts, next_attempt_at=retry,
                                                    last_error=str(err), data=data)
         if not self._failing:
             self.log.warning("cannot file reports; retrying with backoff", extra=context)
@@ -315,10 +314,10 @@ class Open311Notifier(Notifier):
         rules = [r for r in self.config.rules if r.offline_for is not None]
         if not rules:
             return
-        hub = self.running_hub
+        hub = self.hub
         now = utcnow()
-        for camera_id, (status, since) in (await hub.store.current_status(since_for={"offline"})).items():
-            camera = hub.inventory.cameras.get(camera_id)
+        for camera_id, (status, since) in (await hub.camera_statuses(since_for={"offline"})).items():
+            camera = hub.cameras.get(camera_id)
             if status != "offline" or camera is None:
                 continue
             for rule in rules:
@@ -326,14 +325,15 @@ class Open311Notifier(Notifier):
                 key = f"{rule.name}|{camera_id}"
                 if now - since < rule.offline_for or self._outages.get(key) == since or not self.matches(rule, camera):
                     continue
-                latest = await hub.store.reports(self.config.name, camera_id=camera_id, rule=rule.name, limit=1)
+                latest = await hub.citizen_reports.reports(self.config.name, camera_id=camera_id, rule=rule.name,
+                                                           limit=1)
                 if not latest or abs((latest[0].trigger_at - since).total_seconds()) >= 1:
                     await self.raise_report(rule, camera, since, None)
                 self._outages[key] = since
 
     async def poll(self) -> None:
         """Fetch the status of every open report."""
-        store = self.running_hub.store
+        store = self.hub.citizen_reports
         open_reports = await store.reports(self.config.name, state=ReportState.OPEN, limit=100_000)
         for report in open_reports:
             if report.external_id is None and report.data.get("token"):
@@ -359,7 +359,7 @@ class Open311Notifier(Notifier):
 
     async def refresh(self, external_id: str) -> Report | None:
         """Fetch one report's status now (the webhook's answer to a call-back)."""
-        found = await self.running_hub.store.reports(self.config.name, external_id=external_id, limit=1)
+        found = await self.hub.citizen_reports.reports(self.config.name, external_id=external_id, limit=1)
         if not found:
             return None
         report = found[0]
@@ -380,7 +380,7 @@ class Open311Notifier(Notifier):
             values |= {"state": ReportState.CLOSED, "closed_at": answer.updated_datetime or utcnow()}
         if not values:
             return report
-        await self.running_hub.store.report_update(report.id, **values)
+        await self.hub.citizen_reports.report_update(report.id, **values)
         report = report.model_copy(update=values)
         if report.state == ReportState.CLOSED:
             self.log.info("report closed by the agency", extra={"report": report.id,
@@ -390,7 +390,7 @@ class Open311Notifier(Notifier):
 
     async def check_deadlines(self) -> None:
         """Announce each escalation point an open report has reached (the latest, when several)."""
-        store = self.running_hub.store
+        store = self.hub.citizen_reports
         now = utcnow()
         points = sorted(self.config.escalate)
         for report in await store.reports(self.config.name, state=ReportState.OPEN, limit=100_000):
@@ -412,8 +412,8 @@ class Open311Notifier(Notifier):
                           overdue_seconds=max(0, int(overdue.total_seconds())))
 
     def announce(self, kind: EventKind, report: Report, **extra: Any) -> None:
-        hub = self.running_hub
-        camera = hub.inventory.cameras.get(report.camera_id or "")
+        hub = self.hub
+        camera = hub.cameras.get(report.camera_id or "")
         data = {"report_id": report.id, "notifier": report.notifier, "rule": report.rule,
                 "service_code": report.service_code, "service_request_id": report.external_id,
                 "deadline": report.deadline.isoformat() if report.deadline else None,

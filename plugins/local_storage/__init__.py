@@ -19,9 +19,17 @@ from typing import Literal
 
 from pydantic import Field
 
-from hub import hookimpl
-from hub.core.errors import NotFound, StorageError, StorageKeyTaken
-from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
+from hub import (
+    NotFound,
+    RegisterStorageBackend,
+    StorageBackend,
+    StorageConfig,
+    StorageError,
+    StorageKeyTaken,
+    StorageUsage,
+    check_key,
+    hookimpl,
+)
 
 
 class LocalStorageConfig(StorageConfig):
@@ -152,5 +160,5 @@ class LocalStorage(StorageBackend):
 
 
 @hookimpl
-def register_storage_backends(register):  # type: ignore[no-untyped-def]
+def register_storage_backends(register: RegisterStorageBackend) -> None:
     register(LocalStorageConfig, LocalStorage)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import ssl
 from typing import Any, Literal
 
@@ -36,10 +35,19 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import Field, SecretStr
 
-from hub import hookimpl
-from hub.core.errors import NotifyError
-from hub.core.models import Camera, Event, EventKind, EventState
-from hub.core.notify import Notifier, NotifierConfig, PartlyDelivered
+from hub import (
+    Backoff,
+    Camera,
+    Event,
+    EventKind,
+    EventState,
+    Notifier,
+    NotifierConfig,
+    NotifyError,
+    PartlyDelivered,
+    RegisterNotifier,
+    hookimpl,
+)
 
 
 class MqttConfig(NotifierConfig):
@@ -112,8 +120,7 @@ class MqttNotifier(Notifier):
         self._task = asyncio.create_task(self._run(), name=f"mqtt:{self.config.name}")
 
     async def _run(self) -> None:
-        attempt = 0
-        failing = False
+        retry = Backoff(self.log, "MQTT broker connection", cap=30.0, extra={"broker": self.where})
         while not self._stopping:
             try:
                 client = self._new_client()
@@ -121,10 +128,7 @@ class MqttNotifier(Notifier):
                 batched_socket(client)
                 async with client:
                     self._client = client
-                    attempt = 0
-                    if failing:
-                        self.log.info("MQTT broker reachable again", extra={"broker": self.where})
-                        failing = False
+                    retry.succeeded()
                     await client.publish(self.topic("status"), "online", qos=1, retain=True)
                     await self._announce(client)
                     if self.config.ha_discovery:
@@ -133,16 +137,14 @@ class MqttNotifier(Notifier):
                         if message.payload in (b"online", "online"):
                             await self._announce(client)  # Home Assistant restarted
             except aiomqtt.MqttError as err:
-                if not failing:
-                    self.log.warning("MQTT broker unreachable; reconnecting with backoff",
-                                     extra={"broker": self.where, "error": str(err)})
-                    failing = True
+                reason = str(err)
+            else:
+                reason = "the broker closed the connection"
             finally:
                 self._client = None
             if self._stopping:
                 return
-            await asyncio.sleep(random.uniform(0.5, 1.0) * min(30.0, 2.0 ** attempt))
-            attempt += 1
+            await asyncio.sleep(retry.failed(reason))
 
     async def close(self) -> None:
         self._stopping = True
@@ -201,7 +203,7 @@ class MqttNotifier(Notifier):
                 await self._publish_snapshot(client, camera.id)
 
     async def _publish_snapshot(self, client: aiomqtt.Client, camera_id: str) -> None:
-        if self.snapshot is not None and (jpeg := await self._snapshot_of(camera_id)) is not None:
+        if self.context is not None and (jpeg := await self._snapshot_of(camera_id)) is not None:
             await client.publish(self.topic(safe_id(camera_id), "snapshot"), jpeg, qos=0, retain=True)
 
     # -- events -----------------------------------------------------------------------
@@ -249,15 +251,15 @@ class MqttNotifier(Notifier):
         """A JPEG for each camera whose motion starts in ``events`` (Home Assistant's image entity)."""
         wanted = {e.camera_id for e in events
                   if e.camera_id and e.kind == EventKind.MOTION and e.state == EventState.START}
-        if not wanted or self.snapshot is None:
+        if not wanted or self.context is None:
             return {}
         found = await asyncio.gather(*(self._snapshot_of(cid) for cid in wanted))
         return {cid: jpeg for cid, jpeg in zip(wanted, found, strict=True) if jpeg is not None}
 
     async def _snapshot_of(self, camera_id: str) -> bytes | None:
-        assert self.snapshot is not None
+        assert self.context is not None
         try:
-            return await self.snapshot(camera_id)
+            return await self.context.snapshot(camera_id)
         except Exception as err:  # a camera without a picture is no reason to fail delivery
             self.log.info("no snapshot for MQTT", extra={"camera": camera_id, "error": type(err).__name__})
             return None
@@ -528,5 +530,5 @@ def batched_socket(client: aiomqtt.Client) -> bool:
 
 
 @hookimpl
-def register_notifiers(register):  # type: ignore[no-untyped-def]
+def register_notifiers(register: RegisterNotifier) -> None:
     register(MqttConfig, MqttNotifier)

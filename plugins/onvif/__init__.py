@@ -17,24 +17,27 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr
 
-from hub import hookimpl
-from hub.core.errors import DeviceError, DeviceUnsupported
-from hub.core.models import (
+from hub import (
     Camera,
+    CameraSource,
     CameraStatus,
     Device,
+    DeviceError,
     DeviceInventory,
     DeviceKind,
+    DeviceUnsupported,
     DiscoveredDevice,
     Event,
     PtzAction,
     PtzCommand,
     PtzPreset,
+    RegisterSourceType,
+    SourceContext,
     Stream,
     camera_id,
+    hookimpl,
     utcnow,
 )
-from hub.core.sources import CameraSource, SourceContext
 from hub.devices.retry import reconnecting
 from plugins.onvif import discovery, parse
 from plugins.onvif.client import OnvifClient
@@ -168,5 +171,5 @@ class OnvifSource(CameraSource):
 
 
 @hookimpl
-def register_source_types(register):  # type: ignore[no-untyped-def]
+def register_source_types(register: RegisterSourceType) -> None:
     register(OnvifConfig, OnvifSource)

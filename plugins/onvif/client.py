@@ -18,7 +18,7 @@ from onvif import ONVIFCamera
 from onvif.exceptions import ONVIFError
 from zeep.exceptions import Fault, TransportError, XMLParseError, XMLSyntaxError
 
-from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady, DeviceUnsupported
+from hub import DeviceAuthFailed, DeviceError, DeviceNotReady, DeviceUnsupported
 
 T = TypeVar("T")
 

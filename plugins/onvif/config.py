@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from hub.core.sources import SourceConfig
+from hub import SourceConfig
 
 
 class OnvifConfig(SourceConfig):

@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 from wsdiscovery import QName
 from wsdiscovery.discovery import ThreadedWSDiscovery
 
-from hub.core.models import DiscoveredDevice
+from hub import DiscoveredDevice
 
 NVT = QName("http://www.onvif.org/ver10/network/wsdl", "NetworkVideoTransmitter", "dn")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hub.core.models import EventKind, EventState, StreamRole
+from hub import EventKind, EventState, StreamRole
 
 ROLES = [StreamRole.MAIN, StreamRole.SUB, StreamRole.THIRD]
 CODECS = {"H264": "h264", "H265": "hevc", "JPEG": "mjpeg", "MPEG4": "mpeg4"}

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub import hookimpl
-from hub.core.models import Action, Camera, Principal, Role
-from hub.core.policy import Decision
+from hub import Action, Camera, Decision, Principal, RegisterAccessPolicy, Role, hookimpl
 
 ALLOWED: dict[Role, set[Action]] = {
     Role.ADMIN: set(Action),
@@ -44,5 +42,5 @@ class RolePolicy:
 
 
 @hookimpl
-def register_access_policies(register):  # type: ignore[no-untyped-def]
+def register_access_policies(register: RegisterAccessPolicy) -> None:
     register(RolePolicy())

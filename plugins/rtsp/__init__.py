@@ -17,10 +17,26 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import av
 from pydantic import Field, SecretStr
 
-from hub import hookimpl
-from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
-from hub.core.models import Camera, CameraStatus, Device, DeviceInventory, DeviceKind, Stream, StreamRole, camera_id
-from hub.core.sources import CameraSource, MediaInput, SourceConfig, SourceContext, UrlMediaInput
+from hub import (
+    Camera,
+    CameraSource,
+    CameraStatus,
+    Device,
+    DeviceAuthFailed,
+    DeviceError,
+    DeviceInventory,
+    DeviceKind,
+    DeviceNotReady,
+    MediaInput,
+    RegisterSourceType,
+    SourceConfig,
+    SourceContext,
+    Stream,
+    StreamRole,
+    UrlMediaInput,
+    camera_id,
+    hookimpl,
+)
 
 VENDOR = "rtsp"
 
@@ -136,5 +152,5 @@ class RtspSource(CameraSource):
 
 
 @hookimpl
-def register_source_types(register):  # type: ignore[no-untyped-def]
+def register_source_types(register: RegisterSourceType) -> None:
     register(RtspConfig, RtspSource)

@@ -18,9 +18,17 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 
-from hub import hookimpl
-from hub.core.errors import NotFound, StorageError, StorageKeyTaken
-from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
+from hub import (
+    NotFound,
+    RegisterStorageBackend,
+    StorageBackend,
+    StorageConfig,
+    StorageError,
+    StorageKeyTaken,
+    StorageUsage,
+    check_key,
+    hookimpl,
+)
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _TAKEN = {"412", "PreconditionFailed"}
@@ -169,5 +177,5 @@ def _code(err: BaseException) -> str:
 
 
 @hookimpl
-def register_storage_backends(register):  # type: ignore[no-untyped-def]
+def register_storage_backends(register: RegisterStorageBackend) -> None:
     register(S3Config, S3Storage)

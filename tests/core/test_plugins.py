@@ -63,7 +63,7 @@ def test_allow_list_limits_what_loads() -> None:
 def test_misspelt_hook_name_is_an_error() -> None:
     class Typo:
         @hookimpl
-        def hub_statup(self, hub):  # noqa: ANN001
+        def hub_statup(self, context):  # noqa: ANN001
             pass
 
     plugins = Plugins()
@@ -102,26 +102,67 @@ def test_config_model_without_literal_type_is_refused() -> None:
         plugins.load()
 
 
-async def test_acall_awaits_and_isolates_failures(caplog) -> None:
+async def test_hooks_go_through_pluggy_await_and_isolate_failures(caplog) -> None:
     calls = []
 
     class Good:
         @hookimpl
-        async def hub_startup(self, hub):  # noqa: ANN001
-            calls.append(("good", hub))
+        async def hub_startup(self, context):  # noqa: ANN001
+            calls.append(("good", context))
 
     class Bad:
         @hookimpl
-        def hub_startup(self, hub):  # noqa: ANN001
+        def hub_startup(self, context):  # noqa: ANN001
             raise RuntimeError("boom")
+
+    class BadLater:
+        @hookimpl
+        async def hub_startup(self, context):  # noqa: ANN001
+            raise RuntimeError("boom, later")
+
+    class Wrapper:  # a hook wrapper sees the call only when the core calls through pm.hook
+        @hookimpl(wrapper=True)
+        def hub_startup(self, context):  # noqa: ANN001
+            calls.append(("wrapper", context))
+            return (yield)
 
     plugins = Plugins()
     plugins.add(Bad(), "bad")
+    plugins.add(BadLater(), "bad-later")
     plugins.add(Good(), "good")
+    plugins.add(Wrapper(), "wrapper")
     plugins.load()
-    await plugins.acall("hub_startup", hub="H")
-    assert calls == [("good", "H")]
-    assert any(getattr(r, "plugin", None) == "bad" for r in caplog.records)
+    await plugins.acall("hub_startup", context="C")
+    assert calls == [("wrapper", "C"), ("good", "C")]
+    failed = {getattr(r, "plugin", None) for r in caplog.records if r.getMessage() == "plugin hook failed"}
+    assert failed == {"bad", "bad-later"}
+
+
+def test_tracing_logs_each_hook_call(monkeypatch, caplog) -> None:  # noqa: ANN001
+    import logging
+
+    monkeypatch.setenv("PANTAU_TRACE_PLUGINS", "1")
+    with caplog.at_level(logging.INFO, logger="hub.core.plugins"):
+        Plugins().load()
+    traced = [r.getMessage() for r in caplog.records if r.getMessage().startswith("plugin hook:")]
+    assert any("register_source_types" in m for m in traced), traced
+
+
+def test_a_register_callback_knows_the_plugin_that_calls_it() -> None:
+    class Mine(SourceConfig):
+        type: Literal["mine"] = "mine"
+
+    class P:
+        @hookimpl
+        def register_source_types(self, register):  # noqa: ANN001
+            register(Mine, object)
+
+    plugins = Plugins()
+    plugins.add(P(), "pantau-mine")
+    plugins.load()
+    assert plugins.source_types["mine"].plugin == "pantau-mine"
+    assert plugins.info["pantau-mine"].source_types == ["mine"]
+    assert plugins.source_types["demo"].plugin == "demo"
 
 
 def test_load_is_idempotent() -> None:

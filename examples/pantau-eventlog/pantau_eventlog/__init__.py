@@ -16,10 +16,7 @@ from typing import Literal
 import click
 from pydantic import Field
 
-from hub import hookimpl
-from hub.core.errors import NotifyError
-from hub.core.models import Event
-from hub.core.notify import Notifier, NotifierConfig
+from hub import Event, Notifier, NotifierConfig, NotifyError, RegisterNotifier, hookimpl
 
 
 class EventLogConfig(NotifierConfig):
@@ -47,12 +44,12 @@ class EventLogNotifier(Notifier):
 
 
 @hookimpl
-def register_notifiers(register):  # type: ignore[no-untyped-def]
+def register_notifiers(register: RegisterNotifier) -> None:
     register(EventLogConfig, EventLogNotifier)
 
 
 @hookimpl
-def register_commands(cli):  # type: ignore[no-untyped-def]
+def register_commands(cli: click.Group) -> None:
     @cli.command("eventlog-summary")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def summary(path: Path) -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from hub.app import Hub
 from hub.core.config import load_config
-from hub.core.models import Event, EventKind, EventState
+from hub.core.models import Camera, Event, EventKind, EventState
 from hub.core.plugins import Plugins
+from hub.testing.context import TestContext
 from tests.conftest import demo_hub_yaml
 
 
@@ -122,7 +123,7 @@ async def test_a_broker_down_for_30_seconds_loses_nothing(mosquitto, tmp_path: P
 
 
 async def test_batches_arrive_in_order_through_the_fast_path_and_through_aiomqtts_public_one(
-        mosquitto) -> None:
+        mosquitto, tmp_path: Path) -> None:
     import logging
 
     from plugins.mqtt import MqttConfig, MqttNotifier
@@ -147,7 +148,8 @@ async def test_batches_arrive_in_order_through_the_fast_path_and_through_aiomqtt
             await asyncio.sleep(slow.pop() if slow else 0)
             return b"\xff\xd8 jpeg"
 
-        notifier.snapshot = snapshot
+        cameras = [Camera(id=f"demo:x:{i}", device_id="demo:x", channel=i + 1, name=f"x{i}") for i in range(4)]
+        notifier.context = TestContext(tmp_path, cameras, snapshot=snapshot)
         await asyncio.gather(notifier.deliver_many(events[:200]), notifier.deliver_many(events[200:]))
 
         class PublicOnly:  # an aiomqtt client seen through its public API only: the fallback path

@@ -1,0 +1,109 @@
+"""The running hub's ``HubContext``: what hooks, notifiers and plugin routes are handed.
+
+A thin view over the running hub's parts: it reads through to the live
+inventory (so a plugin never holds a stale copy) and exposes nothing a
+plugin could use to reach into the stream graph, the outbox or the store.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hub.core.context import CitizenReports, SharedLinks
+from hub.core.errors import HubError, PluginError
+from hub.core.models import Action, Area, Camera, Event, Principal, Site
+from hub.core.notify import Notifier
+from hub.core.storage import StorageBackend
+
+if TYPE_CHECKING:
+    from hub.core.store import Store
+    from hub.inventory import Inventory
+    from hub.links import LinkSigner
+
+T = TypeVar("T")
+
+
+def _ready(part: T | None, what: str) -> T:
+    if part is None:
+        raise HubError(f"{what} is not ready: the hub is still starting")
+    return part
+
+
+class RunningHubContext:
+    """``HubContext`` of one running hub, made of the hub's parts (never the hub itself)."""
+
+    def __init__(self, config: Any, data_dir: Path, inventory: Inventory, publish: Callable[[Event], None],
+                 snapshot: Callable[[str, float], Awaitable[bytes]], authorize: Callable[..., Awaitable[Any]],
+                 notifiers: Mapping[str, Notifier]) -> None:
+        self._config = config
+        self._data_dir = data_dir
+        self._inventory = inventory
+        self._publish = publish
+        self._snapshot = snapshot
+        self._authorize = authorize
+        self._notifiers = notifiers
+        self._sites = MappingProxyType({s.id: s for s in config.sites})
+        self._areas = MappingProxyType({a.path: a for a in config.areas})
+        #: Set once the store, storage and links exist (the hub's start).
+        self.store: Store | None = None
+        self.storage_backend: StorageBackend | None = None
+        self.link_signer: LinkSigner | None = None
+
+    @property
+    def hub_name(self) -> str:
+        return str(self._config.hub.name)
+
+    @property
+    def cameras(self) -> Mapping[str, Camera]:
+        return MappingProxyType(self._inventory.cameras)
+
+    def camera(self, camera_id: str) -> Camera:
+        return self._inventory.camera(camera_id)
+
+    @property
+    def sites(self) -> Mapping[str, Site]:
+        return self._sites
+
+    @property
+    def areas(self) -> Mapping[str, Area]:
+        return self._areas
+
+    def publish(self, event: Event) -> None:
+        self._publish(event)
+
+    async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
+        return await self._snapshot(camera_id, limit)
+
+    @property
+    def storage(self) -> StorageBackend:
+        return _ready(self.storage_backend, "storage")
+
+    @property
+    def links(self) -> SharedLinks:
+        return _ready(self.link_signer, "shared links")
+
+    def notifier(self, name: str) -> object | None:
+        return self._notifiers.get(name)
+
+    async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
+        return await _ready(self.store, "the store").current_status(since_for)
+
+    async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
+                        context: dict[str, Any] | None = None) -> None:
+        await self._authorize(principal, action, camera, context)
+
+    def plugin_dir(self, plugin: str) -> Path:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", plugin):
+            raise PluginError(f"plugin name {plugin[:60]!r} cannot name a folder")
+        path = self._data_dir / "plugins" / plugin
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+
+    @property
+    def citizen_reports(self) -> CitizenReports:
+        return _ready(self.store, "the store")

@@ -1,0 +1,118 @@
+"""The hub as plugins see it: ``HubContext``, handed to hooks, notifiers and plugin routes.
+
+Plugins never get the running ``hub.app.Hub`` (its stream graph, outbox,
+scheduler and store are the hub's own business, and would change under
+them).  They get this protocol instead: the inventory read-only, the
+administrative tree, publishing events, snapshots, storage, shared links,
+the notifiers by name, camera status history, access checks, and a folder
+of their own.  The hub implements it (``hub.app``); a test double
+implements it in a few lines.  Whatever is not here is not part of the
+contract a plugin can rely on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from hub.core.models import Action, Area, Camera, Event, Principal, Report, ReportState, Site
+    from hub.core.storage import StorageBackend
+
+
+class SharedLinks(Protocol):
+    """Signed, expiring public URLs to stored objects (for people with no account)."""
+
+    @property
+    def public_url(self) -> str | None:
+        """The hub's public base URL (``http.public_url``); None when unset: then no links."""
+
+    def url(self, key: str, seconds: float) -> str | None:
+        """A URL that serves the object under ``key`` for ``seconds``; None without a public URL."""
+
+
+class CitizenReports(Protocol):
+    """The citizen-report table, while it still lives in the hub's store.
+
+    Transitional: the ``jaki_reports`` plugin is to own this table through a
+    migration of its own; then this part of the context goes away.
+    """
+
+    async def report_raise(self, report: Report) -> tuple[Report, bool]: ...
+
+    async def report_update(self, report_id: str, **values: Any) -> None: ...
+
+    async def reports(self, notifier: str | None = None, state: ReportState | str | None = None,
+                      camera_id: str | None = None, rule: str | None = None, external_id: str | None = None,
+                      limit: int = 500) -> list[Report]: ...
+
+    async def reports_due(self, notifier: str, now: datetime, limit: int = 50) -> list[Report]: ...
+
+    async def report_next_attempt(self, notifier: str) -> datetime | None: ...
+
+
+class HubContext(Protocol):
+    """What a plugin may use of the running hub.  Every member is safe to call from the
+    event loop; none blocks."""
+
+    @property
+    def hub_name(self) -> str:
+        """The hub's name (``hub.name`` in hub.yaml), for messages people read."""
+
+    @property
+    def cameras(self) -> Mapping[str, Camera]:
+        """Every camera of the inventory by id, read-only; a camera that goes away leaves it."""
+
+    def camera(self, camera_id: str) -> Camera:
+        """One camera; ``NotFound`` when the inventory has none with that id."""
+
+    @property
+    def sites(self) -> Mapping[str, Site]:
+        """The sites of hub.yaml by id (schools, towers, parks)."""
+
+    @property
+    def areas(self) -> Mapping[str, Area]:
+        """The administrative areas of hub.yaml by path (``jawa-tengah/semarang/...``)."""
+
+    def publish(self, event: Event) -> None:
+        """Put an event on the hub's bus: the store, the notifiers and the listeners get it."""
+
+    async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
+        """A JPEG of the camera, from a stream the hub receives when it can; ``DeviceNotReady``
+        after ``limit`` seconds."""
+
+    @property
+    def storage(self) -> StorageBackend:
+        """The hub's storage backend (recordings, snapshots, exports)."""
+
+    @property
+    def links(self) -> SharedLinks:
+        """Signed public links to stored objects."""
+
+    def notifier(self, name: str) -> object | None:
+        """The running notifier of that name (hub.yaml's ``notifiers:``), or None; a plugin
+        checks it is one of its own with ``isinstance`` before it calls anything on it."""
+
+    async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
+        """Each camera's latest confirmed status (``online``, ``offline``, ``degraded``) and since
+        when; the look back to the start of a status is made for those in ``since_for`` only."""
+
+    async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
+                        context: dict[str, Any] | None = None) -> None:
+        """Ask the access policies; ``AccessDenied`` when they say no.  Decisions about video
+        are written to the audit log."""
+
+    def plugin_dir(self, plugin: str) -> Path:
+        """A folder of the plugin's own under the hub's data directory (made on first use)."""
+
+    @property
+    def citizen_reports(self) -> CitizenReports:
+        """Transitional: see ``CitizenReports``."""
+
+
+def request_context(request: Any) -> HubContext:
+    """The ``HubContext`` of the hub serving an HTTP request (in a plugin's route:
+    ``context = request_context(request)``, or as a FastAPI dependency)."""
+    return request.app.state.context  # type: ignore[no-any-return]

@@ -1,0 +1,58 @@
+"""What the HTTP layer needs of the running hub (``ServedHub``), and how a route gets it.
+
+The hub (``hub.app.Hub``) is one implementation; the HTTP package never
+imports it, so the app and its API do not depend on each other in a circle.
+Plugin routes do not get this: they get the ``HubContext``
+(``hub.core.context.request_context``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from fastapi import Request
+
+if TYPE_CHECKING:
+    from hub.core.context import HubContext
+    from hub.core.models import Action, Camera, Principal
+    from hub.core.notify import Notifier
+    from hub.core.plugins import Plugins
+    from hub.core.policy import PolicyEngine, Verdict
+    from hub.core.storage import StorageBackend
+    from hub.core.store import Store
+    from hub.event_workers import EventWorkers
+    from hub.graph import StreamGraph
+    from hub.inventory import Inventory
+    from hub.links import LinkSigner
+    from hub.live import LiveViews
+
+
+class ServedHub(Protocol):
+    """The running hub as its own HTTP API sees it."""
+
+    config: Any  # hub.yaml's model (its class is built from the installed plugins)
+    data_dir: Path
+    inventory: Inventory
+    policy: PolicyEngine
+    store: Store
+    storage: StorageBackend
+    links: LinkSigner
+    graph: StreamGraph
+    live: LiveViews
+    event_workers: EventWorkers
+    plugins: Plugins
+    notifiers: dict[str, Notifier]
+
+    @property
+    def context(self) -> HubContext: ...
+
+    async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
+                        context: dict[str, Any] | None = None) -> Verdict: ...
+
+    async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes: ...
+
+
+def served_hub(request: Request) -> ServedHub:
+    """The hub serving ``request``."""
+    return request.app.state.hub  # type: ignore[no-any-return]

@@ -1,0 +1,130 @@
+"""A ``HubContext`` for testing a plugin without a running hub.
+
+``TestContext`` keeps what a hub would: cameras you hand it, the events a
+plugin publishes (``published``), pictures from a function you give, local
+storage in a folder of the test, shared links signed with a test key.  A
+notifier under test gets it as a hub would hand it over::
+
+    context = TestContext(tmp_path, cameras=[camera], snapshot=lambda cid: b"\\xff\\xd8...")
+    notifier.context = context
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from hub.core.context import CitizenReports
+from hub.core.errors import AccessDenied, DeviceNotReady, NotFound
+from hub.core.models import Action, Area, Camera, Event, Principal, Site
+from hub.core.notify import Notifier
+from hub.core.storage import StorageBackend
+
+
+class TestLinks:
+    """Shared links under ``public_url``, signed with a fixed test key."""
+
+    def __init__(self, public_url: str | None) -> None:
+        from hub.links import LinkSigner
+
+        self._signer = LinkSigner(b"test-link-secret", public_url)
+
+    @property
+    def public_url(self) -> str | None:
+        return self._signer.public_url
+
+    def url(self, key: str, seconds: float) -> str | None:
+        return self._signer.url(key, seconds)
+
+
+class TestContext:
+    """An in-memory ``HubContext``: see the module's docstring."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, folder: Path, cameras: Iterable[Camera] = (), *, hub_name: str = "Test Hub",
+                 sites: Iterable[Site] = (), areas: Iterable[Area] = (),
+                 snapshot: Callable[[str], bytes | Awaitable[bytes]] | None = None,
+                 storage: StorageBackend | None = None, public_url: str | None = None,
+                 allow: bool = True) -> None:
+        from plugins.local_storage import LocalStorage, LocalStorageConfig
+
+        self.folder = folder
+        self._hub_name = hub_name
+        self._cameras = {c.id: c for c in cameras}
+        self._sites = {s.id: s for s in sites}
+        self._areas = {a.path: a for a in areas}
+        self._snapshot = snapshot
+        self._storage = storage or LocalStorage(LocalStorageConfig(), folder)
+        self._links = TestLinks(public_url)
+        self.allow = allow
+        #: Events the plugin published, in order.
+        self.published: list[Event] = []
+        #: Notifiers ``notifier(name)`` finds; add yours.
+        self.notifiers: dict[str, Notifier] = {}
+        #: What ``camera_statuses`` answers: camera id -> (status, since).
+        self.statuses: dict[str, tuple[str, datetime]] = {}
+
+    @property
+    def hub_name(self) -> str:
+        return self._hub_name
+
+    @property
+    def cameras(self) -> Mapping[str, Camera]:
+        return MappingProxyType(self._cameras)
+
+    def camera(self, camera_id: str) -> Camera:
+        try:
+            return self._cameras[camera_id]
+        except KeyError:
+            raise NotFound(f"no camera {camera_id!r}") from None
+
+    @property
+    def sites(self) -> Mapping[str, Site]:
+        return MappingProxyType(self._sites)
+
+    @property
+    def areas(self) -> Mapping[str, Area]:
+        return MappingProxyType(self._areas)
+
+    def publish(self, event: Event) -> None:
+        self.published.append(event)
+
+    async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
+        self.camera(camera_id)
+        if self._snapshot is None:
+            raise DeviceNotReady(f"camera {camera_id}: no snapshot in this test")
+        result = self._snapshot(camera_id)
+        return await result if inspect.isawaitable(result) else result
+
+    @property
+    def storage(self) -> StorageBackend:
+        return self._storage
+
+    @property
+    def links(self) -> TestLinks:
+        return self._links
+
+    def notifier(self, name: str) -> object | None:
+        return self.notifiers.get(name)
+
+    async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
+        return dict(self.statuses)
+
+    async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
+                        context: dict[str, Any] | None = None) -> None:
+        if not self.allow:
+            raise AccessDenied(f"{action.value}: refused in this test")
+
+    def plugin_dir(self, plugin: str) -> Path:
+        path = self.folder / "plugins" / plugin
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def citizen_reports(self) -> CitizenReports:
+        raise NotImplementedError("TestContext keeps no citizen reports; run a hub for them")
