@@ -285,7 +285,7 @@ async def run(args: argparse.Namespace, sims: subprocess.Popen[str], devices: li
                 print(f"event worker {w['worker']}: {w['events']} events in {w['frames']} frames")
             drained = time.monotonic()
             while time.monotonic() - drained < args.drain:
-                summary = await hub.store.outbox_summary()
+                summary = await hub.store.events.outbox_summary()
                 if summary.get("broker", {}).get("pending", 1) == 0:
                     break
                 await asyncio.sleep(0.5)

@@ -47,9 +47,9 @@ async def run(child: subprocess.Popen[str], devices: list[dict[str, Any]], chann
               concurrency: int) -> None:
     from hub.core.config import HealthConfig
     from hub.core.sources import SourceContext
-    from hub.core.store import Store, database_url
     from hub.health import HealthMonitor
     from hub.inventory import Inventory
+    from hub.store import Store, database_url
     from plugins.hikvision import HikvisionConfig, HikvisionSource
 
     logging.basicConfig(level=logging.ERROR)

@@ -9,7 +9,8 @@ plugin between releases; these names keep their meaning.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from hub.core.context import HubContext, SharedLinks, request_context
+from hub.commands import config_option, data_dir_option, fail_on_errors, open_database
+from hub.core.context import HubContext, SharedLinks, SqlDatabase, request_context, request_principal
 from hub.core.errors import (
     AccessDenied,
     ConfigError,
@@ -27,6 +28,7 @@ from hub.core.errors import (
 from hub.core.hookspecs import (
     RegisterAccessPolicy,
     RegisterJob,
+    RegisterMigrations,
     RegisterNotifier,
     RegisterRoutes,
     RegisterSourceType,
@@ -53,8 +55,6 @@ from hub.core.models import (
     PtzAction,
     PtzCommand,
     PtzPreset,
-    Report,
-    ReportState,
     Role,
     Site,
     Stream,
@@ -68,6 +68,7 @@ from hub.core.policy import AccessPolicy, Decision
 from hub.core.retry import Backoff, backoff_delay
 from hub.core.sources import CameraSource, MediaInput, SourceConfig, SourceContext, UrlMediaInput
 from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
+from hub.store.database import UTCDateTime
 
 try:
     __version__ = version("pantau-hub")
@@ -80,9 +81,10 @@ __all__ = [
     "DeviceKind", "DeviceNotReady", "DeviceUnsupported", "DiscoveredDevice", "Duration", "Event", "EventKind",
     "EventState", "HubContext", "HubError", "HubModel", "Location", "MediaInput", "NotFound", "Notifier",
     "NotifierConfig", "NotifyError", "PartlyDelivered", "PluginError", "Principal", "PtzAction", "PtzCommand",
-    "PtzPreset", "RegisterAccessPolicy", "RegisterJob", "RegisterNotifier", "RegisterRoutes", "RegisterSourceType",
-    "RegisterStorageBackend", "Report", "ReportState", "Role", "SharedLinks", "Site", "SourceConfig",
-    "SourceContext", "StorageBackend", "StorageConfig", "StorageError", "StorageKeyTaken", "StorageUsage", "Stream",
-    "StreamRole", "UrlMediaInput", "__version__", "backoff_delay", "camera_id", "check_key", "format_duration",
-    "hookimpl", "request_context", "utcnow",
+    "PtzPreset", "RegisterAccessPolicy", "RegisterJob", "RegisterMigrations", "RegisterNotifier", "RegisterRoutes",
+    "RegisterSourceType", "RegisterStorageBackend", "Role", "SharedLinks", "Site", "SourceConfig", "SourceContext",
+    "SqlDatabase", "StorageBackend", "StorageConfig", "StorageError", "StorageKeyTaken", "StorageUsage", "Stream",
+    "StreamRole", "UTCDateTime", "UrlMediaInput", "backoff_delay", "camera_id", "check_key", "config_option",
+    "data_dir_option", "fail_on_errors", "format_duration", "hookimpl", "open_database", "request_context",
+    "request_principal", "utcnow", "__version__",
 ]

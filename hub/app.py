@@ -31,7 +31,6 @@ from hub.core.plugins import Plugins
 from hub.core.policy import PolicyEngine, Verdict
 from hub.core.scheduler import Scheduler
 from hub.core.storage import StorageBackend
-from hub.core.store import Store, database_url
 from hub.event_workers import EventWorkers, follow
 from hub.graph import StreamGraph
 from hub.health import HealthMonitor
@@ -40,6 +39,7 @@ from hub.links import LinkSigner
 from hub.live import LiveViews
 from hub.outbox import Outbox
 from hub.recording import Recording
+from hub.store import Store, database_url
 
 log = logging.getLogger("pantau")
 
@@ -54,11 +54,16 @@ def build_storage(config: Any, plugins: Plugins, data_dir: Path) -> StorageBacke
     return reg.implementation(config.storage, data_dir)  # type: ignore[no-any-return]
 
 
-async def open_store(config: Any, data_dir: Path) -> Store:
+async def open_store(config: Any, data_dir: Path, plugins: Plugins) -> Store:
+    """The store of hub.yaml's database, migrated: the hub's tables and every plugin's."""
     await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
     url = config.database.url.get_secret_value() if config.database.url else None
     store = Store(database_url(url, data_dir))
-    await store.migrate()
+    try:
+        await store.migrate(plugins.migrations)
+    except BaseException:
+        await store.close()
+        raise
     return store
 
 
@@ -93,7 +98,7 @@ class Hub:
         self.inventory = Inventory({}, keep_status=self.config.health.enabled)
         self.notifiers: dict[str, Notifier] = {}
         self.context = RunningHubContext(self.config, self.data_dir, self.inventory, self.publish, self.snapshot,
-                                         self.authorize, self.notifiers)
+                                         self.authorize, self.may, self.notifiers)
         self.store: Store
         self.storage: StorageBackend
         self.links: LinkSigner
@@ -109,7 +114,7 @@ class Hub:
     async def start(self) -> None:
         stack = self._stack
         try:
-            self.store = await open_store(self.config, self.data_dir)
+            self.store = await open_store(self.config, self.data_dir, self.plugins)
             stack.push_async_callback(self.store.close)
             self.storage = build_storage(self.config, self.plugins, self.data_dir)
             secret = self.config.http.link_secret
@@ -225,7 +230,7 @@ class Hub:
 
     async def refresh_inventory(self) -> None:
         change = await self.inventory.probe()
-        await self.store.save_inventory(
+        await self.store.cameras.save_inventory(
             list(self.inventory.devices.values()), list(self.inventory.cameras.values()),
             {n for n in self.inventory.sources if n not in self.inventory.errors},
         )
@@ -282,12 +287,12 @@ class Hub:
 
     def _schedule_jobs(self) -> None:
         if self.config.health.enabled:
-            self.health = HealthMonitor(self.inventory, self.store, self.publish, self.config.health, self.graph)
+            self.health = HealthMonitor(self.inventory, self.store.status, self.publish, self.config.health, self.graph)
             self.health.schedule(self.scheduler)
         self.scheduler.add("retention", self.recording.apply_retention, "interval", minutes=10)
         self.scheduler.add("storage-pressure", self.recording.relieve_pressure, "interval", minutes=1)
         self.scheduler.add("inventory", self.refresh_inventory, "interval", minutes=15, jitter=60)
-        self.scheduler.add("outbox-tidy", lambda: self.store.outbox_purge(utcnow() - timedelta(days=1)),
+        self.scheduler.add("outbox-tidy", lambda: self.store.events.outbox_purge(utcnow() - timedelta(days=1)),
                            "interval", hours=1)
 
         def plugin_job(name: str, func: Callable[[HubContext], Any], trigger: str, **trigger_args: Any) -> None:
@@ -302,11 +307,15 @@ class Hub:
         """Ask the policy engine; audit decisions about video; raise ``AccessDenied`` on no."""
         verdict = self.policy.evaluate(principal, action, camera, context)
         if action in AUDITED:
-            await self.store.audit(principal, action.value, camera.id if camera else None,
+            await self.store.audit.record(principal, action.value, camera.id if camera else None,
                                    verdict.allowed, verdict.reason)
         if not verdict.allowed:
             raise AccessDenied(f"{action.value} {'on ' + camera.id if camera else ''}: {verdict.reason}")
         return verdict
+
+    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
+        """Whether the policy engine allows it, with nothing audited (for filtering lists)."""
+        return self.policy.evaluate(principal, action, camera).allowed
 
     async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
         """A JPEG of the camera: from the latest keyframe of a stream the hub already

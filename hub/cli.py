@@ -10,7 +10,6 @@ the ``register_commands`` hook.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,47 +22,18 @@ from rich.console import Console
 from rich.table import Table
 
 import hub
-from hub.core.config import DEFAULT_CONFIG, LoadedConfig, json_schema, load_config
-from hub.core.errors import ConfigError, HubError
+from hub.commands import config_option, data_dir_option, fail_on_errors, load, plugins
+from hub.core.config import LoadedConfig, json_schema
+from hub.core.errors import HubError
 from hub.core.models import Role, utcnow
-from hub.core.plugins import Plugins
 
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
 
 
-@functools.cache
-def plugins() -> Plugins:
-    return Plugins().load()
-
-
-def _fail_on_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                click.echo(problem.format(), err=True)
-            sys.exit(2)
-        except HubError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-config_option = click.option(
-    "-c", "--config", "config_file", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, show_default=True,
-    help="The hub.yaml to use.")
-data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None,
-    help="Data directory (database, recordings); overrides hub.data_dir.")
-
-
 def _load(config_file: Path, data_dir: Path | None = None) -> LoadedConfig:
-    return load_config(config_file, plugins(), data_dir=data_dir)
+    return load(config_file, data_dir)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -76,7 +46,7 @@ def cli() -> None:
 @config_option
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="HTTP port; overrides http.port.")
 @data_dir_option
-@_fail_on_errors
+@fail_on_errors
 def run(config_file: Path, port: int | None, data_dir: Path | None) -> None:
     """Run the hub until SIGTERM or Ctrl-C."""
     from hub.app import Hub
@@ -91,7 +61,7 @@ def run(config_file: Path, port: int | None, data_dir: Path | None) -> None:
 
 @cli.command("check-config")
 @config_option
-@_fail_on_errors
+@fail_on_errors
 def check_config(config_file: Path) -> None:
     """Validate a hub.yaml without connecting to anything."""
     loaded = _load(config_file)
@@ -131,7 +101,7 @@ def list_plugins(as_json: bool) -> None:
 @cli.command("cameras")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_fail_on_errors
+@fail_on_errors
 def cameras(config_file: Path, as_json: bool) -> None:
     """Probe the configured sources and list their cameras."""
     from hub.inventory import Inventory, build_sources
@@ -181,7 +151,7 @@ def _probe_shape(inv: Any) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Seconds to wait for the device.")
-@_fail_on_errors
+@fail_on_errors
 def probe(url: str, as_json: bool, timeout: float) -> None:
     """Ask one device what it is and which cameras it carries.
 
@@ -249,7 +219,7 @@ def probe(url: str, as_json: bool, timeout: float) -> None:
 @click.option("--timeout", type=click.FloatRange(min=0.5, max=60), default=3.0, show_default=True,
               help="Seconds to listen for answers.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@_fail_on_errors
+@fail_on_errors
 def discover(timeout: float, as_json: bool) -> None:
     """Search the local network for cameras (ONVIF WS-Discovery and any plugin that can).
 
@@ -285,7 +255,7 @@ def discover(timeout: float, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @config_option
 @data_dir_option
-@_fail_on_errors
+@fail_on_errors
 def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir: Path | None) -> None:
     """What the notifiers still owe: pending, delivered and dead-lettered events."""
     from hub.app import open_store
@@ -293,9 +263,9 @@ def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir
     loaded = _load(config_file, data_dir)
 
     async def read() -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
-        store = await open_store(loaded.model, loaded.data_dir)
+        store = await open_store(loaded.model, loaded.data_dir, plugins())
         try:
-            return await store.outbox_summary(), await store.outbox_items(state, 50)
+            return await store.events.outbox_summary(), await store.events.outbox_items(state, 50)
         finally:
             await store.close()
 
@@ -321,7 +291,7 @@ def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @config_option
 @data_dir_option
-@_fail_on_errors
+@fail_on_errors
 def streams_command(url: str | None, as_json: bool, config_file: Path, data_dir: Path | None) -> None:
     """The running hub's stream graph: relays, recorders, live outputs, snapshotters.
 
@@ -341,16 +311,16 @@ def streams_command(url: str | None, as_json: bool, config_file: Path, data_dir:
     minted: tuple[str, str] | None = None
 
     async def mint() -> str:
-        store = await open_store(loaded.model, loaded.data_dir)
+        store = await open_store(loaded.model, loaded.data_dir, plugins())
         try:
-            return await store.create_token(Role.ADMIN, "pantau streams", utcnow() + timedelta(minutes=2))
+            return await store.tokens.create_token(Role.ADMIN, "pantau streams", utcnow() + timedelta(minutes=2))
         finally:
             await store.close()
 
     async def revoke(token_id: str) -> None:
-        store = await open_store(loaded.model, loaded.data_dir)
+        store = await open_store(loaded.model, loaded.data_dir, plugins())
         try:
-            await store.revoke_token(token_id)
+            await store.tokens.revoke_token(token_id)
         finally:
             await store.close()
 
@@ -389,53 +359,6 @@ def streams_command(url: str | None, as_json: bool, config_file: Path, data_dir:
     out.print(table)
 
 
-@cli.command("reports")
-@click.option("--state", type=click.Choice(["pending", "open", "closed", "rejected"]), default=None,
-              help="Only reports in this state.")
-@click.option("--overdue", is_flag=True, help="Only open reports past their deadline.")
-@click.option("--camera", default=None, help="Only reports about this camera id.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@config_option
-@data_dir_option
-@_fail_on_errors
-def reports_command(state: str | None, overdue: bool, camera: str | None, limit: int, as_json: bool,
-                    config_file: Path, data_dir: Path | None) -> None:
-    """Citizen reports filed by the notifiers (JAKI, Open311): state, agency and deadline."""
-    from hub.app import open_store
-    from hub.core.models import Report, utcnow
-
-    loaded = _load(config_file, data_dir)
-
-    async def read() -> list[Report]:
-        store = await open_store(loaded.model, loaded.data_dir)
-        try:
-            return await store.reports(state="open" if overdue else state, camera_id=camera, limit=limit)
-        finally:
-            await store.close()
-
-    found = [r for r in asyncio.run(read()) if r.overdue or not overdue]
-    if as_json:
-        click.echo(json.dumps([r.model_dump(mode="json") for r in found], indent=2))
-        return
-    now = utcnow()
-    table = Table("report", "camera", "rule", "state", "request id", "filed", "deadline", "agency / error")
-    for r in found:
-        if r.deadline is None:
-            due = "-"
-        else:
-            left = r.deadline - now
-            days = abs(left.total_seconds()) / 86400
-            due = f"{r.deadline:%Y-%m-%d %H:%M}" + (
-                f" ({days:.1f} d late)" if r.overdue else f" (in {days:.1f} d)" if r.state == "open" else "")
-        table.add_row(r.id[:8], r.camera_id or "-", r.rule, r.state.value, r.external_id or "-",
-                      f"{r.filed_at:%Y-%m-%d %H:%M}" if r.filed_at else "-", due,
-                      (r.agency_responsible or "") if r.state != "pending" else (r.last_error or "waiting")[:60])
-    out.print(table)
-    if not found:
-        err.print("no reports" + (" match" if state or overdue or camera else " yet"))
-
-
 @cli.group()
 def report() -> None:
     """Reports from the hub's records."""
@@ -460,7 +383,7 @@ def _when(value: str) -> Any:
               help="Write to this file (needed for png); standard output otherwise.")
 @config_option
 @data_dir_option
-@_fail_on_errors
+@fail_on_errors
 def availability_report(start: str, end: str, by: str, fmt: str, output: Path | None, config_file: Path,
                         data_dir: Path | None) -> None:
     """How much of a period each camera, area or owner was online, degraded or offline."""
@@ -475,11 +398,11 @@ def availability_report(start: str, end: str, by: str, fmt: str, output: Path | 
     loaded = _load(config_file, data_dir)
 
     async def read() -> tuple[list[Any], dict[str, dict[str, float]]]:
-        store = await open_store(loaded.model, loaded.data_dir)
+        store = await open_store(loaded.model, loaded.data_dir, plugins())
         try:
-            cams = [c for c, first, removed in await store.known_cameras(include_removed=True)
+            cams = [c for c, first, removed in await store.cameras.known_cameras(include_removed=True)
                     if first < until and (removed is None or removed > since)]
-            return cams, await store.availability(since, until)
+            return cams, await store.status.availability(since, until)
         finally:
             await store.close()
 
@@ -520,7 +443,7 @@ def _with_token_store(config_file: Path, data_dir: Path | None, work: Callable[[
     model, target = _token_store_target(config_file, data_dir)
 
     async def run() -> T:
-        store = await open_store(model, target)
+        store = await open_store(model, target, plugins())
         try:
             return await work(store)
         finally:
@@ -536,12 +459,13 @@ def _with_token_store(config_file: Path, data_dir: Path | None, work: Callable[[
               help="Expire after this many days (default: never).")
 @config_option
 @data_dir_option
-@_fail_on_errors
+@fail_on_errors
 def token_create(role: str, name: str | None, expires_days: float | None, config_file: Path,
                  data_dir: Path | None) -> None:
     """Create a bearer token; it is printed once, as the last line, and stored hashed."""
     expires = utcnow() + timedelta(days=expires_days) if expires_days else None
-    secret = _with_token_store(config_file, data_dir, lambda store: store.create_token(Role(role), name, expires))
+    secret = _with_token_store(config_file, data_dir,
+                               lambda store: store.tokens.create_token(Role(role), name, expires))
     err.print(f"Created a {role} token (shown once; store it safely):")
     click.echo(secret)
 
@@ -551,10 +475,10 @@ def token_create(role: str, name: str | None, expires_days: float | None, config
 @click.option("--all", "show_all", is_flag=True, help="Include revoked and expired tokens.")
 @config_option
 @data_dir_option
-@_fail_on_errors
+@fail_on_errors
 def token_list(as_json: bool, show_all: bool, config_file: Path, data_dir: Path | None) -> None:
     """The tokens: id, name, role, created, expires, revoked (never the secret)."""
-    rows = _with_token_store(config_file, data_dir, lambda store: store.tokens(include_ended=show_all))
+    rows = _with_token_store(config_file, data_dir, lambda store: store.tokens.list_tokens(include_ended=show_all))
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -570,13 +494,13 @@ def token_list(as_json: bool, show_all: bool, config_file: Path, data_dir: Path 
 @click.argument("token_id")
 @config_option
 @data_dir_option
-@_fail_on_errors
+@fail_on_errors
 def token_revoke(token_id: str, config_file: Path, data_dir: Path | None) -> None:
     """Revoke a token by its id (``pantau token list``) or the whole token.  The hub that
     serves it refuses it within 10 s (it trusts a checked token that long)."""
     parts = token_id.split("_", 2)
     wanted = parts[1] if len(parts) == 3 else token_id  # pt_<id>_<secret>: only the id is used
-    if not _with_token_store(config_file, data_dir, lambda store: store.revoke_token(wanted)):
+    if not _with_token_store(config_file, data_dir, lambda store: store.tokens.revoke_token(wanted)):
         raise click.ClickException(f"no live token with id {wanted!r} (see pantau token list --all)")
     err.print(f"Revoked token {wanted}.")
 

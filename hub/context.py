@@ -14,16 +14,16 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from hub.core.context import CitizenReports, SharedLinks
+from hub.core.context import SharedLinks, SqlDatabase
 from hub.core.errors import HubError, PluginError
 from hub.core.models import Action, Area, Camera, Event, Principal, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
 
 if TYPE_CHECKING:
-    from hub.core.store import Store
     from hub.inventory import Inventory
     from hub.links import LinkSigner
+    from hub.store import Store
 
 T = TypeVar("T")
 
@@ -39,13 +39,14 @@ class RunningHubContext:
 
     def __init__(self, config: Any, data_dir: Path, inventory: Inventory, publish: Callable[[Event], None],
                  snapshot: Callable[[str, float], Awaitable[bytes]], authorize: Callable[..., Awaitable[Any]],
-                 notifiers: Mapping[str, Notifier]) -> None:
+                 may: Callable[[Principal, Action, Camera | None], bool], notifiers: Mapping[str, Notifier]) -> None:
         self._config = config
         self._data_dir = data_dir
         self._inventory = inventory
         self._publish = publish
         self._snapshot = snapshot
         self._authorize = authorize
+        self._may = may
         self._notifiers = notifiers
         self._sites = MappingProxyType({s.id: s for s in config.sites})
         self._areas = MappingProxyType({a.path: a for a in config.areas})
@@ -91,11 +92,14 @@ class RunningHubContext:
         return self._notifiers.get(name)
 
     async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
-        return await _ready(self.store, "the store").current_status(since_for)
+        return await _ready(self.store, "the store").status.current_status(since_for)
 
     async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
                         context: dict[str, Any] | None = None) -> None:
         await self._authorize(principal, action, camera, context)
+
+    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
+        return self._may(principal, action, camera)
 
     def plugin_dir(self, plugin: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", plugin):
@@ -105,5 +109,5 @@ class RunningHubContext:
         return path
 
     @property
-    def citizen_reports(self) -> CitizenReports:
-        return _ready(self.store, "the store")
+    def database(self) -> SqlDatabase:
+        return _ready(self.store, "the store").db

@@ -26,8 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from hub.core.errors import DeviceAuthFailed, DeviceError
 from hub.core.models import CameraStatus, Event, EventKind, EventState, utcnow
@@ -37,12 +36,7 @@ if TYPE_CHECKING:
     from hub.core.scheduler import Scheduler
     from hub.graph import StreamGraph
     from hub.inventory import Inventory
-
-
-class StatusHistory(Protocol):
-    """Where confirmed statuses are kept (the store)."""
-
-    async def record_status(self, camera_id: str, status: str, at: datetime, reason: str | None) -> None: ...
+    from hub.store.status import StatusHistory
 
 log = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ from hub.core.errors import NotifyError
 from hub.core.models import Event, utcnow
 from hub.core.notify import Notifier, PartlyDelivered
 from hub.core.retry import backoff_delay
-from hub.core.store import Store
+from hub.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class Outbox:
                     q.done = []
                 rows: dict[str, list[tuple[int, Event]]] = {}
                 try:
-                    rows = await self.store.record_events(
+                    rows = await self.store.events.record_events(
                         events, wanted, [row for ids in delivered.values() for row in ids])
                 except Exception:
                     log.exception("saving events failed; they are delivered but not kept",
@@ -296,7 +296,7 @@ class Outbox:
         retry_at = utcnow() + timedelta(seconds=backoff_delay(0, self.notifiers[name].config.retry_max_seconds))
         first = next((entry.row for entry in rest if entry.row is not None and entry.row > 0), None)
         if first is not None:
-            await self.store.outbox_failed(first, 1, retry_at, error, dead=False)
+            await self.store.events.outbox_failed(first, 1, retry_at, error, dead=False)
         self._warn(name, q, error)
         q.behind = True
         return max(0.05, (retry_at - utcnow()).total_seconds())
@@ -356,7 +356,7 @@ class Outbox:
         while q.done:
             ids, q.done = q.done, []
             try:
-                await self.store.outbox_delivered(ids)
+                await self.store.events.outbox_delivered(ids)
             except Exception:
                 log.exception("recording deliveries failed; they may be repeated", extra={"rows": len(ids)})
                 return
@@ -369,7 +369,7 @@ class Outbox:
         await self._recorder_finished(q)
         await self._record_done(q)
         losses = q.losses
-        rows = [r for r in await self.store.outbox_head(name, DELIVER_BATCH, payloads=False) if r.id > q.cursor]
+        rows = [r for r in await self.store.events.outbox_head(name, DELIVER_BATCH, payloads=False) if r.id > q.cursor]
         now = utcnow()
         due = []
         for row in rows:
@@ -381,7 +381,7 @@ class Outbox:
         if malformed is not None:  # deliver what came before it, then set it aside
             due = due[:len(events)]
         delivered, error = await self._hand_over(name, q, events) if due else (0, None)
-        await self.store.outbox_delivered([r.id for r in due[:delivered]])
+        await self.store.events.outbox_delivered([r.id for r in due[:delivered]])
         if delivered:
             q.cursor = max(q.cursor, due[delivered - 1].id)
         if error is not None:
@@ -393,7 +393,7 @@ class Outbox:
             self._warn(name, q, error)
             blocked_until = retry_at
         if malformed is not None:
-            await self.store.outbox_failed(malformed.id, malformed.attempts + 1, utcnow(),
+            await self.store.events.outbox_failed(malformed.id, malformed.attempts + 1, utcnow(),
                                            "the stored event is malformed", dead=True)
             q.cursor = max(q.cursor, malformed.id)
             return None
@@ -421,7 +421,7 @@ class Outbox:
             known[entry.row] = entry.event
         found = [known.get(row.id) for row in rows]
         missing = [row.id for row, event in zip(rows, found, strict=True) if event is None]
-        payloads = await self.store.outbox_payloads(missing) if missing else {}
+        payloads = await self.store.events.outbox_payloads(missing) if missing else {}
         events: list[Event] = []
         for row, event in zip(rows, found, strict=True):
             if event is None:
@@ -465,7 +465,7 @@ class Outbox:
         attempts = row.attempts + 1
         dead = now - row.created_at > timedelta(hours=cfg.dead_after_hours)
         retry_at = now + timedelta(seconds=backoff_delay(attempts - 1, cfg.retry_max_seconds))
-        await self.store.outbox_failed(row.id, attempts, retry_at, reason, dead)
+        await self.store.events.outbox_failed(row.id, attempts, retry_at, reason, dead)
         if dead:
             log.error("event dead-lettered", extra={"notifier": name, "event": row.event_id, "error": reason})
             return None

@@ -26,10 +26,10 @@ from hub.core.bus import Subscription
 from hub.core.errors import StorageKeyTaken
 from hub.core.models import Camera, EventKind, EventState, utcnow
 from hub.core.storage import StorageBackend, segment_key
-from hub.core.store import Store
 from hub.core.streams import EventRecorder, FinishedSegment, Recorder, recover_spool
 from hub.graph import StreamGraph, StreamKey
 from hub.inventory import Inventory
+from hub.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Recording:
         try:
             key, size = await self._put(seg)
             # Indexed once: a retry after indexing worked but cleaning up did not adds nothing.
-            await self.store.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
+            await self.store.recordings.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
                                          size, seg.sha256, key)
             await asyncio.to_thread(seg.sidecar.unlink, missing_ok=True)
         except Exception:
@@ -173,14 +173,14 @@ class Recording:
     async def apply_retention(self) -> int:
         """Delete unlocked segments past their camera's retention; returns how many."""
         deleted = 0
-        for camera_id in await self.store.recorded_cameras():
+        for camera_id in await self.store.recordings.recorded_cameras():
             cam = self.inventory.cameras.get(camera_id)
             rule = rule_for(self.config.recording, cam) if cam else self.config.recording.default
             before = utcnow() - timedelta(days=rule.retain_days)
-            while batch := await self.store.expired_segments(camera_id, before):
+            while batch := await self.store.recordings.expired_segments(camera_id, before):
                 for _, key in batch:
                     await self.storage.delete(key)
-                await self.store.delete_segments([i for i, _ in batch])
+                await self.store.recordings.delete_segments([i for i, _ in batch])
                 deleted += len(batch)
         if deleted:
             log.info("retention deleted segments", extra={"segments": deleted})
@@ -193,7 +193,7 @@ class Recording:
         settings = self.config.recording
         need = 0.0
         if settings.max_storage_gb is not None:
-            need = await self.store.segment_bytes() - settings.max_storage_gb * 1e9
+            need = await self.store.recordings.segment_bytes() - settings.max_storage_gb * 1e9
         space = await self.storage.free_space() if settings.min_free_percent else None
         if space is not None:
             free, total = space
@@ -202,7 +202,7 @@ class Recording:
                 need = max(need, total * (settings.min_free_percent + 1) / 100 - free)
         deleted = freed = 0
         while need > 0:
-            batch = await self.store.oldest_segments(200)
+            batch = await self.store.recordings.oldest_segments(200)
             if not batch:
                 log.error("storage is full and every segment left is locked; recordings will fail",
                           extra={"needed_bytes": int(need)})
@@ -215,7 +215,7 @@ class Recording:
                 freed += size
                 if need <= 0:
                     break
-            await self.store.delete_segments(taken)
+            await self.store.recordings.delete_segments(taken)
             deleted += len(taken)
         if deleted:
             log.warning("storage pressure: deleted the oldest unlocked segments",

@@ -32,7 +32,7 @@ def test_console_script_is_installed() -> None:
 def test_token_create_prints_the_token_last_and_it_works_in_the_store(tmp_path: Path) -> None:
     import asyncio
 
-    from hub.core.store import Store, database_url
+    from hub.store import Store, database_url
 
     result = pantau("token", "create", "--role", "operator", "--name", "RT 02", "--data-dir", str(tmp_path),
                     cwd=tmp_path)
@@ -43,7 +43,7 @@ def test_token_create_prints_the_token_last_and_it_works_in_the_store(tmp_path: 
     async def lookup() -> object:
         store = Store(database_url(None, tmp_path))
         try:
-            return await store.principal_for_token(token)
+            return await store.tokens.principal_for_token(token)
         finally:
             await store.close()
 

@@ -31,7 +31,7 @@ def test_the_installed_plugin_is_listed_with_its_hooks(installed: Path) -> None:
                          env={**os.environ, "PYTHONPATH": str(installed)}, check=True, timeout=60)
     plugin = {p["name"]: p for p in json.loads(out.stdout)}["eventlog"]
     assert plugin["package"] == "pantau-eventlog" and plugin["version"] == "0.1.0"
-    assert plugin["hooks"] == ["register_commands", "register_notifiers"]
+    assert plugin["hooks"] == ["register_commands", "register_migrations", "register_notifiers"]
     assert plugin["notifier_types"] == ["eventlog"]
     assert plugin["error"] is None
 
@@ -49,6 +49,11 @@ def test_its_notifier_receives_the_hubs_events_and_its_command_runs(installed: P
     assert {e["state"] for e in events} <= {"start", "stop"}
     summary = hub.pantau("eventlog-summary", str(log_file))
     assert summary.stdout.startswith("motion\t")
+    # Its own table, made by its own migration, counted what it wrote.
+    counted = hub.pantau("eventlog-counts", "-c", str(hub.config), "--data-dir", str(hub.data_dir))
+    [line] = counted.stdout.splitlines()
+    notifier, kind, n = line.split("\t")
+    assert (notifier, kind) == ("motion-log", "motion") and int(n) >= len(events)
 
 
 def test_a_typo_in_its_config_is_reported_like_the_hubs_own(installed: Path, tmp_path: Path) -> None:

@@ -52,7 +52,7 @@ async def test_an_outage_is_reported_once_per_camera_and_so_is_the_recovery(nvr,
         await nvr.start()
         await until(lambda: len([e for e in seen if e.kind == EventKind.ONLINE]) == 4, 15)
         await asyncio.sleep(2.5)  # nothing more once it is steady
-        uptime = await hub.store.availability(start, utcnow() + timedelta(seconds=1))
+        uptime = await hub.store.status.availability(start, utcnow() + timedelta(seconds=1))
     finally:
         await hub.stop()
     assert sorted(e.kind.value for e in seen) == ["offline"] * 4 + ["online"] * 4

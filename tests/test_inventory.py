@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 
 from hub.core.sources import SourceContext
-from hub.core.store import Store, database_url
 from hub.inventory import Inventory
+from hub.store import Store, database_url
 from hub.testing.sim import HikvisionSimulator
 from plugins.hikvision import HikvisionConfig, HikvisionSource
 
@@ -21,7 +21,7 @@ async def test_channels_added_removed_and_renamed(tmp_path: Path) -> None:
     await store.migrate()
     try:
         first = await inventory.probe()
-        await store.save_inventory(list(inventory.devices.values()), list(inventory.cameras.values()), {"nvr"})
+        await store.cameras.save_inventory(list(inventory.devices.values()), list(inventory.cameras.values()), {"nvr"})
         assert len(first.added) == 4 and not first.removed
         ids = sorted(inventory.cameras)
 
@@ -31,7 +31,7 @@ async def test_channels_added_removed_and_renamed(tmp_path: Path) -> None:
         sim.channels.pop(2)                               # channel 3 unplugged
         sim.channels.append(SimChannel(5, "Kamera Baru"))  # a camera added
         change = await inventory.probe()
-        await store.save_inventory(list(inventory.devices.values()), list(inventory.cameras.values()), {"nvr"})
+        await store.cameras.save_inventory(list(inventory.devices.values()), list(inventory.cameras.values()), {"nvr"})
     finally:
         await source.close()
         await sim.stop()
@@ -39,7 +39,7 @@ async def test_channels_added_removed_and_renamed(tmp_path: Path) -> None:
     assert [c.channel for c in change.removed] == [3]
     assert [(c.channel, c.name) for c in change.changed] == [(2, "Pintu Masuk")]
     assert inventory.cameras[ids[1]].name == "Pintu Masuk"
-    kept = {c.id: removed for c, _, removed in await store.known_cameras(include_removed=True)}
+    kept = {c.id: removed for c, _, removed in await store.cameras.known_cameras(include_removed=True)}
     assert kept[ids[2]] is not None, "the removed camera keeps its record (and so its recordings)"
     assert all(kept[i] is None for i in ids if i != ids[2])
     await store.close()

@@ -70,7 +70,7 @@ async def test_hooks_are_called_in_order(tmp_path: Path) -> None:
     hub = Hub(load_config(cfg, plugins), plugins)
     await hub.start()
     try:
-        token = await hub.store.create_token(Role.VIEWER)
+        token = await hub.store.tokens.create_token(Role.VIEWER)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{hub.port}") as client:
             assert (await client.get("/api/v1/plugins/recorder/calls")).status_code == 401
             got = await client.get("/api/v1/plugins/recorder/calls", headers={"Authorization": f"Bearer {token}"})

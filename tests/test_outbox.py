@@ -75,7 +75,7 @@ async def test_a_target_that_is_down_loses_nothing_and_gets_each_event_once_in_o
             hub.publish(e)
         await asyncio.sleep(1.0)
         assert TARGET.received == []
-        token = await hub.store.create_token(Role.ADMIN)
+        token = await hub.store.tokens.create_token(Role.ADMIN)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{hub.port}",
                                      headers={"Authorization": f"Bearer {token}"}) as client:
             seen = (await client.get("/api/v1/outbox")).json()
@@ -100,7 +100,7 @@ async def test_a_restart_loses_nothing(tmp_path: Path) -> None:
     for e in sent:
         first.publish(e)
     for _ in range(100):
-        if (await first.store.outbox_summary()).get("jaki", {}).get("pending") == 10:
+        if (await first.store.events.outbox_summary()).get("jaki", {}).get("pending") == 10:
             break
         await asyncio.sleep(0.05)
     await first.stop()
@@ -121,7 +121,7 @@ async def test_an_event_that_never_goes_through_is_dead_lettered_and_shown(tmp_p
     try:
         hub.publish(events(1)[0])
         for _ in range(100):
-            summary = await hub.store.outbox_summary()
+            summary = await hub.store.events.outbox_summary()
             if summary.get("jaki", {}).get("dead"):
                 break
             await asyncio.sleep(0.1)
@@ -144,15 +144,15 @@ async def test_an_event_that_never_goes_through_is_dead_lettered_and_shown(tmp_p
 
 
 async def test_queueing_is_idempotent(tmp_path: Path) -> None:
-    from hub.core.store import Store, database_url
+    from hub.store import Store, database_url
 
     store = Store(database_url(None, tmp_path))
     await store.migrate()
     batch = events(3)
-    assert await store.enqueue("jaki", batch) == 3
-    assert await store.enqueue("jaki", batch) == 0
-    assert await store.enqueue("mqtt", batch[:1]) == 1
-    assert await store.outbox_summary() == {"jaki": {"pending": 3, "delivered": 0, "dead": 0},
+    assert await store.events.enqueue("jaki", batch) == 3
+    assert await store.events.enqueue("jaki", batch) == 0
+    assert await store.events.enqueue("mqtt", batch[:1]) == 1
+    assert await store.events.outbox_summary() == {"jaki": {"pending": 3, "delivered": 0, "dead": 0},
                                            "mqtt": {"pending": 1, "delivered": 0, "dead": 0}}
     await store.close()
 
@@ -165,14 +165,14 @@ async def test_a_malformed_queued_event_is_set_aside_and_the_rest_still_go_out(t
     await first.start()
     await first.stop()
     from hub.app import open_store
-    from hub.core.store import OutboxRow
+    from hub.store.events import OutboxRow
 
-    store = await open_store(first.config, first.data_dir)
+    store = await open_store(first.config, first.data_dir, first.plugins)
     sent = events(5)
-    await store.enqueue("jaki", sent)
+    await store.events.enqueue("jaki", sent)
     from sqlalchemy import update
 
-    async with store.session.begin() as s:
+    async with store.db.session.begin() as s:
         await s.execute(update(OutboxRow).where(OutboxRow.event_id == sent[2].id)
                         .values(payload={"kind": "no-such-kind", "camera_id": 7}))
     await store.close()
@@ -181,8 +181,8 @@ async def test_a_malformed_queued_event_is_set_aside_and_the_rest_still_go_out(t
     try:
         await until(lambda: len(TARGET.received) >= 4)
         await asyncio.sleep(0.5)
-        summary = await hub.store.outbox_summary()
-        dead = await hub.store.outbox_items("dead")
+        summary = await hub.store.events.outbox_summary()
+        dead = await hub.store.events.outbox_items("dead")
     finally:
         await hub.stop()
     assert [e.id for e in TARGET.received] == [e.id for e in sent if e is not sent[2]], "the others, in order"
@@ -256,7 +256,7 @@ async def test_a_pipelined_notifier_gets_batches_back_to_back_and_a_failure_lose
             await asyncio.sleep(0.05)
         await until(lambda: {e.id for e in PipeNotifier.received} >= {e.id for e in sent}, 30)
         await asyncio.sleep(0.3)
-        summary = await hub.store.outbox_summary()
+        summary = await hub.store.events.outbox_summary()
     finally:
         await hub.stop()
     assert PipeNotifier.overlapping > 1, "later batches went out while earlier ones waited"
@@ -274,7 +274,7 @@ async def test_a_slow_disk_does_not_hold_alerts_back_and_a_failed_write_still_de
     TARGET.up = True
     hub = make_hub(tmp_path)
     await hub.start()
-    keep = hub.store.record_events
+    keep = hub.store.events.record_events
     stalled = asyncio.Event()
 
     async def slow_disk(*args):  # noqa: ANN002, ANN202
@@ -282,31 +282,31 @@ async def test_a_slow_disk_does_not_hold_alerts_back_and_a_failed_write_still_de
         return await keep(*args)
 
     try:
-        hub.store.record_events = slow_disk  # type: ignore[method-assign]
+        hub.store.events.record_events = slow_disk  # type: ignore[method-assign]
         sent = events(20)
         for e in sent:
             hub.publish(e)
         await until(lambda: len(TARGET.received) >= 20, 5)
-        assert (await hub.store.outbox_summary()).get("jaki") is None, "delivered while the write still waits"
+        assert (await hub.store.events.outbox_summary()).get("jaki") is None, "delivered while the write still waits"
         stalled.set()
 
         async def recorded() -> bool:
-            return (await hub.store.outbox_summary()).get("jaki", {}).get("delivered") == 20
+            return (await hub.store.events.outbox_summary()).get("jaki", {}).get("delivered") == 20
 
         await until(recorded, 10)
 
         async def broken_disk(*args):  # noqa: ANN002, ANN202
             raise OSError(28, "No space left on device")
 
-        hub.store.record_events = broken_disk  # type: ignore[method-assign]
+        hub.store.events.record_events = broken_disk  # type: ignore[method-assign]
         more = events(5)
         for e in more:
             hub.publish(e)
         await until(lambda: len(TARGET.received) >= 25, 5)
         await asyncio.sleep(0.5)  # deliveries recorded on their own now that the writer fails
-        summary = await hub.store.outbox_summary()
+        summary = await hub.store.events.outbox_summary()
     finally:
-        hub.store.record_events = keep  # type: ignore[method-assign]
+        hub.store.events.record_events = keep  # type: ignore[method-assign]
         await hub.stop()
     assert [e.id for e in TARGET.received] == [e.id for e in sent + more], "each once, in order"
     assert summary["jaki"] == {"pending": 0, "delivered": 20, "dead": 0}, "what could not be kept is not invented"

@@ -12,10 +12,10 @@ import pytest
 
 from hub.core.config import RecordingConfig, RecordingOverride, RecordingRule
 from hub.core.models import Camera, utcnow
-from hub.core.store import Store, database_url
 from hub.graph import StreamGraph
 from hub.inventory import Inventory
 from hub.recording import Recording, rule_for
+from hub.store import Store, database_url
 from hub.testing.waiting import until
 from plugins.local_storage import LocalStorage, LocalStorageConfig
 
@@ -49,11 +49,12 @@ async def test_retention_deletes_old_unlocked_segments_oldest_first(tmp_path: Pa
         key = f"recordings/demo_A_1/{name}.mp4"
         await storage.put_bytes(key, b"x" * 100)
         start = now - timedelta(hours=age_hours)
-        ids[name] = await store.add_segment("demo:A:1", "main", start, start + timedelta(seconds=10), 10, 100,
+        ids[name] = await store.recordings.add_segment("demo:A:1", "main", start, start + timedelta(seconds=10),
+                                                       10, 100,
                                             "0" * 64, key)
-    await store.set_locked(ids["locked"], True)
+    await store.recordings.set_locked(ids["locked"], True)
     assert await recording.apply_retention() == 1
-    left = {s.id for s in await store.segments("demo:A:1")}
+    left = {s.id for s in await store.recordings.segments("demo:A:1")}
     assert left == {ids["locked"], ids["fresh"]}
     assert not (storage.root / "recordings/demo_A_1/old.mp4").exists()
     assert (storage.root / "recordings/demo_A_1/locked.mp4").exists()
@@ -139,18 +140,18 @@ async def test_storage_pressure_deletes_the_oldest_unlocked_segments_of_any_came
         key = f"recordings/{camera.replace(':', '_')}/{name}.mp4"
         await storage.put_bytes(key, b"x" * 2_000)
         start = now - timedelta(minutes=age_minutes)
-        ids[name] = await store.add_segment(camera, "main", start, start + timedelta(seconds=10), 10, 2_000,
+        ids[name] = await store.recordings.add_segment(camera, "main", start, start + timedelta(seconds=10), 10, 2_000,
                                             "0" * 64, key)
-    await store.set_locked(ids["b-locked"], True)
+    await store.recordings.set_locked(ids["b-locked"], True)
     # 8,000 of 10,000 bytes used: below 30 % free, so up to 31 % free (6,900 used) the oldest go.
     assert await recording.relieve_pressure() == 1
-    left = {s.id for cam in ("demo:A:1", "demo:B:1") for s in await store.segments(cam)}
+    left = {s.id for cam in ("demo:A:1", "demo:B:1") for s in await store.recordings.segments(cam)}
     assert left == {ids["b-locked"], ids["b-mid"], ids["a-new"]}
     assert await recording.relieve_pressure() == 0  # the floor holds now
 
     Config.recording = RecordingConfig(min_free_percent=0, max_storage_gb=2_500 / 1e9)
     assert await recording.relieve_pressure() == 2  # over the quota: never the locked one
-    left = {s.id for cam in ("demo:A:1", "demo:B:1") for s in await store.segments(cam)}
+    left = {s.id for cam in ("demo:A:1", "demo:B:1") for s in await store.recordings.segments(cam)}
     assert left == {ids["b-locked"]}
     assert await recording.relieve_pressure() == 0  # only evidence is left: it stays, and says so
     real = await LocalStorage(LocalStorageConfig(), tmp_path).free_space()
@@ -244,10 +245,10 @@ async def test_a_camera_whose_timestamps_restart_loses_no_stored_segment(tmp_pat
                 and relay.stats.packets >= 150, seconds=40)
     await recording.stop()
 
-    segments = await store.segments(cam_id)
+    segments = await store.recordings.segments(cam_id)
     assert len(segments) >= 6, segments
     for seg in segments:
-        stored, key = await store.segment(seg.id)  # type: ignore[misc]
+        stored, key = await store.recordings.segment(seg.id)  # type: ignore[misc]
         data = b"".join([chunk async for chunk in storage.read(key)])
         assert hashlib.sha256(data).hexdigest() == seg.sha256 == stored.sha256, f"segment {key} was overwritten"
         assert len(data) == seg.size

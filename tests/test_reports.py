@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from hub.core.models import Camera, Device
-from hub.core.store import Store, database_url
+from hub.store import Store, database_url
 from tests.conftest import ROOT
 
 DAY = datetime(2026, 11, 21, tzinfo=UTC)
@@ -22,20 +22,20 @@ DAY = datetime(2026, 11, 21, tzinfo=UTC)
 async def seed(data_dir: Path) -> None:
     from sqlalchemy import update
 
-    from hub.core.store import CameraRow
+    from hub.store.cameras import CameraRow
 
     store = Store(database_url(None, data_dir))
     await store.migrate()
     cams = [Camera(id=f"demo:S:{i}", device_id="demo:S", channel=i, name=f"Kamera {i}",
                    area="jawa-tengah/semarang/candisari" if i < 3 else "jawa-tengah/semarang/tembalang",
                    owner="diskominfo") for i in (1, 2, 3)]
-    await store.save_inventory([Device(id="demo:S", source="s", vendor="demo", serial="S")], cams, {"s"})
-    await store.record_status("demo:S:1", "online", DAY - timedelta(days=3))           # up all day
-    await store.record_status("demo:S:2", "online", DAY - timedelta(hours=1))
-    await store.record_status("demo:S:2", "offline", DAY + timedelta(hours=6))         # down 06:00-18:00
-    await store.record_status("demo:S:2", "online", DAY + timedelta(hours=18))
+    await store.cameras.save_inventory([Device(id="demo:S", source="s", vendor="demo", serial="S")], cams, {"s"})
+    await store.status.record_status("demo:S:1", "online", DAY - timedelta(days=3))           # up all day
+    await store.status.record_status("demo:S:2", "online", DAY - timedelta(hours=1))
+    await store.status.record_status("demo:S:2", "offline", DAY + timedelta(hours=6))         # down 06:00-18:00
+    await store.status.record_status("demo:S:2", "online", DAY + timedelta(hours=18))
     # camera 3 has no history: unknown all day
-    async with store.session.begin() as s:  # the cameras existed long before the day reported on
+    async with store.db.session.begin() as s:  # the cameras existed long before the day reported on
         await s.execute(update(CameraRow).values(first_seen=DAY - timedelta(days=30)))
     await store.close()
 

@@ -4,22 +4,27 @@ Plugins never get the running ``hub.app.Hub`` (its stream graph, outbox,
 scheduler and store are the hub's own business, and would change under
 them).  They get this protocol instead: the inventory read-only, the
 administrative tree, publishing events, snapshots, storage, shared links,
-the notifiers by name, camera status history, access checks, and a folder
-of their own.  The hub implements it (``hub.app``); a test double
+the notifiers by name, camera status history, access checks, a folder of
+their own and the database for tables of their own.  The hub implements it (``hub.app``); a test double
 implements it in a few lines.  Whatever is not here is not part of the
 contract a plugin can rely on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from hub.core.models import Action, Area, Camera, Event, Principal, Report, ReportState, Site
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from hub.core.models import Action, Area, Camera, Event, Principal, Site
     from hub.core.storage import StorageBackend
+
+T = TypeVar("T")
 
 
 class SharedLinks(Protocol):
@@ -33,24 +38,28 @@ class SharedLinks(Protocol):
         """A URL that serves the object under ``key`` for ``seconds``; None without a public URL."""
 
 
-class CitizenReports(Protocol):
-    """The citizen-report table, while it still lives in the hub's store.
+class SqlDatabase(Protocol):
+    """The hub's database, for a plugin's own tables (``register_migrations``).
 
-    Transitional: the ``jaki_reports`` plugin is to own this table through a
-    migration of its own; then this part of the context goes away.
+    Declare the tables on a SQLAlchemy ``DeclarativeBase`` of the plugin's own
+    (``UTCDateTime`` for times); read and write them in ``session()`` or, for
+    a hot path, in one ``transaction(work)`` (with SQLite one hop to the
+    writer thread).  SQLite and PostgreSQL both: stay within what both do.
     """
 
-    async def report_raise(self, report: Report) -> tuple[Report, bool]: ...
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
 
-    async def report_update(self, report_id: str, **values: Any) -> None: ...
+    @property
+    def session(self) -> async_sessionmaker[AsyncSession]:
+        """``async with database.session() as s`` (reads) or ``database.session.begin()`` (writes)."""
 
-    async def reports(self, notifier: str | None = None, state: ReportState | str | None = None,
-                      camera_id: str | None = None, rule: str | None = None, external_id: str | None = None,
-                      limit: int = 500) -> list[Report]: ...
+    async def transaction(self, work: Callable[[Connection], T]) -> T:
+        """``work(connection)`` in one transaction; returns what it returns."""
 
-    async def reports_due(self, notifier: str, now: datetime, limit: int = 50) -> list[Report]: ...
-
-    async def report_next_attempt(self, notifier: str) -> datetime | None: ...
+    def insert_ignoring(self, table: Any, conflict: list[str]) -> Any:
+        """An INSERT that skips rows already there (by the ``conflict`` columns), on either database."""
 
 
 class HubContext(Protocol):
@@ -104,15 +113,23 @@ class HubContext(Protocol):
         """Ask the access policies; ``AccessDenied`` when they say no.  Decisions about video
         are written to the audit log."""
 
+    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
+        """Whether the access policies allow it (nothing audited: for filtering lists)."""
+
     def plugin_dir(self, plugin: str) -> Path:
         """A folder of the plugin's own under the hub's data directory (made on first use)."""
 
     @property
-    def citizen_reports(self) -> CitizenReports:
-        """Transitional: see ``CitizenReports``."""
+    def database(self) -> SqlDatabase:
+        """The hub's database, for the plugin's own tables."""
 
 
 def request_context(request: Any) -> HubContext:
     """The ``HubContext`` of the hub serving an HTTP request (in a plugin's route:
     ``context = request_context(request)``, or as a FastAPI dependency)."""
     return request.app.state.context  # type: ignore[no-any-return]
+
+
+def request_principal(request: Any) -> Principal:
+    """Who calls a plugin route (the hub checked the token before the route runs)."""
+    return request.state.principal  # type: ignore[no-any-return]

@@ -21,6 +21,7 @@ Every hook here has a section in ``docs/hooks.md``; a test compares the two.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
@@ -74,9 +75,16 @@ class RegisterJob(Protocol):
 
 
 class RegisterRoutes(Protocol):
-    """``register`` of ``register_routes``."""
+    """``register`` of ``register_routes``: ``api_root`` mounts the router at ``/api/v1``
+    instead of ``/api/v1/plugins`` (refused where a path is the hub's own)."""
 
-    def __call__(self, router: APIRouter, /) -> None: ...
+    def __call__(self, router: APIRouter, /, *, api_root: bool = False) -> None: ...
+
+
+class RegisterMigrations(Protocol):
+    """``register`` of ``register_migrations``: the folder of the plugin's Alembic revisions."""
+
+    def __call__(self, versions: Path, /) -> None: ...
 
 
 @hookspec
@@ -147,13 +155,33 @@ def register_jobs(register: RegisterJob) -> None:
 
 
 @hookspec
+def register_migrations(register: RegisterMigrations) -> None:
+    """Register the plugin's own database tables, as Alembic migrations.
+
+    :param register: call ``register(versions)`` with the folder holding the
+        plugin's revisions (``versions/0001_....py``, each with ``revision`` and
+        ``down_revision`` as Alembic writes them; the first has
+        ``down_revision = None``).  They run on a branch of their own, with a
+        version table of their own (``alembic_version_<plugin>``), so a plugin
+        added or removed later never blocks the hub's own migrations.  Name the
+        tables after the plugin (``<plugin>_...``).  The plugin reads and writes
+        them through ``HubContext.database`` (in commands: ``open_database``).
+
+    Called once, when plugins load; the hub runs the revisions at every start,
+    after its own.  Synchronous.  Returns nothing.
+    """
+
+
+@hookspec
 def register_routes(register: RegisterRoutes) -> None:
     """Register extra HTTP routes.
 
     :param register: call ``register(router)`` with a FastAPI ``APIRouter``.
-        Its routes are mounted under ``/api/v1/plugins`` and need a bearer
-        token like every other API route; use ``hub.http.auth.require`` for a
-        finer access check.
+        Its routes are mounted under ``/api/v1/plugins`` (``api_root=True``:
+        under ``/api/v1``, for a route that was the hub's before) and need a
+        bearer token like every other API route; ``request_principal(request)``
+        says who calls, ``request_context(request)`` gives the ``HubContext``
+        (``authorize`` and ``may`` for finer access checks).
 
     Called once per ``pantau run``, when the HTTP app is built.  Synchronous.
     """

@@ -24,10 +24,12 @@ import functools
 import inspect
 import logging
 import os
+import re
 import typing
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -102,6 +104,8 @@ class Plugins:
         self.storage_types: dict[str, TypeRegistration] = {}
         self.notifier_types: dict[str, TypeRegistration] = {}
         self.access_policies: list[Any] = []
+        #: The folder of each plugin's own migrations (``register_migrations``), by plugin name.
+        self.migrations: dict[str, Path] = {}
         self._loaded = False
 
     # -- loading -----------------------------------------------------------
@@ -169,6 +173,18 @@ class Plugins:
             self.info[plugin].access_policies.append(str(getattr(policy, "name", type(policy).__name__)))
 
         self.pm.hook.register_access_policies(register=register_policy)
+
+        def register_migrations(versions: Path) -> None:
+            plugin = _running.get()
+            if not re.fullmatch(r"[A-Za-z0-9_]+", plugin):
+                raise PluginError(f"plugin {plugin}: a plugin with tables needs a name of letters, digits and _")
+            if plugin in self.migrations:
+                raise PluginError(f"plugin {plugin}: migrations registered twice")
+            if not Path(versions).is_dir():
+                raise PluginError(f"plugin {plugin}: migrations folder {versions} does not exist")
+            self.migrations[plugin] = Path(versions)
+
+        self.pm.hook.register_migrations(register=register_migrations)
 
     def _collect(self, hook_name: str, into: dict[str, TypeRegistration], info_attr: str) -> None:
         def register(config_model: type[BaseModel], implementation: type) -> None:

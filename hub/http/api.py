@@ -22,8 +22,6 @@ from hub.core.models import (
     GraphNode,
     PtzCommand,
     PtzPreset,
-    Report,
-    ReportState,
     Segment,
     StreamRole,
 )
@@ -74,11 +72,11 @@ async def recordings(
     """Recorded segments of a camera over a time range, oldest first."""
     hub = _hub(request)
     camera = hub.inventory.cameras.get(camera_id)
-    known = camera or next((c for c, _, _ in await hub.store.known_cameras(True) if c.id == camera_id), None)
+    known = camera or next((c for c, _, _ in await hub.store.cameras.known_cameras(True) if c.id == camera_id), None)
     if known is None:
         hub.inventory.camera(camera_id)  # raises NotFound
     await hub.authorize(who, Action.PLAY_BACK, known)
-    segments = await hub.store.segments(camera_id, start, end, limit)
+    segments = await hub.store.recordings.segments(camera_id, start, end, limit)
     for seg in segments:
         seg.download_url = str(request.url_for("download_recording", segment_id=seg.id).path)
     return segments  # type: ignore[no-any-return]
@@ -89,7 +87,7 @@ async def recordings(
 async def download(segment_id: int, request: Request, who: CurrentPrincipal) -> Response:
     """One recorded segment as fragmented MP4."""
     hub = _hub(request)
-    found = await hub.store.segment(segment_id)
+    found = await hub.store.recordings.segment(segment_id)
     if found is None:
         from hub.core.errors import NotFound
 
@@ -97,7 +95,7 @@ async def download(segment_id: int, request: Request, who: CurrentPrincipal) -> 
     seg, key = found
     camera = hub.inventory.cameras.get(seg.camera_id)
     if camera is None:
-        known = {c.id: c for c, _, _ in await hub.store.known_cameras(True)}
+        known = {c.id: c for c, _, _ in await hub.store.cameras.known_cameras(True)}
         camera = known.get(seg.camera_id)
     if camera is None:
         raise AccessDenied("recording of an unknown camera")
@@ -132,17 +130,17 @@ async def export(
     if not start < end or end - start > EXPORT_MAX:
         raise HTTPException(400, f"the range must be positive and at most {EXPORT_MAX} long")
     camera = hub.inventory.cameras.get(camera_id)
-    known = camera or next((c for c, _, _ in await hub.store.known_cameras(True) if c.id == camera_id), None)
+    known = camera or next((c for c, _, _ in await hub.store.cameras.known_cameras(True) if c.id == camera_id), None)
     if known is None:
         hub.inventory.camera(camera_id)  # raises NotFound
     await hub.authorize(who, Action.EXPORT, known, {"start": start.isoformat(), "end": end.isoformat()})
     # From the segment holding the keyframe before ``start`` (a segment starts on one).
-    found = await hub.store.segments(camera_id, start, end, 10_000)
+    found = await hub.store.recordings.segments(camera_id, start, end, 10_000)
     work = hub.data_dir / "exports" / uuid.uuid4().hex
     try:
         files = []
         for seg in found:
-            stored = await hub.store.segment(seg.id)
+            stored = await hub.store.recordings.segment(seg.id)
             if stored is None:  # retention removed it meanwhile
                 continue
             key = stored[1]
@@ -193,16 +191,16 @@ async def lock_recordings(camera_id: str, body: EvidenceLock, request: Request,
     if not body.start < body.end:
         raise HTTPException(400, "the range must end after it starts")
     camera = hub.inventory.cameras.get(camera_id)
-    known = camera or next((c for c, _, _ in await hub.store.known_cameras(True) if c.id == camera_id), None)
+    known = camera or next((c for c, _, _ in await hub.store.cameras.known_cameras(True) if c.id == camera_id), None)
     if known is None:
         hub.inventory.camera(camera_id)  # raises NotFound
     action = Action.EXPORT if body.locked else Action.MANAGE
     await hub.authorize(who, action, known, {"lock": body.locked})
-    ids = await hub.store.lock_range(camera_id, body.start, body.end, body.locked)
+    ids = await hub.store.recordings.lock_range(camera_id, body.start, body.end, body.locked)
     if not ids:
         raise HTTPException(404, "no recording of this camera overlaps the range")
     what = "lock" if body.locked else "unlock"
-    await hub.store.audit(who, what, camera_id, True,
+    await hub.store.audit.record(who, what, camera_id, True,
                           f"{body.reason} ({body.start.isoformat()} to {body.end.isoformat()}, {len(ids)} segments)")
     return EvidenceLockResult(camera_id=camera_id, locked=body.locked, segments=ids)
 
@@ -300,7 +298,7 @@ async def events(request: Request, camera_id: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                  who: Any = require(Action.VIEW_INVENTORY)) -> list[Event]:
     """Recent events, newest first."""
-    return await _hub(request).store.events(camera_id, limit)  # type: ignore[no-any-return]
+    return await _hub(request).store.events.events(camera_id, limit)  # type: ignore[no-any-return]
 
 
 def _source_view(hub: Any, name: str, source: Any, details: bool) -> dict[str, Any]:
@@ -336,38 +334,11 @@ async def outbox(request: Request, state: Annotated[str | None, Query(pattern="^
                  who: Any = require(Action.MANAGE)) -> dict[str, Any]:
     """The notifier outbox: counts per notifier and state, and the latest entries."""
     store = _hub(request).store
-    return {"notifiers": await store.outbox_summary(), "items": await store.outbox_items(state, limit)}
-
-
-@router.get("/reports", response_model=list[Report])
-async def reports(
-    request: Request, who: CurrentPrincipal,
-    state: Annotated[ReportState | None, Query(description="Only reports in this state.")] = None,
-    camera: Annotated[str | None, Query(description="Only reports about this camera.")] = None,
-    notifier: Annotated[str | None, Query(description="Only reports of this notifier.")] = None,
-    overdue: Annotated[bool, Query(description="Only open reports past their deadline.")] = False,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
-) -> list[Report]:
-    """Citizen reports the notifiers filed, newest first, with their state and deadline.
-
-    Each report about a camera the caller may see; reports about cameras no
-    longer in the inventory only for those who may manage the hub.
-    """
-    hub = _hub(request)
-    found = await hub.store.reports(notifier, ReportState.OPEN if overdue else state, camera, limit=limit)
-    manager = hub.policy.evaluate(who, Action.MANAGE, None).allowed
-    out = []
-    for report in found:
-        if overdue and not report.overdue:
-            continue
-        cam = hub.inventory.cameras.get(report.camera_id or "")
-        if manager or (cam is not None and hub.policy.evaluate(who, Action.VIEW_INVENTORY, cam).allowed):
-            out.append(report)
-    return out
+    return {"notifiers": await store.events.outbox_summary(), "items": await store.events.outbox_items(state, limit)}
 
 
 @router.get("/audit")
 async def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 who: Any = require(Action.MANAGE)) -> list[dict[str, Any]]:
     """Recent access decisions about video (live, playback, export, PTZ), newest first."""
-    return await _hub(request).store.audit_entries(limit)  # type: ignore[no-any-return]
+    return await _hub(request).store.audit.entries(limit)  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 
 import hub as hub_pkg
 from hub.core.errors import (
@@ -19,7 +20,9 @@ from hub.core.errors import (
     DeviceUnsupported,
     HubError,
     NotFound,
+    PluginError,
 )
+from hub.core.plugins import current_plugin
 from hub.http import api, page, shared
 from hub.http.auth import principal
 from hub.http.services import ServedHub
@@ -56,9 +59,28 @@ def create_app(hub: ServedHub) -> FastAPI:
         return {"status": "ok", "version": hub_pkg.__version__, "cameras": len(hub.inventory.cameras)}
 
     app.include_router(api.router, prefix="/api/v1")
-    plugin_router = APIRouter(prefix="/api/v1/plugins", dependencies=[Depends(principal)])
-    hub.plugins.call_register("register_routes", plugin_router.include_router)
-    app.include_router(plugin_router)
+    _mount_plugin_routes(app, hub)
     app.include_router(shared.router)
     app.include_router(page.router)
     return app
+
+
+def _mount_plugin_routes(app: FastAPI, hub: ServedHub) -> None:
+    """Plugins' routers under ``/api/v1/plugins``, or (``api_root``) under ``/api/v1`` where no
+    route of the hub's has the same path; every one behind the bearer token."""
+    taken = {(route.path, method) for route in app.routes if isinstance(route, APIRoute)
+             for method in route.methods or ()}
+    nested = APIRouter(prefix="/api/v1/plugins", dependencies=[Depends(principal)])
+    root = APIRouter(prefix="/api/v1", dependencies=[Depends(principal)])
+
+    def register(router: APIRouter, *, api_root: bool = False) -> None:
+        if api_root:
+            for route in router.routes:
+                if isinstance(route, APIRoute) and any(
+                        (f"/api/v1{route.path}", m) in taken for m in route.methods or ()):
+                    raise PluginError(f"plugin {current_plugin()}: /api/v1{route.path} is the hub's own route")
+        (root if api_root else nested).include_router(router)
+
+    hub.plugins.call_register("register_routes", register)
+    app.include_router(nested)
+    app.include_router(root)

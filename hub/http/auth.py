@@ -23,9 +23,10 @@ async def principal(
 ) -> Principal:
     if creds is None or creds.scheme.lower() != "bearer":
         raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    found = await served_hub(request).store.principal_for_token(creds.credentials)
+    found = await served_hub(request).store.tokens.principal_for_token(creds.credentials)
     if found is None:
         raise HTTPException(401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    request.state.principal = found  # for plugin routes: hub.request_principal(request)
     return found
 
 

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from hub.core.plugins import Plugins
     from hub.core.policy import PolicyEngine, Verdict
     from hub.core.storage import StorageBackend
-    from hub.core.store import Store
     from hub.event_workers import EventWorkers
     from hub.graph import StreamGraph
     from hub.inventory import Inventory
     from hub.links import LinkSigner
     from hub.live import LiveViews
+    from hub.store import Store
 
 
 class ServedHub(Protocol):

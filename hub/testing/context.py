@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from hub.core.context import CitizenReports
+from hub.core.context import SqlDatabase
 from hub.core.errors import AccessDenied, DeviceNotReady, NotFound
 from hub.core.models import Action, Area, Camera, Event, Principal, Site
 from hub.core.notify import Notifier
@@ -50,7 +50,7 @@ class TestContext:
                  sites: Iterable[Site] = (), areas: Iterable[Area] = (),
                  snapshot: Callable[[str], bytes | Awaitable[bytes]] | None = None,
                  storage: StorageBackend | None = None, public_url: str | None = None,
-                 allow: bool = True) -> None:
+                 allow: bool = True, database: SqlDatabase | None = None) -> None:
         from plugins.local_storage import LocalStorage, LocalStorageConfig
 
         self.folder = folder
@@ -62,6 +62,7 @@ class TestContext:
         self._storage = storage or LocalStorage(LocalStorageConfig(), folder)
         self._links = TestLinks(public_url)
         self.allow = allow
+        self._database = database
         #: Events the plugin published, in order.
         self.published: list[Event] = []
         #: Notifiers ``notifier(name)`` finds; add yours.
@@ -125,6 +126,11 @@ class TestContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
+        return self.allow
+
     @property
-    def citizen_reports(self) -> CitizenReports:
-        raise NotImplementedError("TestContext keeps no citizen reports; run a hub for them")
+    def database(self) -> SqlDatabase:
+        if self._database is None:
+            raise NotImplementedError("give TestContext a database: TestContext(..., database=Database(url))")
+        return self._database

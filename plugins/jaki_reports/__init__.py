@@ -7,55 +7,23 @@ reports are filed, followed until the agency closes them, and announced
 through the other notifiers as their deadline nears and passes.  The
 webhook ``POST /api/v1/plugins/open311/<notifier>/callback`` with a
 ``service_request_id`` makes the hub fetch that report's status at once.
+The reports live in the plugin's own table (``store.py``, made by its
+migrations); ``GET /api/v1/reports`` and ``pantau reports`` list them.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
-from urllib.parse import parse_qs
+from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request
+import click
 
-from hub import NotifyError, RegisterNotifier, RegisterRoutes, hookimpl, request_context
+from hub import RegisterMigrations, RegisterNotifier, RegisterRoutes, hookimpl
+from plugins.jaki_reports.commands import reports_command
 from plugins.jaki_reports.config import Open311Config, ReportRule
 from plugins.jaki_reports.notifier import Open311Notifier
+from plugins.jaki_reports.routes import reports_router, router
 
 __all__ = ["Open311Config", "Open311Notifier", "ReportRule"]
-
-router = APIRouter(prefix="/open311", tags=["open311"])
-
-
-@router.post("/{notifier}/callback", status_code=202)
-async def callback(notifier: str, request: Request) -> dict[str, Any]:
-    """The report app says a request changed; the hub fetches its status from the endpoint.
-
-    Body: JSON ``{"service_request_id": "..."}`` or the same as a form.  The
-    body is only a hint: the state comes from the endpoint, never from it.
-    """
-    target = request_context(request).notifier(notifier)
-    if not isinstance(target, Open311Notifier):
-        raise HTTPException(404, f"no open311 notifier named {notifier!r}")
-    raw = await request.body()
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise HTTPException(400, "the body is not JSON") from None
-    else:  # application/x-www-form-urlencoded, as Open311 posts
-        body = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace")).items()}
-    external_id = body.get("service_request_id") if isinstance(body, dict) else None
-    if not isinstance(external_id, str | int) or isinstance(external_id, bool) or not str(external_id).strip():
-        raise HTTPException(400, "service_request_id is required")
-    try:
-        report = await target.refresh(str(external_id).strip())
-    except NotifyError as err:
-        target.log.warning("a call-back came but the endpoint did not answer; the next poll will tell",
-                           extra={"service_request_id": str(external_id)[:100], "error": str(err)})
-        return {"state": "unknown", "detail": "the endpoint did not answer; its status is fetched at the next poll"}
-    if report is None:
-        raise HTTPException(404, f"no report with service_request_id {str(external_id)[:100]!r}")
-    return {"report_id": report.id, "state": report.state.value}
 
 
 @hookimpl
@@ -66,3 +34,14 @@ def register_notifiers(register: RegisterNotifier) -> None:
 @hookimpl
 def register_routes(register: RegisterRoutes) -> None:
     register(router)
+    register(reports_router, api_root=True)
+
+
+@hookimpl
+def register_migrations(register: RegisterMigrations) -> None:
+    register(Path(__file__).parent / "migrations" / "versions")
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(reports_command)

@@ -1,7 +1,7 @@
 """The Open311 notifier: rules raise reports, reports are filed, followed and escalated.
 
-Three steps, each restart-safe because everything lives in the ``reports``
-table of the hub's store:
+Three steps, each restart-safe because everything lives in the plugin's
+``jaki_reports`` table in the hub's database:
 
 1. **Raise.**  An event that matches a rule (through the outbox, so none is
    lost), or a camera offline for longer than a rule's ``offline_for`` (read
@@ -38,14 +38,14 @@ from hub import (
     HubContext,
     Notifier,
     NotifyError,
-    Report,
-    ReportState,
     backoff_delay,
     format_duration,
     utcnow,
 )
 from plugins.jaki_reports.client import Open311Client, Open311Error, ServiceRequest
 from plugins.jaki_reports.config import Open311Config, ReportRule
+from plugins.jaki_reports.models import Report, ReportState
+from plugins.jaki_reports.store import ReportStore
 
 if TYPE_CHECKING:
     import logging
@@ -73,6 +73,7 @@ class Open311Notifier(Notifier):
         self._tasks: list[asyncio.Task[None]] = []
         self._outages: dict[str, datetime] = {}  # rule|camera -> start of the outage already handled
         self._failing = False
+        self._reports: ReportStore | None = None
         periods = [config.poll_interval, config.deadline / 8]
         periods += [r.offline_for / 4 for r in config.rules if r.offline_for is not None]
         self.tick = min(30.0, max(0.5, min(p.total_seconds() for p in periods)))
@@ -83,6 +84,13 @@ class Open311Notifier(Notifier):
         if self.context is None:
             raise NotifyError(f"notifier {self.config.name}: not attached to a running hub")
         return self.context
+
+    @property
+    def reports(self) -> ReportStore:
+        """The plugin's table of reports, in the hub's database."""
+        if self._reports is None:
+            self._reports = ReportStore(self.hub.database)
+        return self._reports
 
     async def start(self) -> None:
         self.hub  # noqa: B018 - fail early without a hub
@@ -131,7 +139,7 @@ class Open311Notifier(Notifier):
             trigger_at=since, event_id=event.id if event else None, last_seen_at=now, created_at=now,
             data=self.place(camera),
         )
-        stored, new = await hub.citizen_reports.report_raise(report)
+        stored, new = await self.reports.raise_report(report)
         if new:
             self.log.info("report raised", extra={"report": stored.id, "rule": rule.name, "camera": camera.id})
             self._wake.set()
@@ -182,17 +190,17 @@ class Open311Notifier(Notifier):
     # -- 2. file --------------------------------------------------------------------
 
     async def _filing(self) -> None:
-        store = self.hub.citizen_reports
+        store = self.reports
         while True:
             self._wake.clear()
             wait = 5.0
             try:
-                due = await store.reports_due(self.config.name, utcnow(), BATCH)
+                due = await store.due(self.config.name, utcnow(), BATCH)
                 for report in due:
                     await self.file(report)
                 if len(due) == BATCH:
                     continue
-                upcoming = await store.report_next_attempt(self.config.name)
+                upcoming = await store.next_attempt(self.config.name)
                 if upcoming is not None:
                     wait = min(5.0, max(0.05, (upcoming - utcnow()).total_seconds()))
             except Exception:
@@ -218,7 +226,7 @@ class Open311Notifier(Notifier):
         return fields
 
     async def file(self, report: Report) -> None:
-        store = self.hub.citizen_reports
+        store = self.reports
         try:
             fields = self.form(report)
             external_id, token = await self._already_filed(report), None
@@ -238,7 +246,7 @@ class Open311Notifier(Notifier):
             data["token"] = token
         values = {"state": ReportState.OPEN, "external_id": external_id, "filed_at": now,
                   "deadline": now + self.config.deadline, "last_error": None, "data": data}
-        await store.report_update(report.id, **values)
+        await store.update(report.id, **values)
         if self._failing:
             self.log.info("reports are filed again", extra={"endpoint": self.client.where})
             self._failing = False
@@ -267,7 +275,7 @@ class Open311Notifier(Notifier):
         attempts = report.attempts + 1
         context = {"report": report.id, "rule": report.rule, "camera": report.camera_id, "error": str(err)}
         if err.refused:
-            await self.hub.citizen_reports.report_update(report.id, state=ReportState.REJECTED, attempts=attempts,
+            await self.reports.update(report.id, state=ReportState.REJECTED, attempts=attempts,
                                                        last_error=str(err))
             self.log.error("the endpoint refused a report for good", extra=context)
             return
@@ -275,7 +283,7 @@ class Open311Notifier(Notifier):
         if err.uncertain and "uncertain_since" not in data:
             data["uncertain_since"] = (now - timedelta(minutes=5)).isoformat()
         retry = now + timedelta(seconds=backoff_delay(attempts - 1, self.config.retry_max_seconds))
-        await self.hub.citizen_reports.report_update(report.id, attempts=attempts, next_attempt_at=retry,
+        await self.reports.update(report.id, attempts=attempts, next_attempt_at=retry,
                                                    last_error=str(err), data=data)
         if not self._failing:
             self.log.warning("cannot file reports; retrying with backoff", extra=context)
@@ -325,7 +333,7 @@ class Open311Notifier(Notifier):
                 key = f"{rule.name}|{camera_id}"
                 if now - since < rule.offline_for or self._outages.get(key) == since or not self.matches(rule, camera):
                     continue
-                latest = await hub.citizen_reports.reports(self.config.name, camera_id=camera_id, rule=rule.name,
+                latest = await self.reports.reports(self.config.name, camera_id=camera_id, rule=rule.name,
                                                            limit=1)
                 if not latest or abs((latest[0].trigger_at - since).total_seconds()) >= 1:
                     await self.raise_report(rule, camera, since, None)
@@ -333,7 +341,7 @@ class Open311Notifier(Notifier):
 
     async def poll(self) -> None:
         """Fetch the status of every open report."""
-        store = self.hub.citizen_reports
+        store = self.reports
         open_reports = await store.reports(self.config.name, state=ReportState.OPEN, limit=100_000)
         for report in open_reports:
             if report.external_id is None and report.data.get("token"):
@@ -343,7 +351,7 @@ class Open311Notifier(Notifier):
                     self.log.warning("cannot resolve a report token", extra={"report": report.id, "error": str(err)})
                     continue
                 if found:
-                    await store.report_update(report.id, external_id=found)
+                    await store.update(report.id, external_id=found)
                     report.external_id = found
         by_id = {r.external_id: r for r in open_reports if r.external_id}
         ids = list(by_id)
@@ -359,7 +367,7 @@ class Open311Notifier(Notifier):
 
     async def refresh(self, external_id: str) -> Report | None:
         """Fetch one report's status now (the webhook's answer to a call-back)."""
-        found = await self.hub.citizen_reports.reports(self.config.name, external_id=external_id, limit=1)
+        found = await self.reports.reports(self.config.name, external_id=external_id, limit=1)
         if not found:
             return None
         report = found[0]
@@ -380,7 +388,7 @@ class Open311Notifier(Notifier):
             values |= {"state": ReportState.CLOSED, "closed_at": answer.updated_datetime or utcnow()}
         if not values:
             return report
-        await self.hub.citizen_reports.report_update(report.id, **values)
+        await self.reports.update(report.id, **values)
         report = report.model_copy(update=values)
         if report.state == ReportState.CLOSED:
             self.log.info("report closed by the agency", extra={"report": report.id,
@@ -390,7 +398,7 @@ class Open311Notifier(Notifier):
 
     async def check_deadlines(self) -> None:
         """Announce each escalation point an open report has reached (the latest, when several)."""
-        store = self.hub.citizen_reports
+        store = self.reports
         now = utcnow()
         points = sorted(self.config.escalate)
         for report in await store.reports(self.config.name, state=ReportState.OPEN, limit=100_000):
@@ -401,7 +409,7 @@ class Open311Notifier(Notifier):
             if not reached:
                 continue
             escalations = report.escalations + [format_duration(p) for p in reached]
-            await store.report_update(report.id, escalations=escalations)
+            await store.update(report.id, escalations=escalations)
             point = reached[-1]
             overdue = now - report.deadline
             self.log.warning("open report reached an escalation point",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,8 +9,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from hub.core.models import Camera, Device, Report, ReportState, Role, Stream, StreamRole, utcnow
-from hub.core.store import Base, Store, database_url
+from hub.core.models import Camera, Device, Role, Stream, StreamRole, utcnow
+from hub.store import Base, Store, database_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,7 +35,7 @@ def device(serial: str) -> Device:
 
 
 async def test_migrations_match_the_models(store: Store) -> None:
-    async with store.engine.connect() as conn:
+    async with store.db.engine.connect() as conn:
         diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
     assert diff == []
 
@@ -46,66 +45,66 @@ async def test_migrate_twice_is_harmless(store: Store) -> None:
 
 
 async def test_token_round_trip_and_revocation(store: Store) -> None:
-    token = await store.create_token(Role.OPERATOR, name="pos ronda")
-    who = await store.principal_for_token(token)
+    token = await store.tokens.create_token(Role.OPERATOR, name="pos ronda")
+    who = await store.tokens.principal_for_token(token)
     assert who is not None and who.role == Role.OPERATOR and who.name == "pos ronda"
-    assert await store.principal_for_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
-    assert await store.principal_for_token("garbage") is None
-    assert await store.revoke_token(token.split("_")[1])
-    assert await store.principal_for_token(token) is None
+    assert await store.tokens.principal_for_token(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
+    assert await store.tokens.principal_for_token("garbage") is None
+    assert await store.tokens.revoke_token(token.split("_")[1])
+    assert await store.tokens.principal_for_token(token) is None
 
 
 async def test_a_token_revoked_elsewhere_stops_working_within_the_cache_time(
         store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from hub.core import store as store_module
+    from hub.store import tokens as store_module
 
     monkeypatch.setattr(store_module, "TOKEN_CACHE_SECONDS", 0.5)
-    token = await store.create_token(Role.VIEWER, expires_at=utcnow() + timedelta(seconds=1.5))
-    assert await store.principal_for_token(token) is not None
+    token = await store.tokens.create_token(Role.VIEWER, expires_at=utcnow() + timedelta(seconds=1.5))
+    assert await store.tokens.principal_for_token(token) is not None
     other = Store(store.url)  # `pantau token revoke`, or another node on the same database
     try:
-        assert await other.revoke_token(token.split("_")[1])
+        assert await other.tokens.revoke_token(token.split("_")[1])
     finally:
         await other.close()
-    assert await store.principal_for_token(token) is not None, "trusted for the cache time"
+    assert await store.tokens.principal_for_token(token) is not None, "trusted for the cache time"
     await asyncio.sleep(0.6)
-    assert await store.principal_for_token(token) is None, "then the database says no"
+    assert await store.tokens.principal_for_token(token) is None, "then the database says no"
     monkeypatch.setattr(store_module, "TOKEN_CACHE_SECONDS", 60)
-    fresh = await store.create_token(Role.VIEWER, expires_at=utcnow() + timedelta(seconds=0.8))
-    assert await store.principal_for_token(fresh) is not None
+    fresh = await store.tokens.create_token(Role.VIEWER, expires_at=utcnow() + timedelta(seconds=0.8))
+    assert await store.tokens.principal_for_token(fresh) is not None
     await asyncio.sleep(0.9)
-    assert await store.principal_for_token(fresh) is None, "an expiry is kept to the second, cache or not"
+    assert await store.tokens.principal_for_token(fresh) is None, "an expiry is kept to the second, cache or not"
 
 
 async def test_token_is_stored_hashed_and_expires(store: Store) -> None:
     from sqlalchemy import select
 
-    from hub.core.store import TokenRow
+    from hub.store.tokens import TokenRow
 
-    token = await store.create_token(Role.VIEWER, expires_at=utcnow() - timedelta(seconds=1))
-    async with store.session() as s:
+    token = await store.tokens.create_token(Role.VIEWER, expires_at=utcnow() - timedelta(seconds=1))
+    async with store.db.session() as s:
         rows = (await s.scalars(select(TokenRow))).all()
     assert all(token.split("_", 2)[2] not in (r.secret_hash, r.name or "") for r in rows)
-    assert await store.principal_for_token(token) is None
+    assert await store.tokens.principal_for_token(token) is None
 
 
 async def test_inventory_removal_keeps_history_and_secrets_stay_out(store: Store) -> None:
-    await store.save_inventory([device("A")], [camera("A", 1, "Gate"), camera("A", 2, "Yard")], {"src"})
-    await store.save_inventory([device("A")], [camera("A", 1, "Gate (renamed)")], {"src"})
-    current = await store.known_cameras()
+    await store.cameras.save_inventory([device("A")], [camera("A", 1, "Gate"), camera("A", 2, "Yard")], {"src"})
+    await store.cameras.save_inventory([device("A")], [camera("A", 1, "Gate (renamed)")], {"src"})
+    current = await store.cameras.known_cameras()
     assert [(c.id, c.name) for c, _, _ in current] == [("demo:A:1", "Gate (renamed)")]
-    everything = {c.id: removed for c, _, removed in await store.known_cameras(include_removed=True)}
+    everything = {c.id: removed for c, _, removed in await store.cameras.known_cameras(include_removed=True)}
     assert everything["demo:A:2"] is not None and everything["demo:A:1"] is None
-    async with store.engine.connect() as conn:
+    async with store.db.engine.connect() as conn:
         from sqlalchemy import text
 
         dump = str((await conn.execute(text("SELECT data FROM cameras"))).all())
     assert "pw@" not in dump and "rtsp://" not in dump
     # The camera comes back: same id, history kept, no longer removed.
-    await store.save_inventory([device("A")], [camera("A", 1, "Gate"), camera("A", 2, "Yard")], {"src"})
-    assert len(await store.known_cameras()) == 2
+    await store.cameras.save_inventory([device("A")], [camera("A", 1, "Gate"), camera("A", 2, "Yard")], {"src"})
+    assert len(await store.cameras.known_cameras()) == 2
 
 
 async def test_segments_by_time_range_and_locking(store: Store) -> None:
@@ -113,53 +112,33 @@ async def test_segments_by_time_range_and_locking(store: Store) -> None:
     ids = []
     for i in range(5):
         start = t0 + timedelta(seconds=10 * i)
-        ids.append(await store.add_segment("demo:A:1", "main", start, start + timedelta(seconds=10), 10.0,
-                                           1000 + i, "ab" * 32, f"recordings/a/{i}.mp4"))
-    again = await store.add_segment("demo:A:1", "main", t0, t0 + timedelta(seconds=10), 10.0, 1000, "ab" * 32,
-                                    "recordings/a/0.mp4")
+        ids.append(await store.recordings.add_segment("demo:A:1", "main", start, start + timedelta(seconds=10),
+                                                      10.0, 1000 + i, "ab" * 32, f"recordings/a/{i}.mp4"))
+    again = await store.recordings.add_segment("demo:A:1", "main", t0, t0 + timedelta(seconds=10), 10.0, 1000,
+                                               "ab" * 32, "recordings/a/0.mp4")
     assert again is None, "a segment is indexed once, however often its storing is retried"
-    window = await store.segments("demo:A:1", t0 + timedelta(seconds=15), t0 + timedelta(seconds=35))
+    window = await store.recordings.segments("demo:A:1", t0 + timedelta(seconds=15), t0 + timedelta(seconds=35))
     assert [s.id for s in window] == ids[1:4]
     assert window[0].start.tzinfo is not None
-    await store.set_locked(ids[0], True)
-    expired = await store.expired_segments("demo:A:1", t0 + timedelta(seconds=100))
+    await store.recordings.set_locked(ids[0], True)
+    expired = await store.recordings.expired_segments("demo:A:1", t0 + timedelta(seconds=100))
     assert [i for i, _ in expired] == ids[1:]
-    await store.delete_segments([i for i, _ in expired] + [ids[0]])
-    remaining = await store.segments("demo:A:1")
+    await store.recordings.delete_segments([i for i, _ in expired] + [ids[0]])
+    remaining = await store.recordings.segments("demo:A:1")
     assert [s.id for s in remaining] == [ids[0]] and remaining[0].locked
-
-
-def report(rule: str = "tamper", camera_id: str = "demo:A:1") -> Report:
-    now = utcnow()
-    return Report(id=uuid.uuid4().hex, notifier="jaki", rule=rule, camera_id=camera_id, state=ReportState.PENDING,
-                  service_code="X", description="d", trigger_at=now, last_seen_at=now, created_at=now)
-
-
-async def test_one_open_report_per_camera_and_rule(store: Store) -> None:
-    first, new = await store.report_raise(report())
-    again, repeat = await store.report_raise(report())
-    other, _ = await store.report_raise(report(rule="offline"))
-    assert new and not repeat and again.id == first.id and again.occurrences == 2
-    assert other.id != first.id
-    await store.report_update(first.id, state=ReportState.OPEN, external_id="638001")
-    assert (await store.report_raise(report()))[0].id == first.id, "an open report still stands"
-    await store.report_update(first.id, state=ReportState.CLOSED)
-    fresh, new = await store.report_raise(report())
-    assert new and fresh.id != first.id
-    assert [r.id for r in await store.reports("jaki", external_id="638001")] == [first.id]
-    assert {r.state for r in await store.reports("jaki")} == {ReportState.PENDING, ReportState.CLOSED}
 
 
 async def test_current_status_knows_when_an_outage_began(store: Store) -> None:
     now = utcnow()
     for status, ago in (("online", 300), ("offline", 180), ("offline", 1)):
-        await store.record_status("demo:A:1", status, now - timedelta(minutes=ago))
-    await store.record_status("demo:A:2", "online", now - timedelta(minutes=5))
-    status = await store.current_status(since_for={"offline"})
+        await store.status.record_status("demo:A:1", status, now - timedelta(minutes=ago))
+    await store.status.record_status("demo:A:2", "online", now - timedelta(minutes=5))
+    status = await store.status.current_status(since_for={"offline"})
     assert status["demo:A:1"][0] == "offline"
     assert abs((status["demo:A:1"][1] - (now - timedelta(minutes=180))).total_seconds()) < 1
     assert status["demo:A:2"][0] == "online"
-    assert (await store.current_status())["demo:A:1"][1] > now - timedelta(minutes=2), "no look-back unless asked"
+    latest = (await store.status.current_status())["demo:A:1"][1]
+    assert latest > now - timedelta(minutes=2), "no look-back unless asked"
 
 
 def test_database_url_forms(tmp_path: Path) -> None:
@@ -178,40 +157,41 @@ async def test_events_are_kept_and_queued_once_and_read_back_the_same(store: Sto
     from sqlalchemy import select
 
     from hub.core.models import Event, EventKind, EventState
-    from hub.core.store import EventRow
+    from hub.store.events import EventRow
 
     wib = timezone(timedelta(hours=7))  # a device clock in WIB: kept as the same instant in UTC
     events = [Event(camera_id=f"demo:x:{i % 2}", kind=EventKind.MOTION, state=EventState.START,
                     at=datetime(2026, 11, 22, 18, 0, 0, 250_000, tzinfo=wib) + timedelta(seconds=i),
                     data={"seq": i, "name": "gerbang"})
               for i in range(700)]
-    made = await store.record_events(events, {"mqtt": events, "jaki": events[:3], "idle": []})
+    made = await store.events.record_events(events, {"mqtt": events, "jaki": events[:3], "idle": []})
     assert [e.id for _, e in made["mqtt"]] == [e.id for e in events], "one row each, in order"
     assert [e.id for _, e in made["jaki"]] == [e.id for e in events[:3]] and "idle" not in made
     ids = [row_id for row_id, _ in made["mqtt"]]
     assert ids == sorted(ids) and len(set(ids)) == 700
-    assert await store.record_events(events[:5], {"mqtt": events[:5]}) == {}, "a repeat is ignored"
-    kept = await store.events("demo:x:1", limit=1000)
+    assert await store.events.record_events(events[:5], {"mqtt": events[:5]}) == {}, "a repeat is ignored"
+    kept = await store.events.events("demo:x:1", limit=1000)
     assert sorted(kept, key=lambda e: e.data["seq"]) == [e for e in events if e.camera_id == "demo:x:1"]
-    async with store.session() as s:
+    async with store.db.session() as s:
         at = (await s.scalars(select(EventRow.at).where(EventRow.id == events[3].id))).one()
     assert at == datetime(2026, 11, 22, 11, 0, 3, 250_000, tzinfo=UTC)
-    head = await store.outbox_head("jaki", 10)
+    head = await store.events.outbox_head("jaki", 10)
     assert [r.event_id for r in head] == [e.id for e in events[:3]] and head[0].attempts == 0
     assert Event.model_validate(head[0].payload) == events[0]
     assert abs((head[0].created_at - utcnow()).total_seconds()) < 60
-    assert await store.outbox_summary() == {"mqtt": {"pending": 700, "delivered": 0, "dead": 0},
+    assert await store.events.outbox_summary() == {"mqtt": {"pending": 700, "delivered": 0, "dead": 0},
                                            "jaki": {"pending": 3, "delivered": 0, "dead": 0}}
     # The next transaction takes the deliveries of earlier rows along (the outbox's steady state).
     later = [Event(camera_id="demo:x:0", kind=EventKind.TAMPER) for _ in range(2)]
     jaki_rows = [row_id for row_id, _ in made["jaki"]]
-    again = await store.record_events(later, {"jaki": later}, delivered=jaki_rows[:2])
+    again = await store.events.record_events(later, {"jaki": later}, delivered=jaki_rows[:2])
     assert [e.id for _, e in again["jaki"]] == [e.id for e in later]
-    assert (await store.outbox_summary())["jaki"] == {"pending": 3, "delivered": 2, "dead": 0}
-    assert [r.event_id for r in await store.outbox_head("jaki", 10)] == [events[2].id, *(e.id for e in later)]
+    assert (await store.events.outbox_summary())["jaki"] == {"pending": 3, "delivered": 2, "dead": 0}
+    assert [r.event_id for r in await store.events.outbox_head("jaki", 10)] == [events[2].id, *(e.id for e in later)]
     # Deliveries with gaps (another notifier's rows between, rows still out): only those rows change.
     gappy = ids[20:25] + ids[:10] + [ids[699], ids[3], jaki_rows[2]]
-    await store.record_events([Event(kind=EventKind.OTHER)], {}, delivered=gappy)
-    assert (await store.outbox_summary())["mqtt"] == {"pending": 684, "delivered": 16, "dead": 0}
-    assert [r.event_id for r in await store.outbox_head("mqtt", 11)] == [e.id for e in events[10:20] + events[25:26]]
-    assert (await store.outbox_summary())["jaki"] == {"pending": 2, "delivered": 3, "dead": 0}
+    await store.events.record_events([Event(kind=EventKind.OTHER)], {}, delivered=gappy)
+    assert (await store.events.outbox_summary())["mqtt"] == {"pending": 684, "delivered": 16, "dead": 0}
+    head = await store.events.outbox_head("mqtt", 11)
+    assert [r.event_id for r in head] == [e.id for e in events[10:20] + events[25:26]]
+    assert (await store.events.outbox_summary())["jaki"] == {"pending": 2, "delivered": 3, "dead": 0}

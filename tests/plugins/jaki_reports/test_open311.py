@@ -19,11 +19,18 @@ import pytest
 from hub.app import Hub
 from hub.core.config import load_config
 from hub.core.errors import ConfigError
-from hub.core.models import Event, EventKind, EventState, ReportState, Role, utcnow
+from hub.core.models import Event, EventKind, EventState, Role, utcnow
 from hub.core.plugins import Plugins
 from hub.testing.net import free_port
 from hub.testing.sim import Open311Simulator
 from hub.testing.waiting import until
+from plugins.jaki_reports.models import ReportState
+from plugins.jaki_reports.store import ReportStore
+
+
+def reports_of(hub: Hub) -> ReportStore:
+    """The plugin's table of reports, in the running hub's database."""
+    return ReportStore(hub.context.database)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -120,7 +127,7 @@ async def test_a_tamper_event_is_filed_once_with_location_text_and_a_snapshot_an
             async with http.get(forged) as resp:
                 assert resp.status == 403
 
-        reports = await hub.store.reports("jaki")
+        reports = await reports_of(hub).reports("jaki")
         assert len(reports) == 1 and reports[0].state == ReportState.OPEN
         report = reports[0]
         assert report.external_id == filed.id and report.occurrences == 3
@@ -131,15 +138,15 @@ async def test_a_tamper_event_is_filed_once_with_location_text_and_a_snapshot_an
         endpoint.close(filed.id, "Kamera sudah diperbaiki.")
 
         async def closed() -> bool:
-            got = await hub.store.report_get(report.id)
+            got = await reports_of(hub).get(report.id)
             return got is not None and got.state == ReportState.CLOSED
 
         await until(closed, 10)
-        got = await hub.store.report_get(report.id)
+        got = await reports_of(hub).get(report.id)
         assert got is not None and got.status_notes == "Kamera sudah diperbaiki."
 
         async def told() -> bool:  # the filing and the closing are events too, kept beside the others
-            kinds = [e.kind for e in await hub.store.events(cam)]
+            kinds = [e.kind for e in await hub.store.events.events(cam)]
             return EventKind.REPORT_FILED in kinds and EventKind.REPORT_CLOSED in kinds
 
         await until(told, 5)
@@ -161,17 +168,17 @@ async def test_the_endpoint_down_for_a_while_then_every_report_is_filed_exactly_
         hub.publish(Event(camera_id=cams["Taman Suropati"], kind=EventKind.INTRUSION))  # no flood-gate tag
 
         async def pending_with_errors() -> bool:
-            found = await hub.store.reports("jaki", state=ReportState.PENDING)
+            found = await reports_of(hub).reports("jaki", state=ReportState.PENDING)
             return len(found) == 3 and all(r.attempts >= 2 and r.last_error for r in found)
 
         await until(pending_with_errors, 20)
-        assert "cannot connect" in (await hub.store.reports("jaki"))[0].last_error  # type: ignore[operator]
+        assert "cannot connect" in (await reports_of(hub).reports("jaki"))[0].last_error  # type: ignore[operator]
         await endpoint.start()
         await until(lambda: len(endpoint.filed) == 3, 20)
         await asyncio.sleep(2)
         codes = sorted(r.service_code for r in endpoint.filed.values())
         assert codes == ["BANJIR", "VANDALISME", "VANDALISME"]
-        assert all(r.state == ReportState.OPEN for r in await hub.store.reports("jaki"))
+        assert all(r.state == ReportState.OPEN for r in await reports_of(hub).reports("jaki"))
     finally:
         await hub.stop()
 
@@ -184,7 +191,7 @@ async def test_a_lost_answer_does_not_file_the_report_twice(endpoint: Open311Sim
         await until(lambda: len(endpoint.filed) == 1, 20)
 
         async def uncertain() -> bool:
-            found = await hub.store.reports("jaki")
+            found = await reports_of(hub).reports("jaki")
             return bool(found) and "uncertain_since" in found[0].data
 
         await until(uncertain, 10)
@@ -192,12 +199,12 @@ async def test_a_lost_answer_does_not_file_the_report_twice(endpoint: Open311Sim
         await until(lambda: any("start_date" in r for r in endpoint.requests), 20)
 
         async def opened() -> bool:
-            found = await hub.store.reports("jaki")
+            found = await reports_of(hub).reports("jaki")
             return found[0].state == ReportState.OPEN
 
         await until(opened, 20)
         assert len(endpoint.filed) == 1
-        assert (await hub.store.reports("jaki"))[0].external_id == next(iter(endpoint.filed))
+        assert (await reports_of(hub).reports("jaki"))[0].external_id == next(iter(endpoint.filed))
     finally:
         await hub.stop()
 
@@ -211,10 +218,10 @@ async def test_a_camera_offline_longer_than_the_rule_allows_gets_one_report_per_
         now = utcnow()
         # The gate camera went down 3 h ago (confirmed again after a restart 1 min ago);
         # the park camera only 1 h ago.
-        await hub.store.record_status(gate, "online", now - timedelta(hours=5))
-        await hub.store.record_status(gate, "offline", now - timedelta(hours=3))
-        await hub.store.record_status(gate, "offline", now - timedelta(minutes=1))
-        await hub.store.record_status(park, "offline", now - timedelta(hours=1))
+        await hub.store.status.record_status(gate, "online", now - timedelta(hours=5))
+        await hub.store.status.record_status(gate, "offline", now - timedelta(hours=3))
+        await hub.store.status.record_status(gate, "offline", now - timedelta(minutes=1))
+        await hub.store.status.record_status(park, "offline", now - timedelta(hours=1))
         await until(lambda: len(endpoint.filed) == 1, 20)
         filed = next(iter(endpoint.filed.values()))
         assert filed.service_code == "CCTV-RUSAK"
@@ -226,14 +233,14 @@ async def test_a_camera_offline_longer_than_the_rule_allows_gets_one_report_per_
         endpoint.close(filed.id)
 
         async def closed() -> bool:
-            return (await hub.store.reports("jaki"))[0].state == ReportState.CLOSED
+            return (await reports_of(hub).reports("jaki"))[0].state == ReportState.CLOSED
 
         await until(closed, 10)
         await asyncio.sleep(2)
         assert len(endpoint.filed) == 1
         # Back online, then down again for over 2 h: a new outage, a new report.
-        await hub.store.record_status(gate, "online", utcnow() - timedelta(minutes=200))
-        await hub.store.record_status(gate, "offline", utcnow() - timedelta(minutes=130))
+        await hub.store.status.record_status(gate, "online", utcnow() - timedelta(minutes=200))
+        await hub.store.status.record_status(gate, "offline", utcnow() - timedelta(minutes=130))
         await until(lambda: len(endpoint.filed) == 2, 20)
     finally:
         await hub.stop()
@@ -270,7 +277,7 @@ async def test_a_report_past_its_deadline_raises_escalation_notices_through_mqtt
         first = notices()[0]
         assert first["camera_id"] == cam and first["data"]["service_request_id"] == next(iter(endpoint.filed))
         assert any(e["kind"] == "report_filed" for e in got)
-        report = (await hub.store.reports("jaki"))[0]
+        report = (await reports_of(hub).reports("jaki"))[0]
         assert report.overdue and report.escalations == ["-2s", "0s", "2s"]
         await asyncio.sleep(1.5)
         assert len(notices()) == 3, "each point is announced once"
@@ -293,7 +300,7 @@ async def test_refusals_and_garbage_are_logged_with_context_and_lose_no_other_re
         hub.publish(Event(camera_id=cams["Pintu Air Manggarai"], kind=EventKind.TAMPER))
 
         async def garbled() -> bool:
-            found = await hub.store.reports("jaki", state=ReportState.PENDING)
+            found = await reports_of(hub).reports("jaki", state=ReportState.PENDING)
             return any("not JSON" in (r.last_error or "") for r in found)
 
         await until(garbled, 20)
@@ -301,10 +308,10 @@ async def test_refusals_and_garbage_are_logged_with_context_and_lose_no_other_re
         await until(lambda: len(endpoint.filed) == 1, 20)
 
         async def settled() -> bool:
-            return not await hub.store.reports("jaki", state=ReportState.PENDING)
+            return not await reports_of(hub).reports("jaki", state=ReportState.PENDING)
 
         await until(settled, 20)
-        by_rule = {(r.rule, r.camera_id): r for r in await hub.store.reports("jaki")}
+        by_rule = {(r.rule, r.camera_id): r for r in await reports_of(hub).reports("jaki")}
         typo = by_rule[("typo", cams["Taman Suropati"])]
         nowhere = by_rule[("tamper", cams["Gudang Tanpa Lokasi"])]
         assert typo.state == ReportState.REJECTED and "NO-SUCH-SERVICE not found" in (typo.last_error or "")
@@ -329,7 +336,7 @@ async def test_the_webhook_fetches_a_report_now_and_the_api_and_cli_show_it(tmp_
         request_id = next(iter(sim.filed))
         await asyncio.sleep(0.6)  # the token becomes an id
         base = f"http://127.0.0.1:{hub.port}/api/v1"
-        token = await hub.store.create_token(Role.VIEWER, "jaki-callback")
+        token = await hub.store.tokens.create_token(Role.VIEWER, "jaki-callback")
         auth = {"Authorization": f"Bearer {token}"}
         sim.close(request_id, "Selesai.")
         async with aiohttp.ClientSession() as http:

@@ -1,0 +1,88 @@
+"""What a ``pantau`` command is made of, for the hub's commands and plugins' alike.
+
+``config_option`` and ``data_dir_option`` are the options every command that
+reads hub.yaml takes; ``fail_on_errors`` prints the hub's errors without a
+traceback (configuration problems as ``FILE:LINE: key.path: message`` and
+exit code 2, other hub errors as ``error: message`` and exit code 1);
+``open_store`` gives the migrated store of hub.yaml's database, and
+``open_database`` the database itself, for a plugin's own tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from hub.core.config import DEFAULT_CONFIG, LoadedConfig, load_config
+from hub.core.errors import ConfigError, HubError
+from hub.core.plugins import Plugins
+
+if TYPE_CHECKING:
+    from hub.core.context import SqlDatabase
+    from hub.store import Store
+
+config_option = click.option(
+    "-c", "--config", "config_file", type=click.Path(path_type=Path), default=DEFAULT_CONFIG, show_default=True,
+    help="The hub.yaml to use.")
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None,
+    help="Data directory (database, recordings); overrides hub.data_dir.")
+
+
+@functools.cache
+def plugins() -> Plugins:
+    """The installed plugins, loaded once per process."""
+    return Plugins().load()
+
+
+def fail_on_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A command's hub errors as messages and exit codes, not tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(problem.format(), err=True)
+            sys.exit(2)
+        except HubError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def load(config_file: Path, data_dir: Path | None = None) -> LoadedConfig:
+    """hub.yaml, validated with every installed plugin's types."""
+    return load_config(config_file, plugins(), data_dir=data_dir)
+
+
+@contextlib.asynccontextmanager
+async def open_store(config_file: Path, data_dir: Path | None = None) -> AsyncIterator[Store]:
+    """The store of hub.yaml's database, migrated (the hub's tables and every plugin's), closed after."""
+    from hub.app import open_store as opened
+
+    loaded = load(config_file, data_dir)
+    store = await opened(loaded.model, loaded.data_dir, plugins())
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@contextlib.asynccontextmanager
+async def open_database(config_file: Path, data_dir: Path | None = None) -> AsyncIterator[SqlDatabase]:
+    """hub.yaml's database, migrated, for a plugin command that reads its own tables::
+
+        async with open_database(config_file, data_dir) as database:
+            rows = await MyRepository(database).everything()
+    """
+    async with open_store(config_file, data_dir) as store:
+        yield store.db

@@ -1,0 +1,60 @@
+"""The metadata store: one database, a repository per concern.
+
+``Store`` opens the ``Database`` (engine, transactions, migrations) and hands
+each concern its repository, small enough to read at once:
+
+- ``cameras``: devices and cameras as the sources last held them
+- ``recordings``: the segment index, locks
+- ``events``: kept events and the notifier outbox (one transaction)
+- ``status``: camera status history, availability
+- ``tokens``: API tokens
+- ``audit``: the access audit log
+
+A plugin owns its tables the same way: declared on a base of its own,
+created by migrations on a branch of its own (``register_migrations``), and
+read through ``HubContext.database``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from hub.store.audit import AuditLog
+from hub.store.cameras import CameraRecords
+from hub.store.database import Base, Database, RawJSON, UTCDateTime, database_url
+from hub.store.events import EventRecords
+from hub.store.recordings import Recordings
+from hub.store.status import StatusHistory
+from hub.store.tokens import TOKEN_CACHE_SECONDS, TOKEN_PREFIX, Tokens
+
+__all__ = ["TOKEN_CACHE_SECONDS", "TOKEN_PREFIX", "Base", "Database", "RawJSON", "Store", "UTCDateTime",
+           "database_url"]
+
+
+class Store:
+    """The hub's repositories over one database."""
+
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+        self.cameras = CameraRecords(self.db)
+        self.recordings = Recordings(self.db)
+        self.events = EventRecords(self.db)
+        self.status = StatusHistory(self.db)
+        self.tokens = Tokens(self.db)
+        self.audit = AuditLog(self.db)
+
+    @property
+    def url(self) -> str:
+        return self.db.url
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+    async def migrate(self, plugins: Mapping[str, Path] | None = None) -> None:
+        """Bring the hub's schema, and each plugin's (``{plugin: versions folder}``), to their heads."""
+        await self.db.migrate(plugins)
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,110 @@
+"""The recording index: one row per stored segment, with its hash and lock.
+
+Segments are written once (storage never replaces an object) and indexed
+once (``storage_key`` is unique).  A locked segment (evidence) is never
+deleted by retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, delete, func, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.core.models import Segment
+from hub.store.database import Base, Database, UTCDateTime
+
+
+class SegmentRow(Base):
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    camera_id: Mapped[str] = mapped_column(String(250), index=True)
+    stream_role: Mapped[str] = mapped_column(String(20))
+    start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(500), unique=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def _segment(r: SegmentRow) -> Segment:
+    return Segment(id=r.id, camera_id=r.camera_id, stream_role=r.stream_role, start=r.start, end=r.end,  # type: ignore[arg-type]
+                   duration=r.duration, size=r.size, sha256=r.sha256, locked=r.locked)
+
+
+class Recordings:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add_segment(self, camera_id: str, role: str, start: datetime, end: datetime, duration: float,
+                          size: int, sha256: str, storage_key: str) -> int | None:
+        """Index a stored segment; None when one with ``storage_key`` is indexed already
+        (a retry after indexing worked but cleaning up did not).  One transaction, and
+        with SQLite one hop to the writer thread: every recorded camera adds one per
+        segment, so at city scale this runs many times a second."""
+        t = SegmentRow.__table__.c
+        statement = self.db.insert_ignoring(SegmentRow.__table__, ["storage_key"]).values(
+            camera_id=camera_id, stream_role=role, start=start, end=end, duration=duration, size=size,
+            sha256=sha256, storage_key=storage_key, locked=False).returning(t.id)
+        row = await self.db.transaction(lambda conn: conn.execute(statement).first())
+        return int(row[0]) if row is not None else None
+
+    async def segments(self, camera_id: str, start: datetime | None = None, end: datetime | None = None,
+                       limit: int = 1000) -> list[Segment]:
+        q = select(SegmentRow).where(SegmentRow.camera_id == camera_id)
+        if start is not None:
+            q = q.where(SegmentRow.end > start)
+        if end is not None:
+            q = q.where(SegmentRow.start < end)
+        async with self.db.session() as s:
+            rows = (await s.scalars(q.order_by(SegmentRow.start).limit(limit))).all()
+        return [_segment(r) for r in rows]
+
+    async def segment(self, segment_id: int) -> tuple[Segment, str] | None:
+        async with self.db.session() as s:
+            row = await s.get(SegmentRow, segment_id)
+        return (_segment(row), row.storage_key) if row else None
+
+    async def expired_segments(self, camera_id: str, before: datetime, limit: int = 500) -> list[tuple[int, str]]:
+        q = (select(SegmentRow.id, SegmentRow.storage_key)
+             .where(SegmentRow.camera_id == camera_id, SegmentRow.end < before, SegmentRow.locked.is_(False))
+             .order_by(SegmentRow.start).limit(limit))
+        async with self.db.session() as s:
+            return [(r[0], r[1]) for r in (await s.execute(q)).all()]
+
+    async def oldest_segments(self, limit: int = 200) -> list[tuple[int, str, int]]:
+        """The oldest unlocked segments of any camera: id, storage key, size."""
+        q = (select(SegmentRow.id, SegmentRow.storage_key, SegmentRow.size)
+             .where(SegmentRow.locked.is_(False)).order_by(SegmentRow.start).limit(limit))
+        async with self.db.session() as s:
+            return [(r[0], r[1], r[2]) for r in (await s.execute(q)).all()]
+
+    async def segment_bytes(self) -> int:
+        """Bytes of every indexed segment."""
+        async with self.db.session() as s:
+            return int((await s.scalar(select(func.coalesce(func.sum(SegmentRow.size), 0)))) or 0)
+
+    async def recorded_cameras(self) -> list[str]:
+        async with self.db.session() as s:
+            return list((await s.scalars(select(SegmentRow.camera_id).distinct())).all())
+
+    async def delete_segments(self, ids: Sequence[int]) -> None:
+        async with self.db.session.begin() as s:
+            await s.execute(delete(SegmentRow).where(SegmentRow.id.in_(list(ids)), SegmentRow.locked.is_(False)))
+
+    async def lock_range(self, camera_id: str, start: datetime, end: datetime, locked: bool) -> list[int]:
+        """Lock (or unlock) every segment of a camera overlapping [start, end); returns their ids."""
+        where = (SegmentRow.camera_id == camera_id) & (SegmentRow.end > start) & (SegmentRow.start < end)
+        async with self.db.session.begin() as s:
+            ids = list((await s.scalars(select(SegmentRow.id).where(where).order_by(SegmentRow.start))).all())
+            if ids:
+                await s.execute(update(SegmentRow).where(SegmentRow.id.in_(ids)).values(locked=locked))
+        return ids
+
+    async def set_locked(self, segment_id: int, locked: bool) -> None:
+        async with self.db.session.begin() as s:
+            await s.execute(update(SegmentRow).where(SegmentRow.id == segment_id).values(locked=locked))

@@ -1,0 +1,114 @@
+"""API tokens: made on the command line, checked on every request, revocable.
+
+Only a token's SHA-256 is stored.  A token is ``pt_<id>_<secret>``: the id
+finds the row, the secret is compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from hub.core.models import Principal, Role, utcnow
+from hub.store.database import Base, Database, UTCDateTime
+
+TOKEN_PREFIX = "pt"
+#: Seconds a verified token is trusted without a database lookup (``Tokens.principal_for_token``).
+TOKEN_CACHE_SECONDS = 10.0
+#: Verified tokens remembered at most; past it the memory starts afresh.
+TOKEN_CACHE_SIZE = 10_000
+
+
+class TokenRow(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    role: Mapped[str] = mapped_column(String(20))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+def _hash(secret: str) -> str:
+    # Tokens are 256-bit random values, so a plain SHA-256 is enough (no
+    # password stretching needed) and keeps every API request cheap.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Tokens:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        #: sha256 of a verified token -> (trusted until (monotonic), its expiry, who it is).
+        self._cache: dict[str, tuple[float, datetime | None, Principal]] = {}
+
+    async def create_token(self, role: Role, name: str | None = None, expires_at: datetime | None = None) -> str:
+        """Create a bearer token; only its hash is stored.  Returns the token."""
+        token_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        async with self.db.session.begin() as s:
+            s.add(TokenRow(id=token_id, name=name, role=role.value, secret_hash=_hash(secret),
+                           created_at=utcnow(), expires_at=expires_at))
+        return f"{TOKEN_PREFIX}_{token_id}_{secret}"
+
+    async def principal_for_token(self, token: str) -> Principal | None:
+        """Who ``token`` is, or None when it is unknown, wrong, expired or revoked.
+
+        A token that checked out is trusted for ``TOKEN_CACHE_SECONDS`` without asking
+        the database again: a live viewer fetches a playlist or a segment every second
+        or two, and a lookup costs more than serving the file.  Revoking through this
+        store ends that at once; a revocation by another process (``pantau token
+        revoke``, another node) takes effect within those seconds.
+        """
+        parts = token.split("_", 2)
+        if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+            return None
+        key = _hash(token)  # never the token itself in memory longer than the request
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None:
+            until, expires_at, who = cached
+            if now < until and (expires_at is None or expires_at > utcnow()):
+                return who
+            del self._cache[key]
+        async with self.db.session() as s:
+            row = await s.get(TokenRow, parts[1])
+        if row is None or row.revoked_at is not None:
+            return None
+        if row.expires_at is not None and row.expires_at <= utcnow():
+            return None
+        if not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
+            return None
+        who = Principal(id=f"token:{row.id}", name=row.name, role=Role(row.role))
+        if len(self._cache) >= TOKEN_CACHE_SIZE:
+            self._cache.clear()
+        self._cache[key] = (now + TOKEN_CACHE_SECONDS, row.expires_at, who)
+        return who
+
+    async def list_tokens(self, include_ended: bool = False) -> list[dict[str, Any]]:
+        """Every token's id, name, role and dates, oldest first (never a secret or its hash);
+        without ``include_ended`` only those neither revoked nor expired."""
+        q = select(TokenRow).order_by(TokenRow.created_at)
+        if not include_ended:
+            q = q.where(TokenRow.revoked_at.is_(None),
+                        TokenRow.expires_at.is_(None) | (TokenRow.expires_at > utcnow()))
+        async with self.db.session() as s:
+            rows = (await s.scalars(q)).all()
+        return [{"id": r.id, "name": r.name, "role": r.role, "created_at": r.created_at,
+                 "expires_at": r.expires_at, "revoked_at": r.revoked_at} for r in rows]
+
+    async def revoke_token(self, token_id: str) -> bool:
+        async with self.db.session.begin() as s:
+            live = (TokenRow.id == token_id) & TokenRow.revoked_at.is_(None)
+            result = await s.execute(update(TokenRow).where(live).values(revoked_at=utcnow()))
+        principal_id = f"token:{token_id}"
+        for key in [k for k, (_, _, who) in self._cache.items() if who.id == principal_id]:
+            del self._cache[key]
+        return bool(result.rowcount)  # type: ignore[attr-defined]
