@@ -20,6 +20,11 @@ Messages name what failed (host and port, camera id, storage key) and never
 carry a password, a token or a URL with credentials in it: they end up in
 logs and API responses.  Library errors are translated at the edge with
 ``raise ... from err`` so the cause stays available to a debugger.
+
+Every class has a stable ``code`` (``device_not_ready``, ``access_denied``,
+...) and a ``title``: the API answers with them as ``application/problem+json``
+(RFC 9457), and a page translates by code, never by the English message.
+A subclass of a plugin's own inherits its parent's code unless it sets one.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from __future__ import annotations
 class HubError(Exception):
     """Base class of every error Pantau Hub raises on purpose."""
 
+    code = "hub_error"
+    title = "The hub could not do it"
+
 
 class ConfigError(HubError):
     """The configuration is invalid.
@@ -35,6 +43,9 @@ class ConfigError(HubError):
     ``problems`` holds one ``ConfigProblem`` per finding so the CLI can print
     them all as ``FILE:LINE: key.path: message``.
     """
+
+    code = "config_invalid"
+    title = "The configuration is invalid"
 
     def __init__(self, problems: list[ConfigProblem] | str) -> None:
         if isinstance(problems, str):
@@ -68,25 +79,43 @@ class ConfigProblem:
 class PluginError(HubError):
     """A plugin could not be loaded or broke a hook's contract."""
 
+    code = "plugin_failed"
+    title = "A plugin failed"
+
 
 class DeviceError(HubError):
     """A device (camera, NVR, DVR, partner link) failed."""
+
+    code = "device_error"
+    title = "The device failed"
 
 
 class DeviceNotReady(DeviceError):
     """The device is unreachable, slow or busy; the hub retries with backoff."""
 
+    code = "device_not_ready"
+    title = "The device is not reachable now"
+
 
 class DeviceAuthFailed(DeviceError):
     """The device refused the configured credentials; retrying will not help."""
+
+    code = "device_auth_failed"
+    title = "The device refused the credentials"
 
 
 class DeviceUnsupported(DeviceError):
     """The device does not offer the capability that was asked for."""
 
+    code = "device_unsupported"
+    title = "The device cannot do that"
+
 
 class StorageError(HubError):
     """A storage backend could not complete an operation."""
+
+    code = "storage_error"
+    title = "Storage failed"
 
 
 class StorageKeyTaken(StorageError):
@@ -97,14 +126,26 @@ class StorageKeyTaken(StorageError):
     at other footage.
     """
 
+    code = "storage_key_taken"
+    title = "An object is stored under that key already"
+
 
 class NotifyError(HubError):
     """A notifier could not deliver a message; the outbox will retry it."""
+
+    code = "notify_failed"
+    title = "A notification could not be delivered"
 
 
 class AccessDenied(HubError):
     """The policy engine refused an action to a principal."""
 
+    code = "access_denied"
+    title = "Access denied"
+
 
 class NotFound(HubError):
     """The camera, device or recording asked for does not exist."""
+
+    code = "not_found"
+    title = "Not found"

@@ -25,11 +25,12 @@ from hub.core.models import (
     Segment,
     StreamRole,
 )
+from hub.http import problems
 from hub.http.auth import CurrentPrincipal, require
 from hub.http.services import ServedHub, served_hub
 from hub.live import MEDIA_TYPES
 
-router = APIRouter(tags=["v1"])
+router = APIRouter(tags=["v1"], responses=problems.COMMON)
 
 
 def _hub(request: Request) -> ServedHub:

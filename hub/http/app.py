@@ -2,40 +2,20 @@
 
 Served by uvicorn inside the hub's event loop.  OpenAPI is generated from
 the same pydantic models as hub.yaml and lives at ``/api/openapi.json``.
-Errors from the hub's exception tree become HTTP statuses here, in one place.
+Errors answer as ``application/problem+json`` with a stable code (``hub.http.problems``).
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
 import hub as hub_pkg
-from hub.core.errors import (
-    AccessDenied,
-    DeviceAuthFailed,
-    DeviceError,
-    DeviceNotReady,
-    DeviceUnsupported,
-    HubError,
-    NotFound,
-    PluginError,
-)
+from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, page, shared
+from hub.http import api, page, problems, shared
 from hub.http.auth import principal
 from hub.http.services import ServedHub
-
-_STATUS: list[tuple[type[HubError], int]] = [
-    (NotFound, 404),
-    (AccessDenied, 403),
-    (DeviceNotReady, 503),
-    (DeviceAuthFailed, 502),
-    (DeviceUnsupported, 501),
-    (DeviceError, 502),
-    (HubError, 500),
-]
 
 
 def create_app(hub: ServedHub) -> FastAPI:
@@ -49,10 +29,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.state.hub = hub
     app.state.context = hub.context
 
-    @app.exception_handler(HubError)
-    async def hub_error(request: Request, exc: HubError) -> JSONResponse:
-        status = next(code for cls, code in _STATUS if isinstance(exc, cls))
-        return JSONResponse({"detail": str(exc)}, status_code=status)
+    problems.install(app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, object]:

@@ -1,0 +1,107 @@
+"""Errors as ``application/problem+json`` (RFC 9457), in one place.
+
+Every error answer of the API has the same shape: ``type`` (a URN naming the
+error), ``code`` (the stable code a page translates by), ``title``,
+``status`` and ``detail`` (the message, in English, safe to show: errors
+never carry a secret).  The hub's exception tree maps to statuses here;
+FastAPI's own ``HTTPException`` and request validation answer the same way.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
+
+from hub.core.errors import (
+    AccessDenied,
+    ConfigError,
+    DeviceAuthFailed,
+    DeviceError,
+    DeviceNotReady,
+    DeviceUnsupported,
+    HubError,
+    NotFound,
+    NotifyError,
+    PluginError,
+    StorageError,
+    StorageKeyTaken,
+)
+
+MEDIA_TYPE = "application/problem+json"
+
+#: The HTTP status of each class of the exception tree, most specific first.
+STATUS: list[tuple[type[HubError], int]] = [
+    (NotFound, 404),
+    (AccessDenied, 403),
+    (DeviceNotReady, 503),
+    (DeviceAuthFailed, 502),
+    (DeviceUnsupported, 501),
+    (DeviceError, 502),
+    (StorageKeyTaken, 409),
+    (StorageError, 503),
+    (NotifyError, 502),
+    (ConfigError, 500),
+    (PluginError, 500),
+    (HubError, 500),
+]
+
+#: Codes of answers that come from HTTP itself rather than from the exception tree.
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_request",
+              429: "too_many_requests", 501: "not_implemented", 503: "unavailable"}
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457)."""
+
+    type: str = Field(description="URN of the kind of error: urn:pantau:error:<code>.")
+    code: str = Field(description="Stable code of the error, for programs and translations.")
+    title: str = Field(description="Short summary of the kind of error.")
+    status: int = Field(description="The HTTP status.")
+    detail: str = Field(description="What went wrong this time, in English.")
+
+
+def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    body = {"type": f"urn:pantau:error:{code}", "code": code, "title": title, "status": status,
+            "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_of(exc: HubError) -> int:
+    return next(code for cls, code in STATUS if isinstance(exc, cls))
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of ``app`` as a problem."""
+
+    @app.exception_handler(HubError)
+    async def hub_error(request: Request, exc: HubError) -> JSONResponse:
+        return problem(status_of(exc), exc.code, exc.title, str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else code
+        return problem(exc.status_code, code, title, str(exc.detail), headers=dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        return problem(422, "invalid_request", "The request is not valid",
+                       f"{where}: {first['msg']}" if where else str(first["msg"]), errors=errors)
+
+
+#: ``responses=`` for routes: the problems any API route may answer with.
+COMMON: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(status).phrase}
+    for status in (401, 403, 404, 422)}
