@@ -10,8 +10,10 @@ and its SHA-256 is returned with it, for evidence handed to the police.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +25,9 @@ import av
 
 from hub.core.errors import NotFound, StorageError
 from hub.core.models import Segment
+from hub.core.storage import StorageBackend
 from hub.core.streams import FMP4_OPTIONS
+from hub.store.recordings import Recordings
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,32 @@ class Export:
     start: datetime  # of the first packet (the keyframe at or before the asked start)
     seconds: float
     segments: int
+
+
+async def export_range(recordings: Recordings, storage: StorageBackend, camera_id: str, start: datetime,
+                       end: datetime, work: Path) -> Export:
+    """The recording of a camera over [start, end) as one MP4 in ``work``: the segments
+    overlapping it, fetched from the backend when they are not local files, joined.
+    ``work`` is removed when it fails; the caller removes it once the file is sent."""
+    try:
+        files = []
+        for seg in await recordings.segments(camera_id, start, end, 10_000):
+            stored = await recordings.segment(seg.id)
+            if stored is None:  # retention removed it meanwhile
+                continue
+            key = stored[1]
+            local = storage.local_path(key)
+            if local is None:
+                local = work / f"{seg.id}.mp4"
+                await asyncio.to_thread(local.parent.mkdir, parents=True, exist_ok=True)
+                with local.open("wb") as f:  # noqa: ASYNC230 - small writes, between awaits
+                    async for chunk in storage.read(key):
+                        f.write(chunk)
+            files.append((seg, local))
+        return await asyncio.to_thread(join, files, start, end, work)
+    except BaseException:
+        await asyncio.to_thread(shutil.rmtree, work, True)
+        raise
 
 
 def join(segments: Sequence[tuple[Segment, Path]], start: datetime, end: datetime, out_dir: Path) -> Export:

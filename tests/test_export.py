@@ -88,6 +88,9 @@ def test_export_through_the_api_is_audited_and_checks_its_range(hub_factory) -> 
         url = f"/api/v1/cameras/{cam}/export"
         got = client.get(url, params={"start": start.isoformat(), "end": end.isoformat()})
         naive = client.get(url, params={"start": "2026-11-22T10:00:00", "end": "2026-11-22T10:01:00"})
+        naive_listing = client.get(f"/api/v1/cameras/{cam}/recordings", params={"start": "2026-11-22T10:00:00"})
+        backwards = client.get(f"/api/v1/cameras/{cam}/recordings",
+                               params={"start": end.isoformat(), "end": start.isoformat()})
         later_end = (start + timedelta(hours=7)).isoformat()
         too_long = client.get(url, params={"start": start.isoformat(), "end": later_end})
         later = end + timedelta(hours=2)
@@ -104,6 +107,8 @@ def test_export_through_the_api_is_audited_and_checks_its_range(hub_factory) -> 
         frames = list(c.decode(video=0))
     assert frames[0].key_frame and len(frames) >= 25
     assert naive.status_code == 400 and "time zone" in naive.json()["detail"]
+    assert naive_listing.status_code == 400 and "time zone" in naive_listing.json()["detail"], naive_listing.text
+    assert backwards.status_code == 400 and backwards.json()["code"] == "bad_request"
     assert too_long.status_code == 400
     assert nothing.status_code == 404
     assert any(a["action"] == "export" and a["camera_id"] == cam and a["allowed"] for a in audit)

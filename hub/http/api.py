@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from hub.core.errors import AccessDenied
+from hub.core.errors import AccessDenied, NotFound
 from hub.core.models import (
     Action,
     Camera,
@@ -25,6 +25,7 @@ from hub.core.models import (
     Segment,
     StreamRole,
 )
+from hub.export import export_range
 from hub.http import problems
 from hub.http.auth import CurrentPrincipal, require
 from hub.http.services import ServedHub, served_hub
@@ -35,6 +36,26 @@ router = APIRouter(tags=["v1"], responses=problems.COMMON)
 
 def _hub(request: Request) -> ServedHub:
     return served_hub(request)
+
+
+async def _recorded_camera(hub: ServedHub, camera_id: str) -> Camera:
+    """A camera whose recordings are asked for: from the inventory, else as it was last seen
+    (a removed camera keeps its recordings); ``NotFound`` when the hub never knew it."""
+    camera = hub.inventory.cameras.get(camera_id) or await hub.store.cameras.known_camera(camera_id)
+    if camera is None:
+        raise NotFound(f"no camera {camera_id!r}")
+    return camera
+
+
+def check_range(start: datetime | None, end: datetime | None, longest: timedelta | None = None) -> None:
+    """A range given in a request, refused (400) without a time zone, ending before it starts,
+    or longer than ``longest``: local times are ambiguous, and a wrong hour is wrong evidence."""
+    if (start is not None and start.tzinfo is None) or (end is not None and end.tzinfo is None):
+        raise HTTPException(400, "start and end need a time zone (e.g. 2026-11-22T10:00:00+07:00)")
+    if start is not None and end is not None and not start < end:
+        raise HTTPException(400, "the range must end after it starts")
+    if longest is not None and start is not None and end is not None and end - start > longest:
+        raise HTTPException(400, f"the range may be at most {longest} long")
 
 
 @router.get("/cameras", response_model=list[Camera])
@@ -72,11 +93,8 @@ async def recordings(
 ) -> list[Segment]:
     """Recorded segments of a camera over a time range, oldest first."""
     hub = _hub(request)
-    camera = hub.inventory.cameras.get(camera_id)
-    known = camera or next((c for c, _, _ in await hub.store.cameras.known_cameras(True) if c.id == camera_id), None)
-    if known is None:
-        hub.inventory.camera(camera_id)  # raises NotFound
-    await hub.authorize(who, Action.PLAY_BACK, known)
+    check_range(start, end)
+    await hub.authorize(who, Action.PLAY_BACK, await _recorded_camera(hub, camera_id))
     segments = await hub.store.recordings.segments(camera_id, start, end, limit)
     for seg in segments:
         seg.download_url = str(request.url_for("download_recording", segment_id=seg.id).path)
@@ -90,16 +108,12 @@ async def download(segment_id: int, request: Request, who: CurrentPrincipal) -> 
     hub = _hub(request)
     found = await hub.store.recordings.segment(segment_id)
     if found is None:
-        from hub.core.errors import NotFound
-
         raise NotFound(f"no recording {segment_id}")
     seg, key = found
-    camera = hub.inventory.cameras.get(seg.camera_id)
-    if camera is None:
-        known = {c.id: c for c, _, _ in await hub.store.cameras.known_cameras(True)}
-        camera = known.get(seg.camera_id)
-    if camera is None:
-        raise AccessDenied("recording of an unknown camera")
+    try:
+        camera = await _recorded_camera(hub, seg.camera_id)
+    except NotFound:
+        raise AccessDenied("recording of an unknown camera") from None
     await hub.authorize(who, Action.PLAY_BACK, camera, {"segment": segment_id})
     filename = f"{seg.camera_id.replace(':', '_')}-{seg.start:%Y%m%dT%H%M%SZ}.mp4"
     headers = {"X-Content-SHA256": seg.sha256}
@@ -123,40 +137,12 @@ async def export(
     """The recording of a camera over a range as one MP4 (for evidence): segments joined
     by remux from the keyframe at or before ``start``; gaps stay gaps.  The SHA-256
     of the file is in ``X-Content-SHA256``; the export is in the audit log."""
-    from hub.export import join
-
     hub = _hub(request)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(400, "start and end need a time zone (e.g. 2026-11-22T10:00:00+07:00)")
-    if not start < end or end - start > EXPORT_MAX:
-        raise HTTPException(400, f"the range must be positive and at most {EXPORT_MAX} long")
-    camera = hub.inventory.cameras.get(camera_id)
-    known = camera or next((c for c, _, _ in await hub.store.cameras.known_cameras(True) if c.id == camera_id), None)
-    if known is None:
-        hub.inventory.camera(camera_id)  # raises NotFound
-    await hub.authorize(who, Action.EXPORT, known, {"start": start.isoformat(), "end": end.isoformat()})
-    # From the segment holding the keyframe before ``start`` (a segment starts on one).
-    found = await hub.store.recordings.segments(camera_id, start, end, 10_000)
+    check_range(start, end, longest=EXPORT_MAX)
+    camera = await _recorded_camera(hub, camera_id)
+    await hub.authorize(who, Action.EXPORT, camera, {"start": start.isoformat(), "end": end.isoformat()})
     work = hub.data_dir / "exports" / uuid.uuid4().hex
-    try:
-        files = []
-        for seg in found:
-            stored = await hub.store.recordings.segment(seg.id)
-            if stored is None:  # retention removed it meanwhile
-                continue
-            key = stored[1]
-            local = hub.storage.local_path(key)
-            if local is None:  # fetch it from the backend first
-                local = work / f"{seg.id}.mp4"
-                await asyncio.to_thread(local.parent.mkdir, parents=True, exist_ok=True)
-                with local.open("wb") as f:  # noqa: ASYNC230 - small writes, between awaits
-                    async for chunk in hub.storage.read(key):
-                        f.write(chunk)
-            files.append((seg, local))
-        result = await asyncio.to_thread(join, files, start, end, work)
-    except BaseException:
-        await asyncio.to_thread(shutil.rmtree, work, True)
-        raise
+    result = await export_range(hub.store.recordings, hub.storage, camera_id, start, end, work)
     filename = f"{camera_id.replace(':', '_')}-{result.start:%Y%m%dT%H%M%SZ}-{int(result.seconds)}s.mp4"
     headers = {"X-Content-SHA256": result.sha256, "X-Recording-Start": result.start.isoformat(),
                "X-Recording-Seconds": f"{result.seconds:.3f}"}
@@ -187,22 +173,17 @@ async def lock_recordings(camera_id: str, body: EvidenceLock, request: Request,
     request asks for), or release them.  Locking needs 'export'; releasing needs 'manage';
     both are in the audit log with their reason."""
     hub = _hub(request)
-    if body.start.tzinfo is None or body.end.tzinfo is None:
-        raise HTTPException(400, "start and end need a time zone (e.g. 2026-11-22T10:00:00+07:00)")
-    if not body.start < body.end:
-        raise HTTPException(400, "the range must end after it starts")
-    camera = hub.inventory.cameras.get(camera_id)
-    known = camera or next((c for c, _, _ in await hub.store.cameras.known_cameras(True) if c.id == camera_id), None)
-    if known is None:
-        hub.inventory.camera(camera_id)  # raises NotFound
+    check_range(body.start, body.end)
+    camera = await _recorded_camera(hub, camera_id)
     action = Action.EXPORT if body.locked else Action.MANAGE
-    await hub.authorize(who, action, known, {"lock": body.locked})
+    await hub.authorize(who, action, camera, {"lock": body.locked})
     ids = await hub.store.recordings.lock_range(camera_id, body.start, body.end, body.locked)
     if not ids:
         raise HTTPException(404, "no recording of this camera overlaps the range")
     what = "lock" if body.locked else "unlock"
     await hub.store.audit.record(who, what, camera_id, True,
-                          f"{body.reason} ({body.start.isoformat()} to {body.end.isoformat()}, {len(ids)} segments)")
+                                 f"{body.reason} ({body.start.isoformat()} to {body.end.isoformat()}, "
+                                 f"{len(ids)} segments)")
     return EvidenceLockResult(camera_id=camera_id, locked=body.locked, segments=ids)
 
 
