@@ -138,7 +138,7 @@ class Hub:
             stack.push_async_callback(self.event_workers.stop)
             self.graph = StreamGraph(self.inventory)
             stack.push_async_callback(self.graph.stop)
-            self.recording = Recording(self.config, self.inventory, self.graph, self.storage, self.store,
+            self.recording = Recording(self.config.recording, self.inventory, self.graph, self.storage, self.store,
                                        self.data_dir / "spool")
             stack.push_async_callback(self.recording.stop)
             await self.recording.recover()

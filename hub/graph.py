@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy
 
+from hub.core.config import HealthConfig
 from hub.core.errors import HubError
 from hub.core.models import Event, EventKind, EventState, GraphNode, StreamRole
 from hub.core.streams import Figures, KeyframeSnapshots, PacketConsumer, Relay
@@ -127,7 +128,7 @@ class StreamGraph:
         return sorted(f"{key[1].value} stream {detail}" for key, found in list(self.problems.items())
                       if key[0] == camera_id for detail in found.values())
 
-    async def watch_health(self, publish: Callable[[Event], None], settings: Any) -> None:
+    async def watch_health(self, publish: Callable[[Event], None], settings: HealthConfig) -> None:
         """Watch every relay until cancelled: stalls and a frame or bit rate far below the camera's own
         each second, frozen and black pictures every ``picture_check_seconds``.  Each problem is
         a start event when it appears and a stop event when it clears, and degrades the camera
@@ -141,7 +142,7 @@ class StreamGraph:
         finally:
             checker.cancel()
 
-    async def _watch(self, publish: Callable[[Event], None], settings: Any,
+    async def _watch(self, publish: Callable[[Event], None], settings: HealthConfig,
                      pictures: dict[StreamKey, _Picture]) -> None:
         while True:
             await asyncio.sleep(min(1.0, settings.stall_seconds / 4))
@@ -172,7 +173,7 @@ class StreamGraph:
             for key in [k for k in pictures if k not in self.relays]:
                 del pictures[key]
 
-    async def _check_pictures(self, pictures: dict[StreamKey, _Picture], settings: Any) -> None:
+    async def _check_pictures(self, pictures: dict[StreamKey, _Picture], settings: HealthConfig) -> None:
         """Every ``picture_check_seconds``, a grey thumbnail of each received stream's latest keyframe."""
         if not settings.picture_check_seconds:
             return
@@ -226,7 +227,7 @@ class _Picture:
         self.black_since: float | None = None
         self.found: dict[EventKind, str] = {}
 
-    def see(self, arrived: float, grey: Any, settings: Any) -> None:
+    def see(self, arrived: float, grey: Any, settings: HealthConfig) -> None:
         if arrived == self.arrived:
             return  # no new keyframe since the last check (the stall check speaks for that)
         pixels = grey.astype(numpy.int16)

@@ -21,8 +21,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from hub.core.config import LiveConfig
 from hub.core.errors import NotFound
 from hub.core.models import Camera, Principal, StreamRole
 from hub.core.streams import HlsOutput
@@ -49,7 +49,7 @@ class Viewer:
 class LiveViews:
     """The HLS outputs being watched, and who watches them."""
 
-    def __init__(self, config: Any, graph: StreamGraph, directory: Path) -> None:
+    def __init__(self, config: LiveConfig, graph: StreamGraph, directory: Path) -> None:
         self.config = config
         self.graph = graph
         self.directory = directory

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.bus import Subscription
+from hub.core.config import RecordingConfig, RecordingRule
 from hub.core.errors import StorageKeyTaken
 from hub.core.models import Camera, EventKind, EventState, utcnow
 from hub.core.storage import StorageBackend, segment_key
@@ -34,9 +35,9 @@ from hub.store import Store
 log = logging.getLogger(__name__)
 
 
-def rule_for(recording: Any, camera: Camera) -> Any:
+def rule_for(recording: RecordingConfig, camera: Camera) -> RecordingRule:
     """The recording rule of a camera: the default, then the last matching override."""
-    rule = recording.default
+    rule: RecordingRule = recording.default
     for override in recording.rules:
         if any(fnmatch.fnmatchcase(camera.id, pat) for pat in override.cameras) or \
                 set(override.tags) & set(camera.tags) or \
@@ -50,7 +51,7 @@ def rule_for(recording: Any, camera: Camera) -> Any:
 class Recording:
     """Recorders for the cameras that hub.yaml says to record, on the stream graph."""
 
-    def __init__(self, config: Any, inventory: Inventory, graph: StreamGraph, storage: StorageBackend,
+    def __init__(self, config: RecordingConfig, inventory: Inventory, graph: StreamGraph, storage: StorageBackend,
                  store: Store, spool: Path) -> None:
         self.config = config
         self.inventory = inventory
@@ -67,7 +68,7 @@ class Recording:
         self._loop = asyncio.get_running_loop()
         wanted: dict[StreamKey, Any] = {}
         for cam in self.inventory.cameras.values():
-            rule = rule_for(self.config.recording, cam)
+            rule = rule_for(self.config, cam)
             if rule.mode != "off" and cam.stream(rule.stream) is not None:
                 wanted[(cam.id, rule.stream)] = rule
         for key in [k for k, r in self.recorders.items()
@@ -95,7 +96,7 @@ class Recording:
             camera = self.inventory.cameras.get(event.camera_id or "")
             if camera is None:
                 continue
-            rule = rule_for(self.config.recording, camera)
+            rule = rule_for(self.config, camera)
             if rule.mode != "events" or event.kind not in rule.event_kinds:
                 continue
             recorder = self.recorders.get((camera.id, rule.stream))
@@ -175,7 +176,7 @@ class Recording:
         deleted = 0
         for camera_id in await self.store.recordings.recorded_cameras():
             cam = self.inventory.cameras.get(camera_id)
-            rule = rule_for(self.config.recording, cam) if cam else self.config.recording.default
+            rule = rule_for(self.config, cam) if cam else self.config.default
             before = utcnow() - timedelta(days=rule.retain_days)
             while batch := await self.store.recordings.expired_segments(camera_id, before):
                 for _, key in batch:
@@ -190,7 +191,7 @@ class Recording:
         """Delete the oldest unlocked segments, of any camera, while recordings exceed
         ``max_storage_gb`` or the volume has less than ``min_free_percent`` free; returns
         how many went.  Locked (evidence) segments are never touched."""
-        settings = self.config.recording
+        settings = self.config
         need = 0.0
         if settings.max_storage_gb is not None:
             need = await self.store.recordings.segment_bytes() - settings.max_storage_gb * 1e9

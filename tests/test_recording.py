@@ -38,11 +38,10 @@ async def test_retention_deletes_old_unlocked_segments_oldest_first(tmp_path: Pa
     await store.migrate()
     storage = LocalStorage(LocalStorageConfig(), tmp_path)
 
-    class Config:
-        recording = RecordingConfig(default=RecordingRule(retain_days=1))
+    config = RecordingConfig(default=RecordingRule(retain_days=1))
 
     inventory = Inventory({})
-    recording = Recording(Config(), inventory, StreamGraph(inventory), storage, store, tmp_path / "spool")
+    recording = Recording(config, inventory, StreamGraph(inventory), storage, store, tmp_path / "spool")
     now = utcnow()
     ids = {}
     for name, age_hours in (("old", 50), ("locked", 49), ("fresh", 2)):
@@ -128,11 +127,10 @@ async def test_storage_pressure_deletes_the_oldest_unlocked_segments_of_any_came
     await store.migrate()
     storage = SmallDisk(LocalStorageConfig(), tmp_path)
 
-    class Config:
-        recording = RecordingConfig(min_free_percent=30, max_storage_gb=None)
+    config = RecordingConfig(min_free_percent=30, max_storage_gb=None)
 
     inventory = Inventory({})
-    recording = Recording(Config(), inventory, StreamGraph(inventory), storage, store, tmp_path / "spool")
+    recording = Recording(config, inventory, StreamGraph(inventory), storage, store, tmp_path / "spool")
     now = utcnow()
     ids = {}
     for name, camera, age_minutes in (("a-old", "demo:A:1", 50), ("b-locked", "demo:B:1", 45),
@@ -149,7 +147,7 @@ async def test_storage_pressure_deletes_the_oldest_unlocked_segments_of_any_came
     assert left == {ids["b-locked"], ids["b-mid"], ids["a-new"]}
     assert await recording.relieve_pressure() == 0  # the floor holds now
 
-    Config.recording = RecordingConfig(min_free_percent=0, max_storage_gb=2_500 / 1e9)
+    recording.config = RecordingConfig(min_free_percent=0, max_storage_gb=2_500 / 1e9)
     assert await recording.relieve_pressure() == 2  # over the quota: never the locked one
     left = {s.id for cam in ("demo:A:1", "demo:B:1") for s in await store.recordings.segments(cam)}
     assert left == {ids["b-locked"]}
@@ -232,13 +230,12 @@ async def test_a_camera_whose_timestamps_restart_loses_no_stored_segment(tmp_pat
     await store.migrate()
     storage = LocalStorage(LocalStorageConfig(), tmp_path)
 
-    class Config:
-        recording = RecordingConfig(default=RecordingRule(segment_seconds=2))
+    config = RecordingConfig(default=RecordingRule(segment_seconds=2))
 
     inventory = Inventory({"cam": source})
     await inventory.probe()
     [cam_id] = inventory.cameras
-    recording = Recording(Config(), inventory, StreamGraph(inventory), storage, store, tmp_path / "spool")
+    recording = Recording(config, inventory, StreamGraph(inventory), storage, store, tmp_path / "spool")
     await recording.sync()
     [relay] = recording.graph.relays.values()
     await until(lambda: relay.stats.reconnects >= (1 if camera == "reboots" else 0)

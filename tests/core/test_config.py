@@ -159,3 +159,52 @@ def test_a_wrong_duration_says_how_to_write_one(text: str) -> None:
 
     with pytest.raises(ValueError, match="write e.g. 30s, 10m, 2h"):
         parse_duration(text)
+
+
+def laughs(levels: int) -> str:
+    """A hub.yaml of a few hundred bytes whose aliases expand to 10 ** levels values."""
+    lines = ["version: 1", "areas:", "  - path: a", "    name: &l0 [ha, ha, ha, ha, ha, ha, ha, ha, ha, ha]"]
+    lines += [f"x{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_nested_aliases_are_refused_quickly_with_the_line_and_little_memory(tmp_path: Path) -> None:
+    import resource
+    import time
+
+    text = laughs(9)  # a billion values if expanded
+    assert len(text) < 600
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(text)
+    code = ("import resource, sys\nfrom hub.cli import main\nsys.argv = ['pantau', 'check-config', '-c', sys.argv[1]]\n"
+            "try:\n    main()\nfinally:\n"
+            "    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+    began = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", code, str(cfg)], capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - began
+    *messages, peak_kb = result.stderr.strip().splitlines()
+    assert result.returncode == 2, result.stderr
+    assert messages[0].startswith(f"{cfg}:") and "expands to more than 200,000 values" in messages[0], messages
+    assert "Traceback" not in result.stderr
+    assert int(peak_kb) < 400_000, f"{int(peak_kb) // 1024} MB to refuse a {len(text)}-byte file"
+    assert took < 30
+    del resource
+
+
+def test_an_alias_inside_its_own_anchor_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    result = check(tmp_path, "version: 1\nhub: &me\n  name: x\n  data_dir: *me\n")
+    assert result.returncode == 2, result.stderr
+    assert "a YAML alias refers to a value that contains it" in result.stderr
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+
+
+def test_aliases_people_use_still_work(tmp_path: Path) -> None:
+    text = ("version: 1\nsources:\n"
+            "  - {type: demo, name: a, tags: &park [public, taman]}\n  - {type: demo, name: b, tags: *park}\n")
+    result = check(tmp_path, text)
+    assert result.returncode == 0, result.stderr
+    from hub.core.config import load_config
+    from hub.core.plugins import Plugins
+
+    loaded = load_config(tmp_path / "hub.yaml", Plugins().load())
+    assert [s.tags for s in loaded.model.sources] == [["public", "taman"], ["public", "taman"]]
