@@ -105,9 +105,6 @@ class LiveViews:
                 return None
             await asyncio.sleep(0.2)
 
-    def watchers(self, camera_id: str, role: StreamRole) -> int:
-        return sum(1 for v in self.viewers.values() if (v.camera_id, v.role) == (camera_id, role))
-
     async def leave(self, viewer_id: str, principal: Principal | None = None) -> None:
         """Remove a viewer (only the principal's own, when one is given)."""
         found = self.viewers.get(viewer_id)

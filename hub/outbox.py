@@ -44,6 +44,7 @@ from hub.core.models import Event, utcnow
 from hub.core.notify import Notifier, PartlyDelivered
 from hub.core.retry import backoff_delay
 from hub.store import Store
+from hub.store.events import EventRecords
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,70 @@ class _Queue:
         self.failing = False
         #: Batches from ``fresh`` handed to the notifier and not yet settled, oldest first.
         self.in_flight: deque[tuple[list[_Entry], asyncio.Task[tuple[int, str | None]]]] = deque()
+
+    def warn(self, name: str, reason: str) -> None:
+        """The first failure of a run is logged; the next ones are not (the recovery is)."""
+        if not self.failing:
+            log.warning("notifier cannot deliver; retrying with backoff", extra={"notifier": name, "error": reason})
+            self.failing = True
+
+    def account(self, events: EventRecords) -> None:
+        """Record what went out from memory as delivered, as far as the writer has told its rows."""
+        rows = []
+        while self.sent and (row := self.sent[0].row) is not None:
+            self.sent.popleft()
+            if row > 0:
+                rows.append(row)
+        if rows:
+            self.cursor = max(self.cursor, rows[-1])
+            self.done.extend(rows)
+            if self.recorder is None or self.recorder.done():
+                self.recorder = asyncio.create_task(self.record_soon(events))
+
+    async def all_saved(self, events: EventRecords, entries: Sequence[_Entry] = ()) -> None:
+        """Wait until the writer has told the rows of ``self.sent`` and of ``entries``, and account for them."""
+        for entry in (*self.sent, *entries):
+            if not entry.saved.done():
+                await entry.saved
+        self.account(events)
+
+    def skip_done(self) -> None:
+        """Drop the events at the front of ``fresh`` that went out from the store already.
+
+        An event without a row (``NOT_KEPT``) stays: the store could not have sent it.
+        """
+        kept: list[_Entry] = []
+        while self.fresh and (row := self.fresh[0].row) is not None and row <= self.cursor:
+            entry = self.fresh.popleft()
+            if row == NOT_KEPT:
+                kept.append(entry)
+        self.fresh.extendleft(reversed(kept))
+
+    async def record_soon(self, events: EventRecords) -> None:
+        """``record_done`` in a moment: while events flow, the writer's next transaction takes them along."""
+        self.recorder_waits = True
+        try:
+            await asyncio.sleep(RECORD_AFTER)
+        finally:
+            self.recorder_waits = False
+        await self.record_done(events)
+
+    async def recorder_finished(self) -> None:
+        """Wait for a recording of deliveries under way; one that has not started yet is dropped."""
+        if self.recorder is not None and not self.recorder.done():
+            if self.recorder_waits:
+                self.recorder.cancel()
+            await asyncio.gather(self.recorder, return_exceptions=True)
+
+    async def record_done(self, events: EventRecords) -> None:
+        """Record the rows delivered from memory as delivered in the store."""
+        while self.done:
+            ids, self.done = self.done, []
+            try:
+                await events.outbox_delivered(ids)
+            except Exception:
+                log.exception("recording deliveries failed; they may be repeated", extra={"rows": len(ids)})
+                return
 
 
 class Outbox:
@@ -207,7 +272,7 @@ class Outbox:
                     self._progress.set()
                 for q in self._queues.values():
                     if q.sent:
-                        self._account(q)
+                        q.account(self.store.events)
 
     async def deliver(self, name: str) -> None:
         """The delivery loop of one notifier; runs until cancelled."""
@@ -230,9 +295,9 @@ class Outbox:
         finally:
             for _, task in q.in_flight:
                 task.cancel()  # not recorded as delivered: they go again after a restart
-            self._account(q)
-            await self._recorder_finished(q)
-            await self._record_done(q)
+            q.account(self.store.events)
+            await q.recorder_finished()
+            await q.record_done(self.store.events)
 
     # -- the fast path: rows just committed, from memory ---------------------------
 
@@ -244,7 +309,7 @@ class Outbox:
         while the earlier ones are still going out (MQTT keeps them in order on
         its one connection), so the round trip to the target does not bound the rate.
         """
-        self._skip_done(q)
+        q.skip_done()
         window = max(1, self.notifiers[name].batches_in_flight)
         if not q.in_flight and not q.fresh:
             return IDLE_POLL
@@ -280,7 +345,7 @@ class Outbox:
         """Account for one batch handed over from memory (recorded once the writer has kept it)."""
         delivered, error = result
         q.sent.extend(batch[:delivered])
-        self._account(q)
+        q.account(self.store.events)
         if error is None:
             return None
         # Stop here: the store has this row and the rest; retry them from there, in order.  Batches
@@ -291,83 +356,23 @@ class Outbox:
             await asyncio.gather(task, return_exceptions=True)
             rest.extend(later)
         q.fresh.extendleft(reversed(rest))  # kept for the retry, which reads the store
-        await self._all_saved(q, rest)
-        await self._record_done(q)
+        await q.all_saved(self.store.events, rest)
+        await q.record_done(self.store.events)
         retry_at = utcnow() + timedelta(seconds=backoff_delay(0, self.notifiers[name].config.retry_max_seconds))
         first = next((entry.row for entry in rest if entry.row is not None and entry.row > 0), None)
         if first is not None:
             await self.store.events.outbox_failed(first, 1, retry_at, error, dead=False)
-        self._warn(name, q, error)
+        q.warn(name, error)
         q.behind = True
         return max(0.05, (retry_at - utcnow()).total_seconds())
-
-    def _account(self, q: _Queue) -> None:
-        """Record what went out from memory as delivered, as far as the writer has told its rows."""
-        rows = []
-        while q.sent and (row := q.sent[0].row) is not None:
-            q.sent.popleft()
-            if row > 0:
-                rows.append(row)
-        if rows:
-            q.cursor = max(q.cursor, rows[-1])
-            q.done.extend(rows)
-            if q.recorder is None or q.recorder.done():
-                q.recorder = asyncio.create_task(self._record_soon(q))
-
-    async def _all_saved(self, q: _Queue, entries: Sequence[_Entry] = ()) -> None:
-        """Wait until the writer has told the rows of ``q.sent`` and of ``entries``, and account for them."""
-        for entry in (*q.sent, *entries):
-            if not entry.saved.done():
-                await entry.saved
-        self._account(q)
-
-    @staticmethod
-    def _skip_done(q: _Queue) -> None:
-        """Drop the events at the front of ``fresh`` that went out from the store already.
-
-        An event without a row (``NOT_KEPT``) stays: the store could not have sent it.
-        """
-        kept: list[_Entry] = []
-        while q.fresh and (row := q.fresh[0].row) is not None and row <= q.cursor:
-            entry = q.fresh.popleft()
-            if row == NOT_KEPT:
-                kept.append(entry)
-        q.fresh.extendleft(reversed(kept))
-
-    async def _record_soon(self, q: _Queue) -> None:
-        """``_record_done`` in a moment: while events flow, the writer's next transaction takes them along."""
-        q.recorder_waits = True
-        try:
-            await asyncio.sleep(RECORD_AFTER)
-        finally:
-            q.recorder_waits = False
-        await self._record_done(q)
-
-    @staticmethod
-    async def _recorder_finished(q: _Queue) -> None:
-        """Wait for a recording of deliveries under way; one that has not started yet is dropped."""
-        if q.recorder is not None and not q.recorder.done():
-            if q.recorder_waits:
-                q.recorder.cancel()
-            await asyncio.gather(q.recorder, return_exceptions=True)
-
-    async def _record_done(self, q: _Queue) -> None:
-        """Record the rows delivered from memory as delivered in the store."""
-        while q.done:
-            ids, q.done = q.done, []
-            try:
-                await self.store.events.outbox_delivered(ids)
-            except Exception:
-                log.exception("recording deliveries failed; they may be repeated", extra={"rows": len(ids)})
-                return
 
     # -- the slow path: pending rows, from the store --------------------------------
 
     async def _from_store(self, name: str, q: _Queue) -> float | None:
         """Deliver the next due rows from the store; how long to wait (None: go on now)."""
-        await self._all_saved(q)  # so the cursor covers everything sent from memory
-        await self._recorder_finished(q)
-        await self._record_done(q)
+        await q.all_saved(self.store.events)  # so the cursor covers everything sent from memory
+        await q.recorder_finished()
+        await q.record_done(self.store.events)
         losses = q.losses
         rows = [r for r in await self.store.events.outbox_head(name, DELIVER_BATCH, payloads=False) if r.id > q.cursor]
         now = utcnow()
@@ -390,7 +395,7 @@ class Outbox:
             if retry_at is None:
                 q.cursor = max(q.cursor, row.id)
                 return None  # dead-lettered: go on with the next event
-            self._warn(name, q, error)
+            q.warn(name, error)
             blocked_until = retry_at
         if malformed is not None:
             await self.store.events.outbox_failed(malformed.id, malformed.attempts + 1, utcnow(),
@@ -412,7 +417,7 @@ class Outbox:
 
     async def _events(self, name: str, q: _Queue, rows: list[Any]) -> tuple[list[Event], Any]:
         """The rows' events, up to the first one that does not read as an event (returned too)."""
-        self._skip_done(q)
+        q.skip_done()
         known: dict[int, Event] = {}
         last = rows[-1].id if rows else 0
         for entry in q.fresh:  # in row order: the rows asked for are at its front
@@ -452,11 +457,6 @@ class Outbox:
                 q.failing = False
             return delivered, None
         return delivered, str(error) if isinstance(error, NotifyError) else f"{type(error).__name__}: {error}"
-
-    def _warn(self, name: str, q: _Queue, reason: str) -> None:
-        if not q.failing:
-            log.warning("notifier cannot deliver; retrying with backoff", extra={"notifier": name, "error": reason})
-            q.failing = True
 
     async def _failed(self, name: str, row: Any, reason: str) -> datetime | None:
         """Record a failed attempt; the time of the next one, or None when the row is now dead."""

@@ -93,6 +93,13 @@ class Open311Config(NotifierConfig):
         default=True, description="Attach a snapshot link (media_url); needs http.public_url.")
     link_days: float = Field(default=30, gt=0, description="How long a report's snapshot link works.")
 
+    @property
+    def tick_seconds(self) -> float:
+        """How often outages, deadlines and polls are looked at: fine enough for every period set."""
+        periods = [self.poll_interval, self.deadline / 8]
+        periods += [r.offline_for / 4 for r in self.rules if r.offline_for is not None]
+        return min(30.0, max(0.5, min(p.total_seconds() for p in periods)))
+
     @model_validator(mode="after")
     def _unique_rules(self) -> Open311Config:
         names = [r.name for r in self.rules]

@@ -45,21 +45,21 @@ from hub import (
 from plugins.jaki_reports.client import Open311Client, Open311Error, ServiceRequest
 from plugins.jaki_reports.config import Open311Config, ReportRule
 from plugins.jaki_reports.models import Report, ReportState
+from plugins.jaki_reports.payload import (
+    announcement,
+    describe,
+    escalations_reached,
+    form,
+    matches,
+    place,
+    ref,
+)
 from plugins.jaki_reports.store import ReportStore
 
 if TYPE_CHECKING:
     import logging
 
-SOURCE = "jaki_reports"
 BATCH = 50
-
-
-def _utc(when: datetime) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _ref(report_id: str) -> str:
-    return f"Ref: pantau-{report_id}"
 
 
 class Open311Notifier(Notifier):
@@ -74,9 +74,6 @@ class Open311Notifier(Notifier):
         self._outages: dict[str, datetime] = {}  # rule|camera -> start of the outage already handled
         self._failing = False
         self._reports: ReportStore | None = None
-        periods = [config.poll_interval, config.deadline / 8]
-        periods += [r.offline_for / 4 for r in config.rules if r.offline_for is not None]
-        self.tick = min(30.0, max(0.5, min(p.total_seconds() for p in periods)))
 
     @property
     def hub(self) -> HubContext:
@@ -111,20 +108,8 @@ class Open311Notifier(Notifier):
         if camera is None:
             return
         for rule in self.config.rules:
-            if rule.kinds and event.kind in rule.kinds and self.matches(rule, camera):
+            if rule.kinds and event.kind in rule.kinds and matches(rule, camera):
                 await self.raise_report(rule, camera, event.at, event)
-
-    @staticmethod
-    def matches(rule: ReportRule, camera: Camera) -> bool:
-        if rule.cameras is not None and camera.id not in rule.cameras:
-            return False
-        if rule.tags is not None and not set(rule.tags) & set(camera.tags):
-            return False
-        if rule.areas is not None:
-            area = camera.area or ""
-            if not any(area == a or area.startswith(a + "/") for a in rule.areas):
-                return False
-        return True
 
     async def raise_report(self, rule: ReportRule, camera: Camera, since: datetime, event: Event | None) -> Report:
         hub = self.hub
@@ -134,10 +119,10 @@ class Open311Notifier(Notifier):
         report = Report(
             id=report_id, notifier=self.config.name, rule=rule.name, camera_id=camera.id,
             state=ReportState.PENDING, service_code=rule.service_code,
-            description=self.describe(rule, camera, since, event, report_id, now),
+            description=describe(rule, camera, since, event, report_id, now, hub.sites, hub.hub_name),
             media_url=hub.links.url(media_key, self.config.link_days * 86400) if media_key else None,
             trigger_at=since, event_id=event.id if event else None, last_seen_at=now, created_at=now,
-            data=self.place(camera),
+            data=place(camera, hub.sites, hub.areas),
         )
         stored, new = await self.reports.raise_report(report)
         if new:
@@ -160,33 +145,6 @@ class Open311Notifier(Notifier):
             return None
         return key
 
-    def describe(self, rule: ReportRule, camera: Camera, since: datetime, event: Event | None, report_id: str,
-                 now: datetime) -> str:
-        hub = self.hub
-        site = hub.sites.get(camera.site or "")
-        values = {
-            "camera": camera.name, "camera_id": camera.id,
-            "kind": event.kind.value if event else "offline", "detail": (event.detail or "") if event else "",
-            "at": _utc(event.at if event else now), "since": _utc(since),
-            "duration": format_duration(now - since), "site": site.name if site else (camera.site or "-"),
-            "area": camera.area or "-", "hub": hub.hub_name,
-        }
-        text = rule.description.format_map(values)
-        return f"{text[:3800]}\n\n{_ref(report_id)}"
-
-    def place(self, camera: Camera) -> dict[str, Any]:
-        """Where the camera is, as Open311 wants it: lat/long, else an address."""
-        hub = self.hub
-        site = hub.sites.get(camera.site or "")
-        location = camera.location or (site.location if site else None)
-        out: dict[str, Any] = {}
-        if location is not None:
-            out |= {"lat": location.lat, "long": location.lon}
-        if site is not None:
-            area = hub.areas.get(site.area or "")
-            out["address_string"] = ", ".join(x for x in (site.name, area.name if area else None) if x)
-        return out
-
     # -- 2. file --------------------------------------------------------------------
 
     async def _filing(self) -> None:
@@ -208,27 +166,10 @@ class Open311Notifier(Notifier):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
 
-    def form(self, report: Report) -> dict[str, str]:
-        where = report.data
-        fields = {"service_code": report.service_code, "description": report.description}
-        if "lat" in where and "long" in where:
-            fields |= {"lat": f"{where['lat']:.7f}", "long": f"{where['long']:.7f}"}
-        elif where.get("address_string"):
-            fields["address_string"] = where["address_string"]
-        else:
-            raise Open311Error(f"camera {report.camera_id} has no location: give the camera or its site a "
-                               "location in hub.yaml", refused=True)
-        if report.media_url:
-            fields["media_url"] = report.media_url
-        rule = next((r for r in self.config.rules if r.name == report.rule), None)
-        for code, value in (rule.attributes if rule else {}).items():
-            fields[f"attribute[{code}]"] = value
-        return fields
-
     async def file(self, report: Report) -> None:
         store = self.reports
         try:
-            fields = self.form(report)
+            fields = form(report, self.config.rules)
             external_id, token = await self._already_filed(report), None
             if external_id is None:
                 created = await self.client.create(fields)
@@ -267,8 +208,8 @@ class Open311Notifier(Notifier):
                                  extra={"report": report.id, "error": str(err)})
                 return None
             raise
-        ref = _ref(report.id)
-        return next((r.service_request_id for r in recent if ref in (r.description or "")), None)
+        mark = ref(report.id)
+        return next((r.service_request_id for r in recent if mark in (r.description or "")), None)
 
     async def _failed(self, report: Report, err: Open311Error) -> None:
         now = utcnow()
@@ -303,7 +244,7 @@ class Open311Notifier(Notifier):
                 await self.check_deadlines()
             except Exception:
                 self.log.exception("following reports failed")
-            await asyncio.sleep(self.tick)
+            await asyncio.sleep(self.config.tick_seconds)
 
     async def _check_services(self) -> None:
         try:
@@ -331,7 +272,7 @@ class Open311Notifier(Notifier):
             for rule in rules:
                 assert rule.offline_for is not None
                 key = f"{rule.name}|{camera_id}"
-                if now - since < rule.offline_for or self._outages.get(key) == since or not self.matches(rule, camera):
+                if now - since < rule.offline_for or self._outages.get(key) == since or not matches(rule, camera):
                     continue
                 latest = await self.reports.reports(self.config.name, camera_id=camera_id, rule=rule.name,
                                                            limit=1)
@@ -404,9 +345,7 @@ class Open311Notifier(Notifier):
         for report in await store.reports(self.config.name, state=ReportState.OPEN, limit=100_000):
             if report.deadline is None:
                 continue
-            reached = [p for p in points if now >= report.deadline + p
-                       and format_duration(p) not in report.escalations]
-            if not reached:
+            if not (reached := escalations_reached(report, points, now)):
                 continue
             escalations = report.escalations + [format_duration(p) for p in reached]
             await store.update(report.id, escalations=escalations)
@@ -420,11 +359,4 @@ class Open311Notifier(Notifier):
                           overdue_seconds=max(0, int(overdue.total_seconds())))
 
     def announce(self, kind: EventKind, report: Report, **extra: Any) -> None:
-        hub = self.hub
-        camera = hub.cameras.get(report.camera_id or "")
-        data = {"report_id": report.id, "notifier": report.notifier, "rule": report.rule,
-                "service_code": report.service_code, "service_request_id": report.external_id,
-                "deadline": report.deadline.isoformat() if report.deadline else None,
-                "status_notes": report.status_notes, "agency_responsible": report.agency_responsible, **extra}
-        hub.publish(Event(camera_id=report.camera_id, device_id=camera.device_id if camera else None, kind=kind,
-                          source=SOURCE, detail=report.rule, data=data))
+        self.hub.publish(announcement(kind, report, self.hub.cameras.get(report.camera_id or ""), **extra))
