@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
 from collections.abc import Callable
 from datetime import timedelta
@@ -54,9 +55,22 @@ def build_storage(config: Any, plugins: Plugins, data_dir: Path) -> StorageBacke
     return reg.implementation(config.storage, data_dir)  # type: ignore[no-any-return]
 
 
+def private_data_dir(data_dir: Path) -> None:
+    """Make the data directory the hub's user's alone (0700) and what the hub writes there
+    0600: it holds the database (token hashes, the inventory), the link key and recordings.
+    The process's umask is set to match, so files made later are private too."""
+    os.umask(0o077)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if data_dir.stat().st_uid == os.getuid():
+        data_dir.chmod(0o700)
+        for name in ("pantau.db", "pantau.db-wal", "pantau.db-shm", "link-secret"):
+            with contextlib.suppress(FileNotFoundError):
+                (data_dir / name).chmod(0o600)
+
+
 async def open_store(config: Any, data_dir: Path, plugins: Plugins) -> Store:
     """The store of hub.yaml's database, migrated: the hub's tables and every plugin's."""
-    await asyncio.to_thread(data_dir.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(private_data_dir, data_dir)
     url = config.database.url.get_secret_value() if config.database.url else None
     store = Store(database_url(url, data_dir))
     try:
@@ -234,6 +248,8 @@ class Hub:
             list(self.inventory.devices.values()), list(self.inventory.cameras.values()),
             {n for n in self.inventory.sources if n not in self.inventory.errors},
         )
+        if change.added:
+            await self._first_status(change.added)
         if change:
             await self.plugins.acall("inventory_changed", context=self.context, added=change.added,
                                      removed=change.removed, changed=change.changed)
@@ -244,6 +260,16 @@ class Hub:
                     log.exception("notifier failed on an inventory change", extra={"notifier": name})
             if hasattr(self, "recording"):
                 await self.recording.sync()
+
+    async def _first_status(self, cameras: list[Camera]) -> None:
+        """Keep the status new cameras were probed with, where the history has none or another:
+        availability counts from the start, not from the health monitor's first change."""
+        known = await self.store.status.current_status()
+        now = utcnow()
+        for camera in cameras:
+            status = camera.status.value
+            if status != "unknown" and known.get(camera.id, ("",))[0] != status:
+                await self.store.status.record_status(camera.id, status, now, "probed at start")
 
     async def _close_sources(self) -> None:
         for source in self.inventory.sources.values():

@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -285,22 +288,33 @@ def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir
                   f"({item['state']}, {item['attempts']} attempts): {item['last_error']}")
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A token goes to the address given and nowhere else: a redirect is an error."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        raise HubError(f"the hub answered with a redirect to {urllib.parse.urlsplit(newurl).netloc or newurl!r}; "
+                       "give its final address with --url (the token is not sent on)")
+
+
 @cli.command("streams")
 @click.option("--url", default=None,
               help="Address of the running hub (default: http://127.0.0.1:<http.port from hub.yaml>).")
+@click.option("--insecure", is_flag=True, help="Allow plain http to an address that is not this machine.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @config_option
 @data_dir_option
 @fail_on_errors
-def streams_command(url: str | None, as_json: bool, config_file: Path, data_dir: Path | None) -> None:
+def streams_command(url: str | None, insecure: bool, as_json: bool, config_file: Path,
+                    data_dir: Path | None) -> None:
     """The running hub's stream graph: relays, recorders, live outputs, snapshotters.
 
-    Asks the hub's API with the token in PANTAU_TOKEN, or else with an admin
-    token made for this call (it expires in two minutes and is revoked after).
+    Asks the hub's API with the token in PANTAU_TOKEN, or else with a viewer
+    token made for this call (seeing the graph needs no more; it expires in two
+    minutes and is revoked after).  The token goes to that address only: never
+    across a redirect, and over plain http only to this machine unless
+    ``--insecure``.
     """
     import os
-    import urllib.error
-    import urllib.request
 
     from hub.app import open_store
 
@@ -308,12 +322,18 @@ def streams_command(url: str | None, as_json: bool, config_file: Path, data_dir:
     http = loaded.model.http
     host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
     base = (url or f"http://{host}:{http.port}").rstrip("/")
+    where = urllib.parse.urlsplit(base)
+    if where.scheme not in ("http", "https") or not where.hostname:
+        raise click.BadParameter(f"{base!r} is not an http(s) address", param_hint="--url")
+    if where.scheme == "http" and not insecure and not _loopback(where.hostname):
+        raise click.BadParameter(f"plain http to {where.hostname} would send a token in the clear; use https "
+                                 "or --insecure", param_hint="--url")
     minted: tuple[str, str] | None = None
 
     async def mint() -> str:
         store = await open_store(loaded.model, loaded.data_dir, plugins())
         try:
-            return await store.tokens.create_token(Role.ADMIN, "pantau streams", utcnow() + timedelta(minutes=2))
+            return await store.tokens.create_token(Role.VIEWER, "pantau streams", utcnow() + timedelta(minutes=2))
         finally:
             await store.close()
 
@@ -330,7 +350,7 @@ def streams_command(url: str | None, as_json: bool, config_file: Path, data_dir:
         minted = (token, token.split("_", 2)[1])
     request = urllib.request.Request(f"{base}/api/v1/streams", headers={"Authorization": f"Bearer {token}"})
     try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
+        with urllib.request.build_opener(_NoRedirects).open(request, timeout=10) as answer:
             nodes = json.load(answer)
     except urllib.error.HTTPError as exc:
         raise HubError(f"the hub at {base} answered {exc.code}: {exc.reason}") from None
@@ -357,6 +377,17 @@ def streams_command(url: str | None, as_json: bool, config_file: Path, data_dir:
                       f"{stats['bitrate'] / 1000:.0f}", age, str(stats["reconnects"]), str(stats["errors"]),
                       "; ".join(node.get("problems", [])) or stats["last_error"] or "")
     out.print(table)
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @cli.group()
@@ -393,6 +424,11 @@ def availability_report(start: str, end: str, by: str, fmt: str, output: Path | 
     since, until = _when(start), _when(end)
     if until <= since:
         raise click.BadParameter("--to must be after --from")
+    if until > (now := utcnow()):  # what has not happened yet is not "unknown"
+        if since >= now:
+            raise click.BadParameter("--from is in the future: nothing has been recorded yet")
+        err.print(f"the period has not ended: counted up to now, {now.astimezone():%Y-%m-%d %H:%M %Z}")
+        until = now
     if fmt == "png" and output is None:
         raise click.UsageError("--format png needs --output FILE")
     loaded = _load(config_file, data_dir)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.core.config import LiveConfig
-from hub.core.errors import NotFound
+from hub.core.errors import LimitReached, NotFound
 from hub.core.models import Camera, Principal, StreamRole
 from hub.core.streams import HlsOutput
 from hub.graph import StreamGraph, StreamKey
@@ -31,7 +31,7 @@ from hub.graph import StreamGraph, StreamKey
 log = logging.getLogger(__name__)
 
 #: What a viewer may fetch: the playlist, init segments and media segments.
-_FILE = re.compile(r"^(index\.m3u8|init\d+\.mp4|s\d+_\d+\.m4s)$")
+_FILE = re.compile(r"index\.m3u8|init\d{1,9}\.mp4|s\d{1,9}_\d{1,9}\.m4s")
 MEDIA_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
 
 
@@ -66,7 +66,12 @@ class LiveViews:
         raise NotFound(f"camera {camera.id} has no {role} stream")
 
     def join(self, camera: Camera, principal: Principal, asked: StreamRole | None = None) -> Viewer:
-        """Add a viewer, starting the camera stream's live output for the first one."""
+        """Add a viewer, starting the camera stream's live output for the first one; ``LimitReached``
+        when the principal holds ``live.max_views_per_principal`` views already."""
+        held = sum(1 for v in self.viewers.values() if v.principal_id == principal.id)
+        if held >= self.config.max_views_per_principal:
+            raise LimitReached(f"{held} live views are open for this account, the most it may hold; "
+                               "close one (or let it time out) first")
         role = self.role_for(camera, asked)
         key = (camera.id, role)
         if key not in self.outputs:
@@ -90,8 +95,8 @@ class LiveViews:
     def path(self, viewer: Viewer, name: str) -> Path:
         """The file ``name`` of the viewer's live output (it may not exist yet, or any more)."""
         output = self.outputs.get((viewer.camera_id, viewer.role))
-        if output is None or not _FILE.match(name):
-            raise NotFound(f"no live file {name!r}")
+        if output is None or not _FILE.fullmatch(name):
+            raise NotFound(f"no live file {name[:80]!r}")
         return output.directory / name
 
     async def playlist(self, viewer: Viewer) -> Path | None:

@@ -96,3 +96,47 @@ def test_tokens_are_listed_without_secrets_and_revoked_by_id_or_whole(tmp_path: 
     assert all(t["revoked_at"] for t in ended) and len(ended) == 2
     again = pantau("token", "revoke", rt_id, "--data-dir", str(tmp_path), cwd=tmp_path)
     assert again.returncode != 0 and "no live token" in again.stderr
+
+
+def test_pantau_streams_sends_its_token_nowhere_but_the_address_given(tmp_path: Path) -> None:
+    import http.server
+    import threading
+
+    from hub.testing.net import free_port
+
+    seen: list[str | None] = []
+
+    class Thief(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"[]")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    thief = http.server.HTTPServer(("127.0.0.1", free_port()), Thief)
+
+    class Redirector(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{thief.server_port}/api/v1/streams")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    redirector = http.server.HTTPServer(("127.0.0.1", free_port()), Redirector)
+    for server in (thief, redirector):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "hub.yaml").write_text("version: 1\n")
+        result = pantau("streams", "--url", f"http://127.0.0.1:{redirector.server_port}", cwd=tmp_path)
+        assert result.returncode == 1 and "redirect" in result.stderr, result.stderr
+        assert seen == [], "the token was sent on across the redirect"
+        plain = pantau("streams", "--url", "http://203.0.113.7:8080", cwd=tmp_path)
+        assert plain.returncode == 2 and "in the clear" in plain.stderr, plain.stderr
+    finally:
+        thief.shutdown()
+        redirector.shutdown()

@@ -65,3 +65,19 @@ def test_availability_per_camera_area_and_as_html_and_png(tmp_path: Path) -> Non
     assert png.returncode == 0
     assert Image.open(tmp_path / "a.png").size[0] == 900
     assert report(tmp_path, "--format", "png").returncode == 2  # png needs a file
+
+
+def test_a_fresh_hub_reports_its_cameras_online_and_a_day_not_over_ends_now(hub_factory) -> None:  # noqa: ANN001
+    import time
+
+    from tests.conftest import demo_hub_yaml
+
+    hub = hub_factory(demo_hub_yaml())
+    since = datetime.now(UTC)
+    time.sleep(1.5)  # a period that has begun, in which the demo cameras have been up all along
+    until = since + timedelta(days=1)  # ends tomorrow: the rest is not "unknown", it has not happened
+    result = hub.pantau("report", "availability", "--from", since.isoformat(), "--to", until.isoformat(),
+                        "-c", str(hub.config), "--data-dir", str(hub.data_dir))
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 2 and all(float(r["online_percent"]) > 99 for r in rows), rows
+    assert "counted up to now" in result.stderr

@@ -14,6 +14,7 @@ the hub's failures without catching programming mistakes::
     │   └── StorageKeyTaken    an object is stored under that key already (never replaced)
     ├── NotifyError            a notifier could not deliver (the outbox retries)
     ├── AccessDenied           the policy engine refused an action
+    ├── LimitReached           a principal holds as much of something as it may (live views)
     └── NotFound               an inventory item or recording does not exist
 
 Messages name what failed (host and port, camera id, storage key) and never
@@ -142,6 +143,13 @@ class AccessDenied(HubError):
 
     code = "access_denied"
     title = "Access denied"
+
+
+class LimitReached(HubError):
+    """A principal already holds as much of something as it may (live views, say)."""
+
+    code = "limit_reached"
+    title = "Limit reached"
 
 
 class NotFound(HubError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
@@ -52,6 +52,9 @@ def check_range(start: datetime | None, end: datetime | None, longest: timedelta
     or longer than ``longest``: local times are ambiguous, and a wrong hour is wrong evidence."""
     if (start is not None and start.tzinfo is None) or (end is not None and end.tzinfo is None):
         raise HTTPException(400, "start and end need a time zone (e.g. 2026-11-22T10:00:00+07:00)")
+    for when in (start, end):
+        if when is not None and not EARLIEST <= when <= LATEST:
+            raise HTTPException(400, f"{when.isoformat()} is outside the years {EARLIEST.year} to {LATEST.year}")
     if start is not None and end is not None and not start < end:
         raise HTTPException(400, "the range must end after it starts")
     if longest is not None and start is not None and end is not None and end - start > longest:
@@ -103,7 +106,8 @@ async def recordings(
 
 @router.get("/recordings/{segment_id}/download", name="download_recording",
             responses={200: {"content": {"video/mp4": {}}}})
-async def download(segment_id: int, request: Request, who: CurrentPrincipal) -> Response:
+async def download(segment_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The segment's id.")],
+                   request: Request, who: CurrentPrincipal) -> Response:
     """One recorded segment as fragmented MP4."""
     hub = _hub(request)
     found = await hub.store.recordings.segment(segment_id)
@@ -123,6 +127,10 @@ async def download(segment_id: int, request: Request, who: CurrentPrincipal) -> 
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return StreamingResponse(hub.storage.read(key), media_type="video/mp4", headers=headers)
 
+
+#: Times a request may name (a year-9999 time west of UTC is past what a datetime holds once in UTC).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 #: The longest range one export may cover.
 EXPORT_MAX = timedelta(hours=6)

@@ -15,6 +15,7 @@ from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
 from hub.http import api, page, problems, shared
 from hub.http.auth import principal
+from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
 
 
@@ -30,6 +31,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.state.context = hub.context
 
     problems.install(app)
+    app.add_middleware(Guard, hosts=allowed_hosts(hub.config.http), max_body=hub.config.http.max_body_kb * 1024)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, object]:

@@ -3,11 +3,20 @@
 Every ``/api/v1`` route depends on ``principal``: no token or an unknown,
 expired or revoked token is a 401.  What a principal may do with a camera is
 the policy engine's answer (``Hub.authorize``), a 403 when it says no.
+
+A failed authentication is logged (the token's id and the address, never
+the secret) and counted, per address and per token id: past
+``http.auth_failures_per_minute`` in a minute the answer is 429 with
+``Retry-After`` until the minute has passed, so guessing a token's secret
+costs a minute per ten guesses.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import time
+from collections import deque
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,19 +24,94 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from hub.core.models import Action, Principal
 from hub.http.services import served_hub
 
+log = logging.getLogger("pantau.auth")
+
 _bearer = HTTPBearer(auto_error=False, description="A token from `pantau token create`.")
+
+WINDOW = 60.0  # seconds over which failures are counted
+
+
+class FailureLimiter:
+    """Failed authentications in the last minute, by key (an address, a token id)."""
+
+    def __init__(self, per_minute: int, keys: int = 100_000) -> None:
+        self.per_minute = per_minute
+        self.keys = keys
+        self._seen: dict[str, deque[float]] = {}
+
+    def retry_after(self, *keys: str) -> int | None:
+        """Seconds to wait when any of ``keys`` failed too often in the window; None when it may try."""
+        now = time.monotonic()
+        wait = 0.0
+        for key in keys:
+            times = self._seen.get(key)
+            while times and now - times[0] >= WINDOW:
+                times.popleft()
+            if times is not None and len(times) >= self.per_minute:
+                wait = max(wait, WINDOW - (now - times[0]))
+        return max(1, round(wait)) if wait > 0 else None
+
+    def failed(self, *keys: str) -> None:
+        if len(self._seen) >= self.keys:  # a flood of made-up keys: start afresh rather than grow
+            self._seen.clear()
+        now = time.monotonic()
+        for key in keys:
+            self._seen.setdefault(key, deque()).append(now)
+
+
+def _limiter(app: Any) -> FailureLimiter:
+    limiter = getattr(app.state, "auth_failures", None)
+    if limiter is None:
+        limiter = app.state.auth_failures = FailureLimiter(served_hub_of(app).config.http.auth_failures_per_minute)
+    return limiter  # type: ignore[no-any-return]
+
+
+def served_hub_of(app: Any) -> Any:
+    return app.state.hub
+
+
+async def check_bearer(scope: Any, authorization: str | None) -> tuple[int, str, str, dict[str, str]] | None:
+    """None when ``authorization`` carries a token that checks out; else (status, code, detail, headers).
+
+    Used by the guard (before a request's body is read) and by ``principal``."""
+    app = scope["app"]
+    client = scope.get("client")
+    address = client[0] if client else "?"
+    challenge = {"WWW-Authenticate": "Bearer"}
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return 401, "unauthorized", "a bearer token is required", challenge
+    token = token.strip()
+    parts = token.split("_", 2)
+    token_id = parts[1][:40] if len(parts) == 3 else None
+    limiter = _limiter(app)
+    keys = [f"address:{address}"] + ([f"token:{token_id}"] if token_id else [])
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        return 429, "too_many_requests", "too many failed authentications; try again later", {
+            "Retry-After": str(wait)}
+    found = await served_hub_of(app).store.tokens.principal_for_token(token)
+    if found is None:
+        limiter.failed(*keys)
+        log.warning("authentication failed", extra={"address": address, "token_id": token_id,
+                                                    "path": scope.get("path", "")[:200]})
+        return 401, "unauthorized", "invalid, expired or revoked token", challenge
+    scope.setdefault("state", {})["principal"] = found
+    return None
 
 
 async def principal(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    if creds is None or creds.scheme.lower() != "bearer":
-        raise HTTPException(401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    found = await served_hub(request).store.tokens.principal_for_token(creds.credentials)
-    if found is None:
-        raise HTTPException(401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    request.state.principal = found  # for plugin routes: hub.request_principal(request)
-    return found
+    known = getattr(request.state, "principal", None)
+    if known is None:  # the guard checked only requests with a body
+        header = f"{creds.scheme} {creds.credentials}" if creds is not None else None
+        refusal = await check_bearer(request.scope, header)
+        if refusal is not None:
+            status, _, detail, headers = refusal
+            raise HTTPException(status, detail, headers=headers)
+        known = request.state.principal  # for plugin routes too: hub.request_principal(request)
+    return known  # type: ignore[no-any-return]
 
 
 CurrentPrincipal = Annotated[Principal, Depends(principal)]

@@ -26,6 +26,7 @@ from hub.core.errors import (
     DeviceNotReady,
     DeviceUnsupported,
     HubError,
+    LimitReached,
     NotFound,
     NotifyError,
     PluginError,
@@ -39,6 +40,7 @@ MEDIA_TYPE = "application/problem+json"
 STATUS: list[tuple[type[HubError], int]] = [
     (NotFound, 404),
     (AccessDenied, 403),
+    (LimitReached, 429),
     (DeviceNotReady, 503),
     (DeviceAuthFailed, 502),
     (DeviceUnsupported, 501),

@@ -18,7 +18,7 @@ router = APIRouter(include_in_schema=False)
 async def shared(key: str, request: Request, expires: Annotated[int, Query()] = 0,
                  sig: Annotated[str, Query(max_length=128)] = "") -> StreamingResponse:
     hub = served_hub(request)
-    if not hub.links.valid(key, expires, sig):
+    if not (sig.isascii() and hub.links.valid(key, expires, sig)):
         raise HTTPException(403, "this link is not valid or has expired")
     chunks = hub.storage.read(key)
     try:

@@ -43,6 +43,17 @@ class HttpConfig(HubModel):
         default=None, description="Key that signs shared links (set the same one on every node of a multi-node "
         "hub). Default: a random key kept in the data directory.",
     )
+    allowed_hosts: list[str] | None = Field(
+        default=None, description="Host names (the Host header) the hub answers to, e.g. ['cctv.example.go.id', "
+        "'10.20.0.5']; anything else gets 400, so a page elsewhere that points its own name at the hub (DNS "
+        "rebinding) reaches nothing. Default: localhost, 127.0.0.1 and ::1, the host of public_url, and "
+        "http.host when it is one address. '*' allows any.")
+    max_body_kb: int = Field(
+        default=64, ge=1, le=1024 * 1024, description="Largest request body the API reads, in KiB; a larger one "
+        "is refused (413) before it is read.")
+    auth_failures_per_minute: int = Field(
+        default=10, ge=1, description="Failed authentications one address, or one token id, may make in a "
+        "minute; after that it is answered 429 with Retry-After until the minute has passed.")
 
 
 class DatabaseConfig(HubModel):
@@ -122,6 +133,9 @@ class LiveConfig(HubModel):
     start_timeout_seconds: float = Field(
         default=20, ge=1, description="How long a new viewer's first playlist request waits for the first "
         "segment before the hub answers 503.")
+    max_views_per_principal: int = Field(
+        default=16, ge=1, le=1000, description="Live views one user or token may hold at once (a browser tab "
+        "each); one more is refused (429) until one is left or times out.")
 
 
 class HealthConfig(HubModel):

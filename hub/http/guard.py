@@ -1,0 +1,134 @@
+"""What every request meets before any route runs: the host, the body, who asks.
+
+An ASGI middleware in front of the whole app (``Guard``):
+
+- the ``Host`` header must be one the hub serves (``http.allowed_hosts``),
+  so a page on another site that points its own name at 127.0.0.1 (DNS
+  rebinding) reaches nothing;
+- a request with a body to the API must carry a token that checks out
+  before one byte of the body is read (a stranger's 300 MB costs nothing),
+  and the body may be ``http.max_body_kb`` at most: announced larger, it is
+  refused at once; streamed larger, it is cut off where it crosses the cap;
+- every answer says ``X-Content-Type-Options: nosniff``, and JSON answers
+  ``Cache-Control: no-store`` unless the route set its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.exceptions import HTTPException
+
+from hub.http.auth import check_bearer
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
+WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def allowed_hosts(http: Any) -> set[str]:
+    """The host names the hub answers to: hub.yaml's list, else loopback, public_url's host, http.host."""
+    if http.allowed_hosts is not None:
+        return {h.lower() for h in http.allowed_hosts}
+    hosts = set(LOOPBACK)
+    if http.public_url:
+        hosts.add((urlsplit(http.public_url).hostname or "").lower())
+    if http.host not in ("0.0.0.0", "::", ""):
+        hosts.add(http.host.lower())
+    return hosts
+
+
+def host_of(header: str) -> str:
+    """``example.org`` of ``example.org:8080``, ``::1`` of ``[::1]:8080``."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+class _TooLarge(HTTPException):
+    """A streamed body crossed the cap.  An ``HTTPException``: FastAPI turns any other error
+    while it reads a body into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body may be {limit // 1024} KiB at most")
+
+
+class Guard:
+    def __init__(self, app: ASGIApp, hosts: set[str], max_body: int) -> None:
+        self.app = app
+        self.hosts = hosts
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = host_of(headers.get("host", ""))
+        if "*" not in self.hosts and host not in self.hosts:
+            await _problem(send, 400, "bad_request", "Bad Request",
+                           f"this hub does not answer to the host {host[:100]!r}; add it to http.allowed_hosts")
+            return
+        length = headers.get("content-length")
+        has_body = scope["method"] in WITH_BODY and (length not in (None, "0") or "transfer-encoding" in headers)
+        if has_body and scope["path"].startswith("/api/"):
+            refusal = await check_bearer(scope, headers.get("authorization"))
+            if refusal is not None:
+                status, code, detail, extra = refusal
+                await _problem(send, status, code, "Unauthorized" if status == 401 else "Too Many Requests",
+                               detail, extra)
+                return
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await _problem(send, 413, "too_large", "Content Too Large",
+                           f"the body may be {self.max_body // 1024} KiB at most")
+            return
+        started = False
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge(self.max_body)
+            return message
+
+        async def marked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(b"x-content-type-options", b"nosniff")]
+                kind = next((v for k, v in message.get("headers", []) if k.lower() == b"content-type"), b"")
+                if b"json" in kind and b"cache-control" not in names:
+                    extra.append((b"cache-control", b"no-store"))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        try:
+            await self.app(scope, counted if has_body else receive, marked)
+        except _TooLarge:
+            if not started:
+                await _problem(send, 413, "too_large", "Content Too Large",
+                               f"the body may be {self.max_body // 1024} KiB at most")
+
+
+async def _problem(send: Send, status: int, code: str, title: str, detail: str,
+                   headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"type": f"urn:pantau:error:{code}", "code": code, "title": title, "status": status,
+                       "detail": detail}).encode()
+    raw = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
+           (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
