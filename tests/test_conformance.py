@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import xmltodict
 
-from hub.core.models import DeviceKind, EventKind
+from hub.core.models import CameraStatus, DeviceKind, EventKind, StreamRole
 from hub.core.sources import SourceContext
 from hub.devices.multipart import MultipartStream, boundary_of
 from hub.testing.sim import ReplaySimulator
@@ -65,10 +65,13 @@ async def test_hikvision_device_dump_replays_through_the_client(dump: Path, tmp_
     isapi = hik_dump(dump)
     folder = tmp_path / "replay"
     folder.mkdir()
+    statuses = {}
     for endpoint, answer in isapi.items():
         if isinstance(answer, dict) and "response" in answer and isinstance(answer["response"], dict):
             (folder / (endpoint.replace("/", ".") + ".xml")).write_text(xmltodict.unparse(answer["response"]))
-    sim = await ReplaySimulator(folder).start()
+        elif isinstance(answer, dict) and "status_code" in answer:
+            statuses[endpoint] = int(answer["status_code"])  # as the device answered: 400 notSupport, 403, ...
+    sim = await ReplaySimulator(folder, statuses=statuses).start()
     src = HikvisionSource(HikvisionConfig(name="replay", host="127.0.0.1", port=sim.port, password=sim.password),
                           SourceContext(tmp_path, logging.getLogger("conformance")))
     try:
@@ -86,10 +89,13 @@ async def test_hikvision_device_dump_replays_through_the_client(dump: Path, tmp_
         assert inv.device.kind == DeviceKind.DVR
     else:
         assert inv.device.kind == DeviceKind.CAMERA
-    with_streams = [c for c in inv.cameras if c.streams]
-    assert with_streams, "the dump's streaming channels map onto its cameras"
-    for cam in with_streams:
-        assert cam.streams[0].url is not None and "/Streaming/Channels/" in cam.streams[0].url.get_secret_value()
+    for cam in inv.cameras:  # a channel whose camera is away keeps its fixed paths, to be recorded on return
+        main = cam.stream(StreamRole.MAIN)
+        assert main is not None and main.url is not None, f"channel {cam.channel} has no main stream"
+        assert main.url.get_secret_value().endswith(f"/Streaming/Channels/{cam.channel}01")
+        away = all(isapi.get(f"Streaming/channels/{cam.channel}0{n}", {}).get("status_code") for n in (1, 2))
+        if away:
+            assert cam.status == CameraStatus.OFFLINE and main.codec is None
 
 
 @pytest.mark.parametrize("alert", captures("hikvision/alertstream/*.xml"), ids=lambda p: p.stem)
@@ -102,7 +108,11 @@ def test_hikvision_alert_is_an_event_or_a_heartbeat(alert: Path) -> None:
         assert result.heartbeat
     else:
         assert not result.heartbeat and result.at is not None
-        assert result.kind != EventKind.OTHER or raw["eventType"] == "duration"
+        assert result.kind != EventKind.OTHER, f"{raw['eventType']} is classified 'other'"
+        if raw["eventType"] == "duration":  # the lasting event names the kind
+            related = raw["DurationList"]["Duration"]["relationEvent"]
+            assert related == "fielddetection" and result.kind == EventKind.INTRUSION
+            assert result.data["relation_events"] == [related]
 
 
 def test_hikvision_assembled_alert_stream_splits_into_alerts() -> None:

@@ -23,6 +23,7 @@ from hub import (
     RegisterSourceType,
     SourceContext,
     Stream,
+    StreamRole,
     camera_id,
     hookimpl,
     utcnow,
@@ -72,13 +73,21 @@ class HikvisionSource(HttpDeviceSource):
                 status = CameraStatus.ONLINE if ch.online else CameraStatus.OFFLINE
             elif kind != DeviceKind.NVR:
                 status = CameraStatus.ONLINE
+            known = [Stream(role=s.role, codec=s.codec, width=s.width, height=s.height, fps=s.fps,
+                            bitrate=s.bitrate, constant_bitrate=s.constant_bitrate,
+                            url=self.config.rtsp_url(f"/Streaming/Channels/{s.id}"))
+                     for s in streams if s.channel == ch.id and s.enabled]
+            if not known:
+                # A channel whose camera is away answers 403 for all its streams; ISAPI's RTSP
+                # paths are fixed by channel, so it keeps its main and sub stream (what is not
+                # known stays unknown) and is recorded again when the camera comes back.
+                known = [Stream(role=role, url=self.config.rtsp_url(f"/Streaming/Channels/{ch.id}0{n}"))
+                         for n, role in ((1, StreamRole.MAIN), (2, StreamRole.SUB))]
+                if status != CameraStatus.ONLINE:
+                    status = CameraStatus.OFFLINE
             cameras.append(Camera(
                 id=camera_id(VENDOR, info.serial, ch.id), device_id=device.id, channel=ch.id, name=ch.name,
-                status=status,
-                streams=[Stream(role=s.role, codec=s.codec, width=s.width, height=s.height, fps=s.fps,
-                                bitrate=s.bitrate, constant_bitrate=s.constant_bitrate,
-                                url=self.config.rtsp_url(f"/Streaming/Channels/{s.id}"))
-                         for s in streams if s.channel == ch.id and s.enabled],
+                status=status, streams=known,
             ))
         return [DeviceInventory(device=device, cameras=cameras)]
 

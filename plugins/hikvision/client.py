@@ -11,8 +11,9 @@ from hub.devices.http import DeviceHttp
 from hub.devices.multipart import MultipartStream, boundary_of
 from plugins.hikvision import parse
 
-#: Statuses with which devices answer an endpoint they do not have.
-ABSENT = {403, 404, 405, 500, 501}
+#: Statuses with which devices answer an endpoint they do not have (a DVR answers 400 with
+#: ``notSupport`` for a third stream it lacks; iDS-7204HUHI-M1, ``Streaming/channels/103``).
+ABSENT = {400, 403, 404, 405, 500, 501}
 
 
 class HikvisionClient:

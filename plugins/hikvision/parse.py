@@ -274,9 +274,16 @@ def alert(body: bytes, what: str) -> Alert:
         data["targets"] = targets
     if (description := text(root, "eventDescription")) is not None:
         data["description"] = description
+    kind = _KINDS.get(event_type.lower(), EventKind.OTHER)
+    if kind == EventKind.OTHER and event_type.lower() == "duration":
+        # A "duration" alarm names the event that lasts in DurationList/Duration/relationEvent.
+        related = [r for e in find_all(root, "relationEvent") if (r := (e.text or "").strip())]
+        if related:
+            data["relation_events"] = related
+            kind = next((k for r in related if (k := _KINDS.get(r.lower())) is not None), EventKind.OTHER)
     return Alert(
         heartbeat=heartbeat,
-        kind=_KINDS.get(event_type.lower(), EventKind.OTHER),
+        kind=kind,
         # The alertStream repeats "active" while an event lasts and has no start/stop pair.
         state=EventState.STOP if state_text == "inactive" else EventState.PULSE,
         event_type=event_type,

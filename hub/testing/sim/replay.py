@@ -4,8 +4,10 @@ A request for ``/ISAPI/System/deviceInfo`` is answered with the file
 ``System.deviceInfo.xml`` (the path after the prefix, ``/`` as ``.``); a
 CGI request ``/cgi-bin/magicBox.cgi?action=getSystemInfo`` with
 ``magicBox_getSystemInfo.txt``.  A missing file is a 404 with a
-``ResponseStatus`` body, as devices answer for endpoints they lack.  Any
-capture from a real device can be replayed this way.
+``ResponseStatus`` body, as devices answer for endpoints they lack; an
+endpoint in ``statuses`` (``{"Streaming/channels/103": 400}``) answers with
+the status the device recorded there, and the same body.  Any capture from
+a real device can be replayed this way.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from hub.testing.sim.base import DeviceSimulator
 
 
 class ReplaySimulator(DeviceSimulator):
-    def __init__(self, folder: Path, **kw: object) -> None:
+    def __init__(self, folder: Path, statuses: dict[str, int] | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.folder = folder
+        self.statuses = statuses or {}
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/{tail:.*}", self.replay)]
@@ -46,8 +49,9 @@ class ReplaySimulator(DeviceSimulator):
 
     async def replay(self, request: web.Request) -> web.Response:
         found = self.file_for(request)
-        if found is None:
-            return web.Response(status=404, content_type="application/xml", text=(
+        recorded = self.statuses.get(request.path.removeprefix("/ISAPI/"))
+        if found is None or recorded is not None:
+            return web.Response(status=recorded or 404, content_type="application/xml", text=(
                 '<?xml version="1.0" encoding="UTF-8"?><ResponseStatus version="2.0" '
                 'xmlns="http://www.isapi.org/ver20/XMLSchema"><statusCode>4</statusCode>'
                 "<statusString>Invalid Operation</statusString><subStatusCode>notSupport</subStatusCode>"
