@@ -60,3 +60,39 @@ async def test_a_stream_cut_by_the_device_is_a_retryable_error_naming_no_secret(
     finally:
         reader.cancel()
         await http.close()
+
+
+@pytest.mark.parametrize("vendor", ["dahua", "hikvision"])
+async def test_digest_with_opaque_and_nonces_that_go_stale_keeps_working(vendor: str) -> None:
+    """Real devices send ``opaque`` and renew nonces (``stale=true``); probing goes on through both."""
+    import logging
+    from pathlib import Path
+
+    from hub.core.sources import SourceContext
+    from hub.testing.sim import HikvisionSimulator
+    from plugins.dahua import DahuaConfig, DahuaSource
+    from plugins.hikvision import HikvisionConfig, HikvisionSource
+
+    sim_cls, cfg_cls, src_cls = ((DahuaSimulator, DahuaConfig, DahuaSource) if vendor == "dahua"
+                                 else (HikvisionSimulator, HikvisionConfig, HikvisionSource))
+    sim = await sim_cls(kind="nvr", channels=4, nonce_uses=3).start()
+    source = src_cls(cfg_cls(name="nvr", host="127.0.0.1", port=sim.port, password=sim.password),
+                     SourceContext(Path("/tmp"), logging.getLogger("test")))
+    try:
+        for _ in range(3):
+            (inventory,) = await source.probe()
+            assert len(inventory.cameras) == 4
+    finally:
+        await source.close()
+        await sim.stop()
+    assert sim.stale_answers >= 2, "the nonces went stale and were renewed"
+
+
+async def test_the_dahua_simulator_answers_an_unknown_action_every_time(nvr) -> None:
+    http = DeviceHttp("127.0.0.1", nvr.port, "admin", nvr.password, timeout=2)
+    try:
+        for _ in range(3):
+            reply = await asyncio.wait_for(http.get("/cgi-bin/magicBox.cgi?action=noSuchThing"), 5)
+            assert reply.status == 400 and b"Bad Request" in reply.body
+    finally:
+        await http.close()

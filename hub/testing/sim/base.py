@@ -48,15 +48,22 @@ class DeviceSimulator:
     realm = "Device"
 
     def __init__(self, username: str = "admin", password: str = "sim-Passw0rd", basic_only: bool = False,
-                 port: int | None = None) -> None:
+                 port: int | None = None, nonce_uses: int | None = None) -> None:
         self.username, self.password = username, password
         self.basic_only = basic_only
+        #: Requests a Digest nonce serves before the device calls it stale (real devices renew
+        #: them after some requests or seconds); None: for ever.
+        self.nonce_uses = nonce_uses
+        #: Sent with every Digest challenge and required back, as Dahua devices do.
+        self.opaque = secrets.token_hex(16)
+        #: Challenges answered ``stale=true`` so far (a test of the client's renewal).
+        self.stale_answers = 0
         self.port = port or free_port()
         self.faults = Faults()
         self.requests: list[str] = []
         self._runner: web.AppRunner | None = None
         self._streams: set[web.StreamResponse] = set()
-        self._nonces: set[str] = set()
+        self._nonces: dict[str, int] = {}  # nonce -> requests it has served
         self._listeners: set[asyncio.Queue[str]] = set()
 
     @property
@@ -110,14 +117,23 @@ class DeviceSimulator:
 
     # -- auth and faults --------------------------------------------------------
 
-    def _challenge(self) -> web.Response:
+    def _challenge(self, stale: bool = False) -> web.Response:
         if self.basic_only:
             header = f'Basic realm="{self.realm}"'
         else:
             nonce = secrets.token_hex(16)
-            self._nonces.add(nonce)
-            header = f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", algorithm=MD5'
+            self._nonces[nonce] = 0
+            header = (f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", opaque="{self.opaque}", '
+                      f'algorithm=MD5{", stale=true" if stale else ""}')
+            self.stale_answers += stale
         return web.Response(status=401, text="Unauthorized", headers={"WWW-Authenticate": header})
+
+    def _stale(self, request: web.Request) -> bool:
+        """The request's credentials are right but its nonce has served its time."""
+        header = request.headers.get("Authorization", "")
+        fields = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _PAIR.finditer(header)}
+        nonce = fields.get("nonce", "")
+        return self.nonce_uses is not None and nonce in self._nonces and self._nonces[nonce] > self.nonce_uses
 
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -134,7 +150,13 @@ class DeviceSimulator:
         if not header.startswith("Digest "):
             return False
         fields = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _PAIR.finditer(header)}
-        if fields.get("username") != self.username or fields.get("nonce") not in self._nonces:
+        nonce = fields.get("nonce", "")
+        if fields.get("username") != self.username or nonce not in self._nonces:
+            return False
+        if fields.get("opaque") != self.opaque:
+            return False
+        self._nonces[nonce] += 1
+        if self.nonce_uses is not None and self._nonces[nonce] > self.nonce_uses:
             return False
         ha1 = _md5(self.username, self.realm, self.password)
         ha2 = _md5(request.method, fields.get("uri", ""))
@@ -154,7 +176,7 @@ class DeviceSimulator:
             if f.delay:
                 await asyncio.sleep(f.delay)
         if (f.auth_fails and f.applies(request.path)) or not self._authorized(request):
-            return self._challenge()
+            return self._challenge(stale=self._stale(request))
         if f.applies(request.path):
             if f.status:
                 return web.Response(status=f.status, text="simulated failure")

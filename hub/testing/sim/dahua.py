@@ -25,7 +25,10 @@ def _lines(pairs: list[tuple[str, object]]) -> web.Response:
     return web.Response(text="".join(f"{k}={v}\r\n" for k, v in pairs), content_type="text/plain")
 
 
-BAD_REQUEST = web.Response(status=400, text="Error\r\nBad Request!\r\n", content_type="text/plain")
+def bad_request() -> web.Response:
+    """What a Dahua device answers for an action it does not know (a new object each time:
+    aiohttp sends a response once, and a second use of one would hang)."""
+    return web.Response(status=400, text="Error\r\nBad Request!\r\n", content_type="text/plain")
 
 
 def pretty_json(data: dict[str, object]) -> str:
@@ -91,11 +94,11 @@ class DahuaSimulator(DeviceSimulator):
             return _lines([("vendor", "Dahua")])
         if action == "getMachineName":
             return _lines([("name", f"Pos-{self.port}")])
-        return BAD_REQUEST
+        return bad_request()
 
     async def config_manager(self, request: web.Request) -> web.Response:
         if request.query.get("action") != "getConfig":
-            return BAD_REQUEST
+            return bad_request()
         name = request.query.get("name")
         if name == "ChannelTitle":
             return _lines([(f"table.ChannelTitle[{ch - 1}].Name", title) for ch, title in self.titles.items()])
@@ -111,11 +114,11 @@ class DahuaSimulator(DeviceSimulator):
                               (f"{base}.Video.Height", h), (f"{base}.Video.Width", w),
                               (f"{base}.VideoEnable", "true")]
             return _lines(pairs)
-        return BAD_REQUEST
+        return bad_request()
 
     async def logic_device(self, request: web.Request) -> web.Response:
         if self.kind != "nvr" or request.query.get("action") != "getCameraState":
-            return BAD_REQUEST
+            return bad_request()
         pairs: list[tuple[str, object]] = []
         for i, ch in enumerate(self.titles):
             state = "Disconnected" if ch in self.offline else "Connected"
@@ -124,27 +127,27 @@ class DahuaSimulator(DeviceSimulator):
 
     async def storage(self, request: web.Request) -> web.Response:
         if self.kind == "camera":
-            return BAD_REQUEST
+            return bad_request()
         return _lines([("list.info[0].Detail[0].IsError", "false"), ("list.info[0].Detail[0].TotalBytes", 4e12),
                        ("list.info[0].Detail[0].UsedBytes", 1e12), ("list.info[0].Name", "/dev/sda"),
                        ("list.info[0].State", "Success")])
 
     async def global_cgi(self, request: web.Request) -> web.Response:
         if request.query.get("action") != "getCurrentTime":
-            return BAD_REQUEST
+            return bad_request()
         return _lines([("result", datetime.now().strftime("%Y-%m-%d %H:%M:%S"))])
 
     async def snapshot(self, request: web.Request) -> web.Response:
         channel = request.query.get("channel", "1")
         if not channel.isdigit() or int(channel) not in self.titles:
-            return BAD_REQUEST
+            return bad_request()
         buf = io.BytesIO()
         Image.new("RGB", (352, 240), (90, 40, 20)).save(buf, "JPEG")
         return web.Response(body=buf.getvalue(), content_type="image/jpeg")
 
     async def event_manager(self, request: web.Request) -> web.StreamResponse:
         if request.query.get("action") != "attach":
-            return BAD_REQUEST
+            return bad_request()
         heartbeat = float(request.query.get("heartbeat", "0") or 0) or 3600.0
         return await self.event_stream(request, "myboundary", "multipart/x-mixed-replace", "text/plain",
                                        heartbeat, "Heartbeat")
