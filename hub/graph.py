@@ -150,7 +150,10 @@ class StreamGraph:
             for key, relay in list(self.relays.items()):
                 found: dict[EventKind, str] = {}
                 idle = 0.0 if relay.waiting else relay.idle_seconds(now)
-                if idle >= settings.stall_seconds:
+                if relay.auth_failed:
+                    found[EventKind.AUTH_FAILED] = (f"refused the credentials {relay.refusals} times; asked again "
+                                                    f"every {relay.auth_retry / 60:g} min")
+                elif idle >= settings.stall_seconds:
                     found[EventKind.STREAM_STALL] = f"stalled (no packet for {idle:.0f} s)"
                 else:
                     camera = self.inventory.cameras.get(key[0])

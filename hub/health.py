@@ -4,7 +4,8 @@ Each source is checked every ``health.interval_seconds`` by a scheduled job
 of its own, with jitter so thousands of devices are not polled in lockstep,
 and at most ``health.concurrency`` checks at a time.  A check probes the
 source (``CameraSource.probe``): reachable, the password still accepted,
-each channel online.  A source whose probe would open media sessions
+each channel online; a source that refuses the credentials is left alone
+for ``AUTH_PAUSE`` seconds (devices lock accounts).  A source whose probe would open media sessions
 (``probe_opens_streams``: a plain RTSP camera) is not probed while the hub
 receives all its cameras' streams: their relays' figures tell.  A camera's new status counts
 only once ``confirm_checks`` checks in a row agree, so a camera that flaps
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Seconds a source that refused the credentials is left unchecked (as its relays wait).
+AUTH_PAUSE = 600.0
+
 KIND = {CameraStatus.ONLINE: EventKind.ONLINE, CameraStatus.OFFLINE: EventKind.OFFLINE,
         CameraStatus.DEGRADED: EventKind.DEGRADED}
 
@@ -74,6 +78,9 @@ class HealthMonitor:
         self._changes: dict[str, deque[float]] = {}
         self._flapping: dict[str, _Flapping] = {}
         self._failing: set[str] = set()
+        #: Sources that refused the credentials, and until when (monotonic) they are left alone:
+        #: devices lock an account after a few failed logins.
+        self._refused: dict[str, float] = {}
         self._storage_ok: dict[str, bool] = {}
 
     def schedule(self, scheduler: Scheduler) -> None:
@@ -86,6 +93,8 @@ class HealthMonitor:
         source = self.inventory.sources[name]
         cameras = self.inventory.cameras_of(name)
         found: dict[str, tuple[CameraStatus, str | None]]
+        if self._refused.get(name, 0.0) > time.monotonic():
+            return  # refused the credentials: asked again when the pause is over
         if source.probe_opens_streams and cameras and all(self._received(c.id) for c in cameras):
             # Probing would open another session to each stream the hub already receives.
             for camera in cameras:
@@ -101,12 +110,14 @@ class HealthMonitor:
                     found = {cid: ((CameraStatus.DEGRADED, reason) if st in (CameraStatus.ONLINE, CameraStatus.UNKNOWN)
                                    else (st, why)) for cid, (st, why) in found.items()}
                 await self._storage(name, source.diagnostics.get("storage_ok"))
+                self._refused.pop(name, None)
                 if name in self._failing:
                     log.info("source reachable again", extra={"source": name})
                     self._failing.discard(name)
             except DeviceAuthFailed as err:
                 found = {c.id: (CameraStatus.DEGRADED, str(err)) for c in cameras}
                 self._note_failure(name, str(err))
+                self._refused[name] = time.monotonic() + AUTH_PAUSE
             except (DeviceError, TimeoutError) as err:
                 limit = self.settings.timeout_seconds
                 reason = str(err) if isinstance(err, DeviceError) else f"no answer within {limit:g} s"

@@ -111,3 +111,46 @@ async def test_a_frame_or_bit_rate_far_below_the_cameras_own_is_a_problem_until_
     finally:
         watcher.cancel()
         await asyncio.to_thread(relay.stop)
+
+
+def test_a_camera_that_starts_refusing_the_password_is_asked_a_few_times_then_rarely(hub_factory) -> None:  # noqa: ANN001
+    """Devices lock an account after a few failed logins: three refusals, then one try every ten minutes."""
+    try:
+        server = RtspServer(fps=10, keyint=5, credentials=("kamera", "Rahasia-99")).start()
+    except RtspUnavailable as err:
+        peer_unavailable(err)
+    try:
+        hub = hub_factory(f"""\
+version: 1
+recording: {{default: {{mode: continuous, segment_seconds: 2}}}}
+health: {{interval_seconds: 1, confirm_checks: 1}}
+sources:
+  - {{type: rtsp, name: gate, url: '{server.url()}', device_id: cam-gate}}
+""")
+        with hub.client() as client:
+            def relay() -> dict:
+                return next(n for n in client.get("/api/v1/streams").json() if n["kind"] == "relay")
+
+            deadline = time.monotonic() + 30
+            while relay()["stats"]["packets"] == 0:
+                assert time.monotonic() < deadline, "the camera never streamed"
+                time.sleep(0.3)
+            server.stop()  # the camera restarts with another password (someone changed it)
+            server.credentials = ("kamera", "Kata-Sandi-Baru")
+            server.start()
+            events: list[dict] = []
+            deadline = time.monotonic() + 40
+            while not any(e["kind"] == "auth_failed" for e in events):
+                assert time.monotonic() < deadline, relay()["stats"]
+                time.sleep(0.5)
+                events = client.get("/api/v1/events").json()
+            asked = server.connections
+            time.sleep(5)  # long enough for the old rate (a dozen DESCRIBEs), short of the slow retry
+            assert server.connections == asked, "the camera was asked again at once"
+            assert asked <= 7, f"{asked} logins tried since the camera started (3 of them its relay's refusals)"
+            camera = client.get("/api/v1/cameras").json()[0]
+            assert camera["status"] == "degraded", camera
+            assert "refused the credentials" in relay()["problems"][0]
+        assert "Kata-Sandi-Baru" not in hub.log() and "Rahasia-99" not in hub.log()
+    finally:
+        server.stop()

@@ -273,6 +273,7 @@ class EventKind(StrEnum):
     STREAM_BLACK = "stream_black"
     STREAM_LOW_FPS = "stream_low_fps"
     STREAM_LOW_BITRATE = "stream_low_bitrate"
+    AUTH_FAILED = "auth_failed"
     REPORT_FILED = "report_filed"
     REPORT_ESCALATION = "report_escalation"
     REPORT_CLOSED = "report_closed"

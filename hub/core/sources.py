@@ -129,7 +129,7 @@ class UrlMediaInput(MediaInput):
     def open(self) -> av.container.InputContainer:
         import av
 
-        from hub.core.errors import DeviceNotReady
+        from hub.core.errors import DeviceAuthFailed, DeviceNotReady
 
         handed_over = False
         if self._own_client():
@@ -153,6 +153,8 @@ class UrlMediaInput(MediaInput):
         for attempt in range(2 if handed_over else 1):
             try:
                 return av.open(self.url, format=self.format, options=options, timeout=timeout)
+            except av.error.HTTPUnauthorizedError:
+                raise DeviceAuthFailed(f"{self.label}: the camera refused the credentials") from None
             except av.error.FFmpegError as err:
                 if attempt == 0 and handed_over:
                     # The camera may still be releasing the session the hub's client just

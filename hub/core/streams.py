@@ -37,7 +37,7 @@ from typing import Any, Protocol
 
 import av
 
-from hub.core.errors import DeviceError
+from hub.core.errors import DeviceAuthFailed, DeviceError
 from hub.core.models import GraphNode, NodeKind, NodeStats, StreamRole
 from hub.core.retry import Backoff
 from hub.core.sources import MediaInput
@@ -110,8 +110,20 @@ class Figures:
                          last_error=self.last_error)
 
 
+#: Refusals of the credentials in a row after which a relay asks only every ``AUTH_RETRY`` seconds:
+#: devices lock an account after a few failures, and asking again at once will not help.
+AUTH_REFUSALS = 3
+AUTH_RETRY = 600.0
+
+
 class Relay:
-    """One upstream connection to a camera stream, fanned out to consumers."""
+    """One upstream connection to a camera stream, fanned out to consumers.
+
+    A camera that refuses the credentials ``AUTH_REFUSALS`` times in a row is
+    ``auth_failed`` (stream health raises an ``auth_failed`` event and the
+    camera is degraded) and is asked again only every ``AUTH_RETRY`` seconds,
+    until it takes them.
+    """
 
     def __init__(self, camera_id: str, role: StreamRole, open_input: Callable[[], MediaInput],
                  backoff_max: float = 60.0, sessions: threading.Semaphore | None = None) -> None:
@@ -128,9 +140,16 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name=self.node_id, daemon=True)
         # A stream that ran 30 s before it broke starts the backoff afresh.
         self._retry = Backoff(log, "stream", cap=backoff_max, steady_after=30, extra={"node": self.node_id})
+        self.refusals = 0  # the credentials refused in a row
+        self.auth_retry = AUTH_RETRY
         #: Shared by the relays of one device: at most so many open at once.
         self._sessions = sessions
         self.waiting = False
+
+    @property
+    def auth_failed(self) -> bool:
+        """The camera refused the credentials ``AUTH_REFUSALS`` times in a row, and not yet taken them."""
+        return self.refusals >= AUTH_REFUSALS
 
     def add(self, consumer: PacketConsumer) -> None:
         """Attach a consumer; it gets ``begin`` before its first packet."""
@@ -180,6 +199,14 @@ class Relay:
             try:
                 self._pump()
                 reason = "the stream ended"
+            except DeviceAuthFailed as err:
+                self.stats.errors += 1
+                self.stats.last_error = reason = str(err)
+                self.refusals += 1
+                if self.refusals == AUTH_REFUSALS:
+                    log.error("the camera refused the credentials; asking again only now and then",
+                              extra={"node": self.node_id, "refusals": self.refusals,
+                                     "retry_seconds": self.auth_retry})
             except (DeviceError, av.error.FFmpegError, OSError) as err:
                 self.stats.errors += 1
                 # FFmpeg messages may echo a URL: log the error class, not its text.
@@ -196,7 +223,8 @@ class Relay:
             if self._stop.is_set():
                 break
             self.stats.reconnects += 1
-            self._stop.wait(retry.failed(reason))
+            wait = retry.failed(reason)
+            self._stop.wait(self.auth_retry if self.auth_failed else wait)
 
     def _pump(self) -> None:
         if self._sessions is None:
@@ -221,6 +249,7 @@ class Relay:
         try:
             container = media.open()
             self._retry.succeeded()
+            self.refusals = 0
             try:
                 stream = container.streams.video[0]
                 started = self._started
