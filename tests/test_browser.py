@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from hub.http.page import ASSETS
+from hub.testing.fixtures import peer_unavailable
 from tests.conftest import demo_hub_yaml
 
 
@@ -21,9 +22,9 @@ from tests.conftest import demo_hub_yaml
 def browser() -> Iterator[Any]:
     chromium = shutil.which("chromium")
     if chromium is None:
-        pytest.skip("Debian's chromium is not installed (`make install` installs it as root)")
+        peer_unavailable(RuntimeError("Debian's chromium is not installed (`make install` installs it as root)"))
     if not ASSETS["hls.min.js"].is_file():
-        pytest.skip("hls.js is not installed (`make install` fetches it from npm)")
+        peer_unavailable(RuntimeError("hls.js is not installed (`make install` fetches it from npm)"))
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

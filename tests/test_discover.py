@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from hub.testing.fixtures import peer_unavailable
 from hub.testing.netns import NetnsUnavailable, VethPair
 from tests.conftest import ROOT
 
@@ -23,7 +24,7 @@ def link():  # noqa: ANN201
     try:
         pair.__enter__()
     except NetnsUnavailable as err:
-        pytest.skip(str(err))
+        peer_unavailable(err)
     yield pair
     pair.__exit__()
 

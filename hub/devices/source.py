@@ -9,6 +9,7 @@ the probe.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -68,14 +69,25 @@ def rtsp_url(username: str, password: str, host: str, port: int, path: str) -> S
     return SecretStr(f"rtsp://{quote(username, safe='')}:{quote(password, safe='')}@{host}:{port}{path}")
 
 
-async def optional(call: Awaitable[T], log: logging.Logger, where: str) -> T | None:
+#: Seconds an optional call (storage, clock, event capabilities) may take: one slow endpoint
+#: of a busy NVR is no reason for the whole probe to time out.
+OPTIONAL_TIMEOUT = 3.0
+
+
+async def optional(call: Awaitable[T], log: logging.Logger, where: str,
+                   limit: float = OPTIONAL_TIMEOUT) -> T | None:
     """Health details are worth having, not worth failing a probe for.
 
     A refused password or an unreachable device still fails (they fail the
-    whole probe anyway); any other device error is logged and gives None.
+    whole probe anyway); any other device error, or no answer within
+    ``limit`` seconds, is logged and gives None: the capability is absent.
     """
     try:
-        return await call
+        async with asyncio.timeout(limit):
+            return await call
+    except TimeoutError:
+        log.info("optional endpoint too slow; taken as absent", extra={"device": where, "seconds": limit})
+        return None
     except (DeviceAuthFailed, DeviceNotReady):
         raise
     except DeviceError as err:

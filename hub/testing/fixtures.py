@@ -95,3 +95,17 @@ def hub_factory(tmp_path: Path) -> Iterator[Callable[..., HubProcess]]:
     yield make
     for proc in hubs:
         proc.kill()
+    leaks = leaked(hubs)
+    assert not leaks, f"secrets reached a hub's log: {leaks}"
+
+
+def leaked(hubs: list[HubProcess]) -> list[str]:
+    """What of each hub's secrets (``HubProcess.secrets``) its log holds, masked: the check
+    every test that runs a hub makes at its end."""
+    found = []
+    for proc in hubs:
+        text = proc.log()
+        for secret in proc.secrets():
+            if secret in text:
+                found.append(f"{proc.workdir.name}: {secret[:3]}...{secret[-2:]} ({len(secret)} chars)")
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,11 @@ from typing import Any
 import httpx
 
 from hub.testing.net import free_port
+
+#: Names of environment variables and hub.yaml keys that hold secrets.
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY|PASSPHRASE", re.I)
+SECRET_VALUE = re.compile(r"\b(password|secret_key|api_key|link_secret|token)\s*:\s*([^\s,}#]+)", re.I)
+URL_PASSWORD = re.compile(r"[a-z][a-z0-9+.-]*://[^:/@\s]+:([^@/\s]+)@", re.I)
 
 
 class HubProcess:
@@ -26,6 +32,9 @@ class HubProcess:
         self.data_dir = workdir / "data"
         self.port = free_port()
         self.env = {**os.environ, **(env or {})}
+        self._extra_env = dict(env or {})
+        #: Tokens made for this hub (``token``), checked for in its log at the end of a test.
+        self.tokens: list[str] = []
         self.log_path = workdir / "hub.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._log_file: Any = None
@@ -65,10 +74,24 @@ class HubProcess:
             out = self.pantau("token", "create", "--role", role, "-c", str(self.config),
                               "--data-dir", str(self.data_dir))
             token = out.stdout.strip().splitlines()[-1]
+            self.tokens.append(token)
             if role != "admin":
                 return token
             self._token = token
         return self._token
+
+    def secrets(self) -> set[str]:
+        """Every secret this hub was given: its tokens, the secret-looking variables of its
+        environment, the passwords and keys written in its hub.yaml, those inside URLs."""
+        found = set(self.tokens)
+        found |= {v for k, v in self._extra_env.items() if SECRET_NAME.search(k) and len(v) >= 6}
+        text = self.config.read_text() if self.config.exists() else ""
+        for match in SECRET_VALUE.finditer(text):
+            value = match.group(2).strip().strip("'\"")
+            if len(value) >= 6 and "${" not in value:
+                found.add(value)
+        found |= {m.group(1) for m in URL_PASSWORD.finditer(text) if len(m.group(1)) >= 6 and "${" not in m.group(1)}
+        return found
 
     def client(self, role: str = "admin") -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token(role)}"}, timeout=30)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hub import DeviceError, DeviceKind, EventKind, EventState, StreamRole
 
@@ -250,11 +250,15 @@ def event_part(body: bytes, what: str) -> EventPart:
     for key in ("Name", "Direction", "RegionName"):
         if key in data:
             extra[key.lower()] = data[key]
-    utc = data.get("UTC")
+    utc, ms = data.get("UTC"), data.get("UTCMS")
+    at = None
+    if isinstance(utc, int | float) and not isinstance(utc, bool) and 0 < utc < 32503680000:  # before 3000
+        extra_ms = ms if isinstance(ms, int) and not isinstance(ms, bool) and 0 <= ms < 1000 else 0
+        at = datetime.fromtimestamp(utc, UTC) + timedelta(milliseconds=extra_ms)  # UTCMS: the milliseconds
     return EventPart(
         heartbeat=False, code=code, kind=_KINDS.get(code.lower(), EventKind.OTHER),
         state=_STATES.get(fields.get("action", "").lower(), EventState.PULSE),
         channel=int(index) + 1 if index.isdigit() else None,
-        at=datetime.fromtimestamp(utc, UTC) if isinstance(utc, int | float) and utc > 0 else None,
+        at=at,
         data=extra,
     )

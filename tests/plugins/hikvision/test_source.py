@@ -177,3 +177,19 @@ async def test_repeated_active_alerts_become_one_start_and_one_stop(nvr, tmp_pat
     assert motion == [("start", cam), ("stop", cam)]
     crossings = [e for e in got if e.kind == EventKind.LINE_CROSSING]
     assert len(crossings) == 1 and crossings[0].state.value == "pulse"
+
+
+async def test_one_slow_optional_endpoint_is_taken_as_absent_not_a_failed_probe(nvr, tmp_path: Path) -> None:
+    import time
+
+    nvr.faults.paths = {"/ISAPI/ContentMgmt/Storage"}
+    nvr.faults.delay = 30  # a busy NVR's disk report that never comes in time
+    src = source(nvr, tmp_path, timeout=60.0)
+    began = time.monotonic()
+    try:
+        (inv,) = await src.probe()
+    finally:
+        await src.close()
+    assert time.monotonic() - began < 10, "the probe waited for the slow endpoint"
+    assert len(inv.cameras) == 32 and src.diagnostics["storage"] is None
+    assert src.diagnostics["time"] is not None, "the other optional endpoints still answered"
