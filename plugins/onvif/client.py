@@ -25,9 +25,22 @@ T = TypeVar("T")
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
 
 
+def harden_xml() -> Any:
+    """The settings onvif-zeep-async parses every device answer with, made strict: no DTDs, no
+    entities, and lxml's limits on huge trees kept (the library turns them off by default, so a
+    device could answer with a document that takes the hub's memory).  Returns the settings."""
+    from onvif.settings import DEFAULT_SETTINGS
+
+    DEFAULT_SETTINGS.forbid_dtd = True
+    DEFAULT_SETTINGS.forbid_entities = True
+    DEFAULT_SETTINGS.xml_huge_tree = False
+    return DEFAULT_SETTINGS
+
+
 class OnvifClient:
     def __init__(self, host: str, port: int, username: str, password: str, timeout: float,
                  adjust_time: bool) -> None:
+        harden_xml()
         self.where = f"{host}:{port}"
         self.timeout = timeout
         self.camera = ONVIFCamera(host, port, username, password, adjust_time=adjust_time)

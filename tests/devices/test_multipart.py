@@ -44,3 +44,4 @@ def test_a_part_that_never_ends_cannot_exhaust_memory() -> None:
     with pytest.raises(DeviceError, match="larger than 1000 bytes"):
         for _ in range(10):
             stream.feed(b"x" * 1000)
+
