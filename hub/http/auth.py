@@ -87,10 +87,14 @@ async def check_bearer(scope: Any, authorization: str | None) -> tuple[int, str,
     limiter = _limiter(app)
     keys = [f"address:{address}"] + ([f"token:{token_id}"] if token_id else [])
     wait = limiter.retry_after(*keys)
-    if wait is not None:
+    tokens = served_hub_of(app).store.tokens
+    # A token that checked out a moment ago goes on working while its address is held back:
+    # behind a reverse proxy every user shares one address, and a stranger's guesses there
+    # must not lock them all out.  A guess is never in that memory.
+    if wait is not None and not tokens.recently_verified(token):
         return 429, "too_many_requests", "too many failed authentications; try again later", {
             "Retry-After": str(wait)}
-    found = await served_hub_of(app).store.tokens.principal_for_token(token)
+    found = await tokens.principal_for_token(token)
     if found is None:
         limiter.failed(*keys)
         log.warning("authentication failed", extra={"address": address, "token_id": token_id,

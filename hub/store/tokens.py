@@ -92,6 +92,12 @@ class Tokens:
         self._cache[key] = (now + TOKEN_CACHE_SECONDS, row.expires_at, who)
         return who
 
+    def recently_verified(self, token: str) -> bool:
+        """Whether ``token`` checked out within ``TOKEN_CACHE_SECONDS`` (no database lookup)."""
+        cached = self._cache.get(_hash(token))
+        return cached is not None and time.monotonic() < cached[0] and (
+            cached[1] is None or cached[1] > utcnow())
+
     async def list_tokens(self, include_ended: bool = False) -> list[dict[str, Any]]:
         """Every token's id, name, role and dates, oldest first (never a secret or its hash);
         without ``include_ended`` only those neither revoked nor expired."""

@@ -85,10 +85,16 @@ def test_wrong_secrets_are_logged_and_slowed_per_address_and_token(hub_factory) 
     good = hub.token("viewer")
     token_id = good.split("_")[1]
     wrong = f"pt_{token_id}_{'A' * 43}"
+    at_work = hub.token("operator")  # someone already at work from the same address (a proxy's, say)
+    assert httpx.get(hub.url + "/api/v1/cameras", headers={"Authorization": f"Bearer {at_work}"}).status_code == 200
     answers = [httpx.get(hub.url + "/api/v1/cameras", headers={"Authorization": f"Bearer {wrong}"})
                for _ in range(30)]
     assert answers[0].status_code == 401
     assert answers[-1].status_code == 429 and int(answers[-1].headers["retry-after"]) >= 1
+    again = httpx.get(hub.url + "/api/v1/cameras", headers={"Authorization": f"Bearer {at_work}"})
+    assert again.status_code == 200, "a stranger's guesses lock out the others at that address"
+    held = httpx.get(hub.url + "/api/v1/cameras", headers={"Authorization": f"Bearer {good}"})
+    assert held.status_code == 429, "the guessed token id stays held back, even with its right secret"
     failures = [r for r in hub.log_records() if r.get("message") == "authentication failed"]
     assert failures and failures[0].get("token_id") == token_id
     assert "A" * 43 not in hub.log(), "the wrong secret itself is never logged"
