@@ -123,7 +123,7 @@ def test_a_camera_that_starts_refusing_the_password_is_asked_a_few_times_then_ra
         hub = hub_factory(f"""\
 version: 1
 recording: {{default: {{mode: continuous, segment_seconds: 2}}}}
-health: {{interval_seconds: 1, confirm_checks: 1}}
+health: {{interval_seconds: 1, confirm_checks: 1, stall_seconds: 2}}
 sources:
   - {{type: rtsp, name: gate, url: '{server.url()}', device_id: cam-gate}}
 """)
@@ -144,6 +144,9 @@ sources:
                 assert time.monotonic() < deadline, relay()["stats"]
                 time.sleep(0.5)
                 events = client.get("/api/v1/events").json()
+            # The health check, which leaves a stream the hub received in the last stall_seconds
+            # alone, tries once too, is refused, and pauses as long as the relay.
+            time.sleep(4)
             asked = server.connections
             time.sleep(5)  # long enough for the old rate (a dozen DESCRIBEs), short of the slow retry
             assert server.connections == asked, "the camera was asked again at once"
