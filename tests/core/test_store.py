@@ -41,7 +41,15 @@ async def test_migrations_match_the_models(store: Store) -> None:
 
 
 async def test_migrate_twice_is_harmless(store: Store) -> None:
+    token = await store.tokens.create_token(Role.VIEWER)
     await store.migrate()
+    from sqlalchemy import text
+
+    async with store.db.engine.connect() as conn:
+        versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+    assert versions == ["0004"] and diff == []
+    assert await store.tokens.principal_for_token(token) is not None, "what was kept stays"
 
 
 async def test_token_round_trip_and_revocation(store: Store) -> None:
