@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,10 @@ def test_dahua_event_part_is_an_event_or_a_heartbeat(part: Path) -> None:
     assert not event.heartbeat and event.code == code and event.channel is not None
     action = body.split(b"action=", 1)[1].split(b";", 1)[0].decode().lower()
     assert event.state.value == {"state": "pulse"}.get(action, action)
+    data = json.loads(body.split(b"data=", 1)[1]) if b"data=" in body else {}
+    if "UTC" in data:  # the device's time, to the millisecond it gives (UTCMS)
+        expected = datetime.fromtimestamp(data["UTC"], UTC) + timedelta(milliseconds=data.get("UTCMS", 0))
+        assert event.at == expected
 
 
 def test_dahua_assembled_attach_stream_splits_into_events_and_heartbeats() -> None:
