@@ -109,10 +109,9 @@ class Hub:
         self.bus = EventBus()
         self.scheduler = Scheduler()
         self.policy = PolicyEngine(plugins.access_policies)
-        self.inventory = Inventory({}, keep_status=self.config.health.enabled)
+        self.inventory = Inventory({})
         self.notifiers: dict[str, Notifier] = {}
-        self.context = RunningHubContext(self.config, self.data_dir, self.inventory, self.publish, self.snapshot,
-                                         self.authorize, self.may, self.notifiers)
+        self._context: RunningHubContext | None = None  # made once its parts exist (``start``)
         self.store: Store
         self.storage: StorageBackend
         self.links: LinkSigner
@@ -122,6 +121,13 @@ class Hub:
         self.server: uvicorn.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stack = contextlib.AsyncExitStack()
+
+    @property
+    def context(self) -> RunningHubContext:
+        """What plugins see of the hub."""
+        if self._context is None:
+            raise HubError("the hub has not started: plugins see it once its store and sources exist")
+        return self._context
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -134,11 +140,13 @@ class Hub:
             secret = self.config.http.link_secret
             self.links = LinkSigner.from_config(secret.get_secret_value() if secret else None,
                                                 self.config.http.public_url, self.data_dir)
-            self.context.store, self.context.storage_backend, self.context.link_signer = (
-                self.store, self.storage, self.links)
             stack.push_async_callback(self.storage.close)
-            self.inventory.sources = build_sources(self.config, self.plugins, self.data_dir)
+            self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir),
+                                       keep_status=self.config.health.enabled)
             stack.push_async_callback(self._close_sources)
+            self._context = RunningHubContext(self.config, self.data_dir, self.inventory, self.store, self.storage,
+                                             self.links, self.notifiers, self.publish, self.snapshot,
+                                             self.authorize, self.may)
             await self.refresh_inventory()
             await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
@@ -179,7 +187,8 @@ class Hub:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.should_exit = True
-        await self.plugins.acall("hub_shutdown", context=self.context)
+        if self._context is not None:
+            await self.plugins.acall("hub_shutdown", context=self._context)
         self.bus.close()
         for task in list(self._tasks):
             task.cancel()

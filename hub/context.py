@@ -12,10 +12,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from hub.core.context import SharedLinks, SqlDatabase
-from hub.core.errors import HubError, PluginError
+from hub.core.errors import PluginError
 from hub.core.models import Action, Area, Camera, Event, Principal, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
@@ -25,35 +25,27 @@ if TYPE_CHECKING:
     from hub.links import LinkSigner
     from hub.store import Store
 
-T = TypeVar("T")
-
-
-def _ready(part: T | None, what: str) -> T:
-    if part is None:
-        raise HubError(f"{what} is not ready: the hub is still starting")
-    return part
-
 
 class RunningHubContext:
     """``HubContext`` of one running hub, made of the hub's parts (never the hub itself)."""
 
-    def __init__(self, config: Any, data_dir: Path, inventory: Inventory, publish: Callable[[Event], None],
+    def __init__(self, config: Any, data_dir: Path, inventory: Inventory, store: Store, storage: StorageBackend,
+                 links: LinkSigner, notifiers: Mapping[str, Notifier], publish: Callable[[Event], None],
                  snapshot: Callable[[str, float], Awaitable[bytes]], authorize: Callable[..., Awaitable[Any]],
-                 may: Callable[[Principal, Action, Camera | None], bool], notifiers: Mapping[str, Notifier]) -> None:
+                 may: Callable[[Principal, Action, Camera | None], bool]) -> None:
         self._config = config
         self._data_dir = data_dir
         self._inventory = inventory
+        self._store = store
+        self._storage = storage
+        self._links = links
+        self._notifiers = notifiers
         self._publish = publish
         self._snapshot = snapshot
         self._authorize = authorize
         self._may = may
-        self._notifiers = notifiers
         self._sites = MappingProxyType({s.id: s for s in config.sites})
         self._areas = MappingProxyType({a.path: a for a in config.areas})
-        #: Set once the store, storage and links exist (the hub's start).
-        self.store: Store | None = None
-        self.storage_backend: StorageBackend | None = None
-        self.link_signer: LinkSigner | None = None
 
     @property
     def hub_name(self) -> str:
@@ -82,17 +74,17 @@ class RunningHubContext:
 
     @property
     def storage(self) -> StorageBackend:
-        return _ready(self.storage_backend, "storage")
+        return self._storage
 
     @property
     def links(self) -> SharedLinks:
-        return _ready(self.link_signer, "shared links")
+        return self._links
 
     def notifier(self, name: str) -> object | None:
         return self._notifiers.get(name)
 
     async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
-        return await _ready(self.store, "the store").status.current_status(since_for)
+        return await self._store.status.current_status(since_for)
 
     async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
                         context: dict[str, Any] | None = None) -> None:
@@ -110,4 +102,4 @@ class RunningHubContext:
 
     @property
     def database(self) -> SqlDatabase:
-        return _ready(self.store, "the store").db
+        return self._store.db

@@ -18,27 +18,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from hub.core.context import SqlDatabase
+from hub.core.context import SharedLinks, SqlDatabase
 from hub.core.errors import AccessDenied, DeviceNotReady, NotFound
 from hub.core.models import Action, Area, Camera, Event, Principal, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
-
-
-class TestLinks:
-    """Shared links under ``public_url``, signed with a fixed test key."""
-
-    def __init__(self, public_url: str | None) -> None:
-        from hub.links import LinkSigner
-
-        self._signer = LinkSigner(b"test-link-secret", public_url)
-
-    @property
-    def public_url(self) -> str | None:
-        return self._signer.public_url
-
-    def url(self, key: str, seconds: float) -> str | None:
-        return self._signer.url(key, seconds)
+from hub.links import LinkSigner
 
 
 class TestContext:
@@ -60,7 +45,7 @@ class TestContext:
         self._areas = {a.path: a for a in areas}
         self._snapshot = snapshot
         self._storage = storage or LocalStorage(LocalStorageConfig(), folder)
-        self._links = TestLinks(public_url)
+        self._links = LinkSigner(b"test-link-secret", public_url)  # links a test can check
         self.allow = allow
         self._database = database
         #: Events the plugin published, in order.
@@ -107,7 +92,7 @@ class TestContext:
         return self._storage
 
     @property
-    def links(self) -> TestLinks:
+    def links(self) -> SharedLinks:
         return self._links
 
     def notifier(self, name: str) -> object | None:
