@@ -14,7 +14,7 @@ import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
 from hub.http import api, page, problems, shared
-from hub.http.auth import principal
+from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
 
@@ -29,6 +29,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     )
     app.state.hub = hub
     app.state.context = hub.context
+    app.state.auth_failures = FailureLimiter(hub.config.http.auth_failures_per_minute)
 
     problems.install(app)
     app.add_middleware(Guard, hosts=allowed_hosts(hub.config.http), max_body=hub.config.http.max_body_kb * 1024)

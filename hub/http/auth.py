@@ -22,7 +22,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hub.core.models import Action, Principal
-from hub.http.services import served_hub
+from hub.http.services import hub_of, served_hub
 
 log = logging.getLogger("pantau.auth")
 
@@ -59,63 +59,48 @@ class FailureLimiter:
             self._seen.setdefault(key, deque()).append(now)
 
 
-def _limiter(app: Any) -> FailureLimiter:
-    limiter = getattr(app.state, "auth_failures", None)
-    if limiter is None:
-        limiter = app.state.auth_failures = FailureLimiter(served_hub_of(app).config.http.auth_failures_per_minute)
-    return limiter  # type: ignore[no-any-return]
-
-
-def served_hub_of(app: Any) -> Any:
-    return app.state.hub
-
-
-async def check_bearer(scope: Any, authorization: str | None) -> tuple[int, str, str, dict[str, str]] | None:
-    """None when ``authorization`` carries a token that checks out; else (status, code, detail, headers).
-
-    Used by the guard (before a request's body is read) and by ``principal``."""
+async def check_bearer(scope: Any, authorization: str | None) -> Principal:
+    """Who ``authorization`` (a bearer token) is; ``HTTPException`` 401, or 429 while the address or
+    the token id failed too often.  The guard asks before a request's body is read; ``principal``
+    asks for the rest, and what is found is kept in the request's state for both."""
     app = scope["app"]
     client = scope.get("client")
     address = client[0] if client else "?"
     challenge = {"WWW-Authenticate": "Bearer"}
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return 401, "unauthorized", "a bearer token is required", challenge
+        raise HTTPException(401, "a bearer token is required", headers=challenge)
     token = token.strip()
     parts = token.split("_", 2)
     token_id = parts[1][:40] if len(parts) == 3 else None
-    limiter = _limiter(app)
+    limiter: FailureLimiter = app.state.auth_failures
     keys = [f"address:{address}"] + ([f"token:{token_id}"] if token_id else [])
     wait = limiter.retry_after(*keys)
-    tokens = served_hub_of(app).store.tokens
+    tokens = hub_of(app).store.tokens
     # A token that checked out a moment ago goes on working while its address is held back:
     # behind a reverse proxy every user shares one address, and a stranger's guesses there
     # must not lock them all out.  A guess is never in that memory.
     if wait is not None and not tokens.recently_verified(token):
-        return 429, "too_many_requests", "too many failed authentications; try again later", {
-            "Retry-After": str(wait)}
+        raise HTTPException(429, "too many failed authentications; try again later",
+                            headers={"Retry-After": str(wait)})
     found = await tokens.principal_for_token(token)
     if found is None:
         limiter.failed(*keys)
         log.warning("authentication failed", extra={"address": address, "token_id": token_id,
                                                     "path": scope.get("path", "")[:200]})
-        return 401, "unauthorized", "invalid, expired or revoked token", challenge
+        raise HTTPException(401, "invalid, expired or revoked token", headers=challenge)
     scope.setdefault("state", {})["principal"] = found
-    return None
+    return found
 
 
 async def principal(
     request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
+    """The caller (plugin routes read it with ``hub.request_principal(request)``)."""
     known = getattr(request.state, "principal", None)
-    if known is None:  # the guard checked only requests with a body
-        header = f"{creds.scheme} {creds.credentials}" if creds is not None else None
-        refusal = await check_bearer(request.scope, header)
-        if refusal is not None:
-            status, _, detail, headers = refusal
-            raise HTTPException(status, detail, headers=headers)
-        known = request.state.principal  # for plugin routes too: hub.request_principal(request)
-    return known  # type: ignore[no-any-return]
+    if known is not None:  # the guard checked it already (a request with a body)
+        return known  # type: ignore[no-any-return]
+    return await check_bearer(request.scope, f"{creds.scheme} {creds.credentials}" if creds else None)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(principal)]

@@ -15,14 +15,15 @@ An ASGI middleware in front of the whole app (``Guard``):
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
 
+from hub.core.config import HttpConfig
 from hub.http.auth import check_bearer
+from hub.http.problems import http_problem
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,7 +35,7 @@ LOOPBACK = ("localhost", "127.0.0.1", "::1")
 WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def allowed_hosts(http: Any) -> set[str]:
+def allowed_hosts(http: HttpConfig) -> set[str]:
     """The host names the hub answers to: hub.yaml's list, else loopback, public_url's host, http.host."""
     if http.allowed_hosts is not None:
         return {h.lower() for h in http.allowed_hosts}
@@ -72,36 +73,8 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        host = host_of(headers.get("host", ""))
-        if "*" not in self.hosts and host not in self.hosts:
-            await _problem(send, 400, "bad_request", "Bad Request",
-                           f"this hub does not answer to the host {host[:100]!r}; add it to http.allowed_hosts")
-            return
-        length = headers.get("content-length")
-        has_body = scope["method"] in WITH_BODY and (length not in (None, "0") or "transfer-encoding" in headers)
-        if has_body and scope["path"].startswith("/api/"):
-            refusal = await check_bearer(scope, headers.get("authorization"))
-            if refusal is not None:
-                status, code, detail, extra = refusal
-                await _problem(send, status, code, "Unauthorized" if status == 401 else "Too Many Requests",
-                               detail, extra)
-                return
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await _problem(send, 413, "too_large", "Content Too Large",
-                           f"the body may be {self.max_body // 1024} KiB at most")
-            return
         started = False
         seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _TooLarge(self.max_body)
-            return message
 
         async def marked(message: Message) -> None:
             nonlocal started
@@ -115,20 +88,33 @@ class Guard:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge(self.max_body)
+            return message
+
         try:
+            has_body = await self._admit(scope)
             await self.app(scope, counted if has_body else receive, marked)
-        except _TooLarge:
+        except HTTPException as refusal:  # refused here, or a streamed body that crossed the cap
             if not started:
-                await _problem(send, 413, "too_large", "Content Too Large",
-                               f"the body may be {self.max_body // 1024} KiB at most")
+                await http_problem(refusal)(scope, receive, marked)
 
-
-async def _problem(send: Send, status: int, code: str, title: str, detail: str,
-                   headers: dict[str, str] | None = None) -> None:
-    body = json.dumps({"type": f"urn:pantau:error:{code}", "code": code, "title": title, "status": status,
-                       "detail": detail}).encode()
-    raw = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-           (b"x-content-type-options", b"nosniff"), (b"cache-control", b"no-store")]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    async def _admit(self, scope: Scope) -> bool:
+        """Refuse (``HTTPException``) what must not reach a route; whether the request has a body."""
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = host_of(headers.get("host", ""))
+        if "*" not in self.hosts and host not in self.hosts:
+            raise HTTPException(400, f"this hub does not answer to the host {host[:100]!r}; "
+                                     "add it to http.allowed_hosts")
+        length = headers.get("content-length")
+        has_body = scope["method"] in WITH_BODY and (length not in (None, "0") or "transfer-encoding" in headers)
+        if has_body and scope["path"].startswith("/api/"):
+            await check_bearer(scope, headers.get("authorization"))
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            raise _TooLarge(self.max_body)
+        return has_body

@@ -76,6 +76,13 @@ def problem(status: int, code: str, title: str, detail: str, headers: dict[str, 
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def http_problem(exc: HTTPException) -> JSONResponse:
+    """An ``HTTPException`` (FastAPI's, the guard's) as a problem, coded by its status."""
+    code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+    title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else code
+    return problem(exc.status_code, code, title, str(exc.detail), headers=dict(exc.headers or {}))
+
+
 def status_of(exc: HubError) -> int:
     return next(code for cls, code in STATUS if isinstance(exc, cls))
 
@@ -89,9 +96,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        title = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else code
-        return problem(exc.status_code, code, title, str(exc.detail), headers=dict(exc.headers or {}))
+        return http_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -53,6 +53,11 @@ class ServedHub(Protocol):
     async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes: ...
 
 
+def hub_of(app: Any) -> ServedHub:
+    """The hub an app serves (``create_app`` put it there)."""
+    return app.state.hub  # type: ignore[no-any-return]
+
+
 def served_hub(request: Request) -> ServedHub:
     """The hub serving ``request``."""
-    return request.app.state.hub  # type: ignore[no-any-return]
+    return hub_of(request.app)
