@@ -13,7 +13,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Literal
 
@@ -49,68 +49,49 @@ class LocalStorage(StorageBackend):
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
-    def _commit(self, tmp: Path, dest: Path, key: str, replace: bool) -> None:
-        if self.config.fsync:
-            with tmp.open("rb") as f:
-                os.fsync(f.fileno())
-        if replace:
-            os.replace(tmp, dest)
-        else:
-            # A hard link fails when the name exists, atomically (rename would replace it).
-            try:
-                os.link(tmp, dest)
-            except FileExistsError:
-                raise StorageKeyTaken(f"local storage: an object is stored under {key} already") from None
-            tmp.unlink()
-        if self.config.fsync:
-            fd = os.open(dest.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-    def _put_file(self, key: str, path: Path, replace: bool) -> int:
+    def _store(self, key: str, replace: bool, fill: Callable[[Path], object]) -> Path:
+        """``fill`` a temporary file beside the object's place, fsync it, then give it the
+        object's name: a hard link, which fails when the name is taken (a rename would
+        replace it), or a rename where the caller asked to replace.  Returns the path."""
         dest = self._path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if not replace and dest.exists():  # early, so the spool file is not moved for nothing
-            raise StorageKeyTaken(f"local storage: an object is stored under {key} already")
         tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
         try:
-            # A hard link, not a move: the spool file stays until the object is in place,
-            # so a refused or failed write loses nothing.
-            try:
-                os.link(path, tmp)  # same filesystem: no copy
-            except OSError:
-                shutil.copyfile(path, tmp)
-            self._commit(tmp, dest, key, replace)
-            path.unlink()
+            fill(tmp)
+            if self.config.fsync:
+                with tmp.open("rb") as f:
+                    os.fsync(f.fileno())
+            if replace:
+                os.replace(tmp, dest)
+            else:
+                try:
+                    os.link(tmp, dest)
+                except FileExistsError:
+                    raise StorageKeyTaken(f"local storage: an object is stored under {key} already") from None
+            if self.config.fsync:
+                fd = os.open(dest.parent, os.O_RDONLY)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
         except OSError as err:
-            tmp.unlink(missing_ok=True)
             raise StorageError(f"local storage: cannot store {key}: {err.strerror}") from err
-        except StorageKeyTaken:
+        finally:
             tmp.unlink(missing_ok=True)
-            raise
+        return dest
+
+    def _put_file(self, key: str, path: Path, replace: bool) -> int:
+        # A hard link, not a move: the spool file stays until the object is in place, so a
+        # refused or failed write loses nothing (same filesystem: no copy either).
+        dest = self._store(key, replace, lambda tmp: _link_or_copy(path, tmp))
+        path.unlink()
         return dest.stat().st_size
 
     async def put_file(self, key: str, path: Path, *, replace: bool = False) -> int:
         return await asyncio.to_thread(self._put_file, key, path, replace)
 
-    def _put_bytes(self, key: str, data: bytes, replace: bool) -> None:
-        dest = self._path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
-        try:
-            tmp.write_bytes(data)
-            self._commit(tmp, dest, key, replace)
-        except OSError as err:
-            tmp.unlink(missing_ok=True)
-            raise StorageError(f"local storage: cannot store {key}: {err.strerror}") from err
-        except StorageKeyTaken:
-            tmp.unlink(missing_ok=True)
-            raise
-
     async def put_bytes(self, key: str, data: bytes, *, replace: bool = False) -> None:
-        await asyncio.to_thread(self._put_bytes, key, data, replace)
+        await asyncio.to_thread(self._store, key, replace, lambda tmp: tmp.write_bytes(data))
 
     async def read(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
         try:
@@ -157,6 +138,13 @@ class LocalStorage(StorageBackend):
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)
         return path if path.is_file() else None
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another filesystem
+        shutil.copyfile(source, target)
 
 
 @hookimpl
