@@ -25,18 +25,14 @@ from rich.console import Console
 from rich.table import Table
 
 import hub
-from hub.commands import config_option, data_dir_option, fail_on_errors, load, plugins
-from hub.core.config import LoadedConfig, json_schema
+from hub.commands import config_option, data_dir_option, fail_on_errors, load, opened_store, plugins
+from hub.core.config import json_schema
 from hub.core.errors import HubError
 from hub.core.models import Role, utcnow
 
 out = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
-
-
-def _load(config_file: Path, data_dir: Path | None = None) -> LoadedConfig:
-    return load(config_file, data_dir)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,7 +52,7 @@ def run(config_file: Path, port: int | None, data_dir: Path | None) -> None:
     from hub.core.config import secret_values
     from hub.logs import configure, redactor
 
-    loaded = _load(config_file, data_dir)
+    loaded = load(config_file, data_dir)
     configure(loaded.model.logging.level, loaded.model.logging.format)
     redactor.add(*secret_values(loaded.model))
     asyncio.run(Hub(loaded, plugins(), port=port).run())
@@ -67,7 +63,7 @@ def run(config_file: Path, port: int | None, data_dir: Path | None) -> None:
 @fail_on_errors
 def check_config(config_file: Path) -> None:
     """Validate a hub.yaml without connecting to anything."""
-    loaded = _load(config_file)
+    loaded = load(config_file)
     m = loaded.model
     click.echo(f"{config_file}: OK ({len(m.sources)} sources, {len(m.notifiers)} notifiers, "
                f"storage {m.storage.type})")
@@ -109,7 +105,7 @@ def cameras(config_file: Path, as_json: bool) -> None:
     """Probe the configured sources and list their cameras."""
     from hub.inventory import Inventory, build_sources
 
-    loaded = _load(config_file)
+    loaded = load(config_file)
 
     async def probe() -> Inventory:
         inv = Inventory(build_sources(loaded.model, plugins(), loaded.data_dir))
@@ -261,16 +257,11 @@ def discover(timeout: float, as_json: bool) -> None:
 @fail_on_errors
 def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir: Path | None) -> None:
     """What the notifiers still owe: pending, delivered and dead-lettered events."""
-    from hub.app import open_store
-
-    loaded = _load(config_file, data_dir)
+    loaded = load(config_file, data_dir)
 
     async def read() -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
-        store = await open_store(loaded.model, loaded.data_dir, plugins())
-        try:
+        async with opened_store(loaded.model, loaded.data_dir) as store:
             return await store.events.outbox_summary(), await store.events.outbox_items(state, 50)
-        finally:
-            await store.close()
 
     summary, items = asyncio.run(read())
     if as_json:
@@ -316,9 +307,7 @@ def streams_command(url: str | None, insecure: bool, as_json: bool, config_file:
     """
     import os
 
-    from hub.app import open_store
-
-    loaded = _load(config_file, data_dir)
+    loaded = load(config_file, data_dir)
     http = loaded.model.http
     host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
     base = (url or f"http://{host}:{http.port}").rstrip("/")
@@ -331,18 +320,12 @@ def streams_command(url: str | None, insecure: bool, as_json: bool, config_file:
     minted: tuple[str, str] | None = None
 
     async def mint() -> str:
-        store = await open_store(loaded.model, loaded.data_dir, plugins())
-        try:
+        async with opened_store(loaded.model, loaded.data_dir) as store:
             return await store.tokens.create_token(Role.VIEWER, "pantau streams", utcnow() + timedelta(minutes=2))
-        finally:
-            await store.close()
 
     async def revoke(token_id: str) -> None:
-        store = await open_store(loaded.model, loaded.data_dir, plugins())
-        try:
+        async with opened_store(loaded.model, loaded.data_dir) as store:
             await store.tokens.revoke_token(token_id)
-        finally:
-            await store.close()
 
     token = os.environ.get("PANTAU_TOKEN")
     if not token:
@@ -419,8 +402,6 @@ def availability_report(start: str, end: str, by: str, fmt: str, output: Path | 
                         data_dir: Path | None) -> None:
     """How much of a period each camera, area or owner was online, degraded or offline."""
     from hub import reports
-    from hub.app import open_store
-
     since, until = _when(start), _when(end)
     if until <= since:
         raise click.BadParameter("--to must be after --from")
@@ -431,16 +412,13 @@ def availability_report(start: str, end: str, by: str, fmt: str, output: Path | 
         until = now
     if fmt == "png" and output is None:
         raise click.UsageError("--format png needs --output FILE")
-    loaded = _load(config_file, data_dir)
+    loaded = load(config_file, data_dir)
 
     async def read() -> tuple[list[Any], dict[str, dict[str, float]]]:
-        store = await open_store(loaded.model, loaded.data_dir, plugins())
-        try:
+        async with opened_store(loaded.model, loaded.data_dir) as store:
             cams = [c for c, first, removed in await store.cameras.known_cameras(include_removed=True)
                     if first < until and (removed is None or removed > since)]
             return cams, await store.status.availability(since, until)
-        finally:
-            await store.close()
 
     cameras, spans = asyncio.run(read())
     table = reports.rows(cameras, spans, since, until, by)  # type: ignore[arg-type]
@@ -466,7 +444,7 @@ def token() -> None:
 def _token_store_target(config_file: Path, data_dir: Path | None) -> tuple[Any, Path]:
     """The config model and data folder whose store holds the tokens (hub.yaml's, or defaults)."""
     if config_file.exists():
-        loaded = _load(config_file, data_dir)
+        loaded = load(config_file, data_dir)
         return loaded.model, loaded.data_dir
     from hub.core.config import build_config_model
 
@@ -474,16 +452,11 @@ def _token_store_target(config_file: Path, data_dir: Path | None) -> tuple[Any, 
 
 
 def _with_token_store(config_file: Path, data_dir: Path | None, work: Callable[[Any], Awaitable[T]]) -> T:
-    from hub.app import open_store
-
     model, target = _token_store_target(config_file, data_dir)
 
     async def run() -> T:
-        store = await open_store(model, target, plugins())
-        try:
+        async with opened_store(model, target) as store:
             return await work(store)
-        finally:
-            await store.close()
 
     return asyncio.run(run())
 

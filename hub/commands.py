@@ -4,8 +4,8 @@
 reads hub.yaml takes; ``fail_on_errors`` prints the hub's errors without a
 traceback (configuration problems as ``FILE:LINE: key.path: message`` and
 exit code 2, other hub errors as ``error: message`` and exit code 1);
-``open_store`` gives the migrated store of hub.yaml's database, and
-``open_database`` the database itself, for a plugin's own tables.
+``opened_store`` gives the migrated store of a config's database, and
+``open_database`` hub.yaml's database itself, for a plugin's own tables.
 """
 
 from __future__ import annotations
@@ -65,12 +65,11 @@ def load(config_file: Path, data_dir: Path | None = None) -> LoadedConfig:
 
 
 @contextlib.asynccontextmanager
-async def open_store(config_file: Path, data_dir: Path | None = None) -> AsyncIterator[Store]:
-    """The store of hub.yaml's database, migrated (the hub's tables and every plugin's), closed after."""
-    from hub.app import open_store as opened
+async def opened_store(model: Any, data_dir: Path) -> AsyncIterator[Store]:
+    """The store of a config's database, migrated (the hub's tables and every plugin's), closed after."""
+    from hub.app import open_store
 
-    loaded = load(config_file, data_dir)
-    store = await opened(loaded.model, loaded.data_dir, plugins())
+    store = await open_store(model, data_dir, plugins())
     try:
         yield store
     finally:
@@ -84,5 +83,6 @@ async def open_database(config_file: Path, data_dir: Path | None = None) -> Asyn
         async with open_database(config_file, data_dir) as database:
             rows = await MyRepository(database).everything()
     """
-    async with open_store(config_file, data_dir) as store:
+    loaded = load(config_file, data_dir)
+    async with opened_store(loaded.model, loaded.data_dir) as store:
         yield store.db
