@@ -41,19 +41,10 @@ from hub import (
     RegisterNotifier,
     hookimpl,
 )
-from plugins.mqtt._paho import (
-    _OURS,
-    Message,
-    batched_socket,
-    publish_each,
-    publish_packet,
-    quick_pubacks,
-    send_batch,
-)
+from plugins.mqtt._paho import Message, batched_socket, publish_each, quick_pubacks, send_batch
 from plugins.mqtt.config import MqttConfig
 
-__all__ = ["_OURS", "MqttConfig", "MqttNotifier", "batched_socket", "publish_packet", "quick_pubacks",
-           "send_batch"]
+__all__ = ["MqttConfig", "MqttNotifier"]
 
 
 #: paho's own cap on QoS 1 messages in flight: none (0).  Its cap rescans every

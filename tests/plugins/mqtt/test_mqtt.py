@@ -178,7 +178,7 @@ async def test_batches_arrive_in_order_through_the_fast_path_and_through_aiomqtt
 
 
 async def test_pubacks_take_the_quick_path_and_everything_else_pahos_own(mosquitto) -> None:
-    from plugins.mqtt import quick_pubacks
+    from plugins.mqtt._paho import quick_pubacks
 
     assert not quick_pubacks(aiomqtt.Client("127.0.0.1", mosquitto.port, protocol=aiomqtt.ProtocolVersion.V5)), \
         "MQTT 5 acknowledgements carry reason codes: paho reads them"
@@ -204,7 +204,7 @@ async def test_pubacks_take_the_quick_path_and_everything_else_pahos_own(mosquit
 
 
 async def test_batched_socket_io_keeps_every_message_whole_and_in_order(mosquitto) -> None:
-    from plugins.mqtt import _OURS, batched_socket, quick_pubacks, send_batch
+    from plugins.mqtt._paho import _OURS, batched_socket, quick_pubacks, send_batch
 
     client = aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="batched", max_inflight_messages=1000)
     assert quick_pubacks(client) and batched_socket(client)
@@ -247,7 +247,7 @@ async def test_batched_socket_io_keeps_every_message_whole_and_in_order(mosquitt
     (2097152, b"\x80\x80\x80\x01"),
 ])
 def test_publish_packets_are_framed_as_mqtt_3_1_1_says(remaining: int, length_bytes: bytes) -> None:
-    from plugins.mqtt import publish_packet
+    from plugins.mqtt._paho import publish_packet
 
     payload = b"x" * (remaining - 5)  # topic "t": 2 + 1 bytes, message id: 2
     packet = publish_packet("t", payload, 513, retain=True)
