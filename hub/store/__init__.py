@@ -48,10 +48,6 @@ class Store:
     def url(self) -> str:
         return self.db.url
 
-    @property
-    def dialect(self) -> str:
-        return self.db.dialect
-
     async def migrate(self, plugins: Mapping[str, Path] | None = None) -> None:
         """Bring the hub's schema, and each plugin's (``{plugin: versions folder}``), to their heads."""
         await self.db.migrate(plugins)

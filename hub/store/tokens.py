@@ -71,13 +71,10 @@ class Tokens:
         if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
             return None
         key = _hash(token)  # never the token itself in memory longer than the request
+        if (who := self._trusted(key)) is not None:
+            return who
+        self._cache.pop(key, None)
         now = time.monotonic()
-        cached = self._cache.get(key)
-        if cached is not None:
-            until, expires_at, who = cached
-            if now < until and (expires_at is None or expires_at > utcnow()):
-                return who
-            del self._cache[key]
         async with self.db.session() as s:
             row = await s.get(TokenRow, parts[1])
         if row is None or row.revoked_at is not None:
@@ -94,9 +91,15 @@ class Tokens:
 
     def recently_verified(self, token: str) -> bool:
         """Whether ``token`` checked out within ``TOKEN_CACHE_SECONDS`` (no database lookup)."""
-        cached = self._cache.get(_hash(token))
-        return cached is not None and time.monotonic() < cached[0] and (
-            cached[1] is None or cached[1] > utcnow())
+        return self._trusted(_hash(token)) is not None
+
+    def _trusted(self, key: str) -> Principal | None:
+        """Who the token with hash ``key`` is, while its check is fresh and it has not expired."""
+        cached = self._cache.get(key)
+        if cached is None:
+            return None
+        until, expires_at, who = cached
+        return who if time.monotonic() < until and (expires_at is None or expires_at > utcnow()) else None
 
     async def list_tokens(self, include_ended: bool = False) -> list[dict[str, Any]]:
         """Every token's id, name, role and dates, oldest first (never a secret or its hash);
