@@ -274,11 +274,9 @@ class Hub:
         """Keep the status new cameras were probed with, where the history has none or another:
         availability counts from the start, not from the health monitor's first change."""
         known = await self.store.status.current_status()
-        now = utcnow()
-        for camera in cameras:
-            status = camera.status.value
-            if status != "unknown" and known.get(camera.id, ("",))[0] != status:
-                await self.store.status.record_status(camera.id, status, now, "probed at start")
+        fresh = {c.id: c.status.value for c in cameras
+                 if c.status.value != "unknown" and known.get(c.id, ("",))[0] != c.status.value}
+        await self.store.status.record_statuses(fresh, utcnow(), "probed at start")
 
     async def _close_sources(self) -> None:
         for source in self.inventory.sources.values():

@@ -29,6 +29,12 @@ class StatusHistory:
         async with self.db.session.begin() as s:
             s.add(StatusRow(camera_id=camera_id, status=status, at=at, reason=reason))
 
+    async def record_statuses(self, statuses: dict[str, str], at: datetime, reason: str | None = None) -> None:
+        """Many cameras' statuses (camera id -> status) in one transaction: a city's at start."""
+        if statuses:
+            async with self.db.session.begin() as s:
+                s.add_all(StatusRow(camera_id=c, status=st, at=at, reason=reason) for c, st in statuses.items())
+
     async def current_status(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
         """Each camera's latest confirmed status and since when.
 
