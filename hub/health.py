@@ -5,7 +5,7 @@ of its own, with jitter so thousands of devices are not polled in lockstep,
 and at most ``health.concurrency`` checks at a time.  A check probes the
 source (``CameraSource.probe``): reachable, the password still accepted,
 each channel online; a source that refuses the credentials is left alone
-for ``AUTH_PAUSE`` seconds (devices lock accounts).  A source whose probe would open media sessions
+for ``AUTH_RETRY`` seconds, as its relays are (devices lock accounts).  A source whose probe would open media sessions
 (``probe_opens_streams``: a plain RTSP camera) is not probed while the hub
 receives all its cameras' streams: their relays' figures tell.  A camera's new status counts
 only once ``confirm_checks`` checks in a row agree, so a camera that flaps
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from hub.core.errors import DeviceAuthFailed, DeviceError
 from hub.core.models import CameraStatus, Event, EventKind, EventState, utcnow
+from hub.core.streams import AUTH_RETRY
 
 if TYPE_CHECKING:
     from hub.core.config import HealthConfig
@@ -40,9 +41,6 @@ if TYPE_CHECKING:
     from hub.store.status import StatusHistory
 
 log = logging.getLogger(__name__)
-
-#: Seconds a source that refused the credentials is left unchecked (as its relays wait).
-AUTH_PAUSE = 600.0
 
 KIND = {CameraStatus.ONLINE: EventKind.ONLINE, CameraStatus.OFFLINE: EventKind.OFFLINE,
         CameraStatus.DEGRADED: EventKind.DEGRADED}
@@ -117,7 +115,7 @@ class HealthMonitor:
             except DeviceAuthFailed as err:
                 found = {c.id: (CameraStatus.DEGRADED, str(err)) for c in cameras}
                 self._note_failure(name, str(err))
-                self._refused[name] = time.monotonic() + AUTH_PAUSE
+                self._refused[name] = time.monotonic() + AUTH_RETRY  # as its relays wait
             except (DeviceError, TimeoutError) as err:
                 limit = self.settings.timeout_seconds
                 reason = str(err) if isinstance(err, DeviceError) else f"no answer within {limit:g} s"
