@@ -66,7 +66,7 @@ async def list_cameras(request: Request, who: CurrentPrincipal) -> list[Camera]:
     """Every camera the caller may see."""
     hub = _hub(request)
     return [c for c in hub.inventory.cameras.values()
-            if hub.policy.evaluate(who, Action.VIEW_INVENTORY, c).allowed]
+            if hub.may(who, Action.VIEW_INVENTORY, c)]
 
 
 @router.get("/cameras/{camera_id}", response_model=Camera)
@@ -219,7 +219,7 @@ async def streams(request: Request, who: CurrentPrincipal) -> list[GraphNode]:
     (fps, bitrate, last packet, reconnects, errors)."""
     hub = _hub(request)
     visible = {c.id for c in hub.inventory.cameras.values()
-               if hub.policy.evaluate(who, Action.VIEW_INVENTORY, c).allowed}
+               if hub.may(who, Action.VIEW_INVENTORY, c)}
     return [n for n in hub.graph.nodes() if n.camera_id in visible]
 
 
