@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from hub import DeviceError, DeviceKind, EventKind, EventState, StreamRole
+from hub.devices import normal
 
 MAX_TEXT = 4 * 1024 * 1024
 
@@ -54,7 +55,7 @@ def system_info(body: bytes, what: str) -> SystemInfo:
     ``updateSerial``.
     """
     kv = key_values(body, what)
-    serial = kv.get("serialNumber")
+    serial = normal.usable_serial(kv.get("serialNumber"))
     device_type = kv.get("deviceType")
     model = device_type if device_type and not device_type.isdigit() else kv.get("updateSerial")
     if not serial or not model:
@@ -116,7 +117,6 @@ class EncodeStream:
     constant_bitrate: bool | None = None
 
 
-_CODECS = {"H.264": "h264", "H.264H": "h264", "H.264B": "h264", "H.265": "hevc", "MJPG": "mjpeg"}
 
 
 def _num(value: str | None) -> float | None:
@@ -140,9 +140,9 @@ def encode(body: bytes, what: str) -> list[EncodeStream]:
             out.append(EncodeStream(
                 channel=index + 1, role=role,
                 enabled=row.get(f"{prefix}.VideoEnable", "true").lower() == "true",
-                codec=_CODECS.get(codec.upper(), codec.lower()),
+                codec=normal.codec(codec),
                 width=int(width) if width else None, height=int(height) if height else None,
-                fps=_num(row.get(f"{prefix}.Video.FPS")), bitrate=int(kbps * 1000) if kbps else None,
+                fps=_num(row.get(f"{prefix}.Video.FPS")), bitrate=normal.bits_per_second(kbps),
                 constant_bitrate={"CBR": True, "VBR": False}.get(row.get(f"{prefix}.Video.BitRateControl", "").upper()),
             ))
     return out

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from xml.etree.ElementTree import Element
 
 from hub import DeviceError, DeviceKind, EventKind, EventState, StreamRole
+from hub.devices import normal
 from hub.devices.xml import boolean, child, children, find_all, integer, local, parse, text
 
 
@@ -96,9 +97,9 @@ def response_status(body: bytes, what: str = "response") -> tuple[int | None, st
 
 def device_info(body: bytes, what: str) -> DeviceInfo:
     root = _root(body, what, "DeviceInfo")
-    model, serial = text(root, "model"), text(root, "serialNumber")
+    model, serial = text(root, "model"), normal.usable_serial(text(root, "serialNumber"), text(root, "macAddress"))
     if not model or not serial:
-        raise DeviceError(f"{what}: DeviceInfo lacks model or serialNumber")
+        raise DeviceError(f"{what}: DeviceInfo lacks a model, or a serialNumber or macAddress that identifies it")
     firmware = text(root, "firmwareVersion")
     build = text(root, "firmwareReleasedDate")
     return DeviceInfo(name=text(root, "deviceName"), model=model, serial=serial, mac=text(root, "macAddress"),
@@ -158,8 +159,6 @@ def proxy_status(body: bytes, what: str) -> dict[int, bool]:
             for st in children(root, "InputProxyChannelStatus") if (cid := integer(st, "id")) is not None}
 
 
-_CODECS = {"H.264": "h264", "H.265": "hevc", "MJPEG": "mjpeg", "H.264+": "h264", "H.265+": "hevc",
-           "SMART264": "h264", "SMART265": "hevc", "MPEG4": "mpeg4"}
 _ROLES = {1: StreamRole.MAIN, 2: StreamRole.SUB, 3: StreamRole.THIRD}
 
 
@@ -180,9 +179,9 @@ def _streaming_channel(sc: Element) -> StreamingChannel | None:
     return StreamingChannel(
         id=sid, channel=integer(video, "videoInputChannelID") or channel, role=role,
         enabled=boolean(sc, "enabled") is not False,
-        codec=_CODECS.get((codec_name or "").upper(), codec_name.lower() if codec_name else None),
+        codec=normal.codec(codec_name),
         width=integer(video, "videoResolutionWidth"), height=integer(video, "videoResolutionHeight"),
-        fps=max_rate / 100 if max_rate else None, bitrate=kbps * 1000 if kbps else None,
+        fps=max_rate / 100 if max_rate else None, bitrate=normal.bits_per_second(kbps),
         constant_bitrate={"CBR": True, "VBR": False}.get(control),
     )
 

@@ -38,6 +38,7 @@ from hub import (
     hookimpl,
     utcnow,
 )
+from hub.devices import normal
 from hub.devices.retry import reconnecting
 from plugins.onvif import discovery, parse
 from plugins.onvif.client import OnvifClient
@@ -74,7 +75,8 @@ class OnvifSource(CameraSource):
     async def probe(self) -> list[DeviceInventory]:
         await self.client.connect()
         info = await self.client.device_information()
-        serial = (getattr(info, "SerialNumber", None) or "").strip() or await self.client.network_mac()
+        serial = normal.usable_serial(getattr(info, "SerialNumber", None)) or normal.usable_serial(
+            await self.client.network_mac())
         if not serial:
             raise DeviceError(f"{self.client.where}: the device reports neither a serial number nor a MAC address")
         self.serial = serial

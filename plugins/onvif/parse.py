@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub import EventKind, EventState, StreamRole
+from hub.devices import normal
 
 ROLES = [StreamRole.MAIN, StreamRole.SUB, StreamRole.THIRD]
-CODECS = {"H264": "h264", "H265": "hevc", "JPEG": "mjpeg", "MPEG4": "mpeg4"}
 
 
 @dataclass
@@ -51,9 +51,9 @@ def profile_info(profile: Any) -> ProfileInfo | None:
     encoding = _get(encoder, "Encoding")
     return ProfileInfo(
         token=str(_get(profile, "token")), name=_get(profile, "Name"), source=str(source),
-        codec=CODECS.get(str(encoding).upper(), str(encoding).lower()) if encoding else None,
+        codec=normal.codec(str(encoding)) if encoding else None,
         width=_get(encoder, "Resolution", "Width"), height=_get(encoder, "Resolution", "Height"),
-        fps=float(fps) if fps else None, bitrate=int(kbps) * 1000 if kbps else None,
+        fps=float(fps) if fps else None, bitrate=normal.bits_per_second(kbps),
     )
 
 

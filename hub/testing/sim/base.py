@@ -1,8 +1,10 @@
-"""What every simulator shares: the server, digest auth and faults."""
+"""What every simulator shares: the server, the device's way of checking callers (digest,
+basic, none or a token from a login endpoint) and faults."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import os
 import re
@@ -10,7 +12,7 @@ import secrets
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -42,29 +44,53 @@ class Faults:
         return not self.paths or path in self.paths
 
 
+#: How a simulated device checks who calls: HTTP Digest (most cameras), Basic, nothing
+#: (a device on a trusted network), or a token handed out by a login endpoint of the
+#: vendor's own (``issue_token``).
+SimAuth = Literal["digest", "basic", "none", "token"]
+
+
 class DeviceSimulator:
-    """Base of the vendor simulators: an aiohttp app on 127.0.0.1 with digest auth."""
+    """Base of the vendor simulators: an aiohttp app on 127.0.0.1 that checks callers
+    the way the device does (``auth``) and misbehaves on demand (``faults``).
+
+    A subclass lists its ``routes``; ``public_paths`` need no credentials (a login
+    endpoint).  ``authorized`` decides whether a request may pass and ``refuse``
+    answers one that may not; override either for a vendor's own scheme.
+    """
 
     realm = "Device"
+    #: Paths answered without credentials (a token device's login endpoint).
+    public_paths: frozenset[str] = frozenset()
 
     def __init__(self, username: str = "admin", password: str = "sim-Passw0rd", basic_only: bool = False,
-                 port: int | None = None, nonce_uses: int | None = None) -> None:
+                 port: int | None = None, nonce_uses: int | None = None, auth: SimAuth | None = None,
+                 token_uses: int | None = None) -> None:
         self.username, self.password = username, password
-        self.basic_only = basic_only
+        self.auth: SimAuth = auth or ("basic" if basic_only else "digest")
         #: Requests a Digest nonce serves before the device calls it stale (real devices renew
         #: them after some requests or seconds); None: for ever.
         self.nonce_uses = nonce_uses
+        #: Requests a token serves before the device forgets it (a session that timed out); None: for ever.
+        self.token_uses = token_uses
         #: Sent with every Digest challenge and required back, as Dahua devices do.
         self.opaque = secrets.token_hex(16)
         #: Challenges answered ``stale=true`` so far (a test of the client's renewal).
         self.stale_answers = 0
+        #: Tokens handed out so far (``issue_token``): a test of how often a client logs in.
+        self.logins = 0
         self.port = port or free_port()
         self.faults = Faults()
         self.requests: list[str] = []
         self._runner: web.AppRunner | None = None
         self._streams: set[web.StreamResponse] = set()
         self._nonces: dict[str, int] = {}  # nonce -> requests it has served
+        self._session_tokens: dict[str, int] = {}  # token -> requests it has served
         self._listeners: set[asyncio.Queue[str]] = set()
+
+    @property
+    def basic_only(self) -> bool:
+        return self.auth == "basic"
 
     @property
     def host(self) -> str:
@@ -117,10 +143,31 @@ class DeviceSimulator:
 
     # -- auth and faults --------------------------------------------------------
 
-    def _challenge(self, stale: bool = False) -> web.Response:
-        if self.basic_only:
+    def credentials_ok(self, username: str, password: str) -> bool:
+        """Whether a login's user name and password are this device's."""
+        return secrets.compare_digest(username, self.username) and secrets.compare_digest(password, self.password)
+
+    def issue_token(self) -> str:
+        """A new session token, for a vendor's login endpoint to hand out after ``credentials_ok``."""
+        token = secrets.token_hex(16)
+        self._session_tokens[token] = 0
+        self.logins += 1
+        return token
+
+    def token_of(self, request: web.Request) -> str | None:
+        """The token a request carries: ``Authorization: Bearer ...`` by default; a vendor
+        that wants it elsewhere (a query parameter, a header of its own) overrides this."""
+        header = request.headers.get("Authorization", "")
+        return header[7:] if header.startswith("Bearer ") else None
+
+    def refuse(self, request: web.Request) -> web.StreamResponse:
+        """The answer to a request ``authorized`` refused: a 401 with the scheme's challenge."""
+        if self.auth == "token":
+            return web.json_response({"error": "login required"}, status=401)
+        if self.auth == "basic":
             header = f'Basic realm="{self.realm}"'
         else:
+            stale = self._stale(request)
             nonce = secrets.token_hex(16)
             self._nonces[nonce] = 0
             header = (f'Digest realm="{self.realm}", qop="auth", nonce="{nonce}", opaque="{self.opaque}", '
@@ -135,18 +182,31 @@ class DeviceSimulator:
         nonce = fields.get("nonce", "")
         return self.nonce_uses is not None and nonce in self._nonces and self._nonces[nonce] > self.nonce_uses
 
-    def _authorized(self, request: web.Request) -> bool:
+    def authorized(self, request: web.Request) -> bool:
+        """Whether ``request`` may pass, by the device's ``auth``."""
+        if request.path in self.public_paths or self.auth == "none":
+            return True
+        if self.auth == "token":
+            token = self.token_of(request)
+            if token is None or token not in self._session_tokens:
+                return False
+            self._session_tokens[token] += 1
+            if self.token_uses is not None and self._session_tokens[token] > self.token_uses:
+                del self._session_tokens[token]
+                return False
+            return True
         header = request.headers.get("Authorization", "")
-        if self.basic_only:
-            import base64
-
+        if self.auth == "basic":
             if not header.startswith("Basic "):
                 return False
             try:
                 user, _, pw = base64.b64decode(header[6:]).decode().partition(":")
             except ValueError:
                 return False
-            return user == self.username and pw == self.password
+            return self.credentials_ok(user, pw)
+        return self._digest_ok(request, header)
+
+    def _digest_ok(self, request: web.Request, header: str) -> bool:
         if not header.startswith("Digest "):
             return False
         fields = {m.group(1): m.group(2) if m.group(2) is not None else m.group(3) for m in _PAIR.finditer(header)}
@@ -175,13 +235,14 @@ class DeviceSimulator:
                 await asyncio.sleep(3600)
             if f.delay:
                 await asyncio.sleep(f.delay)
-        if (f.auth_fails and f.applies(request.path)) or not self._authorized(request):
-            return self._challenge(stale=self._stale(request))
+        if (f.auth_fails and f.applies(request.path)) or not self.authorized(request):
+            return self.refuse(request)
         if f.applies(request.path):
             if f.status:
                 return web.Response(status=f.status, text="simulated failure")
             if f.garbage:
-                return web.Response(body=os.urandom(512), content_type="application/xml")
+                # Random bytes, labelled as what they are: a client must judge the body, not the label.
+                return web.Response(body=os.urandom(512), content_type="application/octet-stream")
             if f.truncate:
                 resp = await handler(request)
                 body = getattr(resp, "body", None) or b""

@@ -124,12 +124,12 @@ class OnvifSimulator(DeviceSimulator):
         return [web.post("/onvif/{service}", self.soap), web.post("/onvif/subscription/{id}", self.subscription),
                 web.get("/onvif/snapshot", self.snapshot)]
 
-    def _authorized(self, request: web.Request) -> bool:
+    def authorized(self, request: web.Request) -> bool:
         # SOAP requests authenticate inside the envelope (WS-Security); only
         # the snapshot URL uses HTTP digest auth.
         if request.method == "POST":
             return True
-        return super()._authorized(request)
+        return super().authorized(request)
 
     def _xaddr(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port}/onvif/{SERVICES[service][1]}"

@@ -82,7 +82,7 @@ class Open311Simulator(DeviceSimulator):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/open311/v2"
 
-    def _authorized(self, request: web.Request) -> bool:
+    def authorized(self, request: web.Request) -> bool:
         return True  # Open311 authenticates writes with api_key, checked per route
 
     def routes(self) -> list[web.RouteDef]:

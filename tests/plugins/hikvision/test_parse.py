@@ -64,7 +64,7 @@ def test_idle_videoloss_is_a_heartbeat_but_active_videoloss_is_an_event() -> Non
     (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
      b"<DeviceInfo>&lol2;</DeviceInfo>", "refused unsafe XML"),
     (b"<ResponseStatus><statusCode>4</statusCode></ResponseStatus>", "expected <DeviceInfo>"),
-    (b"<DeviceInfo><model>DS-2CD</model></DeviceInfo>", "lacks model or serialNumber"),
+    (b"<DeviceInfo><model>DS-2CD</model></DeviceInfo>", "lacks a model, or a serialNumber or macAddress"),
 ])
 def test_bad_device_input_is_a_clear_device_error(body: bytes, message: str) -> None:
     with pytest.raises(DeviceError, match=message) as info:
