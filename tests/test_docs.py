@@ -66,10 +66,12 @@ def test_every_yaml_example_in_the_docs_and_hub_yaml_is_valid(tmp_path, monkeypa
     from hub.core.config import load_config
     from hub.core.errors import ConfigError
 
-    # The plugin walkthrough configures the example plugin: load it as if installed.
+    # The walkthroughs configure the example plugins: load them as if installed.
     monkeypatch.syspath_prepend(str(ROOT / "examples" / "pantau-eventlog"))
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "pantau-lensa"))
     plugins = Plugins()
     plugins.add(importlib.import_module("pantau_eventlog"), "eventlog")
+    plugins.add(importlib.import_module("pantau_lensa"), "lensa")
     plugins.load()
 
     shipped = (ROOT / "hub.yaml").read_text()

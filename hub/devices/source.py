@@ -19,7 +19,7 @@ from pydantic import Field, SecretStr
 
 from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
 from hub.core.sources import CameraSource, SourceConfig, SourceContext
-from hub.devices.http import DeviceHttp
+from hub.devices.http import Auth, DeviceHttp
 
 T = TypeVar("T")
 
@@ -38,9 +38,10 @@ class HttpDeviceConfig(SourceConfig):
     channels: list[int] | None = Field(default=None, description="Only these channels; all when unset.")
     events: bool = Field(default=True, description="Subscribe to the device's event stream.")
 
-    def http(self) -> DeviceHttp:
+    def http(self, auth: Auth = "digest") -> DeviceHttp:
+        """The device's HTTP client, checking callers the way the device does (``auth``)."""
         return DeviceHttp(self.host, self.port, self.username, self.password.get_secret_value(),
-                          https=self.https, timeout=self.timeout, verify_tls=self.verify_tls)
+                          https=self.https, timeout=self.timeout, verify_tls=self.verify_tls, auth=auth)
 
     def rtsp_url(self, path: str) -> SecretStr:
         return rtsp_url(self.username, self.password.get_secret_value(), self.host, self.rtsp_port, path)
@@ -53,11 +54,17 @@ class HttpDeviceSource(CameraSource):
 
     def __init__(self, config: HttpDeviceConfig, context: SourceContext) -> None:
         super().__init__(config, context)
-        self.http = config.http()
+        self.http = config.http(self.device_auth())
         #: The device's serial once probed; camera ids are built from it.
         self.serial: str | None = None
 
-    async def _optional(self, call: Awaitable[T]) -> T | None:
+    def device_auth(self) -> Auth:
+        """How the device checks callers: HTTP Digest (with basic as a fallback) unless a
+        source says otherwise: ``"basic"``, ``"none"`` or a ``hub.devices.http.TokenLogin``."""
+        return "digest"
+
+    async def optional(self, call: Awaitable[T]) -> T | None:
+        """``call``'s result, or None when the endpoint is slow or unusable (see ``optional``)."""
         return await optional(call, self.context.log, self.http.where)
 
     async def close(self) -> None:

@@ -52,14 +52,14 @@ class DahuaSource(HttpDeviceSource):
         info = await self.client.system_info()
         titles = await self.client.channel_titles()
         encodes = await self.client.encode()
-        states = await self._optional(self.client.camera_states())
+        states = await self.optional(self.client.camera_states())
         self.serial = info.serial
-        disks = await self._optional(self.client.storage())
-        self.diagnostics = {"storage": disks, "time": await self._optional(self.client.current_time()),
+        disks = await self.optional(self.client.storage())
+        self.diagnostics = {"storage": disks, "time": await self.optional(self.client.current_time()),
                             "storage_ok": not any(d.error for d in disks) if disks else None}
         kind = parse.device_kind(info.model)
         device = Device(id=f"{VENDOR}:{info.serial}", source=self.name, vendor="Dahua", model=info.model,
-                        serial=info.serial, firmware=await self._optional(self.client.software_version()),
+                        serial=info.serial, firmware=await self.optional(self.client.software_version()),
                         kind=kind, host=self.config.host)
         wanted = set(self.config.channels) if self.config.channels else None
         cameras = []

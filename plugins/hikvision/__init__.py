@@ -54,13 +54,13 @@ class HikvisionSource(HttpDeviceSource):
             channels = [parse.Channel(id=1, name=info.name or info.model)]
         streams = await self.client.streaming_channels([c.id for c in channels])
         self.serial = info.serial
-        clock = await self._optional(self.client.device_time())
-        disks = await self._optional(self.client.storage())
+        clock = await self.optional(self.client.device_time())
+        disks = await self.optional(self.client.storage())
         self.diagnostics = {"storage": disks, "time": clock,
                             "storage_ok": all(d.status.lower() in ("ok", "normal", "idle") for d in disks)
                             if disks else None,
                             "clock_drift_seconds": round((clock - utcnow()).total_seconds(), 1) if clock else None,
-                            "event_types": await self._optional(self.client.event_triggers())}
+                            "event_types": await self.optional(self.client.event_triggers())}
         device = Device(id=f"{VENDOR}:{info.serial}", source=self.name, vendor="Hikvision", model=info.model,
                         serial=info.serial, firmware=info.firmware, kind=kind, host=self.config.host)
         wanted = set(self.config.channels) if self.config.channels else None

@@ -8,7 +8,7 @@ folder of recorded responses, one file per endpoint.  ``Open311Simulator`` is
 a citizen-report endpoint (Open311 GeoReport v2) rather than a device.
 """
 
-from hub.testing.sim.base import DeviceSimulator, Faults, SimulatorThread
+from hub.testing.sim.base import DeviceSimulator, Faults, SimAuth, SimulatorThread, picture
 from hub.testing.sim.dahua import DahuaSimulator
 from hub.testing.sim.hikvision import HikvisionSimulator
 from hub.testing.sim.onvif import OnvifSimulator
@@ -23,5 +23,7 @@ __all__ = [
     "OnvifSimulator",
     "Open311Simulator",
     "ReplaySimulator",
+    "SimAuth",
     "SimulatorThread",
+    "picture",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import os
 import re
 import secrets
@@ -21,6 +22,17 @@ from hub.testing.net import free_port
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _PAIR = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
+
+
+def picture(label: str, size: tuple[int, int] = (320, 180), colour: tuple[int, int, int] = (30, 60, 90)) -> bytes:
+    """A JPEG snapshot with ``label`` written on it, as a simulated device's picture endpoint serves."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", size, colour)
+    ImageDraw.Draw(img).text((10, 10), label, fill=(255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG")
+    return buf.getvalue()
 
 
 def _md5(*parts: str) -> str:

@@ -10,15 +10,13 @@ model, and ``ResponseStatus`` bodies for endpoints a model lacks.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
 from aiohttp import web
-from PIL import Image, ImageDraw
 
-from hub.testing.sim.base import DeviceSimulator
+from hub.testing.sim.base import DeviceSimulator, picture
 
 NS_ISAPI = "http://www.isapi.org/ver20/XMLSchema"
 NS_HIK = "http://www.hikvision.com/ver20/XMLSchema"
@@ -182,11 +180,7 @@ class HikvisionSimulator(DeviceSimulator):
         if not any(c.id == channel for c in self.channels):
             return web.Response(status=404, text=_status(4, "invalidID", "Invalid Operation"),
                                 content_type="application/xml")
-        img = Image.new("RGB", (320, 180), (30, 60, 90))
-        ImageDraw.Draw(img).text((10, 10), f"{self.model} ch{channel}", fill=(255, 255, 255))
-        buf = io.BytesIO()
-        img.save(buf, "JPEG")
-        return web.Response(body=buf.getvalue(), content_type="image/jpeg")
+        return web.Response(body=picture(f"{self.model} ch{channel}"), content_type="image/jpeg")
 
     async def storage(self, request: web.Request) -> web.Response:
         if self.kind == "camera":
