@@ -69,7 +69,7 @@ def test_a_notifier_type_no_plugin_provides(tmp_path: Path) -> None:
     result = pantau("check-config", cwd=tmp_path)
     assert result.returncode == 2
     assert "hub.yaml:3: notifiers[0]: unknown type 'whatsapp'" in result.stderr
-    assert "'mqtt'" in result.stderr and "'open311'" in result.stderr
+    assert "'mqtt'" in result.stderr and "'jaki_reports'" in result.stderr
 
 
 def test_tokens_are_listed_without_secrets_and_revoked_by_id_or_whole(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ class NotifierConfig(HubModel):
     """Fields every notifier entry in hub.yaml has; plugins add their own."""
 
     type: str = Field(description="Notifier type, as registered by a plugin.")
+    #: Older names of this type that hub.yaml may still use; the hub reads them as ``type``.
+    type_aliases: ClassVar[tuple[str, ...]] = ()
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Unique name of this notifier.")
     kinds: list[EventKind] | None = Field(
         default=None, description="Only these event kinds are delivered; all kinds when unset."

@@ -57,6 +57,8 @@ class TypeRegistration:
     plugin: str
     config_model: type[BaseModel]
     implementation: type
+    #: Older names hub.yaml may still use for the type (the config model's ``type_aliases``).
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass
@@ -190,9 +192,13 @@ class Plugins:
         def register(config_model: type[BaseModel], implementation: type) -> None:
             plugin = _running.get()
             name = type_name(config_model)
-            if name in into:
-                raise PluginError(f"plugin {plugin}: type {name!r} is already registered by plugin {into[name].plugin}")
-            into[name] = TypeRegistration(name, plugin, config_model, implementation)
+            aliases = tuple(getattr(config_model, "type_aliases", ()))
+            for taken in (name, *aliases):
+                holder = next((r for r in into.values() if taken == r.name or taken in r.aliases), None)
+                if holder is not None:
+                    raise PluginError(f"plugin {plugin}: type {taken!r} is already registered by plugin "
+                                      f"{holder.plugin}")
+            into[name] = TypeRegistration(name, plugin, config_model, implementation, aliases)
             getattr(self.info[plugin], info_attr).append(name)
 
         getattr(self.pm.hook, hook_name)(register=register)

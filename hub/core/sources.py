@@ -47,6 +47,8 @@ class SourceConfig(HubModel):
     """Fields every source entry in hub.yaml has; plugins add their own."""
 
     type: str = Field(description="Source type, as registered by a plugin.")
+    #: Older names of this type that hub.yaml may still use; the hub reads them as ``type``.
+    type_aliases: ClassVar[tuple[str, ...]] = ()
     name: str = Field(
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
         description="Unique name of this source in hub.yaml (logs and diagnostics use it).",

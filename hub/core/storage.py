@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -25,6 +25,8 @@ class StorageConfig(HubModel):
     """Fields every storage backend's config has; plugins add their own."""
 
     type: str = Field(description="Storage backend type, as registered by a plugin.")
+    #: Older names of this type that hub.yaml may still use; the hub reads them as ``type``.
+    type_aliases: ClassVar[tuple[str, ...]] = ()
 
 
 @dataclass(frozen=True)

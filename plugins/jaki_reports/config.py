@@ -73,7 +73,8 @@ class ReportRule(HubModel):
 class Open311Config(NotifierConfig):
     """File camera alerts as citizen reports to an Open311 GeoReport v2 endpoint (JAKI and others)."""
 
-    type: Literal["open311"] = "open311"
+    type: Literal["jaki_reports"] = "jaki_reports"
+    type_aliases = ("open311",)
     endpoint: str = Field(pattern=r"^https?://[^\s?#]+$",
                           description="Base URL of the GeoReport v2 API, e.g. 'https://open311.example.go.id/v2'.")
     api_key: SecretStr = Field(description="The API key the endpoint issued; write ${ENV_VAR}.")

@@ -35,7 +35,8 @@ from hub import (
 class LocalStorageConfig(StorageConfig):
     """Keep recordings on a local disk."""
 
-    type: Literal["local"] = "local"
+    type: Literal["local_storage"] = "local_storage"
+    type_aliases = ("local",)
     path: Path | None = Field(default=None, description="Folder for stored objects; default '<data_dir>/storage'.")
     fsync: bool = Field(default=True, description="fsync each object before it becomes visible (power-cut safe).")
 

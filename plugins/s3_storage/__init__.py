@@ -37,7 +37,8 @@ _TAKEN = {"412", "PreconditionFailed"}
 class S3Config(StorageConfig):
     """Keep recordings in an S3-compatible bucket."""
 
-    type: Literal["s3"] = "s3"
+    type: Literal["s3_storage"] = "s3_storage"
+    type_aliases = ("s3",)
     endpoint: str = Field(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
                           description="S3 endpoint, e.g. 'https://s3.example.go.id' or 'http://127.0.0.1:8333'.")
     bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="Bucket name.")

@@ -208,3 +208,18 @@ def test_aliases_people_use_still_work(tmp_path: Path) -> None:
 
     loaded = load_config(tmp_path / "hub.yaml", Plugins().load())
     assert [s.tags for s in loaded.model.sources] == [["public", "taman"], ["public", "taman"]]
+
+
+def test_the_older_type_names_still_load_as_the_plugins_names(tmp_path: Path, plugins) -> None:
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text("version: 1\nstorage:\n  type: s3\n  endpoint: http://127.0.0.1:8333\n  bucket: rekaman\n"
+                   "  access_key: k\n  secret_key: s\nnotifiers:\n  - type: open311\n    name: jaki\n"
+                   "    endpoint: http://127.0.0.1:9/open311/v2\n    api_key: x\n"
+                   "    rules:\n      - name: tamper\n        kinds: [tamper]\n        service_code: VANDALISME\n")
+    loaded = load_config(cfg, plugins)
+    assert loaded.model.storage.type == "s3_storage"
+    assert [n.type for n in loaded.model.notifiers] == ["jaki_reports"]
+    cfg.write_text("version: 1\nstorage:\n  type: local\n")
+    assert load_config(cfg, plugins).model.storage.type == "local_storage"
+    cfg.write_text("version: 1\n")
+    assert load_config(cfg, plugins).model.storage.type == "local_storage"  # the default

@@ -38,7 +38,7 @@ def test_builtin_plugins_load_through_entry_points() -> None:
     assert {"demo", "local_storage", "roles"} <= set(infos)
     assert infos["demo"]["hooks"] == ["register_source_types"]
     assert infos["demo"]["source_types"] == ["demo"]
-    assert infos["local_storage"]["storage_types"] == ["local"]
+    assert infos["local_storage"]["storage_types"] == ["local_storage"]
     assert infos["roles"]["access_policies"] == ["roles"]
     assert all(p["error"] is None for p in infos.values())
 

@@ -35,7 +35,7 @@ from hub.core.config.sections import (
     json_schema,
 )
 from hub.core.errors import ConfigError, ConfigProblem
-from hub.core.plugins import Plugins
+from hub.core.plugins import Plugins, TypeRegistration
 
 __all__ = ["CONFIG_VERSION", "DEFAULT_CONFIG", "DatabaseConfig", "EventsConfig", "HealthConfig", "HttpConfig",
            "HubConfigBase", "HubSection", "LiveConfig", "LoadedConfig", "LoggingConfig", "RecordingConfig",
@@ -77,6 +77,7 @@ def load_config(
         hint = f"required key is missing (use 'version: {CONFIG_VERSION}')"
         raise ConfigError([ConfigProblem(name, 1, "version", hint)])
     model_cls = build_config_model(plugins)
+    _read_aliases(doc.data, plugins)
     try:
         model = model_cls.model_validate(doc.data)
     except ValidationError as exc:
@@ -94,6 +95,22 @@ def load_config(
         if not Path(data_dir).is_absolute():
             data_dir = file.resolve().parent / data_dir
     return LoadedConfig(model=model, file=file, data_dir=Path(data_dir).resolve())
+
+
+def _read_aliases(data: dict[str, Any], plugins: Plugins) -> None:
+    """Older type names (``type: local``, ``type: open311``) as the names their plugins now use."""
+
+    def canonical(entry: Any, registry: dict[str, TypeRegistration]) -> None:
+        if isinstance(entry, dict) and isinstance(entry.get("type"), str):
+            for reg in registry.values():
+                if entry["type"] in reg.aliases:
+                    entry["type"] = reg.name
+
+    for section, registry in (("sources", plugins.source_types), ("notifiers", plugins.notifier_types)):
+        if isinstance(data.get(section), list):
+            for entry in data[section]:
+                canonical(entry, registry)
+    canonical(data.get("storage"), plugins.storage_types)
 
 
 def cross_check(model: Any, plugins: Plugins) -> list[tuple[Path_, str]]:

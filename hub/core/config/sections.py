@@ -194,6 +194,10 @@ class HubConfigBase(HubModel):
     sites: list[Site] = Field(default_factory=list, description="Sites: schools, towers, parks.")
 
 
+#: The storage type used when hub.yaml names none (the plugin ``local_storage``), when installed.
+LOCAL_STORAGE = "local_storage"
+
+
 def _union(regs: dict[str, TypeRegistration], base: type[BaseModel]) -> Any:
     models = [r.config_model for r in regs.values()]
     if not models:
@@ -208,7 +212,8 @@ def build_config_model(plugins: Plugins) -> type[HubConfigBase]:
     source: Any = _union(plugins.source_types, SourceConfig)
     notifier: Any = _union(plugins.notifier_types, NotifierConfig)
     storage: Any = _union(plugins.storage_types, StorageConfig)
-    default_storage: dict[str, Any] = {"type": "local"} if "local" in plugins.storage_types else {"type": "none"}
+    default_storage: dict[str, Any] = ({"type": LOCAL_STORAGE} if LOCAL_STORAGE in plugins.storage_types
+                                       else {"type": "none"})
     model = create_model(
         "HubConfig",
         __base__=HubConfigBase,
