@@ -18,17 +18,20 @@ import re
 import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     SecretStr,
     WithJsonSchema,
 )
+from pydantic_core import core_schema
 
 
 class HubModel(BaseModel):
@@ -257,32 +260,120 @@ class DeviceInventory(HubModel):
     cameras: list[Camera] = Field(default_factory=list)
 
 
-class EventKind(StrEnum):
-    MOTION = "motion"
-    LINE_CROSSING = "line_crossing"
-    INTRUSION = "intrusion"
-    TAMPER = "tamper"
-    VIDEO_LOSS = "video_loss"
-    IO = "io"
-    OFFLINE = "offline"
-    ONLINE = "online"
-    DEGRADED = "degraded"
-    STORAGE_FAULT = "storage_fault"
-    STREAM_STALL = "stream_stall"
-    STREAM_FROZEN = "stream_frozen"
-    STREAM_BLACK = "stream_black"
-    STREAM_LOW_FPS = "stream_low_fps"
-    STREAM_LOW_BITRATE = "stream_low_bitrate"
-    AUTH_FAILED = "auth_failed"
-    REPORT_FILED = "report_filed"
-    REPORT_ESCALATION = "report_escalation"
-    REPORT_CLOSED = "report_closed"
-    OTHER = "other"
+_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+
+
+class EventKind(str):
+    """What happened: one of the hub's own kinds (``EventKind.MOTION``, ...) or one a
+    plugin defines for its own events (``EventKind.define("partner_suspended")``).
+
+    A kind is its name, a string (``EventKind.MOTION == "motion"``), so it goes into
+    JSON, MQTT topics and the database as it is.  ``EventKind("motion")`` gives the
+    kind and raises ``ValueError`` for a name nobody defined, so a typo in hub.yaml's
+    ``kinds:`` is an error that lists the known kinds.  A plugin defines its kinds
+    when its module is imported, so every process that loads the plugin knows them.
+    """
+
+    __slots__ = ()
+    _known: ClassVar[dict[str, EventKind]] = {}
+    _descriptions: ClassVar[dict[str, str]] = {}
+
+    MOTION: ClassVar[EventKind]
+    LINE_CROSSING: ClassVar[EventKind]
+    INTRUSION: ClassVar[EventKind]
+    TAMPER: ClassVar[EventKind]
+    VIDEO_LOSS: ClassVar[EventKind]
+    IO: ClassVar[EventKind]
+    OFFLINE: ClassVar[EventKind]
+    ONLINE: ClassVar[EventKind]
+    DEGRADED: ClassVar[EventKind]
+    STORAGE_FAULT: ClassVar[EventKind]
+    STREAM_STALL: ClassVar[EventKind]
+    STREAM_FROZEN: ClassVar[EventKind]
+    STREAM_BLACK: ClassVar[EventKind]
+    STREAM_LOW_FPS: ClassVar[EventKind]
+    STREAM_LOW_BITRATE: ClassVar[EventKind]
+    AUTH_FAILED: ClassVar[EventKind]
+    OTHER: ClassVar[EventKind]
+
+    def __new__(cls, value: str) -> EventKind:
+        try:
+            return cls._known[value]
+        except (KeyError, TypeError):
+            raise ValueError(f"{value!r} is not an event kind; known kinds: {', '.join(cls._known)}") from None
+
+    @classmethod
+    def define(cls, name: str, description: str = "") -> EventKind:
+        """The kind called ``name``, defined now if nobody has yet (plugins call this once, at import).
+
+        ``name`` is lower case, ``[a-z][a-z0-9_]``, at most 40 characters; prefix it with
+        your plugin's name (``partner_``) so kinds of two plugins never clash.
+        """
+        if name in cls._known:
+            return cls._known[name]
+        if not isinstance(name, str) or not _KIND_NAME.match(name):
+            raise ValueError(f"event kind {name!r}: use 2-40 lower-case letters, digits and '_'")
+        kind = str.__new__(cls, name)
+        cls._known[name] = kind
+        cls._descriptions[name] = description
+        return kind
+
+    @classmethod
+    def known(cls) -> list[EventKind]:
+        """Every kind defined so far: the hub's, then the plugins' in the order they came."""
+        return list(cls._known.values())
+
+    @classmethod
+    def description(cls, kind: str) -> str:
+        return cls._descriptions.get(kind, "")
 
     @property
-    def about_reports(self) -> bool:
-        """Events the hub raises about citizen reports (never themselves reported)."""
-        return self.value.startswith("report_")
+    def value(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"EventKind({self.value!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (EventKind.define, (self.value,))
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        def validate(value: Any) -> EventKind:
+            if isinstance(value, EventKind):
+                return value
+            return cls(value)
+
+        return core_schema.no_info_plain_validator_function(
+            validate, serialization=core_schema.plain_serializer_function_ser_schema(str, when_used="json"))
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+                                     ) -> dict[str, Any]:
+        return {"type": "string", "enum": [k.value for k in cls.known()],
+                "description": "An event kind: the hub's own or one an installed plugin defines."}
+
+
+for _name, _description in (
+    ("motion", "Motion detected by the device."),
+    ("line_crossing", "Something crossed a virtual line."),
+    ("intrusion", "Something entered a watched region (field detection, region entrance)."),
+    ("tamper", "The camera was covered, moved or defocused."),
+    ("video_loss", "A channel lost its video input."),
+    ("io", "An alarm input changed."),
+    ("offline", "A camera went offline (confirmed by the health checks)."),
+    ("online", "A camera came back online."),
+    ("degraded", "A camera works, but not as it should (clock, storage, stream figures)."),
+    ("storage_fault", "A device's disk failed or is missing."),
+    ("stream_stall", "A stream the hub receives stopped delivering packets."),
+    ("stream_frozen", "A stream's picture stopped changing."),
+    ("stream_black", "A stream's picture is black."),
+    ("stream_low_fps", "A stream delivers fewer frames than configured."),
+    ("stream_low_bitrate", "A constant-bit-rate stream delivers fewer bits than configured."),
+    ("auth_failed", "A device refused the hub's credentials repeatedly."),
+    ("other", "A vendor event that fits no kind; its own name is in 'detail'."),
+):
+    setattr(EventKind, _name.upper(), EventKind.define(_name, _description))
 
 
 class EventState(StrEnum):

@@ -16,7 +16,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, del
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.core.models import Event, utcnow
+from hub.core.models import Event, EventKind, utcnow
 from hub.store.database import Base, Database, RawJSON, UTCDateTime
 
 
@@ -181,6 +181,9 @@ class EventRecords:
             q = q.where(EventRow.camera_id == camera_id)
         async with self.db.session() as s:
             rows = (await s.scalars(q.order_by(EventRow.at.desc()).limit(limit))).all()
+        for kind in {r.kind for r in rows}:
+            # A kind in the database was raised once, maybe by a plugin since removed: still a kind.
+            EventKind.define(kind)
         return [Event.model_validate(r.data) for r in rows]
 
     # -- the outbox ------------------------------------------------------------

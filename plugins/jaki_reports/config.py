@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from hub import AreaPath, Duration, EventKind, HubModel, NotifierConfig
+from plugins.jaki_reports.models import REPORT_KINDS
 
 #: What a rule's ``description`` may mention, each as ``{name}``.
 PLACEHOLDERS = {
@@ -52,7 +53,7 @@ class ReportRule(HubModel):
             raise ValueError("give either 'kinds' (events) or 'offline_for' (a duration), not both or neither")
         if self.offline_for is not None and self.offline_for <= timedelta(0):
             raise ValueError("offline_for must be longer than 0s")
-        if self.kinds is not None and any(k.about_reports for k in self.kinds):
+        if self.kinds is not None and any(k in REPORT_KINDS for k in self.kinds):
             raise ValueError("report_* events cannot raise reports themselves")
         return self
 

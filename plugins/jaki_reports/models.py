@@ -8,7 +8,15 @@ from typing import Any
 
 from pydantic import Field, computed_field
 
-from hub import HubModel, utcnow
+from hub import EventKind, HubModel, utcnow
+
+#: The events this plugin raises about its reports, for the other notifiers (MQTT, ...) to carry.
+REPORT_FILED = EventKind.define("report_filed", "A citizen report was filed for a camera.")
+REPORT_ESCALATION = EventKind.define(
+    "report_escalation", "An open citizen report reached an escalation point of its deadline.")
+REPORT_CLOSED = EventKind.define("report_closed", "The agency closed a citizen report.")
+#: Kinds about reports: never themselves reported.
+REPORT_KINDS = frozenset({REPORT_FILED, REPORT_ESCALATION, REPORT_CLOSED})
 
 
 class ReportState(StrEnum):

@@ -44,7 +44,14 @@ from hub import (
 )
 from plugins.jaki_reports.client import Open311Client, Open311Error, ServiceRequest
 from plugins.jaki_reports.config import Open311Config, ReportRule
-from plugins.jaki_reports.models import Report, ReportState
+from plugins.jaki_reports.models import (
+    REPORT_CLOSED,
+    REPORT_ESCALATION,
+    REPORT_FILED,
+    REPORT_KINDS,
+    Report,
+    ReportState,
+)
 from plugins.jaki_reports.payload import (
     announcement,
     describe,
@@ -102,7 +109,7 @@ class Open311Notifier(Notifier):
     # -- 1. raise -------------------------------------------------------------------
 
     async def deliver(self, event: Event) -> None:
-        if event.kind.about_reports or event.state == EventState.STOP or event.camera_id is None:
+        if event.kind in REPORT_KINDS or event.state == EventState.STOP or event.camera_id is None:
             return
         camera = self.hub.cameras.get(event.camera_id)
         if camera is None:
@@ -193,7 +200,7 @@ class Open311Notifier(Notifier):
             self._failing = False
         self.log.info("report filed", extra={"report": report.id, "service_request_id": external_id,
                                              "rule": report.rule, "camera": report.camera_id})
-        self.announce(EventKind.REPORT_FILED, report.model_copy(update=values))
+        self.announce(REPORT_FILED, report.model_copy(update=values))
 
     async def _already_filed(self, report: Report) -> str | None:
         """After a POST whose answer was lost: the id the endpoint gave it, if it stored it."""
@@ -334,7 +341,7 @@ class Open311Notifier(Notifier):
         if report.state == ReportState.CLOSED:
             self.log.info("report closed by the agency", extra={"report": report.id,
                                                                 "service_request_id": report.external_id})
-            self.announce(EventKind.REPORT_CLOSED, report)
+            self.announce(REPORT_CLOSED, report)
         return report
 
     async def check_deadlines(self) -> None:
@@ -354,7 +361,7 @@ class Open311Notifier(Notifier):
             self.log.warning("open report reached an escalation point",
                              extra={"report": report.id, "service_request_id": report.external_id,
                                     "point": format_duration(point), "deadline": report.deadline.isoformat()})
-            self.announce(EventKind.REPORT_ESCALATION, report, point=format_duration(point),
+            self.announce(REPORT_ESCALATION, report, point=format_duration(point),
                           overdue=overdue.total_seconds() >= 0,
                           overdue_seconds=max(0, int(overdue.total_seconds())))
 

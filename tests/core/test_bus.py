@@ -41,3 +41,24 @@ async def test_slow_subscriber_drops_oldest_only_for_itself(caplog) -> None:
     assert first.data["i"] == 15
     assert [e.data["i"] for e in fast.batch(await fast.queue.get(), 100)] == list(range(25))
     assert sum("falling behind" in r.message for r in caplog.records) == 1
+
+
+def test_a_plugin_defines_an_event_kind_that_validates_serialises_and_round_trips() -> None:
+    import pickle
+
+    import pytest
+
+    from hub.core.models import Event, EventKind
+
+    kind = EventKind.define("example_door_forced", "A door was forced.")
+    assert EventKind.define("example_door_forced") is kind and EventKind("example_door_forced") is kind
+    event = Event(kind="example_door_forced", camera_id="x:1:1")
+    assert event.kind is kind and event.kind == "example_door_forced"
+    again = Event.model_validate_json(event.model_dump_json())
+    assert again.kind is kind and '"kind":"example_door_forced"' in event.model_dump_json()
+    assert pickle.loads(pickle.dumps(kind)) is kind
+    assert EventKind.MOTION == "motion" and EventKind("motion") is EventKind.MOTION
+    with pytest.raises(ValueError, match="'motoin' is not an event kind; known kinds: motion, line_crossing"):
+        Event(kind="motoin")
+    with pytest.raises(ValueError, match="2-40 lower-case"):
+        EventKind.define("Bad Kind")

@@ -24,7 +24,7 @@ from hub.core.plugins import Plugins
 from hub.testing.net import free_port
 from hub.testing.sim import Open311Simulator
 from hub.testing.waiting import until
-from plugins.jaki_reports.models import ReportState
+from plugins.jaki_reports.models import REPORT_CLOSED, REPORT_FILED, ReportState
 from plugins.jaki_reports.store import ReportStore
 
 
@@ -147,7 +147,7 @@ async def test_a_tamper_event_is_filed_once_with_location_text_and_a_snapshot_an
 
         async def told() -> bool:  # the filing and the closing are events too, kept beside the others
             kinds = [e.kind for e in await hub.store.events.events(cam)]
-            return EventKind.REPORT_FILED in kinds and EventKind.REPORT_CLOSED in kinds
+            return REPORT_FILED in kinds and REPORT_CLOSED in kinds
 
         await until(told, 5)
         hub.publish(Event(camera_id=cam, kind=EventKind.TAMPER))
