@@ -39,6 +39,16 @@ class HubModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        # A plugin's config narrows ``type`` to its Literal, which drops the base's description:
+        # give it one, so every hub.yaml field is described in ``pantau config schema``.
+        super().__pydantic_init_subclass__(**kwargs)
+        field = cls.model_fields.get("type")
+        if field is not None and not field.description and isinstance(field.default, str):
+            field.description = f"'{field.default}': the type, as its plugin registered it."
+            cls.model_rebuild(force=True)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""Local-filesystem storage backend (``storage: {type: local}``), the default.
+"""Local-filesystem storage backend (``storage: {type: local_storage}``), the default.
 
 Objects live under ``<data_dir>/storage`` (or ``path``) at their key, laid
 out by camera and date.  Every write goes to a temporary file in the target
@@ -15,30 +15,20 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Literal
-
-from pydantic import Field
 
 from hub import (
     NotFound,
     RegisterStorageBackend,
     StorageBackend,
-    StorageConfig,
     StorageError,
     StorageKeyTaken,
     StorageUsage,
     check_key,
     hookimpl,
 )
+from plugins.local_storage.config import LocalStorageConfig
 
-
-class LocalStorageConfig(StorageConfig):
-    """Keep recordings on a local disk."""
-
-    type: Literal["local_storage"] = "local_storage"
-    type_aliases = ("local",)
-    path: Path | None = Field(default=None, description="Folder for stored objects; default '<data_dir>/storage'.")
-    fsync: bool = Field(default=True, description="fsync each object before it becomes visible (power-cut safe).")
+__all__ = ["LocalStorageConfig", "LocalStorage"]
 
 
 class LocalStorage(StorageBackend):

@@ -10,26 +10,20 @@ its address: moving the camera to a new IP keeps its id and its history.
 from __future__ import annotations
 
 import asyncio
-import io
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-import av
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
 from hub import (
     Camera,
     CameraSource,
     CameraStatus,
     Device,
-    DeviceAuthFailed,
-    DeviceError,
     DeviceInventory,
     DeviceKind,
-    DeviceNotReady,
     MediaInput,
     RegisterSourceType,
-    SourceConfig,
     SourceContext,
     Stream,
     StreamRole,
@@ -37,76 +31,12 @@ from hub import (
     camera_id,
     hookimpl,
 )
+from plugins.rtsp.client import first_keyframe_jpeg, options, probe_stream, where
+from plugins.rtsp.config import RtspConfig
+
+__all__ = ["RtspConfig", "RtspSource", "first_keyframe_jpeg", "probe_stream", "where"]
 
 VENDOR = "rtsp"
-
-
-class RtspConfig(SourceConfig):
-    """A camera reached only by its RTSP URL."""
-
-    type: Literal["rtsp"] = "rtsp"
-    url: SecretStr = Field(description="Main stream URL, e.g. rtsp://user:${CAM_PASSWORD}@10.0.0.7:554/stream1.")
-    sub_url: SecretStr | None = Field(default=None, description="Substream URL, when the camera has one.")
-    camera_name: str | None = Field(default=None, description="Name shown for the camera; default: the source name.")
-    device_id: str | None = Field(
-        default=None, description="Stable identity (serial or MAC on the camera's label); default: the source name.")
-    transport: Literal["tcp", "udp"] = Field(default="tcp", description="RTSP transport.")
-    timeout: float = Field(default=10.0, gt=0, le=60, description="Seconds to wait for the stream.")
-
-
-def where(url: str) -> str:
-    """``host:port/path`` of an RTSP URL, without credentials: safe for messages."""
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port or 554}{parts.path}"
-
-
-def _options(transport: str) -> dict[str, str]:
-    return {"rtsp_transport": transport}
-
-
-def _open(url: str, transport: str, timeout: float) -> av.container.InputContainer:
-    label = where(url)
-    try:
-        return av.open(url, options=_options(transport), timeout=(timeout, timeout))
-    except av.error.HTTPUnauthorizedError:
-        raise DeviceAuthFailed(f"{label}: the camera refused the credentials") from None
-    except av.error.FFmpegError as err:
-        # FFmpeg's message may repeat the URL with its password: keep only the class.
-        raise DeviceNotReady(f"{label}: cannot open the stream ({type(err).__name__})") from None
-
-
-def probe_stream(url: str, transport: str, timeout: float) -> dict[str, Any]:
-    """Codec, size, frame rate and bit rate of a stream (blocking: run in a thread)."""
-    label = where(url)
-    container = _open(url, transport, timeout)
-    try:
-        if not container.streams.video:
-            raise DeviceError(f"{label}: the stream has no video")
-        video = container.streams.video[0]
-        ctx = video.codec_context
-        rate = video.average_rate or video.guessed_rate
-        return {"codec": ctx.name, "width": ctx.width or None, "height": ctx.height or None,
-                "fps": float(rate) if rate else None, "bitrate": (video.bit_rate or container.bit_rate or None)}
-    finally:
-        container.close()
-
-
-def first_keyframe_jpeg(url: str, transport: str, timeout: float) -> bytes:
-    """Decode the first keyframe of a stream into a JPEG (blocking)."""
-    label = where(url)
-    container = _open(url, transport, timeout)
-    try:
-        video = container.streams.video[0]
-        video.codec_context.skip_frame = "NONKEY"
-        for frame in container.decode(video):
-            buf = io.BytesIO()
-            frame.to_image().save(buf, format="JPEG", quality=85)
-            return buf.getvalue()
-        raise DeviceNotReady(f"{label}: no picture before the stream ended")
-    except av.error.FFmpegError as err:
-        raise DeviceNotReady(f"{label}: stream failed ({type(err).__name__})") from None
-    finally:
-        container.close()
 
 
 class RtspSource(CameraSource):
@@ -147,7 +77,7 @@ class RtspSource(CameraSource):
     def open_media(self, camera: Camera, stream: Stream) -> MediaInput:
         assert stream.url is not None
         url = stream.url.get_secret_value()
-        return UrlMediaInput(url=url, label=where(url), options=_options(self.config.transport),
+        return UrlMediaInput(url=url, label=where(url), options=options(self.config.transport),
                              timeout=self.config.timeout, client=self.config.rtsp_client)
 
 

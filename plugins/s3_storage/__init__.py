@@ -1,4 +1,4 @@
-"""S3-compatible object storage (``storage: {type: s3}``) with aiobotocore.
+"""S3-compatible object storage (``storage: {type: s3_storage}``) with aiobotocore.
 
 For MinIO, SeaweedFS, Ceph RGW, Wasabi or AWS S3.  Objects are stored under
 ``prefix`` + key in one bucket.  A ``PUT`` is atomic in S3 (a reader sees
@@ -14,42 +14,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import Field, SecretStr
+from typing import Any
 
 from hub import (
     NotFound,
     RegisterStorageBackend,
     StorageBackend,
-    StorageConfig,
     StorageError,
     StorageKeyTaken,
     StorageUsage,
     check_key,
     hookimpl,
 )
+from plugins.s3_storage.config import S3Config
+
+__all__ = ["S3Config", "S3Storage"]
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _TAKEN = {"412", "PreconditionFailed"}
-
-
-class S3Config(StorageConfig):
-    """Keep recordings in an S3-compatible bucket."""
-
-    type: Literal["s3_storage"] = "s3_storage"
-    type_aliases = ("s3",)
-    endpoint: str = Field(pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
-                          description="S3 endpoint, e.g. 'https://s3.example.go.id' or 'http://127.0.0.1:8333'.")
-    bucket: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", description="Bucket name.")
-    prefix: str = Field(default="", pattern=r"^([A-Za-z0-9._-]+/)*$",
-                        description="Key prefix inside the bucket, ending in '/', e.g. 'semarang/'.")
-    region: str = Field(default="us-east-1", description="Region the signatures name (most servers ignore it).")
-    access_key: str = Field(min_length=1, description="Access key id.")
-    secret_key: SecretStr = Field(description="Secret access key; write ${ENV_VAR}.")
-    path_style: bool = Field(default=True, description="Address buckets as <endpoint>/<bucket> (MinIO, SeaweedFS).")
-    create_bucket: bool = Field(default=False, description="Create the bucket at start when it is missing.")
-    timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for each request.")
 
 
 class S3Storage(StorageBackend):

@@ -223,3 +223,13 @@ def test_the_older_type_names_still_load_as_the_plugins_names(tmp_path: Path, pl
     assert load_config(cfg, plugins).model.storage.type == "local_storage"
     cfg.write_text("version: 1\n")
     assert load_config(cfg, plugins).model.storage.type == "local_storage"  # the default
+
+
+def test_every_hub_yaml_field_of_the_hub_and_its_plugins_is_described(plugins) -> None:
+    from hub.core.config.sections import json_schema
+
+    schema = json_schema(plugins)
+    models = {"HubConfig": schema, **schema["$defs"]}
+    bare = [f"{name}.{field}" for name, model in models.items()
+            for field, spec in (model.get("properties") or {}).items() if not spec.get("description")]
+    assert not bare, f"fields without a description (pantau config schema shows none): {bare}"

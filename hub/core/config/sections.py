@@ -181,11 +181,12 @@ class EventsConfig(HubModel):
 
 class HubConfigBase(HubModel):
     version: Literal[1] = Field(description="Version of the hub.yaml format; this hub reads 1.")
-    hub: HubSection = Field(default_factory=HubSection)
-    http: HttpConfig = Field(default_factory=HttpConfig)
-    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
-    logging: LoggingConfig = Field(default_factory=LoggingConfig)
-    recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    hub: HubSection = Field(default_factory=HubSection, description="The hub itself: its name and data directory.")
+    http: HttpConfig = Field(default_factory=HttpConfig, description="The HTTP API and page: address, limits.")
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig, description="Where the hub keeps its records.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Log level and format.")
+    recording: RecordingConfig = Field(default_factory=RecordingConfig,
+                                       description="What is recorded, for how long, and within which quota.")
     live: LiveConfig = Field(default_factory=LiveConfig, description="Live view (HLS) in the browser and players.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Scheduled health checks of every source.")
     events: EventsConfig = Field(default_factory=EventsConfig, description="How device event streams are read.")
