@@ -9,6 +9,7 @@ into the project.  Expected values are read from the captures themselves
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 import xmltodict
 
-from hub.core.models import CameraStatus, DeviceKind, EventKind, StreamRole
+from hub.core.models import CameraStatus, DeviceKind, EventKind, EventState, StreamRole
 from hub.core.sources import SourceContext
 from hub.devices.multipart import MultipartStream, boundary_of
 from hub.testing.sim import ReplaySimulator
@@ -244,3 +245,30 @@ def test_onvif_response_parses(capture: Path, onvif_bindings) -> None:
     elif operation == "PullMessages":
         events = [onvif.event_of(onvif.notification(m)) for m in result.NotificationMessage]
         assert events and all(e is None or e.detail for e in events)
+
+
+async def test_an_nvr_alert_past_channel_32_lands_on_its_ip_camera(tmp_path: Path) -> None:
+    """DS-7608NXI-I2 names its second IP camera ("home", channel 2) channelID 34 in alerts
+    that carry psialliance Extensions; replayed with its own dump, the alert lands there."""
+    isapi = hik_dump(CAPTURES / "hikvision" / "devices_json" / "DS-7608NXI-I2.json")
+    folder = tmp_path / "replay"
+    folder.mkdir()
+    for endpoint, answer in isapi.items():
+        if isinstance(answer, dict) and isinstance(answer.get("response"), dict):
+            (folder / (endpoint.replace("/", ".") + ".xml")).write_text(xmltodict.unparse(answer["response"]))
+    alert = (CAPTURES / "hikvision" / "alertstream" / "EventNotificationAlert__nvr_2_fielddetection.xml").read_bytes()
+    assert b"<channelID>34</channelID>" in alert and b"<Extensions>" in alert
+    sim = await ReplaySimulator(folder, alerts=[alert]).start()
+    src = HikvisionSource(HikvisionConfig(name="replay", host="127.0.0.1", port=sim.port, password=sim.password),
+                          SourceContext(tmp_path, logging.getLogger("conformance")))
+    try:
+        (inv,) = await src.probe()
+        by_channel = {c.channel: c for c in inv.cameras}
+        events = src.events()
+        event = await asyncio.wait_for(anext(events), 10)
+        await events.aclose()
+    finally:
+        await src.close()
+        await sim.stop()
+    assert event.camera_id == by_channel[2].id and by_channel[2].name == "home"
+    assert (event.kind, event.state, event.detail) == (EventKind.INTRUSION, EventState.START, "fielddetection")

@@ -44,6 +44,8 @@ class HikvisionSource(HttpDeviceSource):
     def __init__(self, config: HikvisionConfig, context: SourceContext) -> None:
         super().__init__(config, context)
         self.client = HikvisionClient(self.http)
+        self.channel_ids: set[int] = set()
+        self.ip_channel_ids: list[int] = []
 
     async def probe(self) -> list[DeviceInventory]:
         info = await self.client.device_info()
@@ -54,6 +56,9 @@ class HikvisionSource(HttpDeviceSource):
             channels = [parse.Channel(id=1, name=info.name or info.model)]
         streams = await self.client.streaming_channels([c.id for c in channels])
         self.serial = info.serial
+        #: The channels and IP channels the device has, to place its alerts (``parse.alert_channel``).
+        self.channel_ids = {c.id for c in channels}
+        self.ip_channel_ids = [c.id for c in proxied]
         clock = await self.optional(self.client.device_time())
         disks = await self.optional(self.client.storage())
         self.diagnostics = {"storage": disks, "time": clock,
@@ -106,8 +111,10 @@ class HikvisionSource(HttpDeviceSource):
             async for alert in reconnecting(self.client.alerts, self.context.log, self.http.where):
                 if alert.heartbeat:
                     continue
+                channel = parse.alert_channel(alert.channel, self.channel_ids, self.ip_channel_ids) \
+                    if alert.channel else None
                 yield Event(
-                    camera_id=camera_id(VENDOR, serial, alert.channel) if alert.channel else None,
+                    camera_id=camera_id(VENDOR, serial, channel) if channel else None,
                     device_id=f"{VENDOR}:{serial}", kind=alert.kind, state=alert.state,
                     source=VENDOR, detail=alert.event_type, data=alert.data, at=alert.at or utcnow(),
                 )

@@ -126,6 +126,25 @@ def merge_channels(analog: list[Channel], proxied: list[Channel]) -> list[Channe
     return [by_id[i] for i in sorted(by_id)]
 
 
+#: Alerts of an NVR's or DVR's IP cameras may name them past this offset (DS-7608NXI-I2, firmware
+#: V4.61/V4.62: its second IP camera's alerts say ``channelID`` 34).
+IP_CHANNEL_OFFSET = 32
+
+
+def alert_channel(channel: int, known: set[int], ip_channels: list[int]) -> int:
+    """The camera channel an alert's ``channelID`` means.
+
+    A channel the device has is itself.  Past ``IP_CHANNEL_OFFSET`` and unknown, it is the
+    (channelID - 32)-th IP camera in the device's own order (on a hybrid DVR with four
+    analog inputs, 33 is its first IP channel, 5), or else channelID - 32.
+    """
+    if channel in known or channel <= IP_CHANNEL_OFFSET:
+        return channel
+    index = channel - IP_CHANNEL_OFFSET
+    ordered = sorted(ip_channels)
+    return ordered[index - 1] if index <= len(ordered) else index
+
+
 def video_inputs(body: bytes, what: str) -> list[Channel]:
     """``System/Video/inputs/channels``: a camera's or DVR's own video inputs."""
     root = _root(body, what, "VideoInputChannelList")

@@ -7,11 +7,14 @@ CGI request ``/cgi-bin/magicBox.cgi?action=getSystemInfo`` with
 ``ResponseStatus`` body, as devices answer for endpoints they lack; an
 endpoint in ``statuses`` (``{"Streaming/channels/103": 400}``) answers with
 the status the device recorded there, and the same body.  Any capture from
-a real device can be replayed this way.
+a real device can be replayed this way.  ``alerts`` are recorded alert bodies
+(Hikvision ``EventNotificationAlert`` XML) that an ``alertStream`` request
+receives as multipart parts, in order, before the stream goes quiet.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from aiohttp import web
@@ -20,13 +23,27 @@ from hub.testing.sim.base import DeviceSimulator
 
 
 class ReplaySimulator(DeviceSimulator):
-    def __init__(self, folder: Path, statuses: dict[str, int] | None = None, **kw: object) -> None:
+    ALERT_STREAM = "/ISAPI/Event/notification/alertStream"
+
+    def __init__(self, folder: Path, statuses: dict[str, int] | None = None, alerts: list[bytes] | None = None,
+                 **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.folder = folder
         self.statuses = statuses or {}
+        self.alerts = alerts or []
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.get("/{tail:.*}", self.replay)]
+        return [web.get(self.ALERT_STREAM, self.alert_stream), web.get("/{tail:.*}", self.replay)]
+
+    async def alert_stream(self, request: web.Request) -> web.StreamResponse:
+        resp = await self.open_stream(request, "multipart/mixed; boundary=boundary")
+        try:
+            for body in self.alerts:
+                await resp.write(b"--boundary\r\nContent-Type: application/xml; charset=\"UTF-8\"\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s\r\n" % (len(body), body))
+            await asyncio.Event().wait()  # then quiet, as a device with nothing to say, until it is cut
+        finally:
+            self.close_stream(resp)
 
     def file_for(self, request: web.Request) -> Path | None:
         path = request.path

@@ -78,3 +78,14 @@ def test_response_status() -> None:
     assert parse.response_status(body) == (4, "notSupport")
     assert parse.response_status(b"<DeviceInfo/>") is None
     assert parse.response_status(b"garbage") is None
+
+
+@pytest.mark.parametrize(("channel", "known", "ip", "camera"), [
+    (34, {1, 2, 3, 4}, [1, 2, 3, 4], 2),         # DS-7608NXI-I2: its second IP camera
+    (33, {1, 2, 3, 4, 5, 6}, [5, 6], 5),         # a hybrid DVR: analog 1-4, the first IP channel is 5
+    (40, set(range(1, 65)), list(range(1, 65)), 40),  # a 64-channel NVR's own channel 40
+    (3, {1, 2, 3}, [], 3),
+    (37, {1, 2}, [1, 2], 5),                     # past every IP channel: the offset alone
+])
+def test_an_alert_channel_past_32_is_placed_on_its_ip_camera(channel, known, ip, camera) -> None:  # noqa: ANN001
+    assert parse.alert_channel(channel, known, ip) == camera
