@@ -44,6 +44,7 @@ class ReplaySimulator(DeviceSimulator):
             await asyncio.Event().wait()  # then quiet, as a device with nothing to say, until it is cut
         finally:
             self.close_stream(resp)
+        return resp
 
     def file_for(self, request: web.Request) -> Path | None:
         path = request.path
