@@ -46,6 +46,8 @@ class StreamGraph:
         self._closing: set[Relay] = set()
         #: What is wrong with each received stream now, by event kind, in words.
         self.problems: dict[StreamKey, dict[EventKind, str]] = {}
+        #: Passes of the stream-health watch so far (a test, or a stuck watch, shows here).
+        self.health_passes = 0
 
     def attach(self, camera_id: str, role: StreamRole, consumer: PacketConsumer) -> Relay:
         """Feed ``consumer`` with the packets of a camera stream, opening its relay if need be."""
@@ -146,6 +148,7 @@ class StreamGraph:
                      pictures: dict[StreamKey, _Picture]) -> None:
         while True:
             await asyncio.sleep(min(1.0, settings.stall_seconds / 4))
+            self.health_passes += 1
             now = time.time()
             for key, relay in list(self.relays.items()):
                 found: dict[EventKind, str] = {}

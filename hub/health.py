@@ -80,6 +80,8 @@ class HealthMonitor:
         #: devices lock an account after a few failed logins.
         self._refused: dict[str, float] = {}
         self._storage_ok: dict[str, bool] = {}
+        #: Checks finished per source since the start (a check paused for refused credentials is none).
+        self.checks_done: dict[str, int] = {}
 
     def schedule(self, scheduler: Scheduler) -> None:
         every = self.settings.interval_seconds
@@ -97,6 +99,7 @@ class HealthMonitor:
             # Probing would open another session to each stream the hub already receives.
             for camera in cameras:
                 await self._observe(camera.id, *self._by_stream(camera.id, CameraStatus.ONLINE, None))
+            self.checks_done[name] = self.checks_done.get(name, 0) + 1
             return
         async with self._gate:
             try:
@@ -126,6 +129,7 @@ class HealthMonitor:
             if status == CameraStatus.UNKNOWN:
                 status = CameraStatus.ONLINE  # reachable, and the device says nothing against it
             await self._observe(camera.id, *self._by_stream(camera.id, status, why))
+        self.checks_done[name] = self.checks_done.get(name, 0) + 1
 
     def _received(self, camera_id: str) -> bool:
         """Whether the hub receives a stream of the camera now (a packet within the stall limit)."""

@@ -39,3 +39,93 @@ def plugins():
     from hub.core.plugins import Plugins
 
     return Plugins().load()
+
+
+# -- one suite-wide check: no secret leaves an in-process hub ------------------------------------------
+
+
+class LeakWatch:
+    """The secrets a test's in-process hubs were configured with (every ``SecretStr`` of their
+    hub.yaml, the password of each URL in it, every token the store made) and what left them:
+    each log record as the hub's formatter writes it, and whatever a test hands to ``saw``
+    (MQTT payloads, API answers).  Checked at the end of every test."""
+
+    def __init__(self) -> None:
+        self.secrets: set[str] = set()
+        self.seen: list[tuple[str, str]] = []
+
+    def secret(self, *values: str) -> None:
+        from urllib.parse import unquote, urlsplit
+
+        for value in values:
+            if len(value) >= 6:
+                self.secrets.add(value)
+            if "://" in value:
+                try:
+                    password = urlsplit(value).password
+                except ValueError:
+                    password = None
+                if password and len(unquote(password)) >= 6:
+                    self.secrets.update({password, unquote(password)})
+
+    def secrets_of(self, model: object) -> None:
+        from pydantic import BaseModel, SecretStr
+
+        if isinstance(model, SecretStr):
+            self.secret(model.get_secret_value())
+        elif isinstance(model, BaseModel):
+            for name in type(model).model_fields:
+                self.secrets_of(getattr(model, name))
+        elif isinstance(model, list | tuple):
+            for item in model:
+                self.secrets_of(item)
+        elif isinstance(model, dict):
+            for item in model.values():
+                self.secrets_of(item)
+
+    def saw(self, where: str, payload: bytes | str) -> None:
+        self.seen.append((where, payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload))
+
+    def leaks(self) -> list[str]:
+        return [f"{where}: {secret[:3]}...{secret[-2:]} ({len(secret)} chars)"
+                for where, text in self.seen for secret in self.secrets if secret in text]
+
+
+@pytest.fixture(autouse=True)
+def leak_watch(monkeypatch):  # noqa: ANN001, ANN201
+    import logging
+
+    from hub import app
+    from hub.logs import JsonFormatter
+    from hub.store import tokens
+
+    watch = LeakWatch()
+    made_hub = app.Hub.__init__
+
+    def hub_init(self, loaded, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        watch.secrets_of(loaded.model)
+        made_hub(self, loaded, *args, **kwargs)
+
+    monkeypatch.setattr(app.Hub, "__init__", hub_init)
+    made_token = tokens.Tokens.create_token
+
+    async def create_token(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        token = await made_token(self, *args, **kwargs)
+        watch.secret(token)
+        return token
+
+    monkeypatch.setattr(tokens.Tokens, "create_token", create_token)
+    formatter = JsonFormatter()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            watch.saw(f"log {record.name}", formatter.format(record))
+
+    handler = Watch(logging.DEBUG)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield watch
+    finally:
+        logging.getLogger().removeHandler(handler)
+    leaks = watch.leaks()
+    assert not leaks, f"secrets left an in-process hub: {leaks}"

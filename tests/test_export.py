@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import time
@@ -12,7 +13,7 @@ import av
 import pytest
 
 from hub.core.errors import NotFound
-from hub.core.models import Segment, StreamRole
+from hub.core.models import Segment, StreamRole, utcnow
 from hub.core.streams import FinishedSegment, Recorder, Relay
 from hub.export import join
 from tests.core.test_streams import demo_input
@@ -115,7 +116,7 @@ def test_export_through_the_api_is_audited_and_checks_its_range(hub_factory) -> 
     assert not list((hub.data_dir / "exports").glob("*/*.mp4")), "exports are removed once sent"
 
 
-def test_evidence_locks_keep_a_range_from_retention_and_are_audited(hub_factory) -> None:  # noqa: ANN001
+def test_evidence_locks_keep_a_range_from_retention_and_are_audited(hub_factory, monkeypatch) -> None:  # noqa: ANN001
     from datetime import datetime
 
     from tests.conftest import demo_hub_yaml
@@ -144,6 +145,46 @@ def test_evidence_locks_keep_a_range_from_retention_and_are_audited(hub_factory)
         assert admin.post(url, json={**lock, "locked": False, "reason": "case closed"}).status_code == 200
         listed = {s["id"]: s["locked"] for s in admin.get(f"/api/v1/cameras/{cam}/recordings").json()}
         assert listed[first["id"]] is False
+        assert operator.post(url, json={**lock, "reason": "Polda Kaltim request 3/XII"}).status_code == 200
         audit = admin.get("/api/v1/audit").json()
+    hub.stop()
     entries = [(a["action"], a["reason"].split(" (")[0]) for a in audit if a["action"] in ("lock", "unlock")]
-    assert entries == [("unlock", "case closed"), ("lock", "Polres Kutai Timur request 17/XI")]
+    assert entries == [("lock", "Polda Kaltim request 3/XII"), ("unlock", "case closed"),
+                       ("lock", "Polres Kutai Timur request 17/XI")]
+
+    # Two days on, retention (retain_days: 1) takes every segment but the locked one, which still
+    # downloads as it was recorded.
+    later = utcnow() + timedelta(days=2)
+    monkeypatch.setattr("hub.recording.utcnow", lambda: later)
+    kept, gone = asyncio.run(_retention_on(hub.data_dir))
+    assert [s.id for s in kept] == [first["id"]] and gone >= 2
+    (segment,) = kept
+    assert segment.locked and segment.sha256 == first["sha256"]
+
+
+async def _retention_on(data_dir: Path) -> tuple[list, int]:
+    from hub.core.config import RecordingConfig, RecordingRule
+    from hub.graph import StreamGraph
+    from hub.inventory import Inventory
+    from hub.recording import Recording
+    from hub.store import Store, database_url
+    from plugins.local_storage import LocalStorage, LocalStorageConfig
+
+    store = Store(database_url(None, data_dir))
+    try:
+        storage = LocalStorage(LocalStorageConfig(), data_dir)
+        inventory = Inventory({})
+        recording = Recording(RecordingConfig(default=RecordingRule(retain_days=1)), inventory,
+                              StreamGraph(inventory), storage, store, data_dir / "spool")
+        gone = await recording.apply_retention()
+        kept = [s for cam in await store.recordings.recorded_cameras() for s in await store.recordings.segments(cam)]
+        for segment in kept:
+            found = await store.recordings.segment(segment.id)
+            assert found is not None
+            digest = hashlib.sha256()
+            async for chunk in storage.read(found[1]):
+                digest.update(chunk)
+            assert digest.hexdigest() == segment.sha256
+        return kept, gone
+    finally:
+        await store.close()

@@ -39,3 +39,26 @@ def test_a_peer_that_starts_is_handed_over_and_ended_after() -> None:
     with pytest.raises(StopIteration):
         next(peers)
     assert peer.stopped
+
+
+async def test_the_leak_watch_sees_a_configured_secret_in_a_log_line_of_an_in_process_hub(
+        leak_watch, tmp_path) -> None:  # noqa: ANN001
+    import logging
+
+    from hub.app import Hub
+    from hub.core.config import load_config
+    from hub.core.plugins import Plugins
+    from tests.conftest import demo_hub_yaml
+
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(demo_hub_yaml(extra="database: {url: 'postgresql://pantau:Rahasia-Basis-Data@127.0.0.1:9/x'}\n"))
+    plugins = Plugins().load()
+    Hub(load_config(cfg, plugins), plugins)  # configured, never started
+    token = "pt_0123456789abcdef_" + "s" * 24
+    leak_watch.secret(token)
+    logging.getLogger("pantau.test").warning("connecting with Rahasia-Basis-Data")
+    leak_watch.saw("mqtt pantau/x/event", f'{{"token": "{token[-24:]}"}}')
+    found = leak_watch.leaks()
+    leak_watch.seen.clear()  # what this test leaked on purpose
+    assert any(f.startswith("log pantau.test: Rah...ta") for f in found), found
+    assert not any(f.startswith("mqtt") for f in found), "only the whole token counts, not a part of it"

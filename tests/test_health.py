@@ -40,6 +40,13 @@ sources:
     return hub, collect_events(hub, lambda e: e.source == "health")
 
 
+async def checks(hub: Hub, more: int, source: str = "nvr") -> None:
+    """Wait until the health monitor has finished ``more`` further checks of ``source``."""
+    assert hub.health is not None
+    done = hub.health.checks_done.get(source, 0)
+    await until(lambda: hub.health is not None and hub.health.checks_done.get(source, 0) >= done + more, 15)
+
+
 async def test_an_outage_is_reported_once_per_camera_and_so_is_the_recovery(nvr, tmp_path: Path) -> None:
     hub, seen = await running_hub(tmp_path, nvr)
     start = utcnow()
@@ -51,7 +58,7 @@ async def test_an_outage_is_reported_once_per_camera_and_so_is_the_recovery(nvr,
         await asyncio.sleep(1.5)
         await nvr.start()
         await until(lambda: len([e for e in seen if e.kind == EventKind.ONLINE]) == 4, 15)
-        await asyncio.sleep(2.5)  # nothing more once it is steady
+        await checks(hub, 3)  # nothing more once it is steady
         uptime = await hub.store.status.availability(start, utcnow() + timedelta(seconds=1))
     finally:
         await hub.stop()
@@ -65,7 +72,7 @@ async def test_one_channel_going_offline_concerns_only_that_camera(nvr, tmp_path
     try:
         nvr.channels[2].online = False
         await until(lambda: seen, 15)
-        await asyncio.sleep(2.5)
+        await checks(hub, 3)  # and nothing about the other channels
     finally:
         await hub.stop()
     assert [(e.kind, e.camera_id) for e in seen] == [(EventKind.OFFLINE, f"hikvision:{nvr.serial}:3")]

@@ -68,22 +68,47 @@ def test_a_hub_records_only_around_events_with_pre_and_post_roll(hub_factory) ->
 
     config = demo_hub_yaml(motion_every=6).replace(
         "{mode: continuous, segment_seconds: 2, retain_days: 1}",
-        "{mode: events, segment_seconds: 2, pre_roll_seconds: 2, post_roll_seconds: 2}")
+        "{mode: events, segment_seconds: 2, pre_roll_seconds: 3, post_roll_seconds: 3}")
     hub = hub_factory(config)
+
+    def at(text: str) -> float:
+        return datetime.fromisoformat(text).timestamp()
+
+    def rolls(events: list[dict], segments: dict[str, list[dict]]) -> tuple[bool, bool]:
+        """Whether some recording began well before the event that opened it (pre-roll), and some
+        ended well after the stop that closed it (post-roll).  Keyframes come every second, so
+        without a pre-roll a recording begins at most a second before its event, and without a
+        post-roll it ends at most a second after the stop; with 3 s of each, 3 s or more."""
+        pre = post = False
+        for cam, segs in segments.items():
+            segs = sorted(segs, key=lambda seg: seg["start"])
+            starts = [at(e["at"]) for e in events if e["camera_id"] == cam and e["state"] == "start"]
+            stops = [at(e["at"]) for e in events if e["camera_id"] == cam and e["state"] == "stop"]
+            for i, seg in enumerate(segs):
+                begins = i == 0 or at(seg["start"]) - at(segs[i - 1]["end"]) > 0.5
+                ends = i < len(segs) - 1 and at(segs[i + 1]["start"]) - at(seg["end"]) > 0.5
+                opened = [t for t in starts if at(seg["start"]) <= t <= at(seg["start"]) + 8]
+                closed = [t for t in stops if at(seg["end"]) - 8 <= t <= at(seg["end"])]
+                pre |= begins and bool(opened) and min(opened) - at(seg["start"]) >= 2.0
+                post |= ends and bool(closed) and at(seg["end"]) - max(closed) >= 2.0
+        return pre, post
+
     with hub.client() as client:
         camera_ids = [c["id"] for c in client.get("/api/v1/cameras").json()]
 
-        def motions() -> list[dict]:
-            return [e for e in client.get("/api/v1/events", params={"limit": 1000}).json() if e["kind"] == "motion"]
+        def look() -> tuple[list[dict], dict[str, list[dict]]]:
+            events = [e for e in client.get("/api/v1/events", params={"limit": 1000}).json() if e["kind"] == "motion"]
+            return events, {cam: client.get(f"/api/v1/cameras/{cam}/recordings").json() for cam in camera_ids}
 
-        deadline = time.monotonic() + 60
-        while not any(e["state"] == "stop" for e in motions()) and time.monotonic() < deadline:
+        deadline = time.monotonic() + 90
+        events, segments = look()
+        while rolls(events, segments) != (True, True) and time.monotonic() < deadline:
             time.sleep(0.5)
-        time.sleep(5)  # the post-roll, then the segment is stored
-        events = motions()
-        segments = {cam: client.get(f"/api/v1/cameras/{cam}/recordings").json() for cam in camera_ids}
-    assert any(e["state"] == "stop" for e in events), "no synthetic motion in 60 s"
-    assert any(segments.values())
+            events, segments = look()
+    assert any(e["state"] == "stop" for e in events), "no synthetic motion in 90 s"
+    pre, post = rolls(events, segments)
+    assert pre, "no recording began before its event: the pre-roll is missing"
+    assert post, "no recording went on after its event stopped: the post-roll is missing"
     for cam, segs in segments.items():
         # Every recorded second lies in an event of its camera, widened by the pre-roll (plus a GOP,
         # and a second for packets that arrive in bursts on a busy machine) and the post-roll (plus
@@ -93,11 +118,11 @@ def test_a_hub_records_only_around_events_with_pre_and_post_roll(hub_factory) ->
         for start in starts.values():
             stop = next((e for e in events if e["camera_id"] == cam and e["state"] == "stop"
                          and e["at"] >= start["at"]), None)
-            begin = datetime.fromisoformat(start["at"]).timestamp() - 2 - 2.5
-            end = (datetime.fromisoformat(stop["at"]).timestamp() if stop else time.time()) + 2 + 1.5
+            begin = at(start["at"]) - 3 - 2.5
+            end = (at(stop["at"]) if stop else time.time()) + 3 + 1.5
             spans.append((begin, end))
         for seg in segs:
-            s, e = datetime.fromisoformat(seg["start"]).timestamp(), datetime.fromisoformat(seg["end"]).timestamp()
+            s, e = at(seg["start"]), at(seg["end"])
             assert any(b <= s and e <= f for b, f in spans), (cam, seg["start"], seg["end"], spans)
 
 

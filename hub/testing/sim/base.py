@@ -91,6 +91,8 @@ class DeviceSimulator:
         self.stale_answers = 0
         #: Tokens handed out so far (``issue_token``): a test of how often a client logs in.
         self.logins = 0
+        #: Heartbeats the event streams have sent so far (what a quiet device sends).
+        self.heartbeats = 0
         self.port = port or free_port()
         self.faults = Faults()
         self.requests: list[str] = []
@@ -293,6 +295,7 @@ class DeviceSimulator:
                     await asyncio.sleep(wait)
                     continue
                 queue.put_nowait(idle_body)
+                self.heartbeats += 1
                 last[0] = loop.time()
 
         beating = asyncio.create_task(heartbeats())

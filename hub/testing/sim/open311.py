@@ -78,6 +78,11 @@ class Open311Simulator(DeviceSimulator):
         self._tokens: dict[str, tuple[str, float]] = {}
         self._ids = itertools.count(638_001)
 
+    def tokens_ready(self) -> bool:
+        """Whether every token handed out so far resolves to its request id by now."""
+        now = self.loop.time()
+        return all(now >= ready for _, ready in self._tokens.values())
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/open311/v2"

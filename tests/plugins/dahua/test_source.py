@@ -12,6 +12,7 @@ from hub.core.errors import DeviceAuthFailed, DeviceError, DeviceNotReady
 from hub.core.models import CameraStatus, DeviceKind, EventKind, EventState, StreamRole
 from hub.core.sources import SourceContext
 from hub.testing.sim import DahuaSimulator
+from hub.testing.waiting import until
 from plugins.dahua import DahuaConfig, DahuaSource
 
 
@@ -48,9 +49,8 @@ async def test_events_start_stop_skip_heartbeats_and_survive_a_reboot(nvr, tmp_p
     events = src.events()
 
     async def push_when_attached(channel: int, code: str, action: str) -> None:
-        while not nvr.listeners:  # noqa: ASYNC110 - polling the simulator's state
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(1.2)  # at least one heartbeat first
+        beats = nvr.heartbeats
+        await until(lambda: nvr.listeners and nvr.heartbeats > beats)  # at least one heartbeat first
         nvr.push_event(channel, code, action, {"RegionName": ["gerbang"]})
 
     asyncio.create_task(push_when_attached(2, "VideoMotion", "Start"))

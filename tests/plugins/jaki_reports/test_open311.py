@@ -334,7 +334,7 @@ async def test_the_webhook_fetches_a_report_now_and_the_api_and_cli_show_it(tmp_
         hub.publish(Event(camera_id=cam, kind=EventKind.TAMPER))
         await until(lambda: len(sim.filed) == 1, 20)
         request_id = next(iter(sim.filed))
-        await asyncio.sleep(0.6)  # the token becomes an id
+        await until(sim.tokens_ready)  # the token becomes an id
         base = f"http://127.0.0.1:{hub.port}/api/v1"
         token = await hub.store.tokens.create_token(Role.VIEWER, "jaki-callback")
         auth = {"Authorization": f"Bearer {token}"}
