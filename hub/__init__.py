@@ -69,6 +69,7 @@ from hub.core.policy import AccessPolicy, Decision
 from hub.core.retry import Backoff, backoff_delay
 from hub.core.sources import CameraSource, MediaInput, SourceConfig, SourceContext, UrlMediaInput
 from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
+from hub.http.problems import responses as problem_responses
 from hub.store.database import UTCDateTime
 
 try:
@@ -87,5 +88,5 @@ __all__ = [
     "SourceContext", "SqlDatabase", "StorageBackend", "StorageConfig", "StorageError", "StorageKeyTaken",
     "StorageUsage", "Stream", "StreamRole", "UTCDateTime", "UrlMediaInput", "backoff_delay", "camera_id",
     "check_key", "config_option", "data_dir_option", "fail_on_errors", "format_duration", "hookimpl",
-    "open_database", "request_context", "request_principal", "utcnow", "__version__",
+    "open_database", "problem_responses", "request_context", "request_principal", "utcnow", "__version__",
 ]

@@ -78,7 +78,7 @@ async def get_camera(camera_id: str, request: Request, who: CurrentPrincipal) ->
 
 
 @router.get("/cameras/{camera_id}/snapshot", response_class=Response,
-            responses={200: {"content": {"image/jpeg": {}}}})
+            responses={200: {"content": {"image/jpeg": {}}}, **problems.DEVICE})
 async def snapshot(camera_id: str, request: Request, who: CurrentPrincipal) -> Response:
     """A current JPEG picture of the camera."""
     hub = _hub(request)
@@ -105,7 +105,7 @@ async def recordings(
 
 
 @router.get("/recordings/{segment_id}/download", name="download_recording",
-            responses={200: {"content": {"video/mp4": {}}}})
+            responses={200: {"content": {"video/mp4": {}}}, **problems.STORAGE})
 async def download(segment_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The segment's id.")],
                    request: Request, who: CurrentPrincipal) -> Response:
     """One recorded segment as fragmented MP4."""
@@ -136,7 +136,7 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 EXPORT_MAX = timedelta(hours=6)
 
 
-@router.get("/cameras/{camera_id}/export", responses={200: {"content": {"video/mp4": {}}}})
+@router.get("/cameras/{camera_id}/export", responses={200: {"content": {"video/mp4": {}}}, **problems.STORAGE})
 async def export(
     camera_id: str, request: Request, who: CurrentPrincipal,
     start: Annotated[datetime, Query(description="Start of the range (ISO 8601 with a zone).")],
@@ -174,7 +174,7 @@ class EvidenceLockResult(BaseModel):
     segments: list[int] = Field(description="Ids of the segments overlapping the range, now (un)locked.")
 
 
-@router.post("/cameras/{camera_id}/recordings/lock", response_model=EvidenceLockResult)
+@router.post("/cameras/{camera_id}/recordings/lock", response_model=EvidenceLockResult, responses=problems.BODY)
 async def lock_recordings(camera_id: str, body: EvidenceLock, request: Request,
                           who: CurrentPrincipal) -> EvidenceLockResult:
     """Lock the segments of a range so retention never deletes them (evidence a police
@@ -195,7 +195,8 @@ async def lock_recordings(camera_id: str, body: EvidenceLock, request: Request,
     return EvidenceLockResult(camera_id=camera_id, locked=body.locked, segments=ids)
 
 
-@router.post("/cameras/{camera_id}/ptz", status_code=204, response_class=Response)
+@router.post("/cameras/{camera_id}/ptz", status_code=204, response_class=Response,
+             responses={**problems.BODY, **problems.DEVICE})
 async def ptz(camera_id: str, command: PtzCommand, request: Request, who: CurrentPrincipal) -> Response:
     """Move, stop or send a PTZ camera to a preset (501 for cameras without PTZ)."""
     hub = _hub(request)
@@ -205,7 +206,7 @@ async def ptz(camera_id: str, command: PtzCommand, request: Request, who: Curren
     return Response(status_code=204)
 
 
-@router.get("/cameras/{camera_id}/ptz/presets", response_model=list[PtzPreset])
+@router.get("/cameras/{camera_id}/ptz/presets", response_model=list[PtzPreset], responses=problems.DEVICE)
 async def ptz_presets(camera_id: str, request: Request, who: CurrentPrincipal) -> list[PtzPreset]:
     hub = _hub(request)
     camera = hub.inventory.camera(camera_id)
@@ -233,7 +234,7 @@ class LiveView(BaseModel):
     idle_seconds: float = Field(description="Fetching nothing for this long ends the view.")
 
 
-@router.post("/cameras/{camera_id}/live", status_code=201, response_model=LiveView)
+@router.post("/cameras/{camera_id}/live", status_code=201, response_model=LiveView, responses=problems.BODY)
 async def live_join(
     camera_id: str, request: Request, who: CurrentPrincipal,
     stream: Annotated[StreamRole | None, Query(description="Stream to play (default: hub.yaml's live.stream).")] = None,
@@ -252,7 +253,8 @@ async def live_join(
 
 
 @router.get("/live/{viewer_id}/{name}", name="live_file", response_class=Response,
-            responses={200: {"content": {"application/vnd.apple.mpegurl": {}, "video/iso.segment": {}}}})
+            responses={200: {"content": {"application/vnd.apple.mpegurl": {}, "video/iso.segment": {}}},
+                       **problems.responses(503)})
 async def live_file(viewer_id: str, name: str, request: Request, who: CurrentPrincipal) -> Response:
     """The HLS playlist (``index.m3u8``) or a segment of a live view.  The first playlist
     request waits for the first segment; the access policy is asked again on every playlist."""

@@ -50,8 +50,8 @@ def _mount_plugin_routes(app: FastAPI, hub: ServedHub) -> None:
     route of the hub's has the same path; every one behind the bearer token."""
     taken = {(route.path, method) for route in app.routes if isinstance(route, APIRoute)
              for method in route.methods or ()}
-    nested = APIRouter(prefix="/api/v1/plugins", dependencies=[Depends(principal)])
-    root = APIRouter(prefix="/api/v1", dependencies=[Depends(principal)])
+    nested = APIRouter(prefix="/api/v1/plugins", dependencies=[Depends(principal)], responses=problems.COMMON)
+    root = APIRouter(prefix="/api/v1", dependencies=[Depends(principal)], responses=problems.COMMON)
 
     def register(router: APIRouter, *, api_root: bool = False) -> None:
         if api_root:

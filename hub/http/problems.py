@@ -108,7 +108,19 @@ def install(app: FastAPI) -> None:
                        f"{where}: {first['msg']}" if where else str(first["msg"]), errors=errors)
 
 
-#: ``responses=`` for routes: the problems any API route may answer with.
-COMMON: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(status).phrase}
-    for status in (401, 403, 404, 422)}
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route: ``statuses`` documented in its OpenAPI as problems."""
+    return {status: {"model": Problem, "content": {MEDIA_TYPE: {}}, "description": HTTPStatus(status).phrase}
+            for status in statuses}
+
+
+#: The problems any API route may answer with: a host the hub does not answer to (400), no or
+#: a wrong token (401), the policy's refusal (403), what does not exist (404), a request that is
+#: not valid (422), too many failed authentications or too much of something held (429).
+COMMON = responses(400, 401, 403, 404, 422, 429)
+#: A body larger than ``http.max_body_kb`` (routes that take one).
+BODY = responses(413)
+#: What a device may answer with: nothing it can do (501), an error of its own (502), not now (503).
+DEVICE = responses(501, 502, 503)
+#: The storage backend is not answering.
+STORAGE = responses(503)

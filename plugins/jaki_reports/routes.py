@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from hub import Action, NotifyError, request_context, request_principal
+from hub import Action, NotifyError, problem_responses, request_context, request_principal
 from plugins.jaki_reports.models import Report, ReportState
 from plugins.jaki_reports.notifier import Open311Notifier
 from plugins.jaki_reports.store import ReportStore
@@ -21,7 +21,7 @@ from plugins.jaki_reports.store import ReportStore
 router = APIRouter(prefix="/open311", tags=["open311"])
 
 
-@router.post("/{notifier}/callback", status_code=202)
+@router.post("/{notifier}/callback", status_code=202, responses=problem_responses(413, 502))
 async def callback(notifier: str, request: Request) -> dict[str, Any]:
     """The report app says a request changed; the hub fetches its status from the endpoint.
 

@@ -50,3 +50,37 @@ def test_the_api_answers_problems_for_the_hubs_errors_http_and_bad_requests(hub_
     spec = httpx.get(running.url + "/api/openapi.json").json()
     documented = spec["paths"]["/api/v1/cameras/{camera_id}"]["get"]["responses"]
     assert {"401", "403", "404"} <= set(documented), "the problems a route answers are in its OpenAPI"
+
+
+def test_every_status_a_route_answers_is_in_its_openapi(hub_factory) -> None:  # noqa: ANN001
+    import re
+
+    running = hub_factory(demo_hub_yaml(extra="http: {auth_failures_per_minute: 3}\n"))
+    spec = httpx.get(running.url + "/api/openapi.json").json()
+    templates = [(re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), path) for path in spec["paths"]]
+    with running.client("viewer") as viewer, running.client("operator") as operator:
+        cam = viewer.get("/api/v1/cameras").json()[0]["id"]
+        answers = [
+            viewer.get(f"/api/v1/cameras/{cam}/recordings", params={"start": "2026-11-22T10:00:00+07:00"}),  # 403
+            operator.get(f"/api/v1/cameras/{cam}/recordings", params={"start": "2026-11-22T10:00:00"}),  # 400
+            viewer.get("/api/v1/cameras", headers={"Host": "evil.example"}),  # 400
+            httpx.get(running.url + "/api/v1/cameras"),  # 401
+            viewer.get("/api/v1/cameras/demo:nope:1"),  # 404
+            viewer.get("/api/v1/events", params={"limit": "many"}),  # 422
+            operator.post(f"/api/v1/cameras/{cam}/recordings/lock", content=b"{" + b" " * 100_000 + b"}",
+                          headers={"Content-Type": "application/json"}),  # 413
+            operator.post(f"/api/v1/cameras/{cam}/ptz", json={"action": "continuous", "pan": 0.5}),  # 501
+            operator.get(f"/api/v1/cameras/{cam}/ptz/presets"),  # 501
+            viewer.get("/api/v1/recordings/99999/download"),  # 404
+        ]
+        wrong = {"Authorization": "Bearer pt_00000000000000aa_wrong"}
+        answers += [httpx.get(running.url + "/api/v1/streams", headers=wrong) for _ in range(5)]  # 401s, then 429
+    statuses = {a.status_code for a in answers}
+    assert {400, 401, 403, 404, 413, 422, 429, 501} <= statuses, [(a.request.url.path, a.status_code) for a in answers]
+    for answer in answers:
+        path = answer.request.url.path
+        template = next((t for rx, t in templates if rx.match(path)), None)
+        assert template is not None, f"{path} is not in the OpenAPI"
+        documented = spec["paths"][template][answer.request.method.lower()]["responses"]
+        assert str(answer.status_code) in documented, \
+            f"{answer.request.method} {template} answers {answer.status_code}, documented {sorted(documented)}"
