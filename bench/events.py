@@ -13,11 +13,18 @@ receives them from a Mosquitto this script starts (``set_tcp_nodelay
 true``).  Latency is the subscriber's receive time minus the simulator's
 send time (one machine, one clock).
 
+Events come as real devices send them, ``Start`` and then ``Stop`` for each
+channel in turn (each a separate event, and a retained motion state the
+MQTT notifier keeps); ``--mode pulse`` sends one-off ``Pulse`` parts, the
+cheapest path (one message, no retained state).
+
 Prints the offered rate, the sustained rate (distinct events received over
 the time from the first send to the last receipt: below the offered rate
-when the hub falls behind), p50/p99 latency and the events lost after a
-drain; the last lines are
-``events/s: X``, ``p99: Y ms`` and ``lost: N``.  Not a test: figures only.
+when the hub falls behind), p50/p99 latency, the events lost after a drain,
+the CPU of each process while sending and until the outbox drained, and
+``stored: N``, the motion events the hub's store holds at the end (equal to
+the events sent); the last lines are ``events/s: X``, ``p99: Y ms``,
+``lost: N`` and ``stored: N``.  Not a test: figures only.
 """
 
 from __future__ import annotations
@@ -44,8 +51,10 @@ sys.path.insert(0, str(ROOT))
 CHANNELS = 64
 
 
-async def cameras(count: int, channels: int, rate: float) -> None:
-    """Child: NVR simulators; on 'go SECONDS' they send events at ``rate``, then print how many."""
+async def cameras(count: int, channels: int, rate: float, mode: str) -> None:
+    """Child: NVR simulators; on 'go SECONDS' they send events at ``rate``, then print how many.
+
+    ``start-stop``: each channel's events alternate ``Start`` and ``Stop``; ``pulse``: every one a ``Pulse``."""
     from hub.testing.sim import DahuaSimulator
 
     sims = [DahuaSimulator(kind="nvr", channels=channels) for _ in range(count)]
@@ -58,12 +67,18 @@ async def cameras(count: int, channels: int, rate: float) -> None:
     sent = 0
     start = time.monotonic()
     tick = 0.005
+    started: set[tuple[int, int]] = set()  # (simulator, channel) with a motion under way
     while (elapsed := time.monotonic() - start) < seconds:
         due = int(elapsed * rate) - sent
         for _ in range(due):
-            sim = sims[sent % count]
-            sim.push_event(random.randint(1, channels), "VideoMotion", "Pulse",
-                           {"UTC": time.time(), "Name": str(sent)})
+            index = sent % count
+            channel = random.randint(1, channels)
+            if mode == "pulse":
+                action = "Pulse"
+            else:
+                action = "Stop" if (index, channel) in started else "Start"
+                started.symmetric_difference_update({(index, channel)})
+            sims[index].push_event(channel, "VideoMotion", action, {"UTC": time.time(), "Name": str(sent)})
             sent += 1
         await asyncio.sleep(tick)
     print(sent, flush=True)
@@ -229,13 +244,15 @@ def measure(args: argparse.Namespace) -> None:
     broker = MosquittoServer().start()
     here = [sys.executable, __file__]
     sims = subprocess.Popen([*here, "--serve-cameras", str(nvrs), "--channels", str(channels),
-                             "--rate", str(args.rate)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                             "--rate", str(args.rate), "--mode", args.mode],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     sub = Subscriber(broker.port)
     try:
         devices = json.loads(sims.stdout.readline())  # type: ignore[union-attr]
         others = {"simulators": sims.pid, "mosquitto": broker.proc.pid,  # type: ignore[union-attr]
                   "subscriber": sub.proc.pid}
-        sent, window, hub_cpu, rss, shares = asyncio.run(run(args, sims, devices, broker.port, nvrs, others))
+        sent, window, hub_cpu, rss, shares, drained, stored = asyncio.run(
+            run(args, sims, devices, broker.port, nvrs, others))
         got = sub.received()
     finally:
         sims.kill()
@@ -243,20 +260,34 @@ def measure(args: argparse.Namespace) -> None:
         sub.kill()
         broker.close()
     print(f"subscriber: {'mosquitto_sub' if sub.native else 'paho (install mosquitto-clients for mosquitto_sub)'}")
-    report(got, sent, window, hub_cpu, rss)
+    print(f"mode: {args.mode}")
     print("CPU while sending, % of a core: " + ", ".join(f"{name} {sec / window * 100:.0f}"
                                                          for name, sec in shares.items()))
+    total = sum(drained[1].values())
+    print(f"CPU until the outbox drained ({drained[0]:.1f} s): " + ", ".join(
+        f"{name} {sec:.1f} s" for name, sec in drained[1].items())
+        + f"; {total / max(1, sent) * 1e6:.0f} us of CPU per event in all")
+    report(got, sent, window, hub_cpu, rss)
+    print(f"stored: {stored}")
+    if stored != sent:
+        sys.exit(f"the hub's store holds {stored} motion events of the {sent} sent")
 
 
 async def run(args: argparse.Namespace, sims: subprocess.Popen[str], devices: list[dict[str, Any]], broker: int,
-              nvrs: int, others: dict[str, int]) -> tuple[int, float, float, float, dict[str, float]]:
+              nvrs: int, others: dict[str, int]
+              ) -> tuple[int, float, float, float, dict[str, float], tuple[float, dict[str, float]], int]:
     """The hub's part: start it, let the cameras send, wait for the backlog.
 
-    Returns (sent, window, hub CPU s, hub RSS MB, CPU s of each process while sending).
+    Returns (sent, window, hub CPU s, hub RSS MB, CPU s of each process while sending,
+    (seconds from the first send until the outbox drained, CPU s of each process in them),
+    motion events stored).
     """
+    from sqlalchemy import func, select
+
     from hub.app import Hub
     from hub.core.config import load_config
     from hub.core.plugins import Plugins
+    from hub.store.events import EventRow
 
     def tell(line: str) -> None:
         sims.stdin.write(line + "\n")  # type: ignore[union-attr]
@@ -288,15 +319,19 @@ async def run(args: argparse.Namespace, sims: subprocess.Popen[str], devices: li
                 summary = await hub.store.events.outbox_summary()
                 if summary.get("broker", {}).get("pending", 1) == 0:
                     break
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(0.1)
+            until_drained = (time.monotonic() - start, meter.stop())
             await asyncio.sleep(1)
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            async with hub.store.db.session() as session:
+                stored = int(await session.scalar(
+                    select(func.count()).select_from(EventRow).where(EventRow.kind == "motion")) or 0)
         finally:
             await hub.stop()
     cpu = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
     print(f"hub user {cpu1.ru_utime - cpu0.ru_utime:.2f} s, system {cpu1.ru_stime - cpu0.ru_stime:.2f} s, "
           f"context switches {cpu1.ru_nvcsw - cpu0.ru_nvcsw} voluntary, {cpu1.ru_nivcsw - cpu0.ru_nivcsw} forced")
-    return sent, window, cpu, rss, shares
+    return sent, window, cpu, rss, shares, until_drained, stored
 
 
 def report(got: list[tuple[int, float, float]], sent: int, window: float, hub_cpu: float, rss: float) -> None:
@@ -325,12 +360,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="events.workers: processes reading the event streams (0: the hub process)")
     parser.add_argument("--drain", type=float, default=60, help="seconds to wait for the backlog afterwards")
+    parser.add_argument("--mode", choices=("start-stop", "pulse"), default="start-stop",
+                        help="how the cameras send motion: Start then Stop (as devices do), or one-off Pulses")
     parser.add_argument("--channels", type=int, default=CHANNELS, help=argparse.SUPPRESS)
     parser.add_argument("--serve-cameras", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-subscriber", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_cameras:
-        asyncio.run(cameras(args.serve_cameras, args.channels, args.rate))
+        asyncio.run(cameras(args.serve_cameras, args.channels, args.rate, args.mode))
     elif args.serve_subscriber:
         subscriber(args.serve_subscriber)
     else:

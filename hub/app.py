@@ -25,7 +25,7 @@ from hub.context import RunningHubContext
 from hub.core.bus import EventBus, Subscription
 from hub.core.config import LoadedConfig
 from hub.core.context import HubContext
-from hub.core.errors import AccessDenied, ConfigError, DeviceNotReady, HubError
+from hub.core.errors import AccessDenied, ConfigError, HubError
 from hub.core.models import Action, Camera, Event, Principal, utcnow
 from hub.core.notify import Notifier
 from hub.core.plugins import Plugins
@@ -40,6 +40,7 @@ from hub.links import LinkSigner
 from hub.live import LiveViews
 from hub.outbox import Outbox
 from hub.recording import Recording
+from hub.snapshots import Snapshots
 from hub.store import Store, database_url
 
 log = logging.getLogger("pantau")
@@ -110,6 +111,7 @@ class Hub:
         self.scheduler = Scheduler()
         self.policy = PolicyEngine(plugins.access_policies)
         self.inventory = Inventory({})
+        self.snapshots = Snapshots(lambda: self.inventory, lambda: getattr(self, "graph", None))
         self.notifiers: dict[str, Notifier] = {}
         self._context: RunningHubContext | None = None  # made once its parts exist (``start``)
         self.store: Store
@@ -351,19 +353,9 @@ class Hub:
         return self.policy.evaluate(principal, action, camera).allowed
 
     async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
-        """A JPEG of the camera: from the latest keyframe of a stream the hub already
-        receives when it can (no extra connection to the device), else from the source."""
-        camera = self.inventory.camera(camera_id)
-        graph = getattr(self, "graph", None)
-        if graph is not None:
-            jpeg = await asyncio.to_thread(graph.snapshot, camera_id)
-            if jpeg is not None:
-                return jpeg  # type: ignore[no-any-return]
-        try:
-            async with asyncio.timeout(limit):
-                return await self.inventory.source_of(camera_id).snapshot(camera)
-        except TimeoutError:
-            raise DeviceNotReady(f"camera {camera_id}: no snapshot within {limit:g} s") from None
+        """A JPEG of the camera: from the latest keyframe of a stream the hub already receives
+        when it can, else from the device, one request per camera at a time (``hub.snapshots``)."""
+        return await self.snapshots.get(camera_id, limit)
 
 
 class _Server(uvicorn.Server):

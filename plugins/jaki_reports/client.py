@@ -78,6 +78,33 @@ def _glimpse(body: bytes) -> str:
     return "".join(c if c.isprintable() else "?" for c in text) + ("..." if len(body) > 120 else "")
 
 
+def answer(what: str, status: int, body: bytes) -> Any:
+    """The JSON of an endpoint's answer; ``Open311Error`` for an error status or what is not JSON."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
+        data = None
+    if status >= 400:
+        detail = ""
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            detail = "; ".join(str(e.get("description") or e.get("code")) for e in data if isinstance(e, dict))
+        message = f"{what}: HTTP {status}" + (f": {detail[:300]}" if detail else f" ({_glimpse(body)})")
+        refused = status in (400, 404, 422) and bool(detail)
+        raise Open311Error(message, status=status, refused=refused, uncertain=status >= 500)
+    if data is None:
+        raise Open311Error(f"{what}: the answer is not JSON ({_glimpse(body)})", status=status, uncertain=True)
+    return data
+
+
+def read(what: str, data: Any, model: type[_Lenient]) -> list[Any]:
+    """The answer as a list of ``model`` (one object is a list of one); ``Open311Error`` otherwise."""
+    try:
+        return _items(data, model)
+    except (ValueError, ValidationError) as err:
+        first = str(err).splitlines()[0][:160]
+        raise Open311Error(f"{what}: the answer is not what Open311 sends ({first})", uncertain=True) from None
+
+
 class Open311Client:
     def __init__(self, endpoint: str, api_key: str, jurisdiction_id: str | None, timeout: float) -> None:
         url = URL(endpoint.rstrip("/"))
@@ -117,27 +144,10 @@ class Open311Client:
         except aiohttp.ClientError as err:
             raise Open311Error(f"{what}: the connection failed ({type(err).__name__})",
                                uncertain=sent or form is not None) from None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
-        if status >= 400:
-            detail = ""
-            if isinstance(data, list) and data and isinstance(data[0], dict):
-                detail = "; ".join(str(e.get("description") or e.get("code")) for e in data if isinstance(e, dict))
-            message = f"{what}: HTTP {status}" + (f": {detail[:300]}" if detail else f" ({_glimpse(body)})")
-            refused = status in (400, 404, 422) and bool(detail)
-            raise Open311Error(message, status=status, refused=refused, uncertain=status >= 500)
-        if data is None:
-            raise Open311Error(f"{what}: the answer is not JSON ({_glimpse(body)})", status=status, uncertain=True)
-        return data
+        return answer(what, status, body)
 
     def _read(self, what: str, data: Any, model: type[_Lenient]) -> list[Any]:
-        try:
-            return _items(data, model)
-        except (ValueError, ValidationError) as err:
-            first = str(err).splitlines()[0][:160]
-            raise Open311Error(f"{what}: the answer is not what Open311 sends ({first})", uncertain=True) from None
+        return read(what, data, model)
 
     async def services(self) -> list[Service]:
         return self._read("services", await self._call("GET", "services.json", params=self._params()), Service)

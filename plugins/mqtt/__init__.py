@@ -9,7 +9,11 @@ Topics, under ``topic_prefix`` (default ``pantau``):
 - ``pantau/<camera>/motion``: ``ON`` / ``OFF`` (retained);
 - ``pantau/<camera>/status``: ``online`` / ``offline`` (retained);
 - ``pantau/<camera>/snapshot``: a JPEG (retained), on motion, and on connect
-  when Home Assistant discovery is on (its image entities show it).
+  when Home Assistant discovery is on (its image entities show it).  It is
+  fetched beside the delivery, never in its way: the motion event goes out at
+  once, the picture when the camera gives it (one fetch per camera at a time,
+  at most ``SNAPSHOTS_IN_FLIGHT`` in all; a motion start while its camera's
+  picture is still coming adds none).
 
 ``<camera>`` is the camera id with ``:`` as ``_``.  With ``ha_discovery``,
 each camera appears in Home Assistant as a device with a motion sensor, a
@@ -22,6 +26,7 @@ down, ``deliver`` fails and the outbox keeps the events.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import ssl
@@ -64,6 +69,8 @@ class MqttNotifier(Notifier):
     config: MqttConfig
     #: One connection keeps QoS 1 messages in order: later batches go out while earlier ones wait for acks.
     batches_in_flight = 4
+    #: Snapshots fetched for motion at once, at most (each a device request, or a keyframe decoded).
+    SNAPSHOTS_IN_FLIGHT = 16
 
     def __init__(self, config: MqttConfig, log: logging.Logger) -> None:
         super().__init__(config, log)
@@ -73,6 +80,7 @@ class MqttNotifier(Notifier):
         self._cameras: list[Camera] = []
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._fetching: dict[str, asyncio.Task[None]] = {}  # camera -> its snapshot on its way
         # aiomqtt warns once per publish while more than 10 are in flight; the
         # outbox paces delivery itself, so that warning is noise.
         self._client_log = logging.getLogger(f"pantau.notifier.{config.name}.client")
@@ -128,6 +136,8 @@ class MqttNotifier(Notifier):
 
     async def close(self) -> None:
         self._stopping = True
+        for task in list(self._fetching.values()):
+            task.cancel()
         client = self._client
         if client is not None:
             try:
@@ -203,8 +213,7 @@ class MqttNotifier(Notifier):
             raise PartlyDelivered(0, NotifyError(f"mqtt {self.config.name}: broker {self.where} is not connected"))
         try:
             async with self._in_order:
-                snapshots = await self._snapshots(events)
-                messages: list[list[Message]] = [self._messages(e, snapshots) for e in events]
+                messages: list[list[Message]] = [self._messages(e) for e in events]
                 sent = send_batch(client, messages)
                 if sent is None:  # aiomqtt without the internals send_batch uses
                     delivered, problem = await publish_each(client, messages, self.config.timeout)
@@ -212,29 +221,46 @@ class MqttNotifier(Notifier):
                 delivered, problem = await sent.acknowledged(self.config.timeout)
         except (aiomqtt.MqttError, TimeoutError) as err:
             raise PartlyDelivered(0, self._error(err)) from None
+        self._snapshots(events[:delivered])
         if delivered < len(events):
             raise PartlyDelivered(delivered, self._error(problem or "no acknowledgement in time"))
 
-    def _messages(self, event: Event, snapshots: dict[str, bytes]) -> list[Message]:
+    def _messages(self, event: Event) -> list[Message]:
         """The messages one event makes: (topic, payload, qos, retain)."""
         cid = safe_id(event.camera_id) if event.camera_id else "hub"
         out: list[Message] = [(self.topic(cid, "event"), event.model_dump_json(), 1, False)]
         if event.camera_id and event.kind == EventKind.MOTION and event.state != EventState.PULSE:
             out.append((self.topic(cid, "motion"), "ON" if event.state == EventState.START else "OFF", 1, True))
-            if event.state == EventState.START and event.camera_id in snapshots:
-                out.append((self.topic(cid, "snapshot"), snapshots[event.camera_id], 0, True))
         elif event.camera_id and event.kind in (EventKind.OFFLINE, EventKind.ONLINE):
             out.append((self.topic(cid, "status"), event.kind.value, 1, True))
         return out
 
-    async def _snapshots(self, events: list[Event]) -> dict[str, bytes]:
-        """A JPEG for each camera whose motion starts in ``events`` (Home Assistant's image entity)."""
-        wanted = {e.camera_id for e in events
-                  if e.camera_id and e.kind == EventKind.MOTION and e.state == EventState.START}
-        if not wanted or self.context is None:
-            return {}
-        found = await asyncio.gather(*(self._snapshot_of(cid) for cid in wanted))
-        return {cid: jpeg for cid, jpeg in zip(wanted, found, strict=True) if jpeg is not None}
+    def _snapshots(self, events: list[Event]) -> None:
+        """Fetch and publish a JPEG for each camera whose motion starts in ``events`` (Home
+        Assistant's image entity), beside the delivery: one fetch per camera at a time."""
+        if self.context is None:
+            return
+        for event in events:
+            cid = event.camera_id
+            if (not cid or event.kind != EventKind.MOTION or event.state != EventState.START
+                    or cid in self._fetching or len(self._fetching) >= self.SNAPSHOTS_IN_FLIGHT):
+                continue
+            task = asyncio.create_task(self._publish_motion_snapshot(cid), name=f"mqtt-snapshot:{cid}")
+            self._fetching[cid] = task
+            task.add_done_callback(functools.partial(self._fetched, cid))
+
+    def _fetched(self, camera_id: str, task: asyncio.Task[None]) -> None:
+        self._fetching.pop(camera_id, None)
+
+    async def _publish_motion_snapshot(self, camera_id: str) -> None:
+        jpeg = await self._snapshot_of(camera_id)
+        client = self._client
+        if jpeg is None or client is None:
+            return
+        try:
+            await client.publish(self.topic(safe_id(camera_id), "snapshot"), jpeg, qos=0, retain=True)
+        except aiomqtt.MqttError as err:  # the next motion brings the next picture
+            self.log.info("snapshot not published", extra={"camera": camera_id, "error": str(err)})
 
     async def _snapshot_of(self, camera_id: str) -> bytes | None:
         assert self.context is not None

@@ -37,6 +37,37 @@ def harden_xml() -> Any:
     return DEFAULT_SETTINGS
 
 
+def translated(err: BaseException, where: str, what: str) -> DeviceError | None:
+    """The hub's error for what onvif-zeep-async, zeep or lxml raised on a device's answer
+    (None: not a device's doing; a bug of ours or theirs, raised as it is)."""
+    if isinstance(err, Fault):
+        text = f"{err.message or ''} {err.subcodes or ''} {err.code or ''}"
+        if "NotAuthorized" in text or "not authorized" in text.lower():
+            return DeviceAuthFailed(f"{where}: the device refused the credentials")
+        if "ActionNotSupported" in text:
+            return DeviceUnsupported(f"{where}: {what} is not supported")
+        return DeviceError(f"{where}: {what}: the device answered with a fault")
+    if isinstance(err, TransportError):
+        if err.status_code == 401:
+            return DeviceAuthFailed(f"{where}: the device refused the credentials")
+        return DeviceNotReady(f"{where}: {what}: HTTP {err.status_code}")
+    if isinstance(err, XMLParseError | XMLSyntaxError):
+        return DeviceError(f"{where}: {what}: the answer is not valid SOAP")
+    if isinstance(err, aiohttp.ClientError | OSError):
+        return DeviceNotReady(f"{where}: {what}: cannot connect ({type(err).__name__})")
+    if isinstance(err, AttributeError | TypeError | ValueError | LookupError):
+        # zeep and the library fail in odd ways on garbage (an empty document,
+        # a reply of the wrong shape): that is the device's bad input, not ours.
+        return DeviceError(f"{where}: {what}: unexpected answer ({type(err).__name__})")
+    if isinstance(err, ONVIFError):
+        # The library wraps transport failures; its text may hold a URL but never credentials.
+        reason = str(err.reason if hasattr(err, "reason") else err)
+        if "401" in reason or "NotAuthorized" in reason:
+            return DeviceAuthFailed(f"{where}: the device refused the credentials")
+        return DeviceNotReady(f"{where}: {what}: {type(err).__name__}")
+    return None
+
+
 class OnvifClient:
     def __init__(self, host: str, port: int, username: str, password: str, timeout: float,
                  adjust_time: bool) -> None:
@@ -54,31 +85,11 @@ class OnvifClient:
                 return await fn()
         except TimeoutError:
             raise DeviceNotReady(f"{self.where}: {what}: timed out after {self.timeout:g} s") from None
-        except Fault as err:
-            text = f"{err.message or ''} {err.subcodes or ''} {err.code or ''}"
-            if "NotAuthorized" in text or "not authorized" in text.lower():
-                raise DeviceAuthFailed(f"{self.where}: the device refused the credentials") from None
-            if "ActionNotSupported" in text:
-                raise DeviceUnsupported(f"{self.where}: {what} is not supported") from None
-            raise DeviceError(f"{self.where}: {what}: the device answered with a fault") from None
-        except TransportError as err:
-            if err.status_code == 401:
-                raise DeviceAuthFailed(f"{self.where}: the device refused the credentials") from None
-            raise DeviceNotReady(f"{self.where}: {what}: HTTP {err.status_code}") from None
-        except (XMLParseError, XMLSyntaxError):
-            raise DeviceError(f"{self.where}: {what}: the answer is not valid SOAP") from None
-        except (aiohttp.ClientError, OSError) as err:
-            raise DeviceNotReady(f"{self.where}: {what}: cannot connect ({type(err).__name__})") from None
-        except (AttributeError, TypeError, ValueError, LookupError) as err:
-            # zeep and the library fail in odd ways on garbage (an empty document,
-            # a reply of the wrong shape): that is the device's bad input, not ours.
-            raise DeviceError(f"{self.where}: {what}: unexpected answer ({type(err).__name__})") from None
-        except ONVIFError as err:
-            # The library wraps transport failures; its text may hold a URL but never credentials.
-            reason = str(err.reason if hasattr(err, "reason") else err)
-            if "401" in reason or "NotAuthorized" in reason:
-                raise DeviceAuthFailed(f"{self.where}: the device refused the credentials") from None
-            raise DeviceNotReady(f"{self.where}: {what}: {type(err).__name__}") from None
+        except Exception as err:  # noqa: BLE001 - translated, or raised as it was
+            hub_error = translated(err, self.where, what)
+            if hub_error is None:
+                raise
+            raise hub_error from None
 
     async def connect(self) -> None:
         if not self._ready:
