@@ -679,7 +679,8 @@ def _parse_response(buf: bytes, pos: int = 0) -> tuple[_ParsedResponse, int] | N
         return None
     status_line = lines[0].split(" ", 2)
     status, reason = 0, ""
-    if status_line[0].startswith("RTSP/") and len(status_line) >= 2 and status_line[1].isdigit():
+    code = status_line[1] if len(status_line) >= 2 else ""
+    if status_line[0].startswith("RTSP/") and code.isascii() and code.isdigit():
         status, reason = int(status_line[1]), status_line[2] if len(status_line) > 2 else ""
     resp = _ParsedResponse(status, reason, headers, buf[head_end + 4:end])
     try:

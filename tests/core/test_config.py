@@ -233,3 +233,10 @@ def test_every_hub_yaml_field_of_the_hub_and_its_plugins_is_described(plugins) -
     bare = [f"{name}.{field}" for name, model in models.items()
             for field, spec in (model.get("properties") or {}).items() if not spec.get("description")]
     assert not bare, f"fields without a description (pantau config schema shows none): {bare}"
+
+
+def test_a_yaml_tag_is_a_problem_with_its_line_not_a_traceback(tmp_path: Path) -> None:
+    result = check(tmp_path, "version: 1\nsources:\n  - type: hikvision\n    name: nvr\n    host: !ip 10.0.0.1\n"
+                             "    password: x\n")  # found by `make fuzz`
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "hub.yaml:5: sources[0].host: the YAML tag '!ip' is not supported; write the plain value" in result.stderr

@@ -248,6 +248,10 @@ def test_frames_sent_again_are_dropped_b_frames_and_a_lost_session_are_reported(
     gone = rtp(1, 0, SLICE, marker=True) + b"RTSP/1.0 454 Session Not Found\r\nCSeq: 9\r\n\r\n"
     with pytest.raises(DeviceNotReady, match="454"):
         units(gone)
+    # A status of digits that are not ASCII ('\xb200' reads as superscript two, 0, 0): found by
+    # `make fuzz`; int() refused it, and the relay's thread died of a ValueError.
+    odd = b"RTSP/1.0 \xb200 OK\r\nCSeq: 5\r\n\r\n" + rtp(1, 0, SLICE, marker=True)
+    assert [p.pts for p in units(odd)] == [0]
 
 
 def test_session_descriptions_as_cameras_write_them() -> None:

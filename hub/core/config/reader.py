@@ -71,16 +71,27 @@ class _Reader:
                 return self._collection(node, path)
             finally:
                 self._open.discard(id(node))
-        value = self._scalars.construct_object(node)
+        value = self._scalar(node, path)
         if isinstance(value, str):
             value = self.substitute(value, path, line)
         return value
+
+    def _scalar(self, node: yaml.Node, path: Path_) -> Any:
+        """A scalar's value; a tag PyYAML's safe loader does not know (``!foo``) is a problem."""
+        try:
+            return self._scalars.construct_object(node)
+        except yaml.YAMLError as err:
+            tag = node.tag or ""
+            message = (f"the YAML tag {tag[:40]!r} is not supported; write the plain value"
+                       if tag.startswith("!") else f"the value cannot be read ({getattr(err, 'problem', None)})")
+            self.problem(path, node.start_mark.line + 1, message)
+            return None
 
     def _collection(self, node: yaml.Node, path: Path_) -> Any:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
-                key = self._scalars.construct_object(key_node)
+                key = self._scalar(key_node, path)
                 if key == "<<":
                     self.problem(path, key_node.start_mark.line + 1, "YAML merge keys ('<<') are not supported")
                     continue
