@@ -80,7 +80,7 @@ class MultipartStream:
                 headers[name.strip().lower()] = value.strip()
         body_start = head_end + sep
         length = headers.get("content-length")
-        if length is not None and length.isdigit():
+        if length is not None and length.isascii() and length.isdigit():
             end = body_start + int(length)
             if len(self._buf) < end:
                 return None

@@ -115,6 +115,6 @@ class Guard:
         has_body = scope["method"] in WITH_BODY and (length not in (None, "0") or "transfer-encoding" in headers)
         if has_body and scope["path"].startswith("/api/"):
             await check_bearer(scope, headers.get("authorization"))
-        if length is not None and length.isdigit() and int(length) > self.max_body:
+        if length is not None and length.isascii() and length.isdigit() and int(length) > self.max_body:
             raise _TooLarge(self.max_body)
         return has_body

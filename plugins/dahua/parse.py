@@ -148,6 +148,12 @@ def encode(body: bytes, what: str) -> list[EncodeStream]:
     return out
 
 
+def _number(text: str) -> bool:
+    """Whether ``text`` is an integer in ASCII digits (``isdigit`` alone takes '²' too)."""
+    digits = text.removeprefix("-")
+    return digits.isascii() and digits.isdigit()
+
+
 def camera_states(body: bytes, what: str) -> dict[int, bool]:
     """``LogicDeviceManager.cgi?action=getCameraState``: 1-based channel -> connected."""
     states: dict[int, dict[str, str]] = {}
@@ -156,7 +162,7 @@ def camera_states(body: bytes, what: str) -> dict[int, bool]:
         if m:
             states.setdefault(int(m.group(1)), {})[m.group(2)] = value
     return {int(s["channel"]) + 1: s.get("connectionState", "").lower() == "connected"
-            for s in states.values() if s.get("channel", "").lstrip("-").isdigit() and int(s["channel"]) >= 0}
+            for s in states.values() if _number(s.get("channel", "")) and int(s["channel"]) >= 0}
 
 
 @dataclass
@@ -258,7 +264,7 @@ def event_part(body: bytes, what: str) -> EventPart:
     return EventPart(
         heartbeat=False, code=code, kind=_KINDS.get(code.lower(), EventKind.OTHER),
         state=_STATES.get(fields.get("action", "").lower(), EventState.PULSE),
-        channel=int(index) + 1 if index.isdigit() else None,
+        channel=int(index) + 1 if index.isascii() and index.isdigit() else None,
         at=at,
         data=extra,
     )

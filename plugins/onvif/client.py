@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -23,6 +24,11 @@ from hub import DeviceAuthFailed, DeviceError, DeviceNotReady, DeviceUnsupported
 T = TypeVar("T")
 
 STREAM_SETUP = {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}
+
+
+#: zeep logs a traceback at ERROR for every value of a device's answer it cannot read (a date that
+#: is not one) and goes on without it; the plugin judges the answer itself, so those are noise.
+logging.getLogger("zeep.xsd").setLevel(logging.CRITICAL)
 
 
 def harden_xml() -> Any:

@@ -45,3 +45,11 @@ def test_a_part_that_never_ends_cannot_exhaust_memory() -> None:
         for _ in range(10):
             stream.feed(b"x" * 1000)
 
+
+
+def test_a_content_length_of_digits_that_are_not_ascii_is_no_length() -> None:
+    # '2\xb34' reads as 2, superscript three, 4: str.isdigit() takes it, int() does not (found by fuzzing).
+    stream = MultipartStream("boundary")
+    parts = stream.feed(b"--boundary\r\nContent-Type: text/plain\r\nContent-Length: 2\xb34\r\n\r\n"
+                        b"hello\r\n--boundary\r\n")
+    assert [p.body for p in parts] == [b"hello"]

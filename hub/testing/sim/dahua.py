@@ -139,7 +139,7 @@ class DahuaSimulator(DeviceSimulator):
 
     async def snapshot(self, request: web.Request) -> web.Response:
         channel = request.query.get("channel", "1")
-        if not channel.isdigit() or int(channel) not in self.titles:
+        if not (channel.isascii() and channel.isdigit()) or int(channel) not in self.titles:
             return bad_request()
         buf = io.BytesIO()
         Image.new("RGB", (352, 240), (90, 40, 20)).save(buf, "JPEG")

@@ -176,7 +176,7 @@ class HikvisionSimulator(DeviceSimulator):
 
     async def picture(self, request: web.Request) -> web.Response:
         sid = request.match_info["id"]
-        channel = int(sid) // 100 if sid.isdigit() else 0
+        channel = int(sid) // 100 if sid.isascii() and sid.isdigit() else 0
         if not any(c.id == channel for c in self.channels):
             return web.Response(status=404, text=_status(4, "invalidID", "Invalid Operation"),
                                 content_type="application/xml")

@@ -288,7 +288,8 @@ class OnvifSimulator(DeviceSimulator):
             return self._fault("Sender", "ter:WellFormed", "not well-formed XML")
         if not self._ws_security_ok(envelope):
             return self._fault("Sender", "ter:NotAuthorized", "Sender not Authorized")
-        sub = self.subscriptions.get(int(request.match_info["id"]) if request.match_info["id"].isdigit() else -1)
+        sid = request.match_info["id"]
+        sub = self.subscriptions.get(int(sid) if sid.isascii() and sid.isdigit() else -1)
         now = datetime.now(UTC) + self.clock_offset
         if sub is None or sub.expires < now:
             self.subscriptions.pop(sub.id if sub else -1, None)
