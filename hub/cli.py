@@ -466,16 +466,25 @@ def _with_token_store(config_file: Path, data_dir: Path | None, work: Callable[[
 @click.option("--name", default=None, help="A label to recognise the token by.")
 @click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Expire after this many days (default: never).")
+@click.option("--scope", "scopes", multiple=True, metavar="camera:ID|area:PATH|tag:TAG",
+              help="Only these cameras (repeat for more): one camera, an area and all under it, or a tag.")
 @config_option
 @data_dir_option
 @fail_on_errors
-def token_create(role: str, name: str | None, expires_days: float | None, config_file: Path,
-                 data_dir: Path | None) -> None:
+def token_create(role: str, name: str | None, expires_days: float | None, scopes: tuple[str, ...],
+                 config_file: Path, data_dir: Path | None) -> None:
     """Create a bearer token; it is printed once, as the last line, and stored hashed."""
+    from hub.store.tokens import check_scopes
+
+    try:
+        limited = check_scopes(list(scopes))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scope") from None
     expires = utcnow() + timedelta(days=expires_days) if expires_days else None
     secret = _with_token_store(config_file, data_dir,
-                               lambda store: store.tokens.create_token(Role(role), name, expires))
-    err.print(f"Created a {role} token (shown once; store it safely):")
+                               lambda store: store.tokens.create_token(Role(role), name, expires, limited))
+    within = f", limited to {', '.join(limited)}" if limited else ""
+    err.print(f"Created a {role} token{within} (shown once; store it safely):")
     click.echo(secret)
 
 
@@ -491,11 +500,13 @@ def token_list(as_json: bool, show_all: bool, config_file: Path, data_dir: Path 
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    table = Table("id", "name", "role", "created", "expires", "revoked")
+    scoped = any(r["scopes"] for r in rows)  # the column only when some token is limited
+    table = Table("id", "name", "role", *(["scopes"] if scoped else []), "created", "expires", "revoked")
     table.columns[0].no_wrap = True
     for r in rows:
-        table.add_row(r["id"], r["name"] or "", r["role"], _local_time(r["created_at"]),
-                      _local_time(r["expires_at"]), _local_time(r["revoked_at"]))
+        limits = [", ".join(r["scopes"]) or "all"] if scoped else []
+        table.add_row(r["id"], r["name"] or "", r["role"], *limits,
+                      _local_time(r["created_at"]), _local_time(r["expires_at"]), _local_time(r["revoked_at"]))
     out.print(table)
 
 

@@ -289,8 +289,17 @@ async def live_leave(viewer_id: str, request: Request, who: CurrentPrincipal) ->
 async def events(request: Request, camera_id: str | None = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                  who: Any = require(Action.VIEW_INVENTORY)) -> list[Event]:
-    """Recent events, newest first."""
-    return await _hub(request).store.events.events(camera_id, limit)  # type: ignore[no-any-return]
+    """Recent events, newest first: those of the cameras the caller may see (a caller who may
+    see every camera also sees the events of devices and of cameras no longer in the inventory)."""
+    hub = _hub(request)
+    if camera_id is not None and (camera := hub.inventory.cameras.get(camera_id)) is not None:
+        await hub.authorize(who, Action.VIEW_INVENTORY, camera)
+    cameras = list(hub.inventory.cameras.values())
+    visible = [c.id for c in cameras if hub.may(who, Action.VIEW_INVENTORY, c)]
+    limited = None if len(visible) == len(cameras) else visible
+    if limited is not None and camera_id is not None and camera_id not in limited:
+        return []  # a camera no longer in the inventory: only those who see everything see its past
+    return await hub.store.events.events(camera_id, limit, limited)  # type: ignore[no-any-return]
 
 
 def _source_view(hub: Any, name: str, source: Any, details: bool) -> dict[str, Any]:

@@ -8,7 +8,7 @@ goes through the driver's own cursor (``_sqlite_record``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,10 +175,15 @@ class EventRecords:
             out.setdefault(notifier, []).append((row_id, by_id[event_id]))
         return out
 
-    async def events(self, camera_id: str | None = None, limit: int = 100) -> list[Event]:
+    async def events(self, camera_id: str | None = None, limit: int = 100,
+                     cameras: Collection[str] | None = None) -> list[Event]:
+        """The latest events, newest first: of ``camera_id``, or of the ``cameras`` given (None: of
+        every camera and device; a set: only events of those cameras, none of a device alone)."""
         q = select(EventRow)
         if camera_id:
             q = q.where(EventRow.camera_id == camera_id)
+        if cameras is not None:
+            q = q.where(EventRow.camera_id.in_(list(cameras)))
         async with self.db.session() as s:
             rows = (await s.scalars(q.order_by(EventRow.at.desc()).limit(limit))).all()
         for kind in {r.kind for r in rows}:

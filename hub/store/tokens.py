@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import re
 import secrets
 import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, select, update
+from sqlalchemy import String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.models import Principal, Role, utcnow
@@ -26,6 +28,19 @@ TOKEN_CACHE_SECONDS = 10.0
 TOKEN_CACHE_SIZE = 10_000
 
 
+#: A scope limits a token to some cameras: one camera, an area and everything under it, or a tag.
+SCOPE = re.compile(r"^(camera:[A-Za-z0-9._:-]{1,250}|area:[a-z0-9][a-z0-9_/-]{0,250}|tag:[^\s]{1,100})$")
+
+
+def check_scopes(scopes: list[str]) -> list[str]:
+    """``scopes`` as given, or ``ValueError`` naming the first one that is not ``camera:ID``,
+    ``area:PATH`` or ``tag:TAG``."""
+    for scope in scopes:
+        if not SCOPE.fullmatch(scope):
+            raise ValueError(f"scope {scope[:60]!r} is not camera:ID, area:PATH or tag:TAG")
+    return list(dict.fromkeys(scopes))
+
+
 class TokenRow(Base):
     __tablename__ = "api_tokens"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -35,6 +50,8 @@ class TokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: JSON list of scopes (``camera:<id>``, ``area:<path>``, ``tag:<tag>``); empty: every camera its role may.
+    scopes: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 
 
 def _hash(secret: str) -> str:
@@ -49,13 +66,18 @@ class Tokens:
         #: sha256 of a verified token -> (trusted until (monotonic), its expiry, who it is).
         self._cache: dict[str, tuple[float, datetime | None, Principal]] = {}
 
-    async def create_token(self, role: Role, name: str | None = None, expires_at: datetime | None = None) -> str:
-        """Create a bearer token; only its hash is stored.  Returns the token."""
+    async def create_token(self, role: Role, name: str | None = None, expires_at: datetime | None = None,
+                           scopes: list[str] | None = None) -> str:
+        """Create a bearer token; only its hash is stored.  Returns the token.
+
+        ``scopes`` limit it to some cameras (``check_scopes``); a token with scopes
+        sees, watches and plays back nothing outside them, whatever its role."""
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
+        limited = check_scopes(scopes or [])
         async with self.db.session.begin() as s:
             s.add(TokenRow(id=token_id, name=name, role=role.value, secret_hash=_hash(secret),
-                           created_at=utcnow(), expires_at=expires_at))
+                           created_at=utcnow(), expires_at=expires_at, scopes=json.dumps(limited)))
         return f"{TOKEN_PREFIX}_{token_id}_{secret}"
 
     async def principal_for_token(self, token: str) -> Principal | None:
@@ -83,7 +105,8 @@ class Tokens:
             return None
         if not hmac.compare_digest(row.secret_hash, _hash(parts[2])):
             return None
-        who = Principal(id=f"token:{row.id}", name=row.name, role=Role(row.role))
+        who = Principal(id=f"token:{row.id}", name=row.name, role=Role(row.role),
+                        scopes=json.loads(row.scopes or "[]"))
         if len(self._cache) >= TOKEN_CACHE_SIZE:
             self._cache.clear()
         self._cache[key] = (now + TOKEN_CACHE_SECONDS, row.expires_at, who)
@@ -110,8 +133,8 @@ class Tokens:
                         TokenRow.expires_at.is_(None) | (TokenRow.expires_at > utcnow()))
         async with self.db.session() as s:
             rows = (await s.scalars(q)).all()
-        return [{"id": r.id, "name": r.name, "role": r.role, "created_at": r.created_at,
-                 "expires_at": r.expires_at, "revoked_at": r.revoked_at} for r in rows]
+        return [{"id": r.id, "name": r.name, "role": r.role, "scopes": json.loads(r.scopes or "[]"),
+                 "created_at": r.created_at, "expires_at": r.expires_at, "revoked_at": r.revoked_at} for r in rows]
 
     async def revoke_token(self, token_id: str) -> bool:
         async with self.db.session.begin() as s:

@@ -69,13 +69,16 @@ class HubProcess:
             time.sleep(0.2)
         raise TimeoutError(f"hub did not answer /healthz within {timeout} s:\n{self.log()}")
 
-    def token(self, role: str = "admin") -> str:
-        if self._token is None or role != "admin":
-            out = self.pantau("token", "create", "--role", role, "-c", str(self.config),
+    def token(self, role: str = "admin", scopes: tuple[str, ...] = ()) -> str:
+        """A token of ``role`` (``pantau token create``), limited to ``scopes`` when given; one
+        admin token is made once and kept."""
+        if self._token is None or role != "admin" or scopes:
+            limits = [arg for scope in scopes for arg in ("--scope", scope)]
+            out = self.pantau("token", "create", "--role", role, *limits, "-c", str(self.config),
                               "--data-dir", str(self.data_dir))
             token = out.stdout.strip().splitlines()[-1]
             self.tokens.append(token)
-            if role != "admin":
+            if role != "admin" or scopes:
                 return token
             self._token = token
         return self._token
@@ -93,8 +96,9 @@ class HubProcess:
         found |= {m.group(1) for m in URL_PASSWORD.finditer(text) if len(m.group(1)) >= 6 and "${" not in m.group(1)}
         return found
 
-    def client(self, role: str = "admin") -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token(role)}"}, timeout=30)
+    def client(self, role: str = "admin", scopes: tuple[str, ...] = ()) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token(role, scopes)}"},
+                            timeout=30)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -88,9 +88,12 @@ class DemoSource(CameraSource):
     async def events(self) -> AsyncIterator[Event]:
         if self.config.motion_every <= 0:
             return
+        turn: list[int] = []
         while True:
             await asyncio.sleep(random.expovariate(1 / self.config.motion_every))
-            channel = random.randint(1, len(self.config.cameras))
+            if not turn:  # every camera once a round, in a random order
+                turn = random.sample(range(1, len(self.config.cameras) + 1), len(self.config.cameras))
+            channel = turn.pop()
             cam_id = camera_id(VENDOR, self.serial, channel)
             dev_id = f"{VENDOR}:{self.serial}"
             yield Event(camera_id=cam_id, device_id=dev_id, kind=EventKind.MOTION, state=EventState.START,
