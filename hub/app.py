@@ -33,6 +33,7 @@ from hub.core.policy import PolicyEngine, Verdict
 from hub.core.scheduler import Scheduler
 from hub.core.storage import StorageBackend
 from hub.event_workers import EventWorkers, follow
+from hub.first_admin import first_admin
 from hub.graph import StreamGraph
 from hub.health import HealthMonitor
 from hub.inventory import Inventory, build_sources
@@ -138,6 +139,9 @@ class Hub:
         try:
             self.store = await open_store(self.config, self.data_dir, self.plugins)
             stack.push_async_callback(self.store.close)
+            self.store.users.idle = timedelta(minutes=self.config.http.session_idle_minutes)
+            self.store.users.lifetime = timedelta(hours=self.config.http.session_hours)
+            await first_admin(self.store, self.data_dir)
             self.storage = build_storage(self.config, self.plugins, self.data_dir)
             secret = self.config.http.link_secret
             self.links = LinkSigner.from_config(secret.get_secret_value() if secret else None,

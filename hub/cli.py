@@ -15,7 +15,6 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 import hub
-from hub.commands import config_option, data_dir_option, fail_on_errors, load, opened_store, plugins
+from hub.commands import config_option, data_dir_option, fail_on_errors, load, opened_store, plugins, with_store
 from hub.core.config import json_schema
 from hub.core.errors import HubError
 from hub.core.models import Role, utcnow
@@ -441,26 +440,6 @@ def token() -> None:
     """Manage API bearer tokens."""
 
 
-def _token_store_target(config_file: Path, data_dir: Path | None) -> tuple[Any, Path]:
-    """The config model and data folder whose store holds the tokens (hub.yaml's, or defaults)."""
-    if config_file.exists():
-        loaded = load(config_file, data_dir)
-        return loaded.model, loaded.data_dir
-    from hub.core.config import build_config_model
-
-    return build_config_model(plugins()).model_validate({"version": 1}), (data_dir or Path("data")).resolve()
-
-
-def _with_token_store(config_file: Path, data_dir: Path | None, work: Callable[[Any], Awaitable[T]]) -> T:
-    model, target = _token_store_target(config_file, data_dir)
-
-    async def run() -> T:
-        async with opened_store(model, target) as store:
-            return await work(store)
-
-    return asyncio.run(run())
-
-
 @token.command("create")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="Role of the token.")
 @click.option("--name", default=None, help="A label to recognise the token by.")
@@ -481,7 +460,7 @@ def token_create(role: str, name: str | None, expires_days: float | None, scopes
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from None
     expires = utcnow() + timedelta(days=expires_days) if expires_days else None
-    secret = _with_token_store(config_file, data_dir,
+    secret = with_store(config_file, data_dir,
                                lambda store: store.tokens.create_token(Role(role), name, expires, limited))
     within = f", limited to {', '.join(limited)}" if limited else ""
     err.print(f"Created a {role} token{within} (shown once; store it safely):")
@@ -496,7 +475,7 @@ def token_create(role: str, name: str | None, expires_days: float | None, scopes
 @fail_on_errors
 def token_list(as_json: bool, show_all: bool, config_file: Path, data_dir: Path | None) -> None:
     """The tokens: id, name, role, created, expires, revoked (never the secret)."""
-    rows = _with_token_store(config_file, data_dir, lambda store: store.tokens.list_tokens(include_ended=show_all))
+    rows = with_store(config_file, data_dir, lambda store: store.tokens.list_tokens(include_ended=show_all))
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -520,13 +499,18 @@ def token_revoke(token_id: str, config_file: Path, data_dir: Path | None) -> Non
     serves it refuses it within 10 s (it trusts a checked token that long)."""
     parts = token_id.split("_", 2)
     wanted = parts[1] if len(parts) == 3 else token_id  # pt_<id>_<secret>: only the id is used
-    if not _with_token_store(config_file, data_dir, lambda store: store.tokens.revoke_token(wanted)):
+    if not with_store(config_file, data_dir, lambda store: store.tokens.revoke_token(wanted)):
         raise click.ClickException(f"no live token with id {wanted!r} (see pantau token list --all)")
     err.print(f"Revoked token {wanted}.")
 
 
 def _local_time(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+from hub.cli_users import user  # noqa: E402 - the group is defined there, registered here
+
+cli.add_command(user)
 
 
 def main() -> None:

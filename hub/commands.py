@@ -10,12 +10,13 @@ exit code 2, other hub errors as ``error: message`` and exit code 1);
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -86,3 +87,25 @@ async def open_database(config_file: Path, data_dir: Path | None = None) -> Asyn
     loaded = load(config_file, data_dir)
     async with opened_store(loaded.model, loaded.data_dir) as store:
         yield store.db
+
+
+_T = TypeVar("_T")
+
+
+def with_store(config_file: Path, data_dir: Path | None, work: Callable[[Store], Awaitable[_T]]) -> _T:
+    """Run ``work`` on the store of hub.yaml's database (or, without a hub.yaml, the default one in
+    ``data_dir``), migrated, and closed after: what a command that reads or writes the store does."""
+    if config_file.exists():
+        loaded = load(config_file, data_dir)
+        model, target = loaded.model, loaded.data_dir
+    else:
+        from hub.core.config import build_config_model
+
+        model = build_config_model(plugins()).model_validate({"version": 1})
+        target = (data_dir or Path("data")).resolve()
+
+    async def run() -> _T:
+        async with opened_store(model, target) as store:
+            return await work(store)
+
+    return asyncio.run(run())

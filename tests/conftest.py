@@ -46,7 +46,8 @@ def plugins():
 
 class LeakWatch:
     """The secrets a test's in-process hubs were configured with (every ``SecretStr`` of their
-    hub.yaml, the password of each URL in it, every token the store made) and what left them:
+    hub.yaml, the password of each URL in it, every token the store made, every user's password,
+    every session id and CSRF token) and what left them:
     each log record as the hub's formatter writes it, and whatever a test hands to ``saw``
     (MQTT payloads, API answers).  Checked at the end of every test."""
 
@@ -97,7 +98,7 @@ def leak_watch(monkeypatch):  # noqa: ANN001, ANN201
 
     from hub import app
     from hub.logs import JsonFormatter
-    from hub.store import tokens
+    from hub.store import tokens, users
 
     watch = LeakWatch()
     made_hub = app.Hub.__init__
@@ -115,6 +116,19 @@ def leak_watch(monkeypatch):  # noqa: ANN001, ANN201
         return token
 
     monkeypatch.setattr(tokens.Tokens, "create_token", create_token)
+    made_user, made_session = users.Users.add_user, users.Users.start_session
+
+    async def add_user(self, username, role, password, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        watch.secret(password)
+        return await made_user(self, username, role, password, *args, **kwargs)
+
+    async def start_session(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        session = await made_session(self, *args, **kwargs)
+        watch.secret(session.id, session.csrf_token)
+        return session
+
+    monkeypatch.setattr(users.Users, "add_user", add_user)
+    monkeypatch.setattr(users.Users, "start_session", start_session)
     formatter = JsonFormatter()
 
     class Watch(logging.Handler):

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, page, problems, shared
+from hub.http import api, page, problems, sessions, shared
 from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
@@ -30,6 +30,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.state.hub = hub
     app.state.context = hub.context
     app.state.auth_failures = FailureLimiter(hub.config.http.auth_failures_per_minute)
+    app.state.login_failures = FailureLimiter(hub.config.http.auth_failures_per_minute)
 
     problems.install(app)
     app.add_middleware(Guard, hosts=allowed_hosts(hub.config.http), max_body=hub.config.http.max_body_kb * 1024)
@@ -39,6 +40,7 @@ def create_app(hub: ServedHub) -> FastAPI:
         return {"status": "ok", "version": hub_pkg.__version__, "cameras": len(hub.inventory.cameras)}
 
     app.include_router(api.router, prefix="/api/v1")
+    app.include_router(sessions.router, prefix="/api/v1")
     _mount_plugin_routes(app, hub)
     app.include_router(shared.router)
     app.include_router(page.router)

@@ -1,8 +1,12 @@
-"""Bearer-token authentication and policy checks for HTTP routes.
+"""Authentication (a bearer token, or a web session's cookie) and policy checks for HTTP routes.
 
-Every ``/api/v1`` route depends on ``principal``: no token or an unknown,
-expired or revoked token is a 401.  What a principal may do with a camera is
-the policy engine's answer (``Hub.authorize``), a 403 when it says no.
+Every ``/api/v1`` route depends on ``principal``: the caller is the bearer
+token of the ``Authorization`` header or, without one, the session of the
+``pantau_session`` cookie (``POST /api/v1/session``); an unsafe request
+(``POST``, ``PUT``, ``PATCH``, ``DELETE``) made with the cookie must carry
+the session's ``X-CSRF-Token``.  No credentials, or unknown, expired or
+revoked ones, are a 401.  What a principal may do with a camera is the
+policy engine's answer (``Hub.authorize``), a 403 when it says no.
 
 A failed authentication is logged (the token's id and the address, never
 the secret) and counted, per address and per token id: past
@@ -13,9 +17,11 @@ costs a minute per ten guesses.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections import deque
+from http.cookies import CookieError, SimpleCookie
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
@@ -27,6 +33,11 @@ from hub.http.services import hub_of, served_hub
 log = logging.getLogger("pantau.auth")
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `pantau token create`.")
+
+#: The web session's cookie, and the header an unsafe request made with it carries.
+SESSION_COOKIE = "pantau_session"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 WINDOW = 60.0  # seconds over which failures are counted
 
@@ -57,6 +68,41 @@ class FailureLimiter:
         now = time.monotonic()
         for key in keys:
             self._seen.setdefault(key, deque()).append(now)
+
+
+def session_cookie(cookie_header: str | None) -> str | None:
+    """The session id of a ``Cookie`` header, or None."""
+    if not cookie_header:
+        return None
+    try:
+        jar: SimpleCookie = SimpleCookie(cookie_header)
+    except CookieError:
+        return None
+    morsel = jar.get(SESSION_COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+async def authenticate(scope: Any, headers: dict[str, str]) -> Principal:
+    """Who the request is: its bearer token when it sends one, else its session cookie;
+    ``HTTPException`` 401 (none, or not valid), 403 (an unsafe request with the cookie and a
+    missing or wrong CSRF token) or 429 (too many failures)."""
+    if headers.get("authorization") or not (session_id := session_cookie(headers.get("cookie"))):
+        return await check_bearer(scope, headers.get("authorization"))
+    app = scope["app"]
+    client = scope.get("client")
+    address = client[0] if client else "?"
+    session = await hub_of(app).store.users.session(session_id)
+    if session is None:
+        log.info("a session cookie that is not (or no longer) valid", extra={"address": address})
+        raise HTTPException(401, "the session has ended; sign in again", headers={"WWW-Authenticate": "Bearer"})
+    if scope.get("method") in UNSAFE and not hmac.compare_digest(headers.get(CSRF_HEADER, ""), session.csrf_token):
+        raise HTTPException(403, f"a request made with the session cookie needs its {CSRF_HEADER} header")
+    scope.setdefault("state", {})["principal"] = session.principal
+    return session.principal
+
+
+def request_headers(scope: Any) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 
 
 async def check_bearer(scope: Any, authorization: str | None) -> Principal:
@@ -100,7 +146,7 @@ async def principal(
     known = getattr(request.state, "principal", None)
     if known is not None:  # the guard checked it already (a request with a body)
         return known  # type: ignore[no-any-return]
-    return await check_bearer(request.scope, f"{creds.scheme} {creds.credentials}" if creds else None)
+    return await authenticate(request.scope, request_headers(request.scope))
 
 
 CurrentPrincipal = Annotated[Principal, Depends(principal)]

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from starlette.exceptions import HTTPException
 
 from hub.core.config import HttpConfig
-from hub.http.auth import check_bearer
+from hub.http.auth import authenticate
 from hub.http.problems import http_problem
 
 Scope = MutableMapping[str, Any]
@@ -33,6 +33,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
+#: API paths a request with a body may reach unauthenticated: signing in.
+OPEN = {"/api/v1/session"}
 
 
 def allowed_hosts(http: HttpConfig) -> set[str]:
@@ -113,8 +115,8 @@ class Guard:
                                      "add it to http.allowed_hosts")
         length = headers.get("content-length")
         has_body = scope["method"] in WITH_BODY and (length not in (None, "0") or "transfer-encoding" in headers)
-        if has_body and scope["path"].startswith("/api/"):
-            await check_bearer(scope, headers.get("authorization"))
+        if has_body and scope["path"].startswith("/api/") and scope["path"] not in OPEN:
+            await authenticate(scope, headers)
         if length is not None and length.isascii() and length.isdigit() and int(length) > self.max_body:
             raise _TooLarge(self.max_body)
         return has_body

@@ -8,6 +8,7 @@ each concern its repository, small enough to read at once:
 - ``events``: kept events and the notifier outbox (one transaction)
 - ``status``: camera status history, availability
 - ``tokens``: API tokens
+- ``users``: users (argon2id passwords) and their web sessions
 - ``audit``: the access audit log
 
 A plugin owns its tables the same way: declared on a base of its own,
@@ -27,6 +28,7 @@ from hub.store.events import EventRecords
 from hub.store.recordings import Recordings
 from hub.store.status import StatusHistory
 from hub.store.tokens import TOKEN_CACHE_SECONDS, TOKEN_PREFIX, Tokens
+from hub.store.users import Users
 
 __all__ = ["TOKEN_CACHE_SECONDS", "TOKEN_PREFIX", "Base", "Database", "RawJSON", "Store", "UTCDateTime",
            "database_url"]
@@ -42,6 +44,7 @@ class Store:
         self.events = EventRecords(self.db)
         self.status = StatusHistory(self.db)
         self.tokens = Tokens(self.db)
+        self.users = Users(self.db)
         self.audit = AuditLog(self.db)
 
     @property

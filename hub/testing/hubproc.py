@@ -85,8 +85,12 @@ class HubProcess:
 
     def secrets(self) -> set[str]:
         """Every secret this hub was given: its tokens, the secret-looking variables of its
-        environment, the passwords and keys written in its hub.yaml, those inside URLs."""
+        environment, the passwords and keys written in its hub.yaml, those inside URLs, the first
+        admin's password the hub made."""
         found = set(self.tokens)
+        first_admin = self.data_dir / "initial-admin-password"
+        if first_admin.exists():
+            found.add(first_admin.read_text().strip())
         found |= {v for k, v in self._extra_env.items() if SECRET_NAME.search(k) and len(v) >= 6}
         text = self.config.read_text() if self.config.exists() else ""
         for match in SECRET_VALUE.finditer(text):

@@ -54,6 +54,10 @@ class HttpConfig(HubModel):
     auth_failures_per_minute: int = Field(
         default=10, ge=1, description="Failed authentications one address, or one token id, may make in a "
         "minute; after that it is answered 429 with Retry-After until the minute has passed.")
+    session_idle_minutes: float = Field(
+        default=30, gt=0, le=24 * 60, description="A web session unused this long ends (the user signs in again).")
+    session_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="No web session lasts longer than this, used or not.")
 
 
 class DatabaseConfig(HubModel):
