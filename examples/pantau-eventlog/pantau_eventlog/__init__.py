@@ -51,12 +51,14 @@ class EventLogNotifier(Notifier):
             f.write(line + "\n")
 
     async def deliver(self, event: Event) -> None:
+        # Counted first, then written: a line in the file is always counted already, even when
+        # the hub stops between the two.  Delivery is at least once: a repeat may count twice.
+        if self.context is not None:
+            await count(self.context.database, self.config.name, event)
         try:
             await asyncio.to_thread(self._append, event.model_dump_json())
         except OSError as err:
             raise NotifyError(f"eventlog {self.config.name}: cannot write {self.config.path}: {err.strerror}") from err
-        if self.context is not None:  # delivery is at least once: a repeat may count twice
-            await count(self.context.database, self.config.name, event)
 
 
 @hookimpl
