@@ -508,9 +508,11 @@ def _local_time(value: datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-from hub.cli_users import user  # noqa: E402 - the group is defined there, registered here
+from hub.cli_audit import audit  # noqa: E402 - the groups are defined there, registered here
+from hub.cli_users import user  # noqa: E402
 
 cli.add_command(user)
+cli.add_command(audit)
 
 
 def main() -> None:

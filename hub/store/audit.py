@@ -1,15 +1,33 @@
-"""The audit log: every access decision about video, allowed or not."""
+"""The audit log: every access decision about video, allowed or not, and every sign-in.
+
+Append-only and hash-chained: each row carries the SHA-256 of the row before
+it and its own, over a canonical form of its fields (``row_digest``).  A row
+changed, deleted or put out of order breaks the chain at that row, which
+``pantau audit verify`` names; the last row's hash (the head) is a
+checkpoint that can be copied off the hub and given back to ``verify
+--expect`` to show that nothing was cut from the end either.  Rows are
+chained one at a time: on PostgreSQL under a transaction advisory lock, so
+two nodes never hang rows on the same predecessor.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, Text, select
+from sqlalchemy import Boolean, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.models import Principal, utcnow
 from hub.store.database import Base, Database, UTCDateTime
+
+#: The chain's first predecessor.
+GENESIS = "0" * 64
+#: Key of the PostgreSQL advisory lock that orders appends ("pantau-audit").
+_LOCK = 0x70616E746175
 
 
 class AuditRow(Base):
@@ -21,6 +39,29 @@ class AuditRow(Base):
     camera_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
     allowed: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    row_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+
+
+def row_digest(prev_hash: str, row_id: int, at: datetime, principal_id: str, action: str, camera_id: str | None,
+               allowed: bool, reason: str) -> str:
+    """The SHA-256 of a row: its predecessor's hash and its fields, in a fixed form (migration 0007
+    chains the rows it finds with the same rule, written out there)."""
+    when = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+    body = json.dumps([row_id, when, principal_id, action, camera_id, bool(allowed), reason],
+                      ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What ``AuditLog.verify`` found: rows checked, the head, and the first break (None: intact)."""
+
+    rows: int
+    head_id: int | None
+    head_hash: str
+    broken_at: int | None = None
+    problem: str | None = None
 
 
 class AuditLog:
@@ -30,11 +71,41 @@ class AuditLog:
     async def record(self, principal: Principal, action: str, camera_id: str | None, allowed: bool,
                      reason: str) -> None:
         async with self.db.session.begin() as s:
-            s.add(AuditRow(at=utcnow(), principal_id=principal.id, action=action, camera_id=camera_id,
-                           allowed=allowed, reason=reason))
+            if self.db.dialect == "postgresql":
+                await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+            prev = await s.scalar(select(AuditRow.row_hash).order_by(AuditRow.id.desc()).limit(1)) or GENESIS
+            row = AuditRow(at=utcnow(), principal_id=principal.id, action=action, camera_id=camera_id,
+                           allowed=allowed, reason=reason, prev_hash=prev, row_hash=GENESIS)
+            s.add(row)
+            await s.flush()  # the id is part of what is hashed
+            row.row_hash = row_digest(prev, row.id, row.at, row.principal_id, row.action, row.camera_id,
+                                      row.allowed, row.reason)
 
     async def entries(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self.db.session() as s:
             rows = (await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))).all()
-        return [{"at": r.at, "principal": r.principal_id, "action": r.action, "camera_id": r.camera_id,
+        return [{"id": r.id, "at": r.at, "principal": r.principal_id, "action": r.action, "camera_id": r.camera_id,
                  "allowed": r.allowed, "reason": r.reason} for r in rows]
+
+    async def hash_of(self, row_id: int) -> str | None:
+        """The stored hash of row ``row_id`` (None: no such row)."""
+        async with self.db.session() as s:
+            return await s.scalar(select(AuditRow.row_hash).where(AuditRow.id == row_id))  # type: ignore[no-any-return]
+
+    async def verify(self, batch: int = 5000) -> Verified:
+        """Walk the chain from its first row; the first row whose hash or link does not hold."""
+        prev, count, last_id = GENESIS, 0, 0
+        async with self.db.session() as s:
+            while True:
+                rows = (await s.scalars(select(AuditRow).where(AuditRow.id > last_id)
+                                        .order_by(AuditRow.id).limit(batch))).all()
+                if not rows:
+                    return Verified(count, last_id or None, prev)
+                for r in rows:
+                    if r.prev_hash != prev:
+                        return Verified(count, last_id or None, prev, r.id,
+                                        "a row before it was deleted, changed or moved (its link does not match)")
+                    if r.row_hash != row_digest(r.prev_hash, r.id, r.at, r.principal_id, r.action, r.camera_id,
+                                                r.allowed, r.reason):
+                        return Verified(count, last_id or None, prev, r.id, "the row was changed")
+                    prev, last_id, count = r.row_hash, r.id, count + 1

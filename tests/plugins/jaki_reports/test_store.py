@@ -72,6 +72,10 @@ async def test_a_database_of_the_previous_release_keeps_its_reports_recordings_a
     """0.1 kept citizen reports in the hub's own ``reports`` table; they move to the plugin's."""
     con = sqlite3.connect(tmp_path / "pantau.db")
     con.executescript((ROOT / "tests" / "data" / "release-0.1.sql").read_text())
+    con.executescript(  # audit rows as 0.1 wrote them: no chain yet
+        "INSERT INTO audit_log (at, principal_id, action, camera_id, allowed, reason) VALUES "
+        "('2026-11-20 08:00:00.123456', 'token:fd23f1969f672783', 'view_live', 'demo:D1:1', 1, 'role viewer'), "
+        "('2026-11-20 08:05:00.000000', 'token:fd23f1969f672783', 'export', 'demo:D1:1', 0, 'not allowed');")
     con.close()
     store = Store(database_url(None, tmp_path))
     try:
@@ -88,6 +92,11 @@ async def test_a_database_of_the_previous_release_keeps_its_reports_recordings_a
         assert who is not None and who.role == Role.VIEWER and who.name == "rt-05"
         assert [c.name for c, _, _ in await store.cameras.known_cameras()] == ["Gerbang"]
         assert await plugin_schema_diff(store) == [], "the moved table is the one a new database gets"
+        chain = await store.audit.verify()  # its audit rows were chained by the migration
+        assert (chain.problem, chain.rows) == (None, 2)
+        await store.audit.record(who, "view_live", "demo:D1:1", True, "after the upgrade")
+        assert (await store.audit.verify()).rows == 3, "new rows hang on the chain the migration made"
+        assert who.scopes == [], "a token of 0.1 had no scopes: it sees what its role may"
     finally:
         await store.close()
     tables = {r[0] for r in sqlite3.connect(tmp_path / "pantau.db").execute(

@@ -1,0 +1,83 @@
+"""The audit log is hash-chained: changing, deleting or reordering a row is found and named."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from hub.core.models import Principal, Role
+from hub.store import Store, database_url
+from tests.conftest import demo_hub_yaml
+
+OPERATOR = Principal(id="user:operator-1", role=Role.OPERATOR)
+
+
+async def test_a_changed_deleted_or_reordered_row_breaks_the_chain_there(tmp_path: Path) -> None:
+    store = Store(database_url(None, tmp_path))
+    await store.migrate()
+    try:
+        for i in range(6):
+            await store.audit.record(OPERATOR, "view_live", f"demo:A:{i}", True, f"view {i}")
+        intact = await store.audit.verify(batch=4)  # across batches
+        assert (intact.rows, intact.head_id, intact.problem) == (6, 6, None)
+        db = sqlite3.connect(tmp_path / "pantau.db")
+        db.execute("UPDATE audit_log SET reason = 'view 3!' WHERE id = 4")
+        db.commit()
+        changed = await store.audit.verify()
+        assert (changed.broken_at, changed.problem, changed.rows) == (4, "the row was changed", 3)
+        db.execute("UPDATE audit_log SET reason = 'view 3' WHERE id = 4")
+        db.execute("DELETE FROM audit_log WHERE id = 2")
+        db.commit()
+        deleted = await store.audit.verify()
+        assert deleted.broken_at == 3 and "deleted" in (deleted.problem or "")
+        db.close()
+    finally:
+        await store.close()
+
+
+def test_pantau_audit_verify_names_the_row_and_checks_a_head_kept_elsewhere(hub_factory) -> None:  # noqa: ANN001
+    hub = hub_factory(demo_hub_yaml())
+    with hub.client("operator") as operator:
+        cam = operator.get("/api/v1/cameras").json()[0]["id"]
+        for _ in range(3):
+            assert operator.get(f"/api/v1/cameras/{cam}/recordings").status_code == 200  # audited: playback
+    hub.stop()
+
+    def verify(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "hub", "audit", "verify", *extra, "-c", str(hub.config),
+                               "--data-dir", str(hub.data_dir)], capture_output=True, text=True, timeout=60)
+
+    ok = verify()
+    assert ok.returncode == 0, ok.stderr
+    head = ok.stdout.strip().splitlines()[-1]
+    rows = int(head.split(":")[0])
+    assert rows >= 3 and "intact" in ok.stderr
+    db = sqlite3.connect(hub.data_dir / "pantau.db")
+    db.execute(f"DELETE FROM audit_log WHERE id = {rows}")  # the last row: no link after it to break
+    db.commit()
+    assert verify().returncode == 0, "without a checkpoint a cut at the end cannot be seen"
+    cut = verify("--expect", head)
+    assert cut.returncode == 1 and "checkpoint" in cut.stderr
+    db.execute("UPDATE audit_log SET principal_id = 'user:someone-else' WHERE id = 2")  # one field of one row
+    db.commit()
+    db.close()
+    broken = verify()
+    assert broken.returncode == 1 and "audit log broken at row 2: the row was changed" in broken.stderr
+
+
+async def test_rows_appended_at_once_on_postgresql_make_one_chain(pg_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    url = database_url(pg_url, tmp_path)
+    stores = [Store(url), Store(url)]  # two nodes' stores on one database
+    await stores[0].migrate()
+    try:
+        await asyncio.gather(*(stores[i % 2].audit.record(OPERATOR, "play_back", f"demo:A:{i}", True, f"node {i % 2}")
+                               for i in range(20)))
+        chain = await stores[0].audit.verify()
+        assert (chain.rows, chain.problem) == (20, None), chain
+    finally:
+        for store in stores:
+            await store.close()
