@@ -407,9 +407,25 @@ class Event(HubModel):
 
 
 class Role(StrEnum):
+    """What a principal is to the hub; the role policy (``plugins/roles``) says what each may do."""
+
     ADMIN = "admin"
     OPERATOR = "operator"
     VIEWER = "viewer"
+    #: A neighbourhood head (RT/RW, lurah): live and playback in their area.
+    AREA_HEAD = "area_head"
+    #: Community watch (FKDM) and neighbourhood guards: live in their area.
+    WATCH = "watch"
+    #: Manages a school's classrooms and their parents.
+    SCHOOL_ADMIN = "school_admin"
+    #: A parent: their child's classroom, live, in school hours (granted per classroom).
+    PARENT = "parent"
+    #: A police liaison: files evidence requests; nothing live by default.
+    INVESTIGATOR = "investigator"
+    #: The owner of privately owned cameras connected under a partnership agreement.
+    PARTNER_OWNER = "partner_owner"
+    #: Anyone, unsigned: the public portal's cameras.
+    PUBLIC = "public"
 
 
 class Principal(HubModel):

@@ -53,3 +53,24 @@ def test_scopes_confine_a_principal_to_its_cameras() -> None:
     rt_head = who(Role.OPERATOR, ["area:jawa-timur/balikpapan"])
     assert engine.evaluate(rt_head, Action.PLAY_BACK, OTHER).allowed
     assert not engine.evaluate(who(Role.OPERATOR, ["area:jawa-timur/bal"]), Action.PLAY_BACK, OTHER).allowed
+
+
+def test_neighbourhood_roles_act_only_in_their_area_and_without_one_nowhere() -> None:
+    engine = PolicyEngine([RolePolicy()])
+    rt = Camera(id="demo:S:1", device_id="demo:S", channel=1, name="Gang 3",
+                area="jawa-tengah/semarang/krapyak/rw04/rt03")
+    next_rt = rt.model_copy(update={"id": "demo:S:2", "area": "jawa-tengah/semarang/krapyak/rw04/rt04"})
+    head = who(Role.AREA_HEAD, ["area:jawa-tengah/semarang/krapyak/rw04/rt03"])
+    guard = who(Role.WATCH, ["area:jawa-tengah/semarang/krapyak"])
+    allowed = {(name, action): engine.evaluate(p, action, cam).allowed
+               for name, p in (("head", head), ("guard", guard)) for cam in (rt,)
+               for action in (Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT)}
+    assert allowed == {("head", Action.VIEW_LIVE): True, ("head", Action.PLAY_BACK): True,
+                       ("head", Action.EXPORT): False, ("guard", Action.VIEW_LIVE): True,
+                       ("guard", Action.PLAY_BACK): False, ("guard", Action.EXPORT): False}
+    assert not engine.evaluate(head, Action.VIEW_LIVE, next_rt).allowed
+    assert engine.evaluate(guard, Action.VIEW_LIVE, next_rt).allowed  # the kelurahan holds both RTs
+    for role in (Role.AREA_HEAD, Role.WATCH, Role.PARENT, Role.SCHOOL_ADMIN, Role.PARTNER_OWNER):
+        assert not engine.evaluate(who(role), Action.VIEW_INVENTORY, rt).allowed, f"{role} without an area"
+    for role in (Role.PARENT, Role.INVESTIGATOR, Role.PUBLIC):  # their policies come with their plugins
+        assert not engine.evaluate(who(role, ["area:jawa-tengah"]), Action.VIEW_LIVE, rt).allowed
