@@ -509,9 +509,10 @@ def _local_time(value: datetime | None) -> str:
 
 
 from hub.cli_audit import audit  # noqa: E402 - the groups are defined there, registered here
-from hub.cli_users import user  # noqa: E402
+from hub.cli_users import user, users_group  # noqa: E402
 
 cli.add_command(user)
+cli.add_command(users_group)
 cli.add_command(audit)
 
 

@@ -8,18 +8,24 @@ once (within 5 s on a hub that checked the session a moment before).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
+import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
 import click
+from rich.console import Console
 
 from hub.commands import config_option, data_dir_option, fail_on_errors, with_store
 from hub.core.models import Role
-from hub.store.users import Users
+from hub.store.users import ImportedUser, Users, hash_password
 
 _T = TypeVar("_T")
 
@@ -78,7 +84,6 @@ def user_list(as_json: bool, config_file: Path, data_dir: Path | None) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table("username", "name", "role", "scopes", "disabled")
@@ -123,3 +128,97 @@ def user_passwd(username: str, password_stdin: bool, config_file: Path, data_dir
     click.echo(f"Changed the password of {username}; their sessions have ended.", err=True)
     if generated:
         click.echo(password)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Many users at once."""
+
+
+#: The columns ``pantau users import`` reads, in any order.
+IMPORT_COLUMNS = ("username", "name", "role", "area", "phone")
+_AREA = re.compile(r"^[a-z0-9-]+(/[a-z0-9-]+)*$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
+
+
+def _read_import(path: Path) -> tuple[list[ImportedUser], list[str]]:
+    """The rows of a CSV to import, and its problems as ``FILE:LINE: column: message``."""
+    from hub.store.users import USERNAME
+
+    problems: list[str] = []
+    rows: list[ImportedUser] = []
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # spreadsheets save UTF-8 with a BOM
+    except (OSError, UnicodeDecodeError) as err:
+        return [], [f"{path}: cannot read it ({type(err).__name__}: save it as UTF-8 CSV)"]
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        return [], [f"{path}:1: the header row lacks {', '.join(missing)} (it needs {','.join(IMPORT_COLUMNS)})"]
+    seen: dict[str, int] = {}
+    for record in reader:
+        line = reader.line_num
+        where = f"{path}:{line}"
+        username, name, role, area, phone = ((record.get(c) or "").strip() for c in IMPORT_COLUMNS)
+        bad: list[str] = []
+        if not USERNAME.fullmatch(username):
+            bad.append(f"username: {username[:70]!r} is not 2-64 lower-case letters, digits, '.', '_' or '-'")
+        elif username in seen:
+            bad.append(f"username: {username!r} is on line {seen[username]} already")
+        seen.setdefault(username, line)
+        if role not in {r.value for r in Role}:
+            bad.append(f"role: {role[:40]!r} is none of {', '.join(r.value for r in Role)}")
+        if area and not _AREA.fullmatch(area):
+            bad.append(f"area: {area[:80]!r} is not a path such as jawa-tengah/semarang/krapyak/rw04/rt03")
+        elif not area and role in ("area_head", "watch"):
+            bad.append(f"area: an {role} needs the area they look after")
+        if phone and not _PHONE.fullmatch(phone):
+            bad.append(f"phone: {phone[:40]!r} is not a phone number")
+        problems += [f"{where}: {problem}" for problem in bad]
+        if not bad:
+            rows.append(ImportedUser(username, name or username, Role(role), [f"area:{area}"] if area else [],
+                                     phone or None))
+    if not rows and not problems:
+        problems.append(f"{path}: no rows under the header")
+    return rows, problems
+
+
+@users_group.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_option
+@data_dir_option
+@fail_on_errors
+def users_import(csv_file: Path, config_file: Path, data_dir: Path | None) -> None:
+    """Create or update the users of CSV_FILE (header: username,name,role,area,phone) in one go.
+
+    Every row is checked first: a bad one is reported with its line and nothing is made.  New
+    users get a generated password, printed once as CSV (username,password) on stdout; users
+    already there get the row's name, role, area and phone and keep their password."""
+    rows, problems = _read_import(csv_file)
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        click.echo(f"nothing imported: {len(problems)} problems", err=True)
+        sys.exit(2)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    known = with_store(config_file, data_dir, lambda store: store.users.existing([r.username for r in rows]))
+    fresh = [r.username for r in rows if r.username not in known]
+    passwords = {name: secrets.token_urlsafe(15) for name in fresh}
+    hashes: dict[str, str] = {}
+    # argon2id takes tens of milliseconds a password on purpose; its C code runs outside the GIL.
+    with Progress(TextColumn("hashing new passwords"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as progress, \
+            ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        task = progress.add_task("hash", total=len(fresh))
+        for name, digest in zip(fresh, pool.map(hash_password, (passwords[n] for n in fresh)), strict=True):
+            hashes[name] = digest
+            progress.advance(task)
+    created, updated = with_store(config_file, data_dir, lambda store: store.users.import_users(rows, hashes))
+    if created:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["username", "password"])
+        for name in created:
+            out.writerow([name, passwords[name]])
+    click.echo(f"imported {csv_file}: {len(created)} new users (their passwords above, shown once), "
+               f"{len(updated)} updated", err=True)

@@ -47,6 +47,11 @@ def _nobody() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
+def hash_password(password: str) -> str:
+    """argon2id of ``password`` (blocking: tens of milliseconds and 64 MiB, on purpose)."""
+    return _hasher.hash(password)
+
+
 async def _hash(password: str) -> str:
     """argon2id of ``password``, off the event loop (it takes tens of milliseconds and 64 MiB, on purpose)."""
     return await asyncio.to_thread(_hasher.hash, password)
@@ -67,6 +72,7 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(20))
     scopes: Mapped[str] = mapped_column(Text, default="[]")
     locale: Mapped[str] = mapped_column(String(10), default="id")
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -81,6 +87,17 @@ class SessionRow(Base):
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+@dataclass(frozen=True)
+class ImportedUser:
+    """One row of ``pantau users import``: a person, their role, the scopes of their area, a phone."""
+
+    username: str
+    name: str
+    role: Role
+    scopes: list[str]
+    phone: str | None
 
 
 @dataclass(frozen=True)
@@ -141,7 +158,35 @@ class Users:
         async with self.db.session() as s:
             rows = (await s.scalars(select(UserRow).order_by(UserRow.username))).all()
         return [{"username": r.username, "name": r.display_name, "role": r.role, "scopes": json.loads(r.scopes),
-                 "locale": r.locale, "disabled": r.disabled, "created_at": r.created_at} for r in rows]
+                 "locale": r.locale, "phone": r.phone, "disabled": r.disabled, "created_at": r.created_at}
+                for r in rows]
+
+    async def import_users(self, rows: list[ImportedUser], hashes: dict[str, str]) -> tuple[list[str], list[str]]:
+        """Create or update ``rows`` in one transaction: new users with their password's hash from
+        ``hashes``, known ones given the row's name, role, scopes and phone (their password kept).
+        Returns (created, updated) usernames."""
+        created, updated = [], []
+        async with self.db.session.begin() as s:
+            known = {r.username: r for r in (await s.scalars(
+                select(UserRow).where(UserRow.username.in_([row.username for row in rows])))).all()}
+            for row in rows:
+                scopes = json.dumps(check_scopes(row.scopes))
+                if (user := known.get(row.username)) is not None:
+                    user.display_name, user.role, user.scopes, user.phone = row.name, row.role.value, scopes, row.phone
+                    updated.append(row.username)
+                else:
+                    s.add(UserRow(id=secrets.token_hex(8), username=row.username, display_name=row.name,
+                                  role=row.role.value, scopes=scopes, locale="id", phone=row.phone,
+                                  password_hash=hashes[row.username], disabled=False, created_at=utcnow()))
+                    created.append(row.username)
+        for username in updated:  # a new role or area takes effect at once
+            self._forget(f"user:{username}")
+        return created, updated
+
+    async def existing(self, usernames: list[str]) -> set[str]:
+        """Which of ``usernames`` are users already."""
+        async with self.db.session() as s:
+            return set((await s.scalars(select(UserRow.username).where(UserRow.username.in_(usernames)))).all())
 
     async def admins_exist(self) -> bool:
         async with self.db.session() as s:

@@ -21,6 +21,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('scopes', sa.Text(), nullable=False),
     sa.Column('locale', sa.String(length=10), nullable=False),
+    sa.Column('phone', sa.String(length=40), nullable=True),
     sa.Column('password_hash', sa.String(length=200), nullable=False),
     sa.Column('disabled', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
