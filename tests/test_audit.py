@@ -81,3 +81,26 @@ async def test_rows_appended_at_once_on_postgresql_make_one_chain(pg_url: str, t
     finally:
         for store in stores:
             await store.close()
+
+
+def test_the_audit_api_filters_by_principal_camera_action_outcome_and_time(hub_factory) -> None:  # noqa: ANN001
+    from datetime import UTC, datetime, timedelta
+
+    hub = hub_factory(demo_hub_yaml())
+    with hub.client() as admin, hub.client("operator") as operator, hub.client("viewer") as viewer:
+        cams = [c["id"] for c in admin.get("/api/v1/cameras").json()]
+        assert operator.get(f"/api/v1/cameras/{cams[0]}/recordings").status_code == 200
+        assert viewer.get(f"/api/v1/cameras/{cams[1]}/recordings").status_code == 403  # refused: audited too
+        everything = admin.get("/api/v1/audit").json()
+        refused = admin.get("/api/v1/audit", params={"allowed": "false", "action": "play_back"}).json()
+        of_camera = admin.get("/api/v1/audit", params={"camera_id": cams[0]}).json()
+        later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        none_later = admin.get("/api/v1/audit", params={"start": later}).json()
+        naive = admin.get("/api/v1/audit", params={"start": "2026-12-01T10:00:00"})
+        by_viewer = admin.get("/api/v1/audit", params={"principal": refused[0]["principal"]}).json()
+        assert viewer.get("/api/v1/audit").status_code == 403
+    assert len(everything) >= 2
+    assert [(r["camera_id"], r["allowed"]) for r in refused] == [(cams[1], False)]
+    assert {r["camera_id"] for r in of_camera} == {cams[0]} and all(r["allowed"] for r in of_camera)
+    assert none_later == [] and naive.status_code == 400
+    assert {r["principal"] for r in by_viewer} == {refused[0]["principal"]}

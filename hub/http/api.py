@@ -340,6 +340,16 @@ async def outbox(request: Request, state: Annotated[str | None, Query(pattern="^
 
 @router.get("/audit")
 async def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                principal: Annotated[str | None, Query(max_length=200, description="Only this principal, "
+                                                       "e.g. user:rt03.krapyak or token:<id>.")] = None,
+                camera_id: Annotated[str | None, Query(max_length=250, description="Only this camera.")] = None,
+                action: Annotated[str | None, Query(max_length=40, description="Only this action, "
+                                                    "e.g. view_live, play_back, export, sign_in.")] = None,
+                allowed: Annotated[bool | None, Query(description="Only what was allowed (true) or refused.")] = None,
+                start: datetime | None = None, end: datetime | None = None,
                 who: Any = require(Action.MANAGE)) -> list[dict[str, Any]]:
-    """Recent access decisions about video (live, playback, export, PTZ), newest first."""
-    return await _hub(request).store.audit.entries(limit)  # type: ignore[no-any-return]
+    """Access decisions about video (live, playback, export, PTZ) and sign-ins, newest first,
+    filtered by principal, camera, action, outcome and time (``start``/``end`` with a zone)."""
+    check_range(start, end)
+    return await _hub(request).store.audit.entries(  # type: ignore[no-any-return]
+        limit, principal=principal, camera_id=camera_id, action=action, allowed=allowed, start=start, end=end)

@@ -81,9 +81,21 @@ class AuditLog:
             row.row_hash = row_digest(prev, row.id, row.at, row.principal_id, row.action, row.camera_id,
                                       row.allowed, row.reason)
 
-    async def entries(self, limit: int = 100) -> list[dict[str, Any]]:
+    async def entries(self, limit: int = 100, *, principal: str | None = None, camera_id: str | None = None,
+                      action: str | None = None, allowed: bool | None = None, start: datetime | None = None,
+                      end: datetime | None = None) -> list[dict[str, Any]]:
+        """The latest rows, newest first, of those matching every filter given."""
+        q = select(AuditRow)
+        for column, value in ((AuditRow.principal_id, principal), (AuditRow.camera_id, camera_id),
+                              (AuditRow.action, action), (AuditRow.allowed, allowed)):
+            if value is not None:
+                q = q.where(column == value)
+        if start is not None:
+            q = q.where(AuditRow.at >= start)
+        if end is not None:
+            q = q.where(AuditRow.at < end)
         async with self.db.session() as s:
-            rows = (await s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))).all()
+            rows = (await s.scalars(q.order_by(AuditRow.id.desc()).limit(limit))).all()
         return [{"id": r.id, "at": r.at, "principal": r.principal_id, "action": r.action, "camera_id": r.camera_id,
                  "allowed": r.allowed, "reason": r.reason} for r in rows]
 
