@@ -20,6 +20,7 @@ from hub.core.models import (
     Camera,
     Event,
     GraphNode,
+    Principal,
     PtzCommand,
     PtzPreset,
     Segment,
@@ -61,12 +62,15 @@ def check_range(start: datetime | None, end: datetime | None, longest: timedelta
         raise HTTPException(400, f"the range may be at most {longest} long")
 
 
+def _visible(hub: ServedHub, who: Principal) -> list[Camera]:
+    """The cameras of the inventory ``who`` may see (the policy's answer, nothing audited)."""
+    return [c for c in hub.inventory.cameras.values() if hub.may(who, Action.VIEW_INVENTORY, c)]
+
+
 @router.get("/cameras", response_model=list[Camera])
 async def list_cameras(request: Request, who: CurrentPrincipal) -> list[Camera]:
     """Every camera the caller may see."""
-    hub = _hub(request)
-    return [c for c in hub.inventory.cameras.values()
-            if hub.may(who, Action.VIEW_INVENTORY, c)]
+    return _visible(_hub(request), who)
 
 
 @router.get("/cameras/{camera_id}", response_model=Camera)
@@ -219,8 +223,7 @@ async def streams(request: Request, who: CurrentPrincipal) -> list[GraphNode]:
     """Stream-graph nodes of the cameras the caller may see, with their figures
     (fps, bitrate, last packet, reconnects, errors)."""
     hub = _hub(request)
-    visible = {c.id for c in hub.inventory.cameras.values()
-               if hub.may(who, Action.VIEW_INVENTORY, c)}
+    visible = {c.id for c in _visible(hub, who)}
     return [n for n in hub.graph.nodes() if n.camera_id in visible]
 
 
@@ -294,9 +297,8 @@ async def events(request: Request, camera_id: str | None = None,
     hub = _hub(request)
     if camera_id is not None and (camera := hub.inventory.cameras.get(camera_id)) is not None:
         await hub.authorize(who, Action.VIEW_INVENTORY, camera)
-    cameras = list(hub.inventory.cameras.values())
-    visible = [c.id for c in cameras if hub.may(who, Action.VIEW_INVENTORY, c)]
-    limited = None if len(visible) == len(cameras) else visible
+    visible = [c.id for c in _visible(hub, who)]
+    limited = None if len(visible) == len(hub.inventory.cameras) else visible
     if limited is not None and camera_id is not None and camera_id not in limited:
         return []  # a camera no longer in the inventory: only those who see everything see its past
     return await hub.store.events.events(camera_id, limit, limited)  # type: ignore[no-any-return]
