@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from hub.core.models import Principal, Role
 from hub.http import problems
-from hub.http.auth import SESSION_COOKIE, FailureLimiter, session_cookie
+from hub.http.auth import SESSION_COOKIE, FailureLimiter, check_csrf, session_cookie
 from hub.http.services import served_hub
 
 log = logging.getLogger("pantau.auth")
@@ -78,8 +78,7 @@ async def sign_out(request: Request) -> Response:
     if session_id is not None:
         session = await hub.store.users.session(session_id)
         if session is not None:
-            if request.headers.get("x-csrf-token") != session.csrf_token:
-                raise HTTPException(403, "a request made with the session cookie needs its x-csrf-token header")
+            check_csrf(request.headers, session.csrf_token)
             await hub.store.users.end_session(session_id)
             await hub.store.audit.record(session.principal, "sign_out", None, True, "")
     response = Response(status_code=204)
