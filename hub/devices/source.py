@@ -58,6 +58,15 @@ class HttpDeviceSource(CameraSource):
         #: The device's serial once probed; camera ids are built from it.
         self.serial: str | None = None
 
+    async def known_serial(self) -> str:
+        """The device's serial, from the last probe, or from a probe now when none has run (an
+        event stream opened before the hub's first probe came back)."""
+        if self.serial is None:
+            await self.probe()
+        if self.serial is None:
+            raise DeviceError(f"{self.http.where}: the probe found no serial")
+        return self.serial
+
     def device_auth(self) -> Auth:
         """How the device checks callers: HTTP Digest (with basic as a fallback) unless a
         source says otherwise: ``"basic"``, ``"none"`` or a ``hub.devices.http.TokenLogin``."""

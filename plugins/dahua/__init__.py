@@ -85,10 +85,7 @@ class DahuaSource(HttpDeviceSource):
     async def events(self) -> AsyncIterator[Event]:
         if not self.config.events:
             return
-        if self.serial is None:
-            await self.probe()
-        assert self.serial is not None
-        serial = self.serial
+        serial = await self.known_serial()
 
         def attach() -> AsyncIterator[parse.EventPart]:
             return self.client.events(self.config.heartbeat)

@@ -102,10 +102,7 @@ class HikvisionSource(HttpDeviceSource):
     async def events(self) -> AsyncIterator[Event]:
         if not self.config.events:
             return
-        if self.serial is None:
-            await self.probe()
-        assert self.serial is not None
-        serial = self.serial
+        serial = await self.known_serial()
 
         async def alerts() -> AsyncIterator[Event]:
             async for alert in reconnecting(self.client.alerts, self.context.log, self.http.where):

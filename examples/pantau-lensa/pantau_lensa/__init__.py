@@ -77,10 +77,7 @@ class LensaSource(HttpDeviceSource):
     async def events(self) -> AsyncIterator[Event]:
         if not self.config.events:
             return
-        if self.serial is None:
-            await self.probe()
-        serial = self.serial
-        assert serial is not None
+        serial = await self.known_serial()
         cursor = 0
 
         async def poll() -> AsyncIterator[parse.LensaEvent]:
