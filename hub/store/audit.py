@@ -39,16 +39,17 @@ class AuditRow(Base):
     camera_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
     allowed: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
-    row_hash: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
 
-def row_digest(prev_hash: str, row_id: int, at: datetime, principal_id: str, action: str, camera_id: str | None,
+def row_digest(prev_hash: str, at: datetime, principal_id: str, action: str, camera_id: str | None,
                allowed: bool, reason: str) -> str:
     """The SHA-256 of a row: its predecessor's hash and its fields, in a fixed form (migration 0007
-    chains the rows it finds with the same rule, written out there)."""
+    chains the rows it finds with the same rule, written out there).  The id is not in it: the
+    links to the predecessor already fix each row's place, and the row is written in one insert."""
     when = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat(timespec="microseconds")
-    body = json.dumps([row_id, when, principal_id, action, camera_id, bool(allowed), reason],
+    body = json.dumps([when, principal_id, action, camera_id, bool(allowed), reason],
                       ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
@@ -74,12 +75,10 @@ class AuditLog:
             if self.db.dialect == "postgresql":
                 await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
             prev = await s.scalar(select(AuditRow.row_hash).order_by(AuditRow.id.desc()).limit(1)) or GENESIS
-            row = AuditRow(at=utcnow(), principal_id=principal.id, action=action, camera_id=camera_id,
-                           allowed=allowed, reason=reason, prev_hash=prev, row_hash=GENESIS)
-            s.add(row)
-            await s.flush()  # the id is part of what is hashed
-            row.row_hash = row_digest(prev, row.id, row.at, row.principal_id, row.action, row.camera_id,
-                                      row.allowed, row.reason)
+            at = utcnow()
+            s.add(AuditRow(at=at, principal_id=principal.id, action=action, camera_id=camera_id, allowed=allowed,
+                           reason=reason, prev_hash=prev,
+                           row_hash=row_digest(prev, at, principal.id, action, camera_id, allowed, reason)))
 
     async def entries(self, limit: int = 100, *, principal: str | None = None, camera_id: str | None = None,
                       action: str | None = None, allowed: bool | None = None, start: datetime | None = None,
@@ -117,7 +116,7 @@ class AuditLog:
                     if r.prev_hash != prev:
                         return Verified(count, last_id or None, prev, r.id,
                                         "a row before it was deleted, changed or moved (its link does not match)")
-                    if r.row_hash != row_digest(r.prev_hash, r.id, r.at, r.principal_id, r.action, r.camera_id,
+                    if r.row_hash != row_digest(r.prev_hash, r.at, r.principal_id, r.action, r.camera_id,
                                                 r.allowed, r.reason):
                         return Verified(count, last_id or None, prev, r.id, "the row was changed")
                     prev, last_id, count = r.row_hash, r.id, count + 1

@@ -23,9 +23,9 @@ depends_on = None
 GENESIS = "0" * 64
 
 
-def _digest(prev, row_id, at, principal_id, action, camera_id, allowed, reason):
+def _digest(prev, at, principal_id, action, camera_id, allowed, reason):
     when = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat(timespec="microseconds")
-    body = json.dumps([row_id, when, principal_id, action, camera_id, bool(allowed), reason],
+    body = json.dumps([when, principal_id, action, camera_id, bool(allowed), reason],
                       ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(f"{prev}\n{body}".encode()).hexdigest()
 
@@ -43,7 +43,7 @@ def upgrade() -> None:
     rows = bind.execute(sa.select(log.c.id, log.c.at, log.c.principal_id, log.c.action, log.c.camera_id,
                                   log.c.allowed, log.c.reason).order_by(log.c.id)).all()
     for r in rows:
-        digest = _digest(prev, r.id, r.at, r.principal_id, r.action, r.camera_id, r.allowed, r.reason)
+        digest = _digest(prev, r.at, r.principal_id, r.action, r.camera_id, r.allowed, r.reason)
         bind.execute(log.update().where(log.c.id == r.id).values(prev_hash=prev, row_hash=digest))
         prev = digest
 
