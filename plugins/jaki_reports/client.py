@@ -146,16 +146,13 @@ class Open311Client:
                                uncertain=sent or form is not None) from None
         return answer(what, status, body)
 
-    def _read(self, what: str, data: Any, model: type[_Lenient]) -> list[Any]:
-        return read(what, data, model)
-
     async def services(self) -> list[Service]:
-        return self._read("services", await self._call("GET", "services.json", params=self._params()), Service)
+        return read("services", await self._call("GET", "services.json", params=self._params()), Service)
 
     async def create(self, fields: dict[str, str]) -> Created:
         """POST requests.json; ``fields`` are the form fields other than the key."""
         form = self._params(fields) | {"api_key": self._key}
-        created: list[Created] = self._read("requests.json", await self._call("POST", "requests.json", form=form),
+        created: list[Created] = read("requests.json", await self._call("POST", "requests.json", form=form),
                                             Created)
         if not created or not (created[0].service_request_id or created[0].token):
             raise Open311Error(f"POST {self.where}/requests.json: the answer has neither a service_request_id "
@@ -164,14 +161,14 @@ class Open311Client:
 
     async def requests(self, ids: Sequence[str]) -> list[ServiceRequest]:
         params = self._params({"service_request_id": ",".join(ids)})
-        return self._read("requests.json", await self._call("GET", "requests.json", params=params), ServiceRequest)
+        return read("requests.json", await self._call("GET", "requests.json", params=params), ServiceRequest)
 
     async def search(self, service_code: str, start: datetime) -> list[ServiceRequest]:
         params = self._params({"service_code": service_code, "start_date": start.isoformat(timespec="seconds")})
-        return self._read("requests.json", await self._call("GET", "requests.json", params=params), ServiceRequest)
+        return read("requests.json", await self._call("GET", "requests.json", params=params), ServiceRequest)
 
     async def token(self, token: str) -> str | None:
         """The request id a token stands for, or None while the endpoint has none yet."""
-        found: list[Created] = self._read("tokens", await self._call("GET", f"tokens/{token}.json",
+        found: list[Created] = read("tokens", await self._call("GET", f"tokens/{token}.json",
                                                                       params=self._params()), Created)
         return found[0].service_request_id if found else None

@@ -9,7 +9,7 @@ hub's (``hub.devices.normal``): ``H.265`` is ``hevc``, kbit/s become bit/s.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -65,7 +65,10 @@ class LensaLogin(_Shape):
     expires_in: float | None = Field(default=None, gt=0)
 
 
-def _checked(model: type[_Shape], body: Any, what: str) -> Any:
+S = TypeVar("S", bound=_Shape)
+
+
+def _checked(model: type[S], body: Any, what: str) -> S:
     try:
         return model.model_validate(body)
     except ValidationError as err:
@@ -76,13 +79,12 @@ def _checked(model: type[_Shape], body: Any, what: str) -> Any:
 
 def login(body: Any, what: str) -> LensaLogin:
     """``POST /api/v1/login``: the session token and how long it lives."""
-    result: LensaLogin = _checked(LensaLogin, body, what)
-    return result
+    return _checked(LensaLogin, body, what)
 
 
 def device(body: Any, what: str) -> LensaDevice:
     """``GET /api/v1/device``: model, serial, channels and their streams, vendor names normalised."""
-    info: LensaDevice = _checked(LensaDevice, body, what)
+    info = _checked(LensaDevice, body, what)
     serial = normal.usable_serial(info.serial, info.mac)
     if serial is None:
         raise DeviceError(f"{what}: the device reports neither a usable serial number nor a MAC address")
@@ -111,5 +113,4 @@ STATES = {"start": EventState.START, "stop": EventState.STOP, "pulse": EventStat
 
 def events(body: Any, what: str) -> LensaEvents:
     """``GET /api/v1/events``: what happened since the cursor, and the next cursor."""
-    result: LensaEvents = _checked(LensaEvents, body, what)
-    return result
+    return _checked(LensaEvents, body, what)

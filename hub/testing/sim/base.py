@@ -103,10 +103,6 @@ class DeviceSimulator:
         self._listeners: set[asyncio.Queue[str]] = set()
 
     @property
-    def basic_only(self) -> bool:
-        return self.auth == "basic"
-
-    @property
     def host(self) -> str:
         return "127.0.0.1"
 
