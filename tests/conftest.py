@@ -143,3 +143,21 @@ def leak_watch(monkeypatch):  # noqa: ANN001, ANN201
         logging.getLogger().removeHandler(handler)
     leaks = watch.leaks()
     assert not leaks, f"secrets left an in-process hub: {leaks}"
+
+
+def assert_strictly_typed(package: Path, tmp_path: Path) -> None:
+    """``package`` (an example plugin's) uses only the hub's public surface, ignores no type error, and
+    passes ``mypy --strict`` against the installed hub, copied away from the hub's source tree, with
+    no MYPYPATH or PYTHONPATH to lean on."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(package, tmp_path / package.name)
+    source = "".join(p.read_text() for p in package.rglob("*.py"))
+    assert "type: ignore" not in source and "hub.core" not in source, "only hub's public surface, typed"
+    env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "PYTHONPATH")}
+    out = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", package.name],
+                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_strictly_typed
 
 EXAMPLE = ROOT / "examples" / "pantau-lensa"
 
@@ -69,11 +69,4 @@ def test_its_own_tests_pass_the_conformance_suite(installed: Path, tmp_path: Pat
 
 
 def test_it_type_checks_against_the_installed_hub_with_nothing_ignored(tmp_path: Path) -> None:
-    package = EXAMPLE / "pantau_lensa"
-    shutil.copytree(package, tmp_path / "pantau_lensa")
-    source = "".join(p.read_text() for p in package.rglob("*.py"))
-    assert "type: ignore" not in source and "hub.core" not in source, "only hub's public surface, typed"
-    env = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "PYTHONPATH")}
-    out = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--no-incremental", "pantau_lensa"],
-                         cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
-    assert out.returncode == 0, out.stdout + out.stderr
+    assert_strictly_typed(EXAMPLE / "pantau_lensa", tmp_path)
