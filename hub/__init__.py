@@ -65,8 +65,9 @@ from hub.core.models import (
     utcnow,
 )
 from hub.core.notify import Notifier, NotifierConfig, PartlyDelivered
-from hub.core.policy import AccessPolicy, Decision
+from hub.core.policy import AccessPolicy, Decision, Reach, Resource
 from hub.core.retry import Backoff, backoff_delay
+from hub.core.selectors import CameraIndex, selects_any
 from hub.core.sources import CameraSource, MediaInput, SourceConfig, SourceContext, UrlMediaInput
 from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
 from hub.http.problems import responses as problem_responses
@@ -78,15 +79,17 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0+unknown"
 
 __all__ = [
-    "AccessDenied", "AccessPolicy", "Action", "Area", "AreaPath", "Backoff", "Camera", "CameraSource",
+    "AccessDenied", "AccessPolicy", "Action", "Area", "AreaPath", "Backoff", "Camera", "CameraIndex", "CameraSource",
     "CameraStatus", "ConfigError", "Decision", "Device", "DeviceAuthFailed", "DeviceError", "DeviceInventory",
     "DeviceKind", "DeviceNotReady", "DeviceUnsupported", "DiscoveredDevice", "Duration", "Event", "EventKind",
     "EventState", "HubContext", "HubError", "HubModel", "LimitReached", "Location", "MediaInput", "NotFound",
     "Notifier", "NotifierConfig", "NotifyError", "PartlyDelivered", "PluginError", "Principal", "PtzAction",
-    "PtzCommand", "PtzPreset", "RegisterAccessPolicy", "RegisterJob", "RegisterMigrations", "RegisterNotifier",
-    "RegisterRoutes", "RegisterSourceType", "RegisterStorageBackend", "Role", "SharedLinks", "Site", "SourceConfig",
-    "SourceContext", "SqlDatabase", "StorageBackend", "StorageConfig", "StorageError", "StorageKeyTaken",
-    "StorageUsage", "Stream", "StreamRole", "UTCDateTime", "UrlMediaInput", "backoff_delay", "camera_id",
-    "check_key", "config_option", "data_dir_option", "fail_on_errors", "format_duration", "hookimpl",
-    "open_database", "problem_responses", "request_context", "request_principal", "utcnow", "__version__",
+    "PtzCommand", "PtzPreset", "Reach", "RegisterAccessPolicy", "RegisterJob", "RegisterMigrations",
+    "RegisterNotifier", "RegisterRoutes", "RegisterSourceType", "RegisterStorageBackend", "Resource", "Role",
+    "SharedLinks", "Site", "SourceConfig", "SourceContext", "SqlDatabase", "StorageBackend", "StorageConfig",
+    "StorageError", "StorageKeyTaken", "StorageUsage", "Stream", "StreamRole", "UTCDateTime", "UrlMediaInput",
+    "backoff_delay", "camera_id", "check_key", "config_option", "data_dir_option", "fail_on_errors",
+    "format_duration", "hookimpl", "open_database", "problem_responses", "request_context", "request_principal",
+    "selects_any",
+    "utcnow", "__version__",
 ]

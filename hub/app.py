@@ -21,6 +21,7 @@ from typing import Any
 
 import uvicorn
 
+from hub.access.grants import GrantPolicy
 from hub.context import RunningHubContext
 from hub.core.bus import EventBus, Subscription
 from hub.core.config import LoadedConfig
@@ -142,6 +143,9 @@ class Hub:
             self.store.users.idle = timedelta(minutes=self.config.http.session_idle_minutes)
             self.store.users.lifetime = timedelta(hours=self.config.http.session_hours)
             await first_admin(self.store, self.data_dir)
+            self.grants = GrantPolicy(self.store.grants)
+            await self.grants.refresh()
+            self.policy.add(self.grants)
             self.storage = build_storage(self.config, self.plugins, self.data_dir)
             secret = self.config.http.link_secret
             self.links = LinkSigner.from_config(secret.get_secret_value() if secret else None,
@@ -152,7 +156,7 @@ class Hub:
             stack.push_async_callback(self._close_sources)
             self._context = RunningHubContext(self.config, self.data_dir, self.inventory, self.store, self.storage,
                                              self.links, self.notifiers, self.publish, self.snapshot,
-                                             self.authorize, self.may)
+                                             self.authorize, self.may, self.visible)
             await self.refresh_inventory()
             await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
@@ -176,6 +180,7 @@ class Hub:
             await self.live.clear_leftovers()
             stack.push_async_callback(self.live.stop)
             self._spawn(self.live.run())
+            self._spawn(self._recheck_access())
             if self.config.health.enabled:
                 self._spawn(self.graph.watch_health(self.publish, self.config.health))
             self._schedule_jobs()
@@ -344,7 +349,7 @@ class Hub:
     async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
                         context: dict[str, Any] | None = None) -> Verdict:
         """Ask the policy engine; audit decisions about video; raise ``AccessDenied`` on no."""
-        verdict = self.policy.evaluate(principal, action, camera, context)
+        verdict = await self.policy.evaluate(principal, action, camera, context)
         if action in AUDITED:
             await self.store.audit.record(principal, action.value, camera.id if camera else None,
                                    verdict.allowed, verdict.reason)
@@ -352,9 +357,50 @@ class Hub:
             raise AccessDenied(f"{action.value} {'on ' + camera.id if camera else ''}: {verdict.reason}")
         return verdict
 
-    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
+    async def may(self, principal: Principal, action: Action, camera: Camera | None = None,
+                  context: dict[str, Any] | None = None) -> bool:
         """Whether the policy engine allows it, with nothing audited (for filtering lists)."""
-        return self.policy.evaluate(principal, action, camera).allowed
+        return (await self.policy.evaluate(principal, action, camera, context)).allowed
+
+    async def visible(self, principal: Principal, action: Action = Action.VIEW_INVENTORY) -> list[str]:
+        """The ids of the cameras ``principal`` may do ``action`` on, in the inventory's order
+        (from the cameras' indexes, ``PolicyEngine.visible``)."""
+        return await self.policy.visible(principal, action, self.inventory.cameras, self.inventory.index)
+
+    async def _recheck_access(self, every: float = 1.0) -> None:
+        """Every second: reload changed grants, and end the live views whose access has ended
+        (a grant revoked or past its hours, a user disabled), so a picture stops within seconds
+        and not at the viewer's next idle timeout."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.grants.refresh()
+                await self._end_refused_views()
+            except Exception:
+                log.exception("re-checking access failed; trying again")
+
+    async def _end_refused_views(self) -> None:
+        viewers = list(self.live.viewers.values())
+        if not viewers:
+            return
+        users = {v.principal.id.removeprefix("user:") for v in viewers if v.principal.id.startswith("user:")}
+        disabled = await self.store.users.disabled_among(users) if users else set()
+        ended = []
+        for viewer in viewers:
+            camera = self.inventory.cameras.get(viewer.camera_id)
+            if camera is None:
+                continue  # the viewers' own expiry drops views of cameras that are gone
+            if viewer.principal.id.removeprefix("user:") in disabled and viewer.principal.id.startswith("user:"):
+                reason = "the user was disabled"
+            else:
+                verdict = await self.policy.evaluate(viewer.principal, Action.VIEW_LIVE, camera)
+                if verdict.allowed:
+                    continue
+                reason = verdict.reason
+            ended.append(viewer.id)
+            await self.store.audit.record(viewer.principal, "live_ended", camera.id, False, reason)
+        if ended:
+            await self.live.end(ended)
 
     async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
         """A JPEG of the camera: from the latest keyframe of a stream the hub already receives

@@ -509,11 +509,13 @@ def _local_time(value: datetime | None) -> str:
 
 
 from hub.cli_audit import audit  # noqa: E402 - the groups are defined there, registered here
+from hub.cli_grants import grant  # noqa: E402
 from hub.cli_users import user, users_group  # noqa: E402
 
 cli.add_command(user)
 cli.add_command(users_group)
 cli.add_command(audit)
+cli.add_command(grant)
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ class RunningHubContext:
     def __init__(self, config: Any, data_dir: Path, inventory: Inventory, store: Store, storage: StorageBackend,
                  links: LinkSigner, notifiers: Mapping[str, Notifier], publish: Callable[[Event], None],
                  snapshot: Callable[[str, float], Awaitable[bytes]], authorize: Callable[..., Awaitable[Any]],
-                 may: Callable[[Principal, Action, Camera | None], bool]) -> None:
+                 may: Callable[..., Awaitable[bool]], visible: Callable[..., Awaitable[list[str]]]) -> None:
         self._config = config
         self._data_dir = data_dir
         self._inventory = inventory
@@ -44,6 +44,7 @@ class RunningHubContext:
         self._snapshot = snapshot
         self._authorize = authorize
         self._may = may
+        self._visible = visible
         self._sites = MappingProxyType({s.id: s for s in config.sites})
         self._areas = MappingProxyType({a.path: a for a in config.areas})
 
@@ -90,8 +91,11 @@ class RunningHubContext:
                         context: dict[str, Any] | None = None) -> None:
         await self._authorize(principal, action, camera, context)
 
-    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
-        return self._may(principal, action, camera)
+    async def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
+        return await self._may(principal, action, camera)
+
+    async def visible_cameras(self, principal: Principal, action: Action) -> list[str]:
+        return await self._visible(principal, action)
 
     def plugin_dir(self, plugin: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", plugin):

@@ -18,6 +18,7 @@ from typing import Any
 from hub.core.errors import DeviceError, NotFound, PluginError
 from hub.core.models import Camera, Device, DeviceInventory
 from hub.core.plugins import Plugins
+from hub.core.selectors import CameraIndex
 from hub.core.sources import CameraSource, SourceContext
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,16 @@ class Inventory:
         self._camera_source: dict[str, str] = {}
         self._by_source: dict[str, list[str]] = {}  # source -> its camera ids, in probe order
         self.errors: dict[str, str] = {}
+        #: Goes up whenever cameras come, go or change (``index`` is rebuilt then).
+        self.version = 0
+        self._index: tuple[int, CameraIndex] | None = None
+
+    @property
+    def index(self) -> CameraIndex:
+        """The cameras by tag, site and area (``hub.core.selectors``), as of the last change."""
+        if self._index is None or self._index[0] != self.version:
+            self._index = (self.version, CameraIndex.of(self.cameras))
+        return self._index[1]
 
     def camera(self, camera_id: str) -> Camera:
         try:
@@ -95,6 +106,8 @@ class Inventory:
                 continue
             self.errors.pop(name, None)
             self._apply(name, result, change)
+        if change:
+            self.version += 1
         return change
 
     def _apply(self, name: str, found: list[DeviceInventory], change: InventoryChange) -> None:

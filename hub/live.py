@@ -40,10 +40,14 @@ class Viewer:
     """One person (or player) watching one camera stream."""
 
     id: str
-    principal_id: str
+    principal: Principal
     camera_id: str
     role: StreamRole
     seen: float  # time.monotonic() of the last request
+
+    @property
+    def principal_id(self) -> str:
+        return self.principal.id
 
 
 class LiveViews:
@@ -80,7 +84,7 @@ class LiveViews:
             self.outputs[key] = output
             self.graph.attach(camera.id, role, output)
             log.info("live view started", extra={"camera": camera.id, "stream": role.value})
-        viewer = Viewer(secrets.token_urlsafe(18), principal.id, camera.id, role, time.monotonic())
+        viewer = Viewer(secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic())
         self.viewers[viewer.id] = viewer
         return viewer
 
@@ -116,6 +120,12 @@ class LiveViews:
         if found is None or (principal is not None and found.principal_id != principal.id):
             raise NotFound("no such live viewer")
         del self.viewers[viewer_id]
+        await self._stop_unwatched()
+
+    async def end(self, viewer_ids: list[str]) -> None:
+        """End these views (their access ended) and the outputs nobody watches any more."""
+        for viewer_id in viewer_ids:
+            self.viewers.pop(viewer_id, None)
         await self._stop_unwatched()
 
     async def expire(self) -> None:

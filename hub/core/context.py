@@ -113,8 +113,12 @@ class HubContext(Protocol):
         """Ask the access policies; ``AccessDenied`` when they say no.  Decisions about video
         are written to the audit log."""
 
-    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
+    async def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
         """Whether the access policies allow it (nothing audited: for filtering lists)."""
+
+    async def visible_cameras(self, principal: Principal, action: Action) -> list[str]:
+        """The ids of the cameras ``principal`` may do ``action`` on, from the cameras' indexes
+        (cheap for a whole city; nothing audited)."""
 
     def plugin_dir(self, plugin: str) -> Path:
         """A folder of the plugin's own under the hub's data directory (made on first use)."""

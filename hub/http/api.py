@@ -20,7 +20,6 @@ from hub.core.models import (
     Camera,
     Event,
     GraphNode,
-    Principal,
     PtzCommand,
     PtzPreset,
     Segment,
@@ -62,15 +61,31 @@ def check_range(start: datetime | None, end: datetime | None, longest: timedelta
         raise HTTPException(400, f"the range may be at most {longest} long")
 
 
-def _visible(hub: ServedHub, who: Principal) -> list[Camera]:
-    """The cameras of the inventory ``who`` may see (the policy's answer, nothing audited)."""
-    return [c for c in hub.inventory.cameras.values() if hub.may(who, Action.VIEW_INVENTORY, c)]
+#: Cameras one page of ``GET /api/v1/cameras`` holds at most.
+PAGE = 500
 
 
 @router.get("/cameras", response_model=list[Camera])
-async def list_cameras(request: Request, who: CurrentPrincipal) -> list[Camera]:
-    """Every camera the caller may see."""
-    return _visible(_hub(request), who)
+async def list_cameras(
+    request: Request, response: Response, who: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=PAGE, description=f"Cameras per page (at most {PAGE}).")] = PAGE,
+    after: Annotated[str | None, Query(max_length=250, description="The last camera id of the page before; "
+                                                                   "the Link header's next page names it.")] = None,
+) -> list[Camera]:
+    """The cameras the caller may see, a page at a time in the inventory's order.  ``X-Total-Count``
+    says how many there are in all; while more follow, ``Link: <...>; rel="next"`` names the next page."""
+    hub = _hub(request)
+    ids = await hub.visible(who)
+    start = 0
+    if after is not None:
+        start = next((n + 1 for n, cam_id in enumerate(ids) if cam_id == after), len(ids))
+    page = ids[start:start + limit]
+    response.headers["X-Total-Count"] = str(len(ids))
+    if start + limit < len(ids):
+        following = request.url.include_query_params(after=page[-1], limit=limit)
+        response.headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    cameras = hub.inventory.cameras
+    return [cameras[c] for c in page if c in cameras]
 
 
 @router.get("/cameras/{camera_id}", response_model=Camera)
@@ -101,7 +116,11 @@ async def recordings(
     """Recorded segments of a camera over a time range, oldest first."""
     hub = _hub(request)
     check_range(start, end)
-    await hub.authorize(who, Action.PLAY_BACK, await _recorded_camera(hub, camera_id))
+    camera = await _recorded_camera(hub, camera_id)
+    floor = hub.grants.history_floor(who, camera, hub.policy.clock())
+    if floor is not None and (start is None or start < floor):
+        start = floor  # a grant's history floor: nothing recorded before it
+    await hub.authorize(who, Action.PLAY_BACK, camera, {"recorded_from": start})
     segments = await hub.store.recordings.segments(camera_id, start, end, limit)
     for seg in segments:
         seg.download_url = str(request.url_for("download_recording", segment_id=seg.id).path)
@@ -122,7 +141,7 @@ async def download(segment_id: Annotated[int, Path(ge=1, le=2**63 - 1, descripti
         camera = await _recorded_camera(hub, seg.camera_id)
     except NotFound:
         raise AccessDenied("recording of an unknown camera") from None
-    await hub.authorize(who, Action.PLAY_BACK, camera, {"segment": segment_id})
+    await hub.authorize(who, Action.PLAY_BACK, camera, {"segment": segment_id, "recorded_from": seg.start})
     filename = f"{seg.camera_id.replace(':', '_')}-{seg.start:%Y%m%dT%H%M%SZ}.mp4"
     headers = {"X-Content-SHA256": seg.sha256}
     local = hub.storage.local_path(key)
@@ -152,7 +171,8 @@ async def export(
     hub = _hub(request)
     check_range(start, end, longest=EXPORT_MAX)
     camera = await _recorded_camera(hub, camera_id)
-    await hub.authorize(who, Action.EXPORT, camera, {"start": start.isoformat(), "end": end.isoformat()})
+    await hub.authorize(who, Action.EXPORT, camera, {"start": start.isoformat(), "end": end.isoformat(),
+                                                     "recorded_from": start})
     work = hub.data_dir / "exports" / uuid.uuid4().hex
     result = await export_range(hub.store.recordings, hub.storage, camera_id, start, end, work)
     filename = f"{camera_id.replace(':', '_')}-{result.start:%Y%m%dT%H%M%SZ}-{int(result.seconds)}s.mp4"
@@ -223,7 +243,7 @@ async def streams(request: Request, who: CurrentPrincipal) -> list[GraphNode]:
     """Stream-graph nodes of the cameras the caller may see, with their figures
     (fps, bitrate, last packet, reconnects, errors)."""
     hub = _hub(request)
-    visible = {c.id for c in _visible(hub, who)}
+    visible = set(await hub.visible(who))
     return [n for n in hub.graph.nodes() if n.camera_id in visible]
 
 
@@ -260,15 +280,17 @@ async def live_join(
                        **problems.responses(503)})
 async def live_file(viewer_id: str, name: str, request: Request, who: CurrentPrincipal) -> Response:
     """The HLS playlist (``index.m3u8``) or a segment of a live view.  The first playlist
-    request waits for the first segment; the access policy is asked again on every playlist."""
+    request waits for the first segment; the access policy is asked again on every playlist
+    and segment, so a grant revoked or past its hours stops the picture at once."""
     hub = _hub(request)
     viewer = hub.live.viewer(viewer_id, who)
+    camera = hub.inventory.camera(viewer.camera_id)
+    verdict = await hub.policy.evaluate(who, Action.VIEW_LIVE, camera)
+    if not verdict.allowed:  # e.g. a parent's access that ends with the school day, a revoked grant
+        await hub.live.end([viewer.id])
+        await hub.store.audit.record(who, "live_ended", camera.id, False, verdict.reason)
+        raise AccessDenied(f"view_live on {camera.id}: {verdict.reason}")
     if name == "index.m3u8":
-        camera = hub.inventory.camera(viewer.camera_id)
-        verdict = hub.policy.evaluate(who, Action.VIEW_LIVE, camera)
-        if not verdict.allowed:  # e.g. a parent's access that ends with the school day
-            await hub.live.leave(viewer.id)
-            raise AccessDenied(f"view_live on {camera.id}: {verdict.reason}")
         path = await hub.live.playlist(viewer)
         if path is None:
             raise HTTPException(503, "the camera has not sent a picture yet", headers={"Retry-After": "2"})
@@ -289,15 +311,16 @@ async def live_leave(viewer_id: str, request: Request, who: CurrentPrincipal) ->
 
 
 @router.get("/events", response_model=list[Event])
-async def events(request: Request, camera_id: str | None = None,
-                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 who: Any = require(Action.VIEW_INVENTORY)) -> list[Event]:
+async def events(request: Request, who: CurrentPrincipal, camera_id: str | None = None,
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[Event]:
     """Recent events, newest first: those of the cameras the caller may see (a caller who may
     see every camera also sees the events of devices and of cameras no longer in the inventory)."""
     hub = _hub(request)
     if camera_id is not None and (camera := hub.inventory.cameras.get(camera_id)) is not None:
         await hub.authorize(who, Action.VIEW_INVENTORY, camera)
-    visible = [c.id for c in _visible(hub, who)]
+    visible = await hub.visible(who)
+    if not visible:
+        return []
     limited = None if len(visible) == len(hub.inventory.cameras) else visible
     if limited is not None and camera_id is not None and camera_id not in limited:
         return []  # a camera no longer in the inventory: only those who see everything see its past

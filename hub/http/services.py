@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from fastapi import Request
 
 if TYPE_CHECKING:
+    from hub.access.grants import GrantPolicy
     from hub.core.context import HubContext
     from hub.core.models import Action, Camera, Principal
     from hub.core.notify import Notifier
@@ -50,7 +51,12 @@ class ServedHub(Protocol):
     async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
                         context: dict[str, Any] | None = None) -> Verdict: ...
 
-    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool: ...
+    grants: GrantPolicy
+
+    async def may(self, principal: Principal, action: Action, camera: Camera | None = None,
+                  context: dict[str, Any] | None = None) -> bool: ...
+
+    async def visible(self, principal: Principal, action: Action = ...) -> list[str]: ...
 
     async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes: ...
 

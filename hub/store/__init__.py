@@ -9,6 +9,7 @@ each concern its repository, small enough to read at once:
 - ``status``: camera status history, availability
 - ``tokens``: API tokens
 - ``users``: users (argon2id passwords) and their web sessions
+- ``grants``: who may do what on which cameras, when
 - ``audit``: the access audit log
 
 A plugin owns its tables the same way: declared on a base of its own,
@@ -25,6 +26,7 @@ from hub.store.audit import AuditLog
 from hub.store.cameras import CameraRecords
 from hub.store.database import Base, Database, RawJSON, UTCDateTime, database_url
 from hub.store.events import EventRecords
+from hub.store.grants import Grants
 from hub.store.recordings import Recordings
 from hub.store.status import StatusHistory
 from hub.store.tokens import TOKEN_CACHE_SECONDS, TOKEN_PREFIX, Tokens
@@ -45,6 +47,7 @@ class Store:
         self.status = StatusHistory(self.db)
         self.tokens = Tokens(self.db)
         self.users = Users(self.db)
+        self.grants = Grants(self.db)
         self.audit = AuditLog(self.db)
 
     @property

@@ -36,7 +36,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 #: Shortest password the hub accepts from a person.
 MIN_PASSWORD = 10
 #: Seconds a checked session is trusted before its row is read again (a live view asks every second).
-SESSION_CACHE_SECONDS = 5.0
+SESSION_CACHE_SECONDS = 2.0
 
 _hasher = PasswordHasher()
 
@@ -200,6 +200,13 @@ class Users:
     async def set_disabled(self, username: str, disabled: bool = True) -> None:
         """Disable (or enable) a user; disabling ends every session of the user."""
         await self._change(username, disabled=disabled)
+
+    async def disabled_among(self, usernames: set[str]) -> set[str]:
+        """Those of ``usernames`` that are disabled or no longer exist."""
+        async with self.db.session() as s:
+            active = set((await s.scalars(select(UserRow.username).where(
+                UserRow.username.in_(usernames), UserRow.disabled.is_(False)))).all())
+        return usernames - active
 
     async def _change(self, username: str, **values: Any) -> None:
         async with self.db.session.begin() as s:

@@ -111,8 +111,11 @@ class TestContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
+    async def may(self, principal: Principal, action: Action, camera: Camera | None = None) -> bool:
         return self.allow
+
+    async def visible_cameras(self, principal: Principal, action: Action) -> list[str]:
+        return list(self.cameras) if self.allow else []
 
     @property
     def database(self) -> SqlDatabase:

@@ -73,12 +73,7 @@ async def reports(
     context, who = request_context(request), request_principal(request)
     found = await ReportStore(context.database).reports(notifier, ReportState.OPEN if overdue else state, camera,
                                                         limit=limit)
-    manager = context.may(who, Action.MANAGE)
-    out = []
-    for report in found:
-        if overdue and not report.overdue:
-            continue
-        cam = context.cameras.get(report.camera_id or "")
-        if manager or (cam is not None and context.may(who, Action.VIEW_INVENTORY, cam)):
-            out.append(report)
-    return out
+    manager = await context.may(who, Action.MANAGE)
+    visible = set() if manager else set(await context.visible_cameras(who, Action.VIEW_INVENTORY))
+    return [report for report in found if not (overdue and not report.overdue)
+            and (manager or (report.camera_id or "") in visible)]

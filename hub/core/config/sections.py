@@ -29,6 +29,23 @@ class HubSection(HubModel):
         default=Path("data"),
         description="Where the hub keeps its database, spool and local recordings; relative to hub.yaml.",
     )
+    time_zone: str = Field(
+        default="Asia/Jakarta", pattern=r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$",
+        description="The hub's time zone (Asia/Jakarta, Asia/Makassar, Asia/Jayapura): for dates given without "
+        "one on the command line and for times shown to people.",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)") \
+                from None
+        return value
 
 
 class HttpConfig(HubModel):

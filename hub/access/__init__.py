@@ -1,0 +1,1 @@
+"""Access: who may do what, when (grants and their hours, the policy that reads them)."""
