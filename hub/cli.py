@@ -445,7 +445,7 @@ def token() -> None:
 @click.option("--name", default=None, help="A label to recognise the token by.")
 @click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Expire after this many days (default: never).")
-@click.option("--scope", "scopes", multiple=True, metavar="camera:ID|area:PATH|tag:TAG",
+@click.option("--scope", "scopes", multiple=True, metavar="camera:ID|area:PATH|site:ID|tag:TAG",
               help="Only these cameras (repeat for more): one camera, an area and all under it, or a tag.")
 @config_option
 @data_dir_option
@@ -510,12 +510,15 @@ def _local_time(value: datetime | None) -> str:
 
 from hub.cli_audit import audit  # noqa: E402 - the groups are defined there, registered here
 from hub.cli_grants import grant  # noqa: E402
+from hub.cli_schools import classroom, parent  # noqa: E402
 from hub.cli_users import user, users_group  # noqa: E402
 
 cli.add_command(user)
 cli.add_command(users_group)
 cli.add_command(audit)
 cli.add_command(grant)
+cli.add_command(classroom)
+cli.add_command(parent)
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ grant's id is printed last.  A running hub takes a change within a second.
 
 from __future__ import annotations
 
-import getpass
 import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -22,19 +21,11 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.access.schedule import ScheduleError, zone
-from hub.commands import config_option, data_dir_option, fail_on_errors, load, with_store
+from hub.commands import cli_principal, config_option, data_dir_option, fail_on_errors, load, with_store
 from hub.core.errors import NotFound
 from hub.core.models import Action
 from hub.store import Store
 from hub.store.grants import Grant, GrantError
-
-
-def _operator() -> str:
-    """Who acts on the command line: the account that holds the hub's files."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli"
 
 
 def principal_of(name: str) -> str:
@@ -128,7 +119,7 @@ def grant_add(name: str, actions: str, cameras: tuple[str, ...], areas: tuple[st
         await _exists(store, principal)
         return await store.grants.add(
             principal, [a.strip() for a in actions.split(",") if a.strip()],  # type: ignore[misc]
-            chosen, created_by=_operator(), hours=hours, time_zone=time_zone, closed_on=_days(closed),
+            chosen, created_by=cli_principal().id, hours=hours, time_zone=time_zone, closed_on=_days(closed),
             valid_from=moment(valid_from, time_zone), valid_until=moment(valid_until, time_zone, end_of_day=True),
             history_from=moment(history_from, time_zone), note=note)
 
@@ -171,5 +162,5 @@ def grant_list(name: str | None, include_revoked: bool, as_json: bool, config_fi
 @fail_on_errors
 def grant_revoke(grant_id: str, config_file: Path, data_dir: Path | None) -> None:
     """Revoke a grant (kept, marked revoked); a running hub ends the live views it allowed within seconds."""
-    revoked = with_store(config_file, data_dir, lambda store: store.grants.revoke(grant_id, _operator()))
+    revoked = with_store(config_file, data_dir, lambda store: store.grants.revoke(grant_id, cli_principal().id))
     click.echo(f"Revoked grant {revoked.id} of {revoked.principal}.", err=True)

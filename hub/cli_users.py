@@ -53,7 +53,7 @@ def user() -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="Role of the user.")
 @click.option("--name", "display_name", default=None, help="The name shown for the user (default: the username).")
-@click.option("--scope", "scopes", multiple=True, metavar="camera:ID|area:PATH|tag:TAG",
+@click.option("--scope", "scopes", multiple=True, metavar="camera:ID|area:PATH|site:ID|tag:TAG",
               help="Only these cameras (repeat for more).")
 @click.option("--locale", type=click.Choice(["id", "en"]), default="id", show_default=True,
               help="Language of the user's pages.")

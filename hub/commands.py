@@ -22,6 +22,7 @@ import click
 
 from hub.core.config import DEFAULT_CONFIG, LoadedConfig, load_config
 from hub.core.errors import ConfigError, HubError
+from hub.core.models import Principal, Role
 from hub.core.plugins import Plugins
 
 if TYPE_CHECKING:
@@ -109,3 +110,16 @@ def with_store(config_file: Path, data_dir: Path | None, work: Callable[[Store],
             return await work(store)
 
     return asyncio.run(run())
+
+
+def cli_principal() -> Principal:
+    """Who acts on the command line, for the audit log: the account that holds the hub's files
+    (it can read the database, so it may do anything)."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "unknown"
+    return Principal(id=f"cli:{name}", name=name, role=Role.ADMIN)
+

@@ -15,6 +15,8 @@ the hub's failures without catching programming mistakes::
     ├── NotifyError            a notifier could not deliver (the outbox retries)
     ├── AccessDenied           the policy engine refused an action
     ├── LimitReached           a principal holds as much of something as it may (live views)
+    ├── InvalidInput           what was asked cannot be done so (a bad grant, a short password)
+    ├── Gone                   it existed, and may not be used any more (a used invitation)
     └── NotFound               an inventory item or recording does not exist
 
 Messages name what failed (host and port, camera id, storage key) and never
@@ -150,6 +152,20 @@ class LimitReached(HubError):
 
     code = "limit_reached"
     title = "Limit reached"
+
+
+class InvalidInput(HubError):
+    """What a user, a script or a partner asked for cannot be done so; the message says what to change."""
+
+    code = "invalid_input"
+    title = "The request cannot be done so"
+
+
+class Gone(HubError):
+    """It existed and may not be used any more (an invitation used or expired)."""
+
+    code = "gone"
+    title = "No longer available"
 
 
 class NotFound(HubError):

@@ -447,6 +447,8 @@ class Action(StrEnum):
     CONTROL_PTZ = "control_ptz"
     MANAGE = "manage"
     ONBOARD = "onboard"
+    #: Invite and revoke the parents of a site's classrooms (school admins, for their school).
+    MANAGE_PARENTS = "manage_parents"
 
 
 class NodeKind(StrEnum):

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, page, problems, sessions, shared
+from hub.http import api, page, problems, schools, sessions, shared
 from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
@@ -41,8 +41,10 @@ def create_app(hub: ServedHub) -> FastAPI:
 
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(sessions.router, prefix="/api/v1")
+    app.include_router(schools.router, prefix="/api/v1")
     _mount_plugin_routes(app, hub)
     app.include_router(shared.router)
+    app.include_router(schools.pages)
     app.include_router(page.router)
     return app
 

@@ -33,8 +33,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
-#: API paths a request with a body may reach unauthenticated: signing in.
+#: API paths a request with a body may reach unauthenticated: signing in, and (by its prefix)
+#: setting a password with an invitation, whose token is the authority.
 OPEN = {"/api/v1/session"}
+OPEN_PREFIXES = ("/api/v1/invites/",)
 
 
 def allowed_hosts(http: HttpConfig) -> set[str]:
@@ -115,7 +117,8 @@ class Guard:
                                      "add it to http.allowed_hosts")
         length = headers.get("content-length")
         has_body = scope["method"] in WITH_BODY and (length not in (None, "0") or "transfer-encoding" in headers)
-        if has_body and scope["path"].startswith("/api/") and scope["path"] not in OPEN:
+        path = scope["path"]
+        if has_body and path.startswith("/api/") and path not in OPEN and not path.startswith(OPEN_PREFIXES):
             await authenticate(scope, headers)
         if length is not None and length.isascii() and length.isdigit() and int(length) > self.max_body:
             raise _TooLarge(self.max_body)

@@ -24,7 +24,7 @@ from sqlalchemy import Boolean, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.access.schedule import Schedule, ScheduleError, zone
-from hub.core.errors import HubError, NotFound
+from hub.core.errors import InvalidInput, NotFound
 from hub.core.models import Action, HubModel, utcnow
 from hub.core.selectors import check_selector
 from hub.store.database import Base, Database, UTCDateTime
@@ -33,7 +33,7 @@ from hub.store.database import Base, Database, UTCDateTime
 RECORDED = {Action.PLAY_BACK, Action.EXPORT}
 
 
-class GrantError(HubError):
+class GrantError(InvalidInput):
     """A grant cannot be made as asked (no such action, a selector or hours that cannot be read)."""
 
     code = "grant_invalid"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import time
 from datetime import datetime
@@ -19,6 +18,7 @@ from sqlalchemy import String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.models import Principal, Role, utcnow
+from hub.core.selectors import check_selector
 from hub.store.database import Base, Database, UTCDateTime
 
 TOKEN_PREFIX = "pt"
@@ -28,16 +28,11 @@ TOKEN_CACHE_SECONDS = 10.0
 TOKEN_CACHE_SIZE = 10_000
 
 
-#: A scope limits a token to some cameras: one camera, an area and everything under it, or a tag.
-SCOPE = re.compile(r"^(camera:[A-Za-z0-9._:-]{1,250}|area:[a-z0-9][a-z0-9_/-]{0,250}|tag:[^\s]{1,100})$")
-
-
 def check_scopes(scopes: list[str]) -> list[str]:
-    """``scopes`` as given, or ``ValueError`` naming the first one that is not ``camera:ID``,
-    ``area:PATH`` or ``tag:TAG``."""
+    """``scopes`` as given (selectors: ``camera:ID``, ``area:PATH``, ``site:ID``, ``tag:TAG``, or
+    terms joined with ``&``; ``hub.core.selectors``), or ``ValueError`` naming the first that is not."""
     for scope in scopes:
-        if not SCOPE.fullmatch(scope):
-            raise ValueError(f"scope {scope[:60]!r} is not camera:ID, area:PATH or tag:TAG")
+        check_selector(scope)
     return list(dict.fromkeys(scopes))
 
 

@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hub.core.errors import HubError, NotFound
+from hub.core.errors import InvalidInput, NotFound
 from hub.core.models import Principal, Role, utcnow
 from hub.store.database import Base, Database, UTCDateTime
 from hub.store.tokens import check_scopes
@@ -57,7 +57,7 @@ async def _hash(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 
 
-class UserError(HubError):
+class UserError(InvalidInput):
     """A user cannot be made or changed as asked (a bad name, a short password, a name taken)."""
 
     code = "user_invalid"

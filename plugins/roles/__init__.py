@@ -28,6 +28,7 @@ from hub import (
     Principal,
     Reach,
     RegisterAccessPolicy,
+    Resource,
     Role,
     hookimpl,
     selects_any,
@@ -35,10 +36,12 @@ from hub import (
 
 ALLOWED: dict[Role, set[Action]] = {
     Role.ADMIN: set(Action),
-    Role.OPERATOR: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.CONTROL_PTZ},
+    Role.OPERATOR: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.CONTROL_PTZ,
+                    Action.MANAGE_PARENTS},
     Role.VIEWER: {Action.VIEW_INVENTORY, Action.VIEW_LIVE},
     Role.AREA_HEAD: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK},
     Role.WATCH: {Action.VIEW_INVENTORY, Action.VIEW_LIVE},
+    Role.SCHOOL_ADMIN: {Action.VIEW_INVENTORY, Action.MANAGE_PARENTS},
 }
 #: Roles that mean something only within their scopes: without one their role gives them no camera.
 SCOPED = {Role.AREA_HEAD, Role.WATCH, Role.SCHOOL_ADMIN, Role.PARENT, Role.PARTNER_OWNER}
@@ -48,6 +51,12 @@ class RolePolicy:
     name = "roles"
 
     def decide(self, principal: Principal, action: Action, camera: Camera | None, context: dict[str, Any]) -> Decision:
+        resource = context.get("resource")
+        if camera is None and isinstance(resource, Resource) and resource.kind == "site":
+            if principal.scopes and f"site:{resource.id}" not in principal.scopes:
+                return Decision.DENY  # a school admin manages their own school, not the next one
+            if principal.role in SCOPED and not principal.scopes:
+                return Decision.ABSTAIN
         if camera is not None and principal.scopes and not selects_any(principal.scopes, camera):
             return Decision.DENY
         if camera is not None and principal.role in SCOPED and not principal.scopes:

@@ -41,4 +41,4 @@ def test_a_scope_that_is_no_scope_is_refused_by_the_command(hub_factory) -> None
     hub = hub_factory(demo_hub_yaml(), start=False)
     out = hub.pantau("token", "create", "--role", "viewer", "--scope", "camera", "-c", str(hub.config),
                      "--data-dir", str(hub.data_dir), check=False)
-    assert out.returncode == 2 and "scope 'camera' is not camera:ID, area:PATH or tag:TAG" in out.stderr
+    assert out.returncode == 2 and "'camera' names no cameras: use camera:ID, area:PATH, site:ID" in out.stderr

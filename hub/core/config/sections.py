@@ -76,6 +76,13 @@ class HttpConfig(HubModel):
     session_hours: float = Field(
         default=12, gt=0, le=24 * 30, description="No web session lasts longer than this, used or not.")
 
+    def base_url(self) -> str:
+        """Where people reach the hub: ``public_url``, else its own address and port."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
 
 class DatabaseConfig(HubModel):
     url: SecretStr | None = Field(
