@@ -204,6 +204,9 @@ class Hub:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if hasattr(self, "store"):
+            with contextlib.suppress(Exception):  # the repeats counted so far are not lost
+                await self.store.audit.flush(everything=True)
         await self._stack.aclose()
 
     async def run(self) -> None:
@@ -350,11 +353,13 @@ class Hub:
                         context: dict[str, Any] | None = None) -> Verdict:
         """Ask the policy engine; audit decisions about video; raise ``AccessDenied`` on no."""
         verdict = await self.policy.evaluate(principal, action, camera, context)
-        if action in AUDITED:
+        audited = action in AUDITED or not verdict.allowed
+        if audited:  # a snapshot refreshed every few seconds is one row and a count, not a row a fetch
             await self.store.audit.record(principal, action.value, camera.id if camera else None,
-                                   verdict.allowed, verdict.reason)
+                                          verdict.allowed, verdict.reason, coalesce=True)
         if not verdict.allowed:
-            raise AccessDenied(f"{action.value} {'on ' + camera.id if camera else ''}: {verdict.reason}")
+            raise AccessDenied(f"{action.value} {'on ' + camera.id if camera else ''}: {verdict.reason}",
+                               audited=True)
         return verdict
 
     async def may(self, principal: Principal, action: Action, camera: Camera | None = None,
@@ -376,6 +381,7 @@ class Hub:
             try:
                 await self.grants.refresh()
                 await self._end_refused_views()
+                await self.store.audit.flush()
             except Exception:
                 log.exception("re-checking access failed; trying again")
 

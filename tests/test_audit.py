@@ -40,9 +40,10 @@ async def test_a_changed_deleted_or_reordered_row_breaks_the_chain_there(tmp_pat
 def test_pantau_audit_verify_names_the_row_and_checks_a_head_kept_elsewhere(hub_factory) -> None:  # noqa: ANN001
     hub = hub_factory(demo_hub_yaml())
     with hub.client("operator") as operator:
-        cam = operator.get("/api/v1/cameras").json()[0]["id"]
-        for _ in range(3):
-            assert operator.get(f"/api/v1/cameras/{cam}/recordings").status_code == 200  # audited: playback
+        cams = [c["id"] for c in operator.get("/api/v1/cameras").json()]
+        for cam in cams:  # audited: playback, one row each
+            assert operator.get(f"/api/v1/cameras/{cam}/recordings").status_code == 200
+        assert operator.get(f"/api/v1/cameras/{cams[0]}/snapshot").status_code == 200  # and a live picture
     hub.stop()
 
     def verify(*extra: str) -> subprocess.CompletedProcess[str]:
@@ -104,3 +105,38 @@ def test_the_audit_api_filters_by_principal_camera_action_outcome_and_time(hub_f
     assert {r["camera_id"] for r in of_camera} == {cams[0]} and all(r["allowed"] for r in of_camera)
     assert none_later == [] and naive.status_code == 400
     assert {r["principal"] for r in by_viewer} == {refused[0]["principal"]}
+
+
+def test_refusals_are_kept_with_the_address_and_repeats_are_counted_not_written(hub_factory) -> None:  # noqa: ANN001
+    import httpx
+
+    hub = hub_factory(demo_hub_yaml())
+    with hub.client("viewer") as viewer, hub.client() as admin:
+        cam = viewer.get("/api/v1/cameras").json()[0]["id"]
+        for _ in range(10):  # a page refreshing the snapshot
+            assert viewer.get(f"/api/v1/cameras/{cam}/snapshot").status_code == 200
+        for _ in range(5):
+            assert httpx.get(hub.url + "/api/v1/cameras").status_code == 401
+        for _ in range(3):
+            assert httpx.get(hub.url + "/api/v1/cameras", headers={"Authorization": "Bearer pt_abc_guess"}
+                             ).status_code == 401
+        assert viewer.get("/api/v1/sources").status_code == 403  # refused by a role: written by the guard
+        rows = admin.get("/api/v1/audit", params={"limit": 1000}).json()
+    snapshots = [r for r in rows if r["action"] == "view_live" and r["camera_id"] == cam]
+    assert len(snapshots) == 1 and snapshots[0]["address"] == "127.0.0.1" and snapshots[0]["count"] == 1
+    unauthenticated = [r for r in rows if r["action"] == "http_401"]
+    assert len(unauthenticated) == 1 and unauthenticated[0]["address"] == "127.0.0.1"
+    assert unauthenticated[0]["reason"] == "GET /api/v1/cameras" and "guess" not in str(rows)
+    assert [r["reason"] for r in rows if r["action"] == "manage"] == ["no policy allows it"]
+    assert not [r for r in rows if r["action"] == "http_403"], "a refusal the policy wrote is not written twice"
+    hub.stop()  # the repeats counted so far are written when the hub stops
+
+    db = sqlite3.connect(hub.data_dir / "pantau.db")
+    counted = dict(db.execute("SELECT action, SUM(count) FROM audit_log GROUP BY action").fetchall())
+    rows_of = dict(db.execute("SELECT action, COUNT(*) FROM audit_log GROUP BY action").fetchall())
+    db.close()
+    assert counted["view_live"] == 10 and rows_of["view_live"] == 2
+    assert counted["http_401"] == 8 and rows_of["http_401"] == 2
+    verified = subprocess.run([sys.executable, "-m", "hub", "audit", "verify", "-c", str(hub.config),
+                               "--data-dir", str(hub.data_dir)], capture_output=True, text=True, timeout=60)
+    assert verified.returncode == 0, verified.stderr

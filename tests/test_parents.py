@@ -82,6 +82,9 @@ def test_an_invited_parent_sets_a_password_and_watches_only_their_classroom(hub_
             hub.tokens.append(more.json()["link"].rsplit("/", 1)[-1])
             assert school.post("/api/v1/sites/smpn-4/parents", json={
                 "classroom": "9Z", "name": "Ibu Ani", "until": "2027-06-30"}).status_code == 404
+            trail = school.get("/api/v1/audit", params={"limit": 1000}).json()
+            assert trail and all(r["camera_id"] in {c["id"] for c in cams} | {gate} for r in trail), \
+                "a school admin reads the entries about the school's cameras, not the hub's sign-ins"
             assert school.delete("/api/v1/parents/ortu.sari").status_code == 204
         assert parent.get("/api/v1/cameras").status_code == 401, "a revoked parent is signed out"
     states = {p["username"]: p["invitation"] for p in json.loads(hub.pantau("parent", "list", "--json", *args).stdout)}

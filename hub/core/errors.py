@@ -146,6 +146,11 @@ class AccessDenied(HubError):
     code = "access_denied"
     title = "Access denied"
 
+    def __init__(self, message: str = "", *, audited: bool = False) -> None:
+        super().__init__(message)
+        #: The refusal is in the audit log already (the HTTP guard writes the others).
+        self.audited = audited
+
 
 class LimitReached(HubError):
     """A principal already holds as much of something as it may (live views, say)."""

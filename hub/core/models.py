@@ -449,6 +449,8 @@ class Action(StrEnum):
     ONBOARD = "onboard"
     #: Invite and revoke the parents of a site's classrooms (school admins, for their school).
     MANAGE_PARENTS = "manage_parents"
+    #: Read the audit log (of the cameras one may do it on; admins and operators all of it).
+    READ_AUDIT = "read_audit"
 
 
 class NodeKind(StrEnum):

@@ -289,7 +289,7 @@ async def live_file(viewer_id: str, name: str, request: Request, who: CurrentPri
     if not verdict.allowed:  # e.g. a parent's access that ends with the school day, a revoked grant
         await hub.live.end([viewer.id])
         await hub.store.audit.record(who, "live_ended", camera.id, False, verdict.reason)
-        raise AccessDenied(f"view_live on {camera.id}: {verdict.reason}")
+        raise AccessDenied(f"view_live on {camera.id}: {verdict.reason}", audited=True)
     if name == "index.m3u8":
         path = await hub.live.playlist(viewer)
         if path is None:
@@ -372,9 +372,15 @@ async def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 
                                                     "e.g. view_live, play_back, export, sign_in.")] = None,
                 allowed: Annotated[bool | None, Query(description="Only what was allowed (true) or refused.")] = None,
                 start: datetime | None = None, end: datetime | None = None,
-                who: Any = require(Action.MANAGE)) -> list[dict[str, Any]]:
-    """Access decisions about video (live, playback, export, PTZ) and sign-ins, newest first,
-    filtered by principal, camera, action, outcome and time (``start``/``end`` with a zone)."""
+                who: Any = require(Action.READ_AUDIT)) -> list[dict[str, Any]]:
+    """Access decisions (live, playback, export, PTZ, refusals of every kind with the caller's
+    address) and sign-ins, newest first, filtered by principal, camera, action, outcome and time
+    (``start``/``end`` with a zone).  Admins and operators read it all; anyone else who may read
+    the audit (a school admin, a partner owner) reads the entries about the cameras they manage."""
     check_range(start, end)
-    return await _hub(request).store.audit.entries(  # type: ignore[no-any-return]
-        limit, principal=principal, camera_id=camera_id, action=action, allowed=allowed, start=start, end=end)
+    hub = _hub(request)
+    mine = await hub.visible(who, Action.READ_AUDIT)
+    cameras = None if not who.scopes and len(mine) == len(hub.inventory.cameras) else mine
+    return await hub.store.audit.entries(  # type: ignore[no-any-return]
+        limit, principal=principal, camera_id=camera_id, action=action, allowed=allowed, start=start, end=end,
+        cameras=cameras)

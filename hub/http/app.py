@@ -7,6 +7,8 @@ Errors answer as ``application/problem+json`` with a stable code (``hub.http.pro
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
@@ -33,7 +35,15 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.state.login_failures = FailureLimiter(hub.config.http.auth_failures_per_minute)
 
     problems.install(app)
-    app.add_middleware(Guard, hosts=allowed_hosts(hub.config.http), max_body=hub.config.http.max_body_kb * 1024)
+
+    async def refused(scope: Any, status: int) -> None:
+        known = scope.get("state", {}).get("principal")
+        who = known.id if known is not None else "anonymous"
+        await hub.store.audit.record(who, f"http_{status}", None, False,
+                                     f"{scope['method']} {scope['path'][:200]}", coalesce=True)
+
+    app.add_middleware(Guard, hosts=allowed_hosts(hub.config.http), max_body=hub.config.http.max_body_kb * 1024,
+                       refused=refused)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, object]:

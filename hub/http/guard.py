@@ -10,7 +10,11 @@ An ASGI middleware in front of the whole app (``Guard``):
   and the body may be ``http.max_body_kb`` at most: announced larger, it is
   refused at once; streamed larger, it is cut off where it crosses the cap;
 - every answer says ``X-Content-Type-Options: nosniff``, and JSON answers
-  ``Cache-Control: no-store`` unless the route set its own.
+  ``Cache-Control: no-store`` unless the route set its own;
+- every 401 and 403 is in the audit log with the caller's address
+  (``refused``; those the policy engine refused are there already), repeats
+  counted rather than written one by one, and the address of each request
+  is where the audit log finds it (``hub.store.audit.request_address``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from starlette.exceptions import HTTPException
 from hub.core.config import HttpConfig
 from hub.http.auth import authenticate
 from hub.http.problems import http_problem
+from hub.store.audit import request_address
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -67,16 +72,29 @@ class _TooLarge(HTTPException):
         super().__init__(413, f"the body may be {limit // 1024} KiB at most")
 
 
+#: What the guard calls with a refused request's scope and status (401 or 403).
+Refused = Callable[[Scope, int], Awaitable[None]]
+
+
 class Guard:
-    def __init__(self, app: ASGIApp, hosts: set[str], max_body: int) -> None:
+    def __init__(self, app: ASGIApp, hosts: set[str], max_body: int, refused: Refused | None = None) -> None:
         self.app = app
         self.hosts = hosts
         self.max_body = max_body
+        self.refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        client = scope.get("client")
+        address = request_address.set(client[0][:64] if client else None)
+        try:
+            await self._serve(scope, receive, send)
+        finally:
+            request_address.reset(address)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
         seen = 0
 
@@ -84,6 +102,10 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                status = message.get("status", 200)
+                if status in (401, 403) and self.refused is not None \
+                        and not scope.get("state", {}).get("audited"):
+                    await self.refused(scope, status)
                 names = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(b"x-content-type-options", b"nosniff")]
                 kind = next((v for k, v in message.get("headers", []) if k.lower() == b"content-type"), b"")

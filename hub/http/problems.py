@@ -96,6 +96,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HubError)
     async def hub_error(request: Request, exc: HubError) -> JSONResponse:
+        if isinstance(exc, AccessDenied) and exc.audited:
+            request.state.audited = True  # the guard need not write it again
         return problem(status_of(exc), exc.code, exc.title, str(exc))
 
     @app.exception_handler(HTTPException)

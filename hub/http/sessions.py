@@ -60,10 +60,11 @@ async def sign_in(body: Login, request: Request, response: Response) -> SessionI
         limiter.failed(*keys)
         log.warning("sign-in failed", extra={"address": address, "username": body.username[:64]})
         await hub.store.audit.record(Principal(id=f"user:{body.username[:64]}", role=Role.VIEWER), "sign_in",
-                                     None, False, f"wrong username or password (from {address})")
+                                     None, False, "wrong username or password", coalesce=True)
+        request.state.audited = True
         raise HTTPException(401, "wrong username or password")
     session = await hub.store.users.start_session(who)
-    await hub.store.audit.record(who, "sign_in", None, True, f"from {address}")
+    await hub.store.audit.record(who, "sign_in", None, True, "")
     response.set_cookie(SESSION_COOKIE, session.id, httponly=True, samesite="lax", secure=_secure(request),
                         path="/", max_age=int(hub.store.users.lifetime.total_seconds()))
     return SessionInfo(username=who.id.removeprefix("user:"), name=who.name, role=who.role,
