@@ -22,6 +22,7 @@ from typing import Any
 import uvicorn
 
 from hub.access.grants import GrantPolicy
+from hub.access.public import PUBLIC, PublicGate
 from hub.context import RunningHubContext
 from hub.core.bus import EventBus, Subscription
 from hub.core.config import LoadedConfig
@@ -154,6 +155,11 @@ class Hub:
             self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir),
                                        keep_status=self.config.health.enabled)
             stack.push_async_callback(self._close_sources)
+            self.public = PublicGate(self.store.scenes, self.store.audit, lambda: self.inventory,
+                                     {o.id: o for o in self.config.owners}, self.snapshot, self.publish,
+                                     self.config.public.cache_seconds)
+            await self.public.load()
+            self.policy.add(self.public)
             self._context = RunningHubContext(self.config, self.data_dir, self.inventory, self.store, self.storage,
                                              self.links, self.notifiers, self.publish, self.snapshot,
                                              self.authorize, self.may, self.visible)
@@ -181,6 +187,8 @@ class Hub:
             stack.push_async_callback(self.live.stop)
             self._spawn(self.live.run())
             self._spawn(self._recheck_access())
+            self.public.on_withdrawn = self._end_public_views
+            self._spawn(self.public.run(self.config.public.check_seconds))
             if self.config.health.enabled:
                 self._spawn(self.graph.watch_health(self.publish, self.config.health))
             self._schedule_jobs()
@@ -350,13 +358,16 @@ class Hub:
     # -- access ---------------------------------------------------------------
 
     async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
-                        context: dict[str, Any] | None = None) -> Verdict:
-        """Ask the policy engine; audit decisions about video; raise ``AccessDenied`` on no."""
+                        context: dict[str, Any] | None = None, repeated: bool = False) -> Verdict:
+        """Ask the policy engine; audit decisions about video and every refusal; raise
+        ``AccessDenied`` on no.  ``repeated``: a fetch a page or player repeats (a snapshot
+        refreshed every few seconds, segment after segment of a recording), written once a
+        minute with a count rather than once a fetch; refusals are always counted so."""
         verdict = await self.policy.evaluate(principal, action, camera, context)
-        audited = action in AUDITED or not verdict.allowed
-        if audited:  # a snapshot refreshed every few seconds is one row and a count, not a row a fetch
+        if action in AUDITED or not verdict.allowed:
             await self.store.audit.record(principal, action.value, camera.id if camera else None,
-                                          verdict.allowed, verdict.reason, coalesce=True)
+                                          verdict.allowed, verdict.reason,
+                                          coalesce=repeated or not verdict.allowed)
         if not verdict.allowed:
             raise AccessDenied(f"{action.value} {'on ' + camera.id if camera else ''}: {verdict.reason}",
                                audited=True)
@@ -384,6 +395,11 @@ class Hub:
                 await self.store.audit.flush()
             except Exception:
                 log.exception("re-checking access failed; trying again")
+
+    async def _end_public_views(self, camera_id: str) -> None:
+        """End the public's live views of a camera that left the portal (at once, not at the next check)."""
+        await self.live.end([v.id for v in self.live.viewers.values()
+                             if v.principal.id == PUBLIC.id and v.camera_id == camera_id])
 
     async def _end_refused_views(self) -> None:
         viewers = list(self.live.viewers.values())

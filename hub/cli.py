@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,7 +21,16 @@ from rich.console import Console
 from rich.table import Table
 
 import hub
-from hub.commands import config_option, data_dir_option, fail_on_errors, load, opened_store, plugins, with_store
+from hub.commands import (
+    call_hub,
+    config_option,
+    data_dir_option,
+    fail_on_errors,
+    load,
+    opened_store,
+    plugins,
+    with_store,
+)
 from hub.core.config import json_schema
 from hub.core.errors import HubError
 from hub.core.models import Role, utcnow
@@ -278,12 +284,6 @@ def outbox_command(state: str | None, as_json: bool, config_file: Path, data_dir
                   f"({item['state']}, {item['attempts']} attempts): {item['last_error']}")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A token goes to the address given and nowhere else: a redirect is an error."""
-
-    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
-        raise HubError(f"the hub answered with a redirect to {urllib.parse.urlsplit(newurl).netloc or newurl!r}; "
-                       "give its final address with --url (the token is not sent on)")
 
 
 @cli.command("streams")
@@ -304,44 +304,8 @@ def streams_command(url: str | None, insecure: bool, as_json: bool, config_file:
     across a redirect, and over plain http only to this machine unless
     ``--insecure``.
     """
-    import os
-
     loaded = load(config_file, data_dir)
-    http = loaded.model.http
-    host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
-    base = (url or f"http://{host}:{http.port}").rstrip("/")
-    where = urllib.parse.urlsplit(base)
-    if where.scheme not in ("http", "https") or not where.hostname:
-        raise click.BadParameter(f"{base!r} is not an http(s) address", param_hint="--url")
-    if where.scheme == "http" and not insecure and not _loopback(where.hostname):
-        raise click.BadParameter(f"plain http to {where.hostname} would send a token in the clear; use https "
-                                 "or --insecure", param_hint="--url")
-    minted: tuple[str, str] | None = None
-
-    async def mint() -> str:
-        async with opened_store(loaded.model, loaded.data_dir) as store:
-            return await store.tokens.create_token(Role.VIEWER, "pantau streams", utcnow() + timedelta(minutes=2))
-
-    async def revoke(token_id: str) -> None:
-        async with opened_store(loaded.model, loaded.data_dir) as store:
-            await store.tokens.revoke_token(token_id)
-
-    token = os.environ.get("PANTAU_TOKEN")
-    if not token:
-        token = asyncio.run(mint())
-        minted = (token, token.split("_", 2)[1])
-    request = urllib.request.Request(f"{base}/api/v1/streams", headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.build_opener(_NoRedirects).open(request, timeout=10) as answer:
-            nodes = json.load(answer)
-    except urllib.error.HTTPError as exc:
-        raise HubError(f"the hub at {base} answered {exc.code}: {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise HubError(f"no hub answers at {base} ({reason}); is it running (`pantau run`)?") from None
-    finally:
-        if minted is not None:
-            asyncio.run(revoke(minted[1]))
+    nodes = call_hub(loaded, url, insecure, "GET", "/api/v1/streams", Role.VIEWER, "pantau streams")
     if as_json:
         click.echo(json.dumps(nodes, indent=2))
         return
@@ -359,17 +323,6 @@ def streams_command(url: str | None, insecure: bool, as_json: bool, config_file:
                       f"{stats['bitrate'] / 1000:.0f}", age, str(stats["reconnects"]), str(stats["errors"]),
                       "; ".join(node.get("problems", [])) or stats["last_error"] or "")
     out.print(table)
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @cli.group()
@@ -510,6 +463,7 @@ def _local_time(value: datetime | None) -> str:
 
 from hub.cli_audit import audit  # noqa: E402 - the groups are defined there, registered here
 from hub.cli_grants import grant  # noqa: E402
+from hub.cli_public import public  # noqa: E402
 from hub.cli_schools import classroom, parent  # noqa: E402
 from hub.cli_users import user, users_group  # noqa: E402
 
@@ -519,6 +473,7 @@ cli.add_command(audit)
 cli.add_command(grant)
 cli.add_command(classroom)
 cli.add_command(parent)
+cli.add_command(public)
 
 
 def main() -> None:

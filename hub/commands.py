@@ -13,8 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -22,7 +27,7 @@ import click
 
 from hub.core.config import DEFAULT_CONFIG, LoadedConfig, load_config
 from hub.core.errors import ConfigError, HubError
-from hub.core.models import Principal, Role
+from hub.core.models import Principal, Role, utcnow
 from hub.core.plugins import Plugins
 
 if TYPE_CHECKING:
@@ -123,3 +128,68 @@ def cli_principal() -> Principal:
         name = "unknown"
     return Principal(id=f"cli:{name}", name=name, role=Role.ADMIN)
 
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A token goes to the address given and nowhere else: a redirect is an error."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> None:
+        raise HubError(f"the hub answered with a redirect to {urllib.parse.urlsplit(newurl).netloc or newurl!r}; "
+                       "give its final address with --url (the token is not sent on)")
+
+def call_hub(loaded: Any, url: str | None, insecure: bool, method: str, path: str, role: Role,
+             purpose: str) -> Any:
+    """Ask the running hub's API: with the token in PANTAU_TOKEN, or else with a token of ``role``
+    made for this call (it expires in two minutes and is revoked after).  The token goes to that
+    address only: never across a redirect, and over plain http only to this machine unless
+    ``insecure``.  The answer's JSON (None for an empty one)."""
+    import os
+
+    http = loaded.model.http
+    host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
+    base = (url or f"http://{host}:{http.port}").rstrip("/")
+    where = urllib.parse.urlsplit(base)
+    if where.scheme not in ("http", "https") or not where.hostname:
+        raise click.BadParameter(f"{base!r} is not an http(s) address", param_hint="--url")
+    if where.scheme == "http" and not insecure and not _loopback(where.hostname):
+        raise click.BadParameter(f"plain http to {where.hostname} would send a token in the clear; use https "
+                                 "or --insecure", param_hint="--url")
+    minted: str | None = None
+
+    async def mint() -> str:
+        async with opened_store(loaded.model, loaded.data_dir) as store:
+            return await store.tokens.create_token(role, purpose, utcnow() + timedelta(minutes=2))
+
+    async def revoke(token_id: str) -> None:
+        async with opened_store(loaded.model, loaded.data_dir) as store:
+            await store.tokens.revoke_token(token_id)
+
+    token = os.environ.get("PANTAU_TOKEN")
+    if not token:
+        token = asyncio.run(mint())
+        minted = token.split("_", 2)[1]
+    request = urllib.request.Request(f"{base}{path}", method=method, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.build_opener(_NoRedirects).open(request, timeout=30) as answer:
+            body = answer.read()
+    except urllib.error.HTTPError as exc:
+        detail = ""
+        with contextlib.suppress(Exception):
+            detail = ": " + str(json.loads(exc.read()).get("detail", ""))[:300]
+        raise HubError(f"the hub at {base} answered {exc.code}{detail or ' ' + str(exc.reason)}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise HubError(f"no hub answers at {base} ({reason}); is it running (`pantau run`)?") from None
+    finally:
+        if minted is not None:
+            asyncio.run(revoke(minted))
+    return json.loads(body) if body else None
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

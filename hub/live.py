@@ -69,11 +69,13 @@ class LiveViews:
             return StreamRole.MAIN
         raise NotFound(f"camera {camera.id} has no {role} stream")
 
-    def join(self, camera: Camera, principal: Principal, asked: StreamRole | None = None) -> Viewer:
+    def join(self, camera: Camera, principal: Principal, asked: StreamRole | None = None,
+             shared: bool = False) -> Viewer:
         """Add a viewer, starting the camera stream's live output for the first one; ``LimitReached``
-        when the principal holds ``live.max_views_per_principal`` views already."""
+        when the principal holds ``live.max_views_per_principal`` views already (a ``shared`` view,
+        the public portal's one per camera for everyone, counts against no one)."""
         held = sum(1 for v in self.viewers.values() if v.principal_id == principal.id)
-        if held >= self.config.max_views_per_principal:
+        if not shared and held >= self.config.max_views_per_principal:
             raise LimitReached(f"{held} live views are open for this account, the most it may hold; "
                                "close one (or let it time out) first")
         role = self.role_for(camera, asked)

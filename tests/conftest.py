@@ -98,7 +98,7 @@ def leak_watch(monkeypatch):  # noqa: ANN001, ANN201
 
     from hub import app
     from hub.logs import JsonFormatter
-    from hub.store import tokens, users
+    from hub.store import schools, tokens, users
 
     watch = LeakWatch()
     made_hub = app.Hub.__init__
@@ -129,6 +129,14 @@ def leak_watch(monkeypatch):  # noqa: ANN001, ANN201
 
     monkeypatch.setattr(users.Users, "add_user", add_user)
     monkeypatch.setattr(users.Users, "start_session", start_session)
+    made_invite = schools.Schools.add_invite
+
+    async def add_invite(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        token, expires = await made_invite(self, *args, **kwargs)
+        watch.secret(token)
+        return token, expires
+
+    monkeypatch.setattr(schools.Schools, "add_invite", add_invite)
     formatter = JsonFormatter()
 
     class Watch(logging.Handler):

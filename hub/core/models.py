@@ -181,6 +181,12 @@ class Owner(HubModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Short unique owner id.")
     name: str = Field(description="Human name of the owner.")
     kind: OwnerKind = Field(default=OwnerKind.GOVERNMENT, description="Kind of owner.")
+    public: bool | None = Field(
+        default=None, description="Whether this owner's cameras tagged 'public' may be on the public portal. "
+        "Default: yes for a government owner; for a school or a partner no (a partner's agreement decides).")
+
+    def allows_public(self) -> bool:
+        return self.public if self.public is not None else self.kind == OwnerKind.GOVERNMENT
 
 
 class DeviceKind(StrEnum):

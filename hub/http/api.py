@@ -101,7 +101,7 @@ async def get_camera(camera_id: str, request: Request, who: CurrentPrincipal) ->
 async def snapshot(camera_id: str, request: Request, who: CurrentPrincipal) -> Response:
     """A current JPEG picture of the camera."""
     hub = _hub(request)
-    await hub.authorize(who, Action.VIEW_LIVE, hub.inventory.camera(camera_id))
+    await hub.authorize(who, Action.VIEW_LIVE, hub.inventory.camera(camera_id), repeated=True)
     jpeg = await hub.snapshot(camera_id)
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
@@ -141,7 +141,8 @@ async def download(segment_id: Annotated[int, Path(ge=1, le=2**63 - 1, descripti
         camera = await _recorded_camera(hub, seg.camera_id)
     except NotFound:
         raise AccessDenied("recording of an unknown camera") from None
-    await hub.authorize(who, Action.PLAY_BACK, camera, {"segment": segment_id, "recorded_from": seg.start})
+    await hub.authorize(who, Action.PLAY_BACK, camera, {"segment": segment_id, "recorded_from": seg.start},
+                        repeated=True)
     filename = f"{seg.camera_id.replace(':', '_')}-{seg.start:%Y%m%dT%H%M%SZ}.mp4"
     headers = {"X-Content-SHA256": seg.sha256}
     local = hub.storage.local_path(key)

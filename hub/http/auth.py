@@ -63,6 +63,14 @@ class FailureLimiter:
                 wait = max(wait, WINDOW - (now - times[0]))
         return max(1, round(wait)) if wait > 0 else None
 
+    def hit(self, *keys: str) -> int | None:
+        """Count a request of each of ``keys``: seconds to wait when one is past the limit (the
+        request is then not counted), else None."""
+        wait = self.retry_after(*keys)
+        if wait is None:
+            self.failed(*keys)
+        return wait
+
     def failed(self, *keys: str) -> None:
         if len(self._seen) >= self.keys:  # a flood of made-up keys: start afresh rather than grow
             self._seen.clear()

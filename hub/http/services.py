@@ -15,6 +15,7 @@ from fastapi import Request
 
 if TYPE_CHECKING:
     from hub.access.grants import GrantPolicy
+    from hub.access.public import PublicGate
     from hub.core.context import HubContext
     from hub.core.models import Action, Camera, Principal
     from hub.core.notify import Notifier
@@ -49,9 +50,10 @@ class ServedHub(Protocol):
     def context(self) -> HubContext: ...
 
     async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
-                        context: dict[str, Any] | None = None) -> Verdict: ...
+                        context: dict[str, Any] | None = None, repeated: bool = False) -> Verdict: ...
 
     grants: GrantPolicy
+    public: PublicGate
 
     async def may(self, principal: Principal, action: Action, camera: Camera | None = None,
                   context: dict[str, Any] | None = None) -> bool: ...

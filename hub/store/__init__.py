@@ -11,6 +11,7 @@ each concern its repository, small enough to read at once:
 - ``users``: users (argon2id passwords) and their web sessions
 - ``grants``: who may do what on which cameras, when
 - ``schools``: classrooms and the invitations that bring parents in
+- ``scenes``: the public portal's approved scenes
 - ``audit``: the access audit log
 
 A plugin owns its tables the same way: declared on a base of its own,
@@ -29,6 +30,7 @@ from hub.store.database import Base, Database, RawJSON, UTCDateTime, database_ur
 from hub.store.events import EventRecords
 from hub.store.grants import Grants
 from hub.store.recordings import Recordings
+from hub.store.scenes import Scenes
 from hub.store.schools import Schools
 from hub.store.status import StatusHistory
 from hub.store.tokens import TOKEN_CACHE_SECONDS, TOKEN_PREFIX, Tokens
@@ -51,6 +53,7 @@ class Store:
         self.users = Users(self.db)
         self.grants = Grants(self.db)
         self.schools = Schools(self.db)
+        self.scenes = Scenes(self.db)
         self.audit = AuditLog(self.db)
 
     @property

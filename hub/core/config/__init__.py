@@ -28,6 +28,7 @@ from hub.core.config.sections import (
     HubSection,
     LiveConfig,
     LoggingConfig,
+    PublicConfig,
     RecordingConfig,
     RecordingOverride,
     RecordingRule,
@@ -38,8 +39,8 @@ from hub.core.errors import ConfigError, ConfigProblem
 from hub.core.plugins import Plugins, TypeRegistration
 
 __all__ = ["CONFIG_VERSION", "DEFAULT_CONFIG", "DatabaseConfig", "EventsConfig", "HealthConfig", "HttpConfig",
-           "HubConfigBase", "HubSection", "LiveConfig", "LoadedConfig", "LoggingConfig", "RecordingConfig",
-           "RecordingOverride", "RecordingRule", "build_config_model", "cross_check", "json_schema",
+           "HubConfigBase", "HubSection", "LiveConfig", "LoadedConfig", "LoggingConfig", "PublicConfig",
+           "RecordingConfig", "RecordingOverride", "RecordingRule", "build_config_model", "cross_check", "json_schema",
            "load_config", "read_yaml", "secret_values"]
 
 DEFAULT_CONFIG = Path("hub.yaml")

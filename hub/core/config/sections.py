@@ -166,6 +166,18 @@ class LiveConfig(HubModel):
         "each); one more is refused (429) until one is left or times out.")
 
 
+class PublicConfig(HubModel):
+    check_seconds: float = Field(
+        default=30, ge=5, description="Seconds between checks that each public camera still shows the scene an "
+        "operator approved; one that departs from it leaves the public portal at once.")
+    requests_per_minute: int = Field(
+        default=120, ge=1, description="Requests one address may make to the public portal's API in a minute "
+        "(then 429); a CDN or proxy in front should cache instead.")
+    cache_seconds: int = Field(
+        default=10, ge=0, le=3600, description="How long the public list and snapshots may be cached "
+        "(Cache-Control: public, max-age).")
+
+
 class HealthConfig(HubModel):
     enabled: bool = Field(default=True, description="Check every source on a schedule and watch the streams "
                           "the hub receives (stalls, rates, frozen and black pictures); false turns both off.")
@@ -216,6 +228,8 @@ class HubConfigBase(HubModel):
     recording: RecordingConfig = Field(default_factory=RecordingConfig,
                                        description="What is recorded, for how long, and within which quota.")
     live: LiveConfig = Field(default_factory=LiveConfig, description="Live view (HLS) in the browser and players.")
+    public: PublicConfig = Field(default_factory=PublicConfig, description="The public portal: cameras tagged "
+                                 "'public' whose owner allows it and whose scene an operator approved.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Scheduled health checks of every source.")
     events: EventsConfig = Field(default_factory=EventsConfig, description="How device event streams are read.")
     areas: list[Area] = Field(default_factory=list, description="Administrative areas.")
