@@ -347,6 +347,7 @@ class Hub:
         self.scheduler.add("retention", self.recording.apply_retention, "interval", minutes=10)
         self.scheduler.add("storage-pressure", self.recording.relieve_pressure, "interval", minutes=1)
         self.scheduler.add("inventory", self.refresh_inventory, "interval", minutes=15, jitter=60)
+        self.scheduler.add("audit-checkpoint", self.audit_checkpoint, "interval", hours=1)
         self.scheduler.add("outbox-tidy", lambda: self.store.events.outbox_purge(utcnow() - timedelta(days=1)),
                            "interval", hours=1)
 
@@ -395,6 +396,23 @@ class Hub:
                 await self.store.audit.flush()
             except Exception:
                 log.exception("re-checking access failed; trying again")
+
+    async def audit_checkpoint(self) -> tuple[int, str] | None:
+        """Every hour: the audit log's head, logged (so it leaves the hub with the logs) and appended
+        to ``<data_dir>/audit-checkpoints``; ``pantau audit verify --expect ID:HASH`` takes one back."""
+        await self.store.audit.flush()
+        head = await self.store.audit.head()
+        if head is None:
+            return None
+        line = f"{utcnow().isoformat(timespec='seconds')} {head[0]}:{head[1]}\n"
+
+        def keep() -> None:
+            with (self.data_dir / "audit-checkpoints").open("a", encoding="utf-8") as out:
+                out.write(line)
+
+        await asyncio.to_thread(keep)
+        log.info("audit checkpoint", extra={"checkpoint": f"{head[0]}:{head[1]}"})
+        return head
 
     async def _end_public_views(self, camera_id: str) -> None:
         """End the public's live views of a camera that left the portal (at once, not at the next check)."""

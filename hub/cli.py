@@ -394,29 +394,44 @@ def token() -> None:
 
 
 @token.command("create")
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="Role of the token.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=None,
+              help="Role of a service's token.")
 @click.option("--name", default=None, help="A label to recognise the token by.")
 @click.option("--expires-days", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Expire after this many days (default: never).")
 @click.option("--scope", "scopes", multiple=True, metavar="camera:ID|area:PATH|site:ID|tag:TAG",
               help="Only these cameras (repeat for more): one camera, an area and all under it, or a tag.")
+@click.option("--owner", default=None, metavar="USERNAME",
+              help="A user's own token: it acts as the user (their role and grants) and ends when they are "
+                   "disabled; --role is then the user's.")
 @config_option
 @data_dir_option
 @fail_on_errors
-def token_create(role: str, name: str | None, expires_days: float | None, scopes: tuple[str, ...],
-                 config_file: Path, data_dir: Path | None) -> None:
+def token_create(role: str | None, name: str | None, expires_days: float | None, scopes: tuple[str, ...],
+                 owner: str | None, config_file: Path, data_dir: Path | None) -> None:
     """Create a bearer token; it is printed once, as the last line, and stored hashed."""
     from hub.store.tokens import check_scopes
 
+    if role is None and owner is None:
+        raise click.UsageError("give --role (a service's token) or --owner (a user's)")
     try:
         limited = check_scopes(list(scopes))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from None
     expires = utcnow() + timedelta(days=expires_days) if expires_days else None
-    secret = with_store(config_file, data_dir,
-                               lambda store: store.tokens.create_token(Role(role), name, expires, limited))
+
+    async def make(store: Any) -> str:
+        try:
+            return await store.tokens.create_token(Role(role or "viewer"), name, expires, limited, owner)  # type: ignore[no-any-return]
+        except LookupError as err:
+            raise HubError(f"{err} (pantau user list)") from None
+        except ValueError as err:
+            raise click.BadParameter(str(err), param_hint="--scope") from None
+
+    secret = with_store(config_file, data_dir, make)
     within = f", limited to {', '.join(limited)}" if limited else ""
-    err.print(f"Created a {role} token{within} (shown once; store it safely):")
+    whose = f" for {owner}" if owner else f" {role}"
+    err.print(f"Created a{whose} token{within} (shown once; store it safely):")
     click.echo(secret)
 
 

@@ -140,3 +140,25 @@ def test_refusals_are_kept_with_the_address_and_repeats_are_counted_not_written(
     verified = subprocess.run([sys.executable, "-m", "hub", "audit", "verify", "-c", str(hub.config),
                                "--data-dir", str(hub.data_dir)], capture_output=True, text=True, timeout=60)
     assert verified.returncode == 0, verified.stderr
+
+
+async def test_the_hub_writes_a_checkpoint_of_the_chain_to_keep_off_it(tmp_path: Path) -> None:
+    from hub.app import Hub
+    from hub.core.config import load_config
+    from hub.core.plugins import Plugins
+
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(demo_hub_yaml(extra="http: {port: 0}"))
+    plugins = Plugins()
+    plugins.load()
+    hub = Hub(load_config(cfg, plugins), plugins)
+    await hub.start()
+    try:
+        await hub.store.audit.record(OPERATOR, "view_live", "demo:A:1", True, "watched")
+        head = await hub.audit_checkpoint()
+        kept = (hub.data_dir / "audit-checkpoints").read_text().split()
+        assert head is not None and kept[-1] == f"{head[0]}:{head[1]}"
+        assert await hub.store.audit.hash_of(head[0]) == head[1]
+        assert (await hub.store.audit.verify()).head_hash == head[1]
+    finally:
+        await hub.stop()

@@ -173,6 +173,13 @@ class AuditLog:
         return [{"id": r.id, "at": r.at, "principal": r.principal_id, "action": r.action, "camera_id": r.camera_id,
                  "allowed": r.allowed, "reason": r.reason, "address": r.address, "count": r.count} for r in rows]
 
+    async def head(self) -> tuple[int, str] | None:
+        """The last row's id and hash (a checkpoint to keep off the hub), or None while empty."""
+        async with self.db.session() as s:
+            found = (await s.execute(select(AuditRow.id, AuditRow.row_hash).order_by(AuditRow.id.desc())
+                                     .limit(1))).first()
+        return (found[0], found[1]) if found else None
+
     async def hash_of(self, row_id: int) -> str | None:
         """The stored hash of row ``row_id`` (None: no such row)."""
         async with self.db.session() as s:

@@ -169,3 +169,19 @@ async def test_bad_grants_are_refused_with_what_to_write(store: Store) -> None:
         await store.grants.add("user:x", [Action.VIEW_LIVE], ["tag:public"], created_by="user:admin",
                                hours="weekdays 7-14")
     assert await store.grants.list() == []
+
+
+async def test_a_users_token_acts_as_the_user_and_ends_with_them(store: Store) -> None:
+    from hub.store.tokens import Tokens
+
+    await store.users.add_user("rt03.krapyak", Role.AREA_HEAD, "Sandi-RT-03-Krapyak",
+                               scopes=["area:jawa-tengah/semarang/krapyak/rw04/rt03"])
+    token = await store.tokens.create_token(Role.ADMIN, "ponsel", owner="rt03.krapyak", scopes=["tag:gang"])
+    who = await store.tokens.principal_for_token(token)
+    assert who is not None and (who.id, who.role) == ("user:rt03.krapyak", Role.AREA_HEAD), "never more than the user"
+    assert who.scopes == ["area:jawa-tengah/semarang/krapyak/rw04/rt03&tag:gang"]
+    assert "token" in (who.name or "")
+    with pytest.raises(LookupError):
+        await store.tokens.create_token(Role.VIEWER, owner="nobody")
+    await store.users.set_disabled("rt03.krapyak")
+    assert await Tokens(store.db).principal_for_token(token) is None, "a disabled user's tokens stop too"
