@@ -35,6 +35,8 @@ from hub.core.policy import PolicyEngine, Verdict
 from hub.core.scheduler import Scheduler
 from hub.core.storage import StorageBackend
 from hub.event_workers import EventWorkers, follow
+from hub.evidence.custody import Custody
+from hub.evidence.keys import Signer
 from hub.first_admin import first_admin
 from hub.graph import StreamGraph
 from hub.health import HealthMonitor
@@ -50,6 +52,12 @@ log = logging.getLogger("pantau")
 
 #: Actions whose decisions are written to the audit log.
 AUDITED = {Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.CONTROL_PTZ}
+
+
+def _version() -> str:
+    import hub
+
+    return hub.__version__
 
 
 def build_storage(config: Any, plugins: Plugins, data_dir: Path) -> StorageBackend:
@@ -148,6 +156,8 @@ class Hub:
             await self.grants.refresh()
             self.policy.add(self.grants)
             self.storage = build_storage(self.config, self.plugins, self.data_dir)
+            self.custody = Custody(self.store, self.storage, await asyncio.to_thread(Signer.of, self.data_dir),
+                                   self.config.hub.name, _version(), self.data_dir / "evidence")
             secret = self.config.http.link_secret
             self.links = LinkSigner.from_config(secret.get_secret_value() if secret else None,
                                                 self.config.http.public_url, self.data_dir)
@@ -348,6 +358,11 @@ class Hub:
         self.scheduler.add("storage-pressure", self.recording.relieve_pressure, "interval", minutes=1)
         self.scheduler.add("inventory", self.refresh_inventory, "interval", minutes=15, jitter=60)
         self.scheduler.add("audit-checkpoint", self.audit_checkpoint, "interval", hours=1)
+        self.scheduler.add("chain-checkpoints", self.custody.checkpoint_all, "interval",
+                           minutes=self.config.evidence.checkpoint_minutes)
+        self.scheduler.add("evidence-expiry",
+                           lambda: self.custody.expire(timedelta(days=self.config.evidence.request_days)),
+                           "interval", hours=1)
         self.scheduler.add("outbox-tidy", lambda: self.store.events.outbox_purge(utcnow() - timedelta(days=1)),
                            "interval", hours=1)
 

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A source's clock offset is kept this often (and whenever it moves by a second or more).
+CLOCK_SAMPLE_SECONDS = 600.0
+
 KIND = {CameraStatus.ONLINE: EventKind.ONLINE, CameraStatus.OFFLINE: EventKind.OFFLINE,
         CameraStatus.DEGRADED: EventKind.DEGRADED}
 
@@ -76,6 +79,8 @@ class HealthMonitor:
         self._changes: dict[str, deque[float]] = {}
         self._flapping: dict[str, _Flapping] = {}
         self._failing: set[str] = set()
+        #: Each source's last kept clock offset: (when, monotonic; seconds).
+        self._clock_kept: dict[str, tuple[float, float]] = {}
         #: Sources that refused the credentials, and until when (monotonic) they are left alone:
         #: devices lock an account after a few failed logins.
         self._refused: dict[str, float] = {}
@@ -106,6 +111,8 @@ class HealthMonitor:
                 async with asyncio.timeout(self.settings.timeout_seconds):
                     found = {c.id: (c.status, None) for inv in await source.probe() for c in inv.cameras}
                 drift = source.diagnostics.get("clock_drift_seconds")
+                if drift is not None:
+                    await self._keep_clock_offset(name, float(drift))
                 if drift is not None and abs(drift) > self.settings.max_clock_drift_seconds:
                     reason = f"device clock {drift:+.0f} s off"
                     found = {cid: ((CameraStatus.DEGRADED, reason) if st in (CameraStatus.ONLINE, CameraStatus.UNKNOWN)
@@ -130,6 +137,16 @@ class HealthMonitor:
                 status = CameraStatus.ONLINE  # reachable, and the device says nothing against it
             await self._observe(camera.id, *self._by_stream(camera.id, status, why))
         self.checks_done[name] = self.checks_done.get(name, 0) + 1
+
+    async def _keep_clock_offset(self, name: str, drift: float) -> None:
+        """Keep the source's clock offset, once every ``CLOCK_SAMPLE_SECONDS`` (or when it moved by
+        a second or more): an evidence bundle states it for the time of recording."""
+        now = time.monotonic()
+        last = self._clock_kept.get(name)
+        if last is not None and now - last[0] < CLOCK_SAMPLE_SECONDS and abs(last[1] - drift) < 1:
+            return
+        self._clock_kept[name] = (now, drift)
+        await self.store.record_clock_offset(name, utcnow(), drift)
 
     def _received(self, camera_id: str) -> bool:
         """Whether the hub receives a stream of the camera now (a packet within the stall limit)."""

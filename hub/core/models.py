@@ -457,6 +457,10 @@ class Action(StrEnum):
     MANAGE_PARENTS = "manage_parents"
     #: Read the audit log (of the cameras one may do it on; admins and operators all of it).
     READ_AUDIT = "read_audit"
+    #: File a request for recordings as evidence (investigators; operators on their behalf).
+    REQUEST_EVIDENCE = "request_evidence"
+    #: Approve or refuse an evidence request (never one's own: the two-person rule).
+    APPROVE_EVIDENCE = "approve_evidence"
 
 
 class NodeKind(StrEnum):

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, page, problems, public, schools, sessions, shared
+from hub.http import api, evidence, page, problems, public, schools, sessions, shared
 from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
@@ -55,6 +55,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.include_router(sessions.router, prefix="/api/v1")
     app.include_router(schools.router, prefix="/api/v1")
     app.include_router(public.router, prefix="/api/v1")
+    app.include_router(evidence.router, prefix="/api/v1")
     _mount_plugin_routes(app, hub)
     app.include_router(shared.router)
     app.include_router(schools.pages)

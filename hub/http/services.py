@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from hub.core.policy import PolicyEngine, Verdict
     from hub.core.storage import StorageBackend
     from hub.event_workers import EventWorkers
+    from hub.evidence.custody import Custody
     from hub.graph import StreamGraph
     from hub.inventory import Inventory
     from hub.links import LinkSigner
@@ -54,6 +55,7 @@ class ServedHub(Protocol):
 
     grants: GrantPolicy
     public: PublicGate
+    custody: Custody
 
     async def may(self, principal: Principal, action: Action, camera: Camera | None = None,
                   context: dict[str, Any] | None = None) -> bool: ...

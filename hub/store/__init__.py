@@ -12,6 +12,7 @@ each concern its repository, small enough to read at once:
 - ``grants``: who may do what on which cameras, when
 - ``schools``: classrooms and the invitations that bring parents in
 - ``scenes``: the public portal's approved scenes
+- ``evidence``: evidence requests, the segments they hold, the chains' signed checkpoints
 - ``audit``: the access audit log
 
 A plugin owns its tables the same way: declared on a base of its own,
@@ -28,6 +29,7 @@ from hub.store.audit import AuditLog
 from hub.store.cameras import CameraRecords
 from hub.store.database import Base, Database, RawJSON, UTCDateTime, database_url
 from hub.store.events import EventRecords
+from hub.store.evidence import EvidenceRecords
 from hub.store.grants import Grants
 from hub.store.recordings import Recordings
 from hub.store.scenes import Scenes
@@ -54,6 +56,7 @@ class Store:
         self.grants = Grants(self.db)
         self.schools = Schools(self.db)
         self.scenes = Scenes(self.db)
+        self.evidence = EvidenceRecords(self.db)
         self.audit = AuditLog(self.db)
 
     @property

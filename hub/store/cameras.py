@@ -75,6 +75,12 @@ class CameraRecords:
             rows = (await s.scalars(q.order_by(CameraRow.id))).all()
         return [(Camera.model_validate(r.data), r.first_seen, r.removed_at) for r in rows]
 
+    async def known_device(self, device_id: str) -> Device | None:
+        """One device as last seen, removed or not (its ``source`` names the hub.yaml source)."""
+        async with self.db.session() as s:
+            row = await s.get(DeviceRow, device_id)
+        return Device.model_validate(row.data) if row is not None else None
+
     async def known_camera(self, camera_id: str) -> Camera | None:
         """One camera as last seen, removed or not (by key: no scan of the whole city)."""
         async with self.db.session() as s:

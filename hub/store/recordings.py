@@ -1,16 +1,27 @@
-"""The recording index: one row per stored segment, with its hash and lock.
+"""The recording index: one row per stored segment, with its hash, its place in its camera's chain, and its lock.
 
 Segments are written once (storage never replaces an object) and indexed
 once (``storage_key`` is unique).  A locked segment (evidence) is never
 deleted by retention.
+
+Each camera's segments form a hash chain from the moment they are indexed:
+a segment's ``chain`` is the SHA-256 of the chain of the camera's segment
+before it and the segment's own fields (``chain_digest``; the rule is
+written out in ``hub/evidence/verify_bundle.py`` too, which checks bundles
+without the hub).  ``chain_heads`` holds each camera's latest, so indexing
+costs a key lookup, not a scan; signed checkpoints of the heads
+(``hub.evidence.chain``) let an export prove the footage is unchanged since
+it was recorded, not only since it was exported.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, String, delete, func, select, update
+from sqlalchemy import BigInteger, Boolean, Float, Integer, String, delete, func, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.models import Segment
@@ -29,6 +40,34 @@ class SegmentRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_key: Mapped[str] = mapped_column(String(500), unique=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The chain of the camera's segment before this one (``GENESIS`` for its first), and this one's.
+    prev_chain: Mapped[str] = mapped_column(String(64))
+    chain: Mapped[str] = mapped_column(String(64))
+
+
+class ChainHeadRow(Base):
+    """Each camera's latest segment and its chain."""
+
+    __tablename__ = "chain_heads"
+    camera_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    segment_id: Mapped[int] = mapped_column(Integer)
+    chain: Mapped[str] = mapped_column(String(64))
+
+
+#: The chain's first predecessor.
+GENESIS = "0" * 64
+
+
+def utc_text(when: datetime) -> str:
+    """A time as the chain writes it: UTC, microseconds, ``+00:00``."""
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def chain_digest(prev: str, camera_id: str, start: datetime, end: datetime, size: int, sha256: str) -> str:
+    """A segment's link in its camera's chain: SHA-256 of the previous link and the segment's fields,
+    one per line: ``prev``, camera id, start and end (``utc_text``), size in bytes, the file's SHA-256."""
+    text = "\n".join([prev, camera_id, utc_text(start), utc_text(end), str(size), sha256])
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _segment(r: SegmentRow) -> Segment:
@@ -47,11 +86,50 @@ class Recordings:
         with SQLite one hop to the writer thread: every recorded camera adds one per
         segment, so at city scale this runs many times a second."""
         t = SegmentRow.__table__.c
-        statement = self.db.insert_ignoring(SegmentRow.__table__, ["storage_key"]).values(
-            camera_id=camera_id, stream_role=role, start=start, end=end, duration=duration, size=size,
-            sha256=sha256, storage_key=storage_key, locked=False).returning(t.id)
-        row = await self.db.transaction(lambda conn: conn.execute(statement).first())
-        return int(row[0]) if row is not None else None
+        heads: Any = ChainHeadRow.__table__
+
+        def index(conn: Any) -> int | None:
+            prev = conn.execute(select(heads.c.chain).where(heads.c.camera_id == camera_id)).scalar() or GENESIS
+            chain = chain_digest(prev, camera_id, start, end, size, sha256)
+            row = conn.execute(self.db.insert_ignoring(SegmentRow.__table__, ["storage_key"]).values(
+                camera_id=camera_id, stream_role=role, start=start, end=end, duration=duration, size=size,
+                sha256=sha256, storage_key=storage_key, locked=False, prev_chain=prev, chain=chain,
+            ).returning(t.id)).first()
+            if row is None:
+                return None
+            moved = conn.execute(update(heads).where(heads.c.camera_id == camera_id)
+                                 .values(segment_id=row[0], chain=chain))
+            if not moved.rowcount:
+                conn.execute(insert(heads).values(camera_id=camera_id, segment_id=row[0], chain=chain))
+            return int(row[0])
+
+        return await self.db.transaction(index)
+
+    async def chain_of(self, camera_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """The chain entries of the camera's segments overlapping the range, in chain order: id,
+        storage key, start, end, size, sha256, prev_chain, chain."""
+        q = (select(SegmentRow).where(SegmentRow.camera_id == camera_id, SegmentRow.end > start,
+                                      SegmentRow.start < end).order_by(SegmentRow.id))
+        async with self.db.session() as s:
+            rows = (await s.scalars(q)).all()
+        return [{"id": r.id, "key": r.storage_key, "start": r.start, "end": r.end, "size": r.size,
+                 "sha256": r.sha256, "prev_chain": r.prev_chain, "chain": r.chain} for r in rows]
+
+    async def links(self, camera_id: str, after_id: int, through_id: int) -> list[dict[str, Any]]:
+        """The camera's chain entries after segment ``after_id`` through ``through_id``, in order."""
+        q = (select(SegmentRow).where(SegmentRow.camera_id == camera_id, SegmentRow.id > after_id,
+                                      SegmentRow.id <= through_id).order_by(SegmentRow.id))
+        async with self.db.session() as s:
+            rows = (await s.scalars(q)).all()
+        return [{"id": r.id, "start": r.start, "end": r.end, "size": r.size, "sha256": r.sha256,
+                 "prev_chain": r.prev_chain, "chain": r.chain} for r in rows]
+
+    async def heads(self) -> dict[str, tuple[int, str]]:
+        """Each camera's latest segment id and chain."""
+        async with self.db.session() as s:
+            rows = (await s.execute(select(ChainHeadRow.camera_id, ChainHeadRow.segment_id,
+                                           ChainHeadRow.chain))).all()
+        return {camera: (segment, chain) for camera, segment, chain in rows}
 
     async def segments(self, camera_id: str, start: datetime | None = None, end: datetime | None = None,
                        limit: int = 1000) -> list[Segment]:

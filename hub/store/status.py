@@ -1,10 +1,12 @@
-"""Camera status history: each confirmed change, for uptime and availability."""
+"""Camera status history: each confirmed change, for uptime and availability; and each source's
+clock offset as the health checks measured it (an evidence bundle states the device's offset at
+the time of recording)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text, func, select
+from sqlalchemy import Float, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.store.database import Base, Database, UTCDateTime
@@ -19,6 +21,16 @@ class StatusRow(Base):
     status: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ClockOffsetRow(Base):
+    """A source's device clock, ``seconds`` ahead of the hub's (behind when negative), at ``at``."""
+
+    __tablename__ = "clock_offsets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    seconds: Mapped[float] = mapped_column(Float)
 
 
 class StatusHistory:
@@ -86,6 +98,23 @@ class StatusHistory:
         for camera_id, (status, since) in current.items():
             _add_span(out, camera_id, status, max(since, start), end)
         return out
+
+
+    async def record_clock_offset(self, source: str, at: datetime, seconds: float) -> None:
+        async with self.db.session.begin() as s:
+            s.add(ClockOffsetRow(source=source, at=at, seconds=seconds))
+
+    async def clock_offset(self, source: str, near: datetime) -> tuple[datetime, float] | None:
+        """The source's measured clock offset closest before ``near`` (else the first after it)."""
+        async with self.db.session() as s:
+            before = (await s.execute(select(ClockOffsetRow.at, ClockOffsetRow.seconds)
+                                      .where(ClockOffsetRow.source == source, ClockOffsetRow.at <= near)
+                                      .order_by(ClockOffsetRow.at.desc()).limit(1))).first()
+            if before is None:
+                before = (await s.execute(select(ClockOffsetRow.at, ClockOffsetRow.seconds)
+                                          .where(ClockOffsetRow.source == source)
+                                          .order_by(ClockOffsetRow.at).limit(1))).first()
+        return (before[0], float(before[1])) if before else None
 
 
 def _add_span(out: dict[str, dict[str, float]], camera_id: str, status: str, start: datetime,

@@ -37,11 +37,13 @@ from hub import (
 ALLOWED: dict[Role, set[Action]] = {
     Role.ADMIN: set(Action),
     Role.OPERATOR: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.CONTROL_PTZ,
-                    Action.MANAGE_PARENTS, Action.READ_AUDIT},
+                    Action.MANAGE_PARENTS, Action.READ_AUDIT, Action.REQUEST_EVIDENCE, Action.APPROVE_EVIDENCE},
     Role.VIEWER: {Action.VIEW_INVENTORY, Action.VIEW_LIVE},
     Role.AREA_HEAD: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK},
     Role.WATCH: {Action.VIEW_INVENTORY, Action.VIEW_LIVE},
     Role.SCHOOL_ADMIN: {Action.VIEW_INVENTORY, Action.MANAGE_PARENTS, Action.READ_AUDIT},
+    #: Police liaison: sees what cameras there are and files requests; nothing live, no playback.
+    Role.INVESTIGATOR: {Action.VIEW_INVENTORY, Action.REQUEST_EVIDENCE},
 }
 #: Roles that mean something only within their scopes: without one their role gives them no camera.
 SCOPED = {Role.AREA_HEAD, Role.WATCH, Role.SCHOOL_ADMIN, Role.PARENT, Role.PARTNER_OWNER}

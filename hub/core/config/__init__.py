@@ -22,6 +22,7 @@ from hub.core.config.sections import (
     CONFIG_VERSION,
     DatabaseConfig,
     EventsConfig,
+    EvidenceConfig,
     HealthConfig,
     HttpConfig,
     HubConfigBase,
@@ -38,8 +39,8 @@ from hub.core.config.sections import (
 from hub.core.errors import ConfigError, ConfigProblem
 from hub.core.plugins import Plugins, TypeRegistration
 
-__all__ = ["CONFIG_VERSION", "DEFAULT_CONFIG", "DatabaseConfig", "EventsConfig", "HealthConfig", "HttpConfig",
-           "HubConfigBase", "HubSection", "LiveConfig", "LoadedConfig", "LoggingConfig", "PublicConfig",
+__all__ = ["CONFIG_VERSION", "DEFAULT_CONFIG", "DatabaseConfig", "EventsConfig", "EvidenceConfig", "HealthConfig",
+           "HttpConfig", "HubConfigBase", "HubSection", "LiveConfig", "LoadedConfig", "LoggingConfig", "PublicConfig",
            "RecordingConfig", "RecordingOverride", "RecordingRule", "build_config_model", "cross_check", "json_schema",
            "load_config", "read_yaml", "secret_values"]
 

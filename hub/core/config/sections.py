@@ -178,6 +178,14 @@ class PublicConfig(HubModel):
         "(Cache-Control: public, max-age).")
 
 
+class EvidenceConfig(HubModel):
+    request_days: float = Field(
+        default=30, gt=0, description="An evidence request not approved or refused within this many days "
+        "expires, and the recordings it held go back to retention.")
+    checkpoint_minutes: float = Field(
+        default=10, ge=1, description="Minutes between signed checkpoints of every camera's segment chain.")
+
+
 class HealthConfig(HubModel):
     enabled: bool = Field(default=True, description="Check every source on a schedule and watch the streams "
                           "the hub receives (stalls, rates, frozen and black pictures); false turns both off.")
@@ -228,6 +236,8 @@ class HubConfigBase(HubModel):
     recording: RecordingConfig = Field(default_factory=RecordingConfig,
                                        description="What is recorded, for how long, and within which quota.")
     live: LiveConfig = Field(default_factory=LiveConfig, description="Live view (HLS) in the browser and players.")
+    evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence requests and "
+                                     "the signed checkpoints of the recordings' hash chains.")
     public: PublicConfig = Field(default_factory=PublicConfig, description="The public portal: cameras tagged "
                                  "'public' whose owner allows it and whose scene an operator approved.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Scheduled health checks of every source.")
