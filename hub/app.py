@@ -43,6 +43,7 @@ from hub.health import HealthMonitor
 from hub.inventory import Inventory, build_sources
 from hub.links import LinkSigner
 from hub.live import LiveViews
+from hub.masks import PrivacyMasks
 from hub.outbox import Outbox
 from hub.recording import Recording
 from hub.snapshots import Snapshots
@@ -156,8 +157,6 @@ class Hub:
             await self.grants.refresh()
             self.policy.add(self.grants)
             self.storage = build_storage(self.config, self.plugins, self.data_dir)
-            self.custody = Custody(self.store, self.storage, await asyncio.to_thread(Signer.of, self.data_dir),
-                                   self.config.hub.name, _version(), self.data_dir / "evidence")
             secret = self.config.http.link_secret
             self.links = LinkSigner.from_config(secret.get_secret_value() if secret else None,
                                                 self.config.http.public_url, self.data_dir)
@@ -165,6 +164,10 @@ class Hub:
             self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir),
                                        keep_status=self.config.health.enabled)
             stack.push_async_callback(self._close_sources)
+            self.masks = PrivacyMasks(self.store.db, self.config.privacy_masks)
+            await self.masks.load()
+            self.custody = Custody(self.store, self.storage, await asyncio.to_thread(Signer.of, self.data_dir),
+                                   self.config.hub.name, _version(), self.data_dir / "evidence", self.masks.of)
             self.public = PublicGate(self.store.scenes, self.store.audit, lambda: self.inventory,
                                      {o.id: o for o in self.config.owners}, self.snapshot, self.publish,
                                      self.config.public.cache_seconds)

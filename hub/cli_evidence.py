@@ -29,6 +29,7 @@ from hub.commands import cli_principal, config_option, data_dir_option, fail_on_
 from hub.evidence import verify_bundle
 from hub.evidence.custody import Custody
 from hub.evidence.keys import Signer
+from hub.masks import PrivacyMasks
 from hub.store.evidence import EvidenceState
 
 _T = TypeVar("_T")
@@ -43,8 +44,10 @@ def _with_custody(config_file: Path, data_dir: Path | None, work: Callable[[Cust
         async with opened_store(loaded.model, loaded.data_dir) as store:
             storage = build_storage(loaded.model, plugins(), loaded.data_dir)
             try:
+                masks = PrivacyMasks(store.db, loaded.model.privacy_masks)
+                await masks.load()
                 custody = Custody(store, storage, Signer.of(loaded.data_dir), loaded.model.hub.name, hub.__version__,
-                                  loaded.data_dir / "evidence")
+                                  loaded.data_dir / "evidence", masks.of)
                 return await work(custody)
             finally:
                 await storage.close()

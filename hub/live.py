@@ -24,9 +24,10 @@ from pathlib import Path
 
 from hub.core.config import LiveConfig
 from hub.core.errors import LimitReached, NotFound
-from hub.core.models import Camera, Principal, StreamRole
+from hub.core.models import Camera, Principal, PrivacyMask, StreamRole
 from hub.core.streams import HlsOutput
 from hub.graph import StreamGraph, StreamKey
+from hub.masks import MaskedHlsOutput
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,12 @@ class Viewer:
     camera_id: str
     role: StreamRole
     seen: float  # time.monotonic() of the last request
+    #: Watching the output with privacy masks burned in (``hub.masks``), not the stream as it is.
+    masked: bool = False
+
+    @property
+    def output_key(self) -> tuple[str, StreamRole, bool]:
+        return self.camera_id, self.role, self.masked
 
     @property
     def principal_id(self) -> str:
@@ -58,7 +65,8 @@ class LiveViews:
         self.graph = graph
         self.directory = directory
         self.viewers: dict[str, Viewer] = {}
-        self.outputs: dict[StreamKey, HlsOutput] = {}
+        #: (camera, stream, masked) -> its live output.
+        self.outputs: dict[tuple[str, StreamRole, bool], HlsOutput] = {}
 
     def role_for(self, camera: Camera, asked: StreamRole | None) -> StreamRole:
         """The stream a viewer gets: the one asked for, else ``live.stream``, else main."""
@@ -70,7 +78,7 @@ class LiveViews:
         raise NotFound(f"camera {camera.id} has no {role} stream")
 
     def join(self, camera: Camera, principal: Principal, asked: StreamRole | None = None,
-             shared: bool = False) -> Viewer:
+             shared: bool = False, masks: list[PrivacyMask] | None = None) -> Viewer:
         """Add a viewer, starting the camera stream's live output for the first one; ``LimitReached``
         when the principal holds ``live.max_views_per_principal`` views already (a ``shared`` view,
         the public portal's one per camera for everyone, counts against no one)."""
@@ -79,14 +87,16 @@ class LiveViews:
             raise LimitReached(f"{held} live views are open for this account, the most it may hold; "
                                "close one (or let it time out) first")
         role = self.role_for(camera, asked)
-        key = (camera.id, role)
+        key = (camera.id, role, bool(masks))
         if key not in self.outputs:
-            output = HlsOutput(camera.id, role, self.directory / uuid.uuid4().hex, self.config.segment_seconds,
-                               self.config.playlist_segments)
+            where = self.directory / uuid.uuid4().hex
+            output = (MaskedHlsOutput(camera.id, role, where, masks, self.config.segment_seconds,
+                                      self.config.playlist_segments) if masks else
+                      HlsOutput(camera.id, role, where, self.config.segment_seconds, self.config.playlist_segments))
             self.outputs[key] = output
             self.graph.attach(camera.id, role, output)
-            log.info("live view started", extra={"camera": camera.id, "stream": role.value})
-        viewer = Viewer(secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic())
+            log.info("live view started", extra={"camera": camera.id, "stream": role.value, "masked": bool(masks)})
+        viewer = Viewer(secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic(), bool(masks))
         self.viewers[viewer.id] = viewer
         return viewer
 
@@ -100,7 +110,7 @@ class LiveViews:
 
     def path(self, viewer: Viewer, name: str) -> Path:
         """The file ``name`` of the viewer's live output (it may not exist yet, or any more)."""
-        output = self.outputs.get((viewer.camera_id, viewer.role))
+        output = self.outputs.get(viewer.output_key)
         if output is None or not _FILE.fullmatch(name):
             raise NotFound(f"no live file {name[:80]!r}")
         return output.directory / name
@@ -149,9 +159,9 @@ class LiveViews:
                 log.exception("expiring live viewers failed")
 
     async def _stop_unwatched(self) -> None:
-        watched = {(v.camera_id, v.role) for v in self.viewers.values()}
+        watched = {v.output_key for v in self.viewers.values()}
         unwatched = [(key, self.outputs.pop(key)) for key in [k for k in self.outputs if k not in watched]]
-        await asyncio.gather(*(self._stop_output(key, output) for key, output in unwatched))
+        await asyncio.gather(*(self._stop_output((key[0], key[1]), output) for key, output in unwatched))
 
     async def _stop_output(self, key: StreamKey, output: HlsOutput) -> None:
         await self.graph.detach(key[0], key[1], output)

@@ -30,6 +30,7 @@ from pydantic import (
     PlainSerializer,
     SecretStr,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic_core import core_schema
 
@@ -187,6 +188,32 @@ class Owner(HubModel):
 
     def allows_public(self) -> bool:
         return self.public if self.public is not None else self.kind == OwnerKind.GOVERNMENT
+
+
+class MaskKind(StrEnum):
+    #: Never lifted: burned into every picture that leaves the hub (a neighbour's window).
+    PERMANENT = "permanent"
+    #: Lifted only for a principal with ``lift_mask`` on the camera, for a stated reason, audited.
+    LIFTABLE = "liftable"
+
+
+class PrivacyMask(HubModel):
+    """A region of a camera's picture that is covered in what leaves the hub."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$", description="Short name, e.g. 'jendela-rumah-12'.")
+    kind: MaskKind = Field(default=MaskKind.PERMANENT, description="permanent (never lifted) or liftable.")
+    polygon: list[tuple[float, float]] = Field(
+        min_length=3, max_length=32,
+        description="Corners as [x, y] fractions of the picture's width and height (0 to 1, from the top left).")
+    reason: str | None = Field(default=None, max_length=300, description="Why it is covered.")
+
+    @field_validator("polygon")
+    @classmethod
+    def _inside(cls, corners: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        for x, y in corners:
+            if not (0 <= x <= 1 and 0 <= y <= 1):
+                raise ValueError(f"corner [{x}, {y}] is outside the picture: corners are fractions from 0 to 1")
+        return corners
 
 
 class DeviceKind(StrEnum):
@@ -461,6 +488,8 @@ class Action(StrEnum):
     REQUEST_EVIDENCE = "request_evidence"
     #: Approve or refuse an evidence request (never one's own: the two-person rule).
     APPROVE_EVIDENCE = "approve_evidence"
+    #: See a camera's picture without its liftable privacy masks (for a stated reason, audited).
+    LIFT_MASK = "lift_mask"
 
 
 class NodeKind(StrEnum):

@@ -757,7 +757,11 @@ class HlsOutput:
             "start_number": str(generation * 1_000_000),
         }
         self._out = av.open(str(self.playlist), "w", format="hls", options=options)
-        self._ost = self._out.add_stream_from_template(self._template)
+        self._ost = self._add_stream(self._out)
+
+    def _add_stream(self, out: Any) -> Any:
+        """The output's video stream: the relay stream's, its packets copied."""
+        return out.add_stream_from_template(self._template)
 
     def _close_muxer(self) -> None:
         out, self._out, self._ost = self._out, None, None

@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.errors import AccessDenied, Gone, InvalidInput, NotFound
-from hub.core.models import Principal, utcnow
+from hub.core.models import Principal, PrivacyMask, utcnow
 from hub.core.storage import StorageBackend
 from hub.evidence import verify_bundle
 from hub.evidence.keys import Signer
 from hub.export import export_range
+from hub.masks import redact
 from hub.store import Store
 from hub.store.evidence import EvidenceRequest, EvidenceState
 from hub.store.recordings import chain_digest, utc_text
@@ -109,8 +110,10 @@ def _slug(camera_id: str) -> str:
 
 class Custody:
     def __init__(self, store: Store, storage: StorageBackend, signer: Signer, hub_name: str, version: str,
-                 work_dir: Path) -> None:
+                 work_dir: Path, masks: Callable[[str], list[PrivacyMask]] | None = None) -> None:
         self.store, self.storage, self.signer = store, storage, signer
+        #: A camera's privacy masks: a camera with some gets a redacted copy beside the master.
+        self.masks = masks or (lambda camera_id: [])
         self.hub_name, self.version = hub_name, version
         self.work_dir = work_dir
         #: Called with a line of progress while a bundle is made (the CLI's progress bar).
@@ -356,6 +359,13 @@ class Custody:
         await asyncio.to_thread(shutil.move, joined.path, work / view)
         files[view] = work / view
         part["view"] = {"file": view, "start": utc_text(joined.start), "seconds": round(joined.seconds, 3)}
+        masks = self.masks(camera_id)
+        if masks:  # for those who may not see behind the masks; the master stays whole
+            redacted = f"redacted/{_slug(camera_id)}.mp4"
+            await asyncio.to_thread((work / "redacted").mkdir, exist_ok=True)
+            await asyncio.to_thread(redact, work / view, work / redacted, masks)
+            files[redacted] = work / redacted
+            part["redacted"] = {"file": redacted, "masks": [m.model_dump(mode="json") for m in masks]}
         return part
 
     async def _links_between(self, camera_id: str, after_id: int, through_id: int) -> list[dict[str, Any]]:

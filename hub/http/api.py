@@ -20,6 +20,7 @@ from hub.core.models import (
     Camera,
     Event,
     GraphNode,
+    PrivacyMask,
     PtzCommand,
     PtzPreset,
     Segment,
@@ -30,6 +31,7 @@ from hub.http import problems
 from hub.http.auth import CurrentPrincipal, require
 from hub.http.services import ServedHub, served_hub
 from hub.live import MEDIA_TYPES
+from hub.masks import applying, burn_jpeg
 
 router = APIRouter(tags=["v1"], responses=problems.COMMON)
 
@@ -98,12 +100,47 @@ async def get_camera(camera_id: str, request: Request, who: CurrentPrincipal) ->
 
 @router.get("/cameras/{camera_id}/snapshot", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}, **problems.DEVICE})
-async def snapshot(camera_id: str, request: Request, who: CurrentPrincipal) -> Response:
-    """A current JPEG picture of the camera."""
+async def snapshot(
+    camera_id: str, request: Request, who: CurrentPrincipal,
+    unmask_reason: Annotated[str | None, Query(min_length=5, max_length=300, description=(
+        "Lift the camera's liftable privacy masks, for this reason (needs 'lift_mask'; audited). "
+        "Permanent masks stay."))] = None,
+) -> Response:
+    """A current JPEG picture of the camera, its privacy masks painted in."""
     hub = _hub(request)
-    await hub.authorize(who, Action.VIEW_LIVE, hub.inventory.camera(camera_id), repeated=True)
+    camera = hub.inventory.camera(camera_id)
+    await hub.authorize(who, Action.VIEW_LIVE, camera, repeated=True)
+    masks = hub.masks.of(camera_id)
+    lifted = False
+    if unmask_reason is not None and masks:
+        await hub.authorize(who, Action.LIFT_MASK, camera, {"reason": unmask_reason})
+        await hub.store.audit.record(who, "lift_mask", camera_id, True, unmask_reason, coalesce=True)
+        lifted = True
     jpeg = await hub.snapshot(camera_id)
+    jpeg = await asyncio.to_thread(burn_jpeg, jpeg, applying(masks, lifted))
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/cameras/{camera_id}/masks", response_model=list[PrivacyMask])
+async def masks_of(camera_id: str, request: Request, who: CurrentPrincipal) -> list[PrivacyMask]:
+    """The camera's privacy masks: hub.yaml's and those set here."""
+    hub = _hub(request)
+    await hub.authorize(who, Action.VIEW_INVENTORY, hub.inventory.camera(camera_id))
+    return hub.masks.of(camera_id)
+
+
+@router.put("/cameras/{camera_id}/masks", response_model=list[PrivacyMask], responses=problems.BODY)
+async def set_masks(camera_id: str, body: list[PrivacyMask], request: Request,
+                    who: CurrentPrincipal) -> list[PrivacyMask]:
+    """Replace the masks set here for the camera (hub.yaml's stay); takes effect for new pictures and
+    new live outputs at once (needs 'manage'; audited)."""
+    hub = _hub(request)
+    camera = hub.inventory.camera(camera_id)
+    await hub.authorize(who, Action.MANAGE, camera, {"masks": len(body)})
+    await hub.masks.replace(camera_id, body)
+    await hub.store.audit.record(who, "set_masks", camera_id, True, ", ".join(
+        f"{m.name} ({m.kind})" for m in body) or "none")
+    return hub.masks.of(camera_id)
 
 
 @router.get("/cameras/{camera_id}/recordings", response_model=list[Segment])

@@ -88,7 +88,9 @@ def http_problem(exc: HTTPException) -> JSONResponse:
 
 
 def status_of(exc: HubError) -> int:
-    return next(code for cls, code in STATUS if isinstance(exc, cls))
+    """The class's own ``http_status`` (a plugin's error may set one), else the tree's."""
+    own = getattr(type(exc), "http_status", None)
+    return own if isinstance(own, int) else next(code for cls, code in STATUS if isinstance(exc, cls))
 
 
 def install(app: FastAPI) -> None:

@@ -34,6 +34,7 @@ from hub.http import problems
 from hub.http.auth import CurrentPrincipal, FailureLimiter
 from hub.http.services import ServedHub, served_hub
 from hub.live import MEDIA_TYPES
+from hub.masks import burn_jpeg
 
 router = APIRouter(tags=["public"])
 
@@ -101,7 +102,8 @@ async def public_snapshot(camera_id: str, request: Request) -> Response:
     if picture is None:
         raise NotFound(f"no public camera {camera_id[:100]!r}")  # it has just left the portal
     stamp = datetime.fromtimestamp(picture.at, UTC)
-    return Response(picture.jpeg, media_type="image/jpeg",
+    jpeg = await asyncio.to_thread(burn_jpeg, picture.jpeg, hub.masks.of(camera.id))  # never lifted here
+    return Response(jpeg, media_type="image/jpeg",
                     headers={**_cache(hub), "Last-Modified": stamp.strftime("%a, %d %b %Y %H:%M:%S GMT")})
 
 
@@ -116,7 +118,7 @@ async def public_live(camera_id: str, name: str, request: Request) -> Response:
     viewer = hub.live.viewers.get(shared.get(camera.id, ""))
     if viewer is None:
         viewer = hub.live.join(camera, PUBLIC, StreamRole.SUB if camera.stream(StreamRole.SUB) else None,
-                               shared=True)
+                               shared=True, masks=hub.masks.of(camera.id))
         shared[camera.id] = viewer.id
     viewer = hub.live.viewer(viewer.id, PUBLIC)  # marked as watched
     if name == "index.m3u8":

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from hub.inventory import Inventory
     from hub.links import LinkSigner
     from hub.live import LiveViews
+    from hub.masks import PrivacyMasks
     from hub.store import Store
 
 
@@ -56,6 +57,7 @@ class ServedHub(Protocol):
     grants: GrantPolicy
     public: PublicGate
     custody: Custody
+    masks: PrivacyMasks
 
     async def may(self, principal: Principal, action: Action, camera: Camera | None = None,
                   context: dict[str, Any] | None = None) -> bool: ...

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from hub.store import masks as _masks  # noqa: F401 - its table on Base.metadata
 from hub.store.audit import AuditLog
 from hub.store.cameras import CameraRecords
 from hub.store.database import Base, Database, RawJSON, UTCDateTime, database_url

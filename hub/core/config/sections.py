@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, SecretStr, create_model, field_validator
 
-from hub.core.models import Area, EventKind, HubModel, Owner, Site, StreamRole
+from hub.core.models import Area, EventKind, HubModel, Owner, PrivacyMask, Site, StreamRole
 from hub.core.notify import NotifierConfig
 from hub.core.plugins import Plugins, TypeRegistration
 from hub.core.sources import SourceConfig
@@ -236,6 +236,9 @@ class HubConfigBase(HubModel):
     recording: RecordingConfig = Field(default_factory=RecordingConfig,
                                        description="What is recorded, for how long, and within which quota.")
     live: LiveConfig = Field(default_factory=LiveConfig, description="Live view (HLS) in the browser and players.")
+    privacy_masks: dict[str, list[PrivacyMask]] = Field(
+        default_factory=dict, description="Privacy masks by camera id: regions covered in snapshots, the public "
+        "stream and redacted exports (recordings keep the whole picture, for evidence).")
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence requests and "
                                      "the signed checkpoints of the recordings' hash chains.")
     public: PublicConfig = Field(default_factory=PublicConfig, description="The public portal: cameras tagged "
