@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import click
 from rich.console import Console
@@ -30,6 +32,14 @@ def public() -> None:
     """Approve the scenes of the public portal's cameras, take cameras off it, list the gates."""
 
 
+def _gate(method: str, camera_id: str, url: str | None, insecure: bool, config_file: Path,
+          data_dir: Path | None) -> Any:
+    """Ask the running hub to approve (POST) or withdraw (DELETE) a camera's scene."""
+    return call_hub(load(config_file, data_dir), url, insecure, method,
+                    f"/api/v1/public/cameras/{quote(camera_id, safe=':')}/approve", Role.ADMIN,
+                    f"pantau public {'approve' if method == 'POST' else 'withdraw'}")
+
+
 @public.command("approve")
 @click.argument("camera_id")
 @_url
@@ -39,11 +49,7 @@ def public() -> None:
 @fail_on_errors
 def public_approve(camera_id: str, url: str | None, insecure: bool, config_file: Path, data_dir: Path | None) -> None:
     """Approve CAMERA_ID's scene as it is now for the public portal (the running hub takes the picture)."""
-    from urllib.parse import quote
-
-    answer = call_hub(load(config_file, data_dir), url, insecure, "POST",
-                      f"/api/v1/public/cameras/{quote(camera_id, safe=':')}/approve", Role.ADMIN,
-                      "pantau public approve")
+    answer = _gate("POST", camera_id, url, insecure, config_file, data_dir)
     click.echo(f"Camera {answer['camera_id']} is on the public portal while its picture keeps this scene.", err=True)
 
 
@@ -57,10 +63,7 @@ def public_approve(camera_id: str, url: str | None, insecure: bool, config_file:
 def public_withdraw(camera_id: str, url: str | None, insecure: bool, config_file: Path,
                     data_dir: Path | None) -> None:
     """Take CAMERA_ID off the public portal (a new approval brings it back)."""
-    from urllib.parse import quote
-
-    call_hub(load(config_file, data_dir), url, insecure, "DELETE",
-             f"/api/v1/public/cameras/{quote(camera_id, safe=':')}/approve", Role.ADMIN, "pantau public withdraw")
+    _gate("DELETE", camera_id, url, insecure, config_file, data_dir)
     click.echo(f"Camera {camera_id} is off the public portal.", err=True)
 
 

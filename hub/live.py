@@ -45,11 +45,11 @@ class Viewer:
     camera_id: str
     role: StreamRole
     seen: float  # time.monotonic() of the last request
-    #: Watching the output with privacy masks burned in (``hub.masks``), not the stream as it is.
-    masked: bool = False
+    #: The privacy masks burned into the output watched (``hub.masks``), by name; none: the stream as it is.
+    masked: tuple[str, ...] = ()
 
     @property
-    def output_key(self) -> tuple[str, StreamRole, bool]:
+    def output_key(self) -> tuple[str, StreamRole, tuple[str, ...]]:
         return self.camera_id, self.role, self.masked
 
     @property
@@ -65,8 +65,8 @@ class LiveViews:
         self.graph = graph
         self.directory = directory
         self.viewers: dict[str, Viewer] = {}
-        #: (camera, stream, masked) -> its live output.
-        self.outputs: dict[tuple[str, StreamRole, bool], HlsOutput] = {}
+        #: (camera, stream, the masks burned in) -> its live output.
+        self.outputs: dict[tuple[str, StreamRole, tuple[str, ...]], HlsOutput] = {}
 
     def role_for(self, camera: Camera, asked: StreamRole | None) -> StreamRole:
         """The stream a viewer gets: the one asked for, else ``live.stream``, else main."""
@@ -87,7 +87,8 @@ class LiveViews:
             raise LimitReached(f"{held} live views are open for this account, the most it may hold; "
                                "close one (or let it time out) first")
         role = self.role_for(camera, asked)
-        key = (camera.id, role, bool(masks))
+        names = tuple(m.name for m in masks or ())
+        key = (camera.id, role, names)
         if key not in self.outputs:
             where = self.directory / uuid.uuid4().hex
             output = (MaskedHlsOutput(camera.id, role, where, masks, self.config.segment_seconds,
@@ -96,7 +97,7 @@ class LiveViews:
             self.outputs[key] = output
             self.graph.attach(camera.id, role, output)
             log.info("live view started", extra={"camera": camera.id, "stream": role.value, "masked": bool(masks)})
-        viewer = Viewer(secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic(), bool(masks))
+        viewer = Viewer(secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic(), names)
         self.viewers[viewer.id] = viewer
         return viewer
 

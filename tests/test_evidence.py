@@ -234,3 +234,38 @@ async def test_each_cameras_segments_are_chained_as_they_are_indexed(tmp_path: P
             assert (await store.recordings.heads())[camera] == (links[-1]["id"], links[-1]["chain"])
     finally:
         await store.close()
+
+
+async def test_retention_passes_over_a_range_while_its_request_is_open(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from hub.core.models import Camera, Device, Principal, Role
+    from hub.evidence.custody import Custody
+    from hub.evidence.keys import Signer
+    from hub.store import Store, database_url
+    from plugins.local_storage import LocalStorage
+    from plugins.local_storage.config import LocalStorageConfig
+
+    store = Store(database_url(None, tmp_path))
+    await store.migrate()
+    storage = LocalStorage(LocalStorageConfig(), tmp_path)
+    try:
+        camera = Camera(id="demo:A:1", device_id="demo:A", channel=1, name="Gerbang")
+        await store.cameras.save_inventory([Device(id="demo:A", source="demo", vendor="Demo", serial="A")], [camera],
+                                           {"demo"})
+        t0 = datetime(2026, 11, 1, 13, 0, tzinfo=UTC)  # a month ago: past any retention
+        for n in range(4):
+            start = t0 + timedelta(seconds=10 * n)
+            await store.recordings.add_segment(camera.id, "main", start, start + timedelta(seconds=10), 10.0, 100,
+                                               f"{n:064x}", f"rec/{n}.mp4")
+        custody = Custody(store, storage, Signer.of(tmp_path), "Test", "0", tmp_path / "evidence")
+        police = Principal(id="user:penyidik", role=Role.INVESTIGATOR)
+        request = await custody.request(police, [camera.id], t0 + timedelta(seconds=5), t0 + timedelta(seconds=25),
+                                        **{k: v for k, v in LETTER.items()})
+        expired = {i for i, _ in await store.recordings.expired_segments(camera.id, datetime.now(UTC))}
+        assert expired == {4}, "only the segment outside the range may go; the three of the range are held"
+        await custody.refuse(Principal(id="user:operator", role=Role.OPERATOR), request.id, "tidak lengkap")
+        assert len(await store.recordings.expired_segments(camera.id, datetime.now(UTC))) == 4
+    finally:
+        await storage.close()
+        await store.close()

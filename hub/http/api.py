@@ -299,15 +299,25 @@ class LiveView(BaseModel):
 async def live_join(
     camera_id: str, request: Request, who: CurrentPrincipal,
     stream: Annotated[StreamRole | None, Query(description="Stream to play (default: hub.yaml's live.stream).")] = None,
+    unmask_reason: Annotated[str | None, Query(min_length=5, max_length=300, description=(
+        "Lift the camera's liftable privacy masks, for this reason (needs 'lift_mask'; audited)."))] = None,
 ) -> LiveView:
     """Start watching a camera live: the answer names an HLS playlist of the caller's own.
 
     The camera's live output starts with its first viewer and shares the hub's
-    one upstream connection to the camera with the recorder and other viewers."""
+    one upstream connection to the camera with the recorder and other viewers.
+    A camera with privacy masks plays with them painted in (decoded and encoded
+    again); ``unmask_reason`` lifts the liftable ones for those who may."""
     hub = _hub(request)
     camera = hub.inventory.camera(camera_id)
     await hub.authorize(who, Action.VIEW_LIVE, camera)
-    viewer = hub.live.join(camera, who, stream)
+    masks = hub.masks.of(camera_id)
+    lifted = False
+    if unmask_reason is not None and masks:
+        await hub.authorize(who, Action.LIFT_MASK, camera, {"reason": unmask_reason})
+        await hub.store.audit.record(who, "lift_mask", camera_id, True, unmask_reason)
+        lifted = True
+    viewer = hub.live.join(camera, who, stream, masks=applying(masks, lifted))
     return LiveView(viewer=viewer.id, camera_id=camera.id, stream=viewer.role,
                     playlist=str(request.url_for("live_file", viewer_id=viewer.id, name="index.m3u8").path),
                     idle_seconds=hub.config.live.idle_seconds)
