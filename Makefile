@@ -20,7 +20,8 @@ $(STAMP): pyproject.toml $(WEB)/package.json $(WEB)/package-lock.json
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# compat: a plain .pth entry, which mypy follows too (a plugin's type check sees the hub's types)
 	$(BIN)/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=compat
-	@# The page's player (hls.js) comes from the npm registry, as the lock file pins it.
+	@# The pages' libraries (hls.js, Leaflet, its marker clustering; axe-core for the browser tests)
+	@# come from the npm registry, as the lock file pins them.
 	if command -v npm >/dev/null; then npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error; \
 	else echo "note: npm is missing: the page at / shows snapshots but cannot play live video"; fi
 	touch $(STAMP)

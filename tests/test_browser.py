@@ -13,9 +13,12 @@ from typing import Any
 
 import pytest
 
-from hub.http.page import ASSETS
 from hub.testing.fixtures import peer_unavailable
+from hub.web.pages import VENDOR
 from tests.conftest import demo_hub_yaml
+
+#: axe-core, installed from npm with the pages' libraries (a development dependency).
+AXE = VENDOR["hls.min.js"].parents[2] / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture
@@ -23,8 +26,8 @@ def browser() -> Iterator[Any]:
     chromium = shutil.which("chromium")
     if chromium is None:
         peer_unavailable(RuntimeError("Debian's chromium is not installed (`make install` installs it as root)"))
-    if not ASSETS["hls.min.js"].is_file():
-        peer_unavailable(RuntimeError("hls.js is not installed (`make install` fetches it from npm)"))
+    if not all(path.is_file() for path in [*VENDOR.values(), AXE]):
+        peer_unavailable(RuntimeError("the pages' libraries are not installed (`make install` fetches them from npm)"))
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -35,31 +38,109 @@ def browser() -> Iterator[Any]:
             browser.close()
 
 
-def test_the_page_plays_a_camera_live(hub_factory, browser) -> None:
-    hub = hub_factory(demo_hub_yaml(extra="live: {segment_seconds: 1}"))
-    page = browser.new_page()
+PASSWORD = "Sandi-Pak-RT-03"
+TILE = bytes.fromhex(  # a 1x1 PNG: the tests serve the map's tiles themselves (no internet here)
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0000003010100c9fe92ef0000000049454e44ae426082")
+
+
+def portal_hub(hub_factory):  # noqa: ANN001, ANN201
+    return hub_factory(demo_hub_yaml(extra=(
+        "live: {segment_seconds: 1}\nweb: {map_tiles: 'http://tiles.test/{z}/{x}/{y}.png', "
+        "controller: Diskominfo Kota Uji, contact: ppid@uji.go.id}")).replace(
+        "cameras: [{name: Gate A, tags: [public]}", "cameras: [{name: Gate A, tags: [public], "
+        "location: {lat: -6.99, lon: 110.42}}"))
+
+
+def narrow_page(browser):  # noqa: ANN001, ANN201
+    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="id-ID")  # a visitor in Indonesia
+    page.route("http://tiles.test/**", lambda route: route.fulfill(body=TILE, content_type="image/png"))
+    return page
+
+
+def test_a_visitor_sees_the_public_portal_in_indonesian_and_a_camera_plays(hub_factory, browser) -> None:  # noqa: ANN001
+    hub = portal_hub(hub_factory)
+    with hub.client() as admin:
+        cams = {c["name"]: c["id"] for c in admin.get("/api/v1/cameras").json()}
+    hub.pantau("public", "approve", cams["Gate A"], "--url", hub.url, "-c", str(hub.config),
+               "--data-dir", str(hub.data_dir))
+    page = narrow_page(browser)
     problems: list[str] = []
     page.on("pageerror", lambda err: problems.append(str(err)))
+    loaded: list[tuple[str, int]] = []
+    page.on("response", lambda r: loaded.append((r.url, len(r.body()))) if r.request.resource_type in (
+        "document", "stylesheet", "script") else None)
     page.goto(hub.url + "/")
-    page.fill("#token", hub.token("viewer"))
-    page.click("#login button")
-    button = page.locator("button.live").first
-    button.wait_for(timeout=10_000)
-    camera = button.get_attribute("data-camera")
-    button.click()
-
-    video = f'video[data-camera="{camera}"]'
+    page.wait_for_load_state("networkidle")
+    first_load = sum(size for _, size in loaded)
+    assert 0 < first_load < 300_000, f"the portal's first load is {first_load} bytes: {loaded}"
+    assert page.get_attribute("html", "lang") == "id"
+    assert page.locator("h1").inner_text() == "Kamera publik"
+    assert page.locator("#cameras .camera h3").all_inner_texts() == ["Gate A"], "public cameras only"
+    assert "Diskominfo Kota Uji" in page.locator("footer").inner_text()
+    page.locator(".leaflet-marker-icon, .marker-cluster").first.wait_for(timeout=10_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "fits a 360 px screen"
+    page.click("#cameras button.play")
+    video = f'video[data-camera="{cams["Gate A"]}"]'
     page.wait_for_function(f"() => document.querySelector('{video}')?.currentTime > 1", timeout=30_000)
     first = page.eval_on_selector(video, "v => v.currentTime")
     page.wait_for_timeout(2_000)
-    later = page.eval_on_selector(video, "v => [v.currentTime, v.videoWidth, v.paused]")
-    assert later[0] > first + 1  # the picture moves on: it is live, not a still
-    assert later[1] == 160 and not later[2]  # the substream, playing
+    assert page.eval_on_selector(video, "v => v.currentTime") > first + 1, "it plays live"
 
-    with hub.client() as admin:
-        live = [n for n in admin.get("/api/v1/streams").json() if n["kind"] == "live"]
-        assert [(n["camera_id"], n["stream_role"]) for n in live] == [(camera, "sub")]
-        button.click()  # Stop: the page says it left, and the hub stops the live output at once
-        page.wait_for_timeout(1_000)
-        assert not [n for n in admin.get("/api/v1/streams").json() if n["kind"] == "live"]
+    page.select_option("#lang", "en")
+    page.wait_for_load_state()
+    page.wait_for_function("() => document.documentElement.lang === 'en'", timeout=10_000)
+    assert page.locator("h1").inner_text() == "Public cameras"
+    assert page.locator("#cameras button.play").inner_text() == "Watch live"
     assert not problems
+
+
+def test_a_user_signs_in_and_plays_their_camera(hub_factory, browser) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    hub = portal_hub(hub_factory)
+    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "rt03", "--role", "viewer", "--scope",
+                           "tag:classroom:7A", "--name", "Pak RT 03", "--password-stdin", "-c", str(hub.config),
+                           "--data-dir", str(hub.data_dir)], input=PASSWORD + "\n", capture_output=True, text=True,
+                          cwd=hub.workdir, env=hub.env, timeout=60)
+    assert made.returncode == 0, made.stderr
+    page = narrow_page(browser)
+    problems: list[str] = []
+    page.on("pageerror", lambda err: problems.append(str(err)))
+    page.goto(hub.url + "/masuk")
+    page.fill("#username", "rt03")
+    page.fill("#password", "not-the-password")
+    page.click("#login button")
+    page.locator("#problem").wait_for(state="visible", timeout=10_000)
+    assert page.locator("#problem").inner_text() == "Nama pengguna atau kata sandi salah."
+    page.fill("#password", PASSWORD)
+    page.click("#login button")
+    page.wait_for_url(hub.url + "/saya", timeout=10_000)
+    assert page.locator(".camera h3").all_inner_texts() == ["Kelas 7A"]
+    assert page.evaluate("Object.keys(localStorage).length + Object.keys(sessionStorage).length") == 0
+    page.click("button.play")
+    video = "video.live"
+    page.wait_for_function(f"() => document.querySelector('{video}')?.currentTime > 1", timeout=30_000)
+    page.click("#sign-out")
+    page.wait_for_url(hub.url + "/", timeout=10_000)
+    assert page.locator("nav").inner_text().count("Masuk") == 1
+    assert not problems
+
+
+def test_no_page_has_serious_accessibility_problems(hub_factory, browser) -> None:  # noqa: ANN001
+    """axe-core (from npm) over each page at 360 px, in a context that lets the test inject it."""
+    hub = portal_hub(hub_factory)
+    with hub.client() as admin:
+        gate = next(c["id"] for c in admin.get("/api/v1/cameras").json() if c["name"] == "Gate A")
+    hub.pantau("public", "approve", gate, "--url", hub.url, "-c", str(hub.config), "--data-dir", str(hub.data_dir))
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID", bypass_csp=True)
+    page = context.new_page()
+    page.route("http://tiles.test/**", lambda route: route.fulfill(body=TILE, content_type="image/png"))
+    for path in ("/", "/masuk", "/?lang=en"):
+        page.goto(hub.url + path)
+        page.add_script_tag(path=str(AXE))
+        found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+                              ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)")
+        assert found == [], f"{path}: {found}"
+    context.close()

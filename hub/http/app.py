@@ -15,10 +15,11 @@ from fastapi.routing import APIRoute
 import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, evidence, page, problems, public, schools, sessions, shared
+from hub.http import api, evidence, problems, public, schools, sessions, shared
 from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
+from hub.web import pages
 
 
 def create_app(hub: ServedHub) -> FastAPI:
@@ -59,7 +60,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     _mount_plugin_routes(app, hub)
     app.include_router(shared.router)
     app.include_router(schools.pages)
-    app.include_router(page.router)
+    app.include_router(pages.router)
     return app
 
 

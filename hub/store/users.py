@@ -108,6 +108,8 @@ class Session:
     csrf_token: str
     expires_at: datetime
     principal: Principal
+    #: The user's language for the pages (``id`` or ``en``).
+    locale: str = "id"
 
 
 def _digest(session_id: str) -> str:
@@ -270,7 +272,7 @@ class Users:
                     or row.last_seen + self.idle <= now):
                 return None
             await s.execute(update(SessionRow).where(SessionRow.id_hash == key).values(last_seen=now))
-        live = Session(session_id, row.csrf_token, row.expires_at, _principal(user))
+        live = Session(session_id, row.csrf_token, row.expires_at, _principal(user), user.locale or "id")
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key] = (time.monotonic() + SESSION_CACHE_SECONDS, live)

@@ -166,6 +166,19 @@ class LiveConfig(HubModel):
         "each); one more is refused (429) until one is left or times out.")
 
 
+class WebConfig(HubModel):
+    map_tiles: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png", pattern=r"^https?://[^\s]+$",
+        description="Tile URL of the pages' maps ({z}/{x}/{y}); a city may run its own tile server.")
+    map_attribution: str = Field(default="© OpenStreetMap contributors", max_length=300,
+                                 description="Attribution shown on the maps, as the tiles' licence asks.")
+    controller: str | None = Field(default=None, max_length=300, description="Who runs the cameras, named on "
+                                   "the public portal (UU PDP art. 17), e.g. 'Diskominfo Kota Semarang'; "
+                                   "default: hub.name.")
+    contact: str = Field(default="", max_length=300, description="Whom the public may ask or object to, e.g. "
+                         "'ppid@semarangkota.go.id, (024) 3513366'.")
+
+
 class PublicConfig(HubModel):
     check_seconds: float = Field(
         default=30, ge=5, description="Seconds between checks that each public camera still shows the scene an "
@@ -241,6 +254,7 @@ class HubConfigBase(HubModel):
         "stream and redacted exports (recordings keep the whole picture, for evidence).")
     evidence: EvidenceConfig = Field(default_factory=EvidenceConfig, description="Evidence requests and "
                                      "the signed checkpoints of the recordings' hash chains.")
+    web: WebConfig = Field(default_factory=WebConfig, description="The pages: map tiles, who runs the cameras.")
     public: PublicConfig = Field(default_factory=PublicConfig, description="The public portal: cameras tagged "
                                  "'public' whose owner allows it and whose scene an operator approved.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Scheduled health checks of every source.")

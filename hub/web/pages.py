@@ -1,0 +1,156 @@
+"""The pages: the public portal at ``/``, signing in at ``/masuk``, one's own cameras at ``/saya``.
+
+Server-rendered with Jinja2 and the Babel catalogs of ``hub.web.i18n``; the
+pages' scripts are ES modules of the hub's own (``hub/web/static``) and the
+libraries ``make install`` fetches from npm (``/vendor/...``: hls.js,
+Leaflet and its marker clustering), none kept in the tree.  Every page is
+sent with a Content-Security-Policy that allows scripts from the hub only
+(no inline script), ``frame-ancestors 'none'`` and a same-origin referrer.
+Signing in uses the session cookie; nothing is kept in the page's storage.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from hub.core.errors import NotFound
+from hub.core.models import Action
+from hub.http.auth import session_cookie
+from hub.http.services import ServedHub, served_hub
+from hub.store.users import Session
+from hub.web import i18n
+
+router = APIRouter(include_in_schema=False)
+
+HERE = Path(__file__).parent
+NODE = HERE.parent / "http" / "web" / "node_modules"
+#: The libraries the pages load, by the name they ask for: from npm, at install time.
+VENDOR = {
+    "hls.min.js": NODE / "hls.js/dist/hls.min.js",
+    "leaflet.js": NODE / "leaflet/dist/leaflet.js",
+    "leaflet.css": NODE / "leaflet/dist/leaflet.css",
+    "leaflet.markercluster.js": NODE / "leaflet.markercluster/dist/leaflet.markercluster.js",
+    "MarkerCluster.css": NODE / "leaflet.markercluster/dist/MarkerCluster.css",
+    "MarkerCluster.Default.css": NODE / "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    "images/marker-icon.png": NODE / "leaflet/dist/images/marker-icon.png",
+    "images/marker-icon-2x.png": NODE / "leaflet/dist/images/marker-icon-2x.png",
+    "images/marker-shadow.png": NODE / "leaflet/dist/images/marker-shadow.png",
+}
+STATIC = {p.name: p for p in (HERE / "static").iterdir() if p.suffix in (".js", ".css")}
+TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+
+
+@functools.cache
+def environment(lang: str) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _policy(hub: ServedHub) -> str:
+    tiles = urlsplit(hub.config.web.map_tiles)
+    tile_origin = f"{tiles.scheme}://{tiles.netloc}" if tiles.netloc else ""
+    return ("default-src 'self'; script-src 'self'; style-src 'self'; "
+            f"img-src 'self' data: {tile_origin}; media-src 'self' blob:; connect-src 'self'; worker-src 'self' blob:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
+
+
+async def _session(request: Request) -> Session | None:
+    session_id = session_cookie(request.headers.get("cookie"))
+    return await served_hub(request).store.users.session(session_id) if session_id else None
+
+
+def _render(request: Request, template: str, session: Session | None, **values: Any) -> HTMLResponse:
+    hub = served_hub(request)
+    asked = request.query_params.get("lang")
+    lang = i18n.negotiate(asked or request.cookies.get("lang"), session.locale if session else None,
+                          request.headers.get("accept-language"))
+    html = environment(lang).get_template(template).render(
+        lang=lang, hub_name=hub.config.hub.name, signed_in=session is not None,
+        csrf=session.csrf_token if session else "", **values)
+    response = HTMLResponse(html, headers={"Content-Security-Policy": _policy(hub), "Referrer-Policy": "same-origin",
+                                           "Cache-Control": "no-store", "Content-Language": lang})
+    if asked in i18n.LOCALES:
+        response.set_cookie("lang", asked, max_age=31_536_000, samesite="lax")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+async def portal(request: Request) -> HTMLResponse:
+    """The public portal: the map and list of the public cameras, and who runs them."""
+    hub = served_hub(request)
+    session = await _session(request)
+    lang = i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"),
+                          session.locale if session else None, request.headers.get("accept-language"))
+    names = {a.path: a.name for a in hub.config.areas}
+    cameras = []
+    for camera in hub.public.cameras():
+        taken = hub.public.last_picture_at(camera.id)
+        at = datetime.fromtimestamp(taken, UTC) if taken else None
+        base = f"/api/v1/public/cameras/{camera.id}"
+        cameras.append({"id": camera.id, "name": camera.name, "area": camera.area,
+                        "area_name": names.get(camera.area or ""), "location": camera.location,
+                        "picture_at": at, "picture_text": i18n.when(at, lang, hub.config.hub.time_zone),
+                        "snapshot": f"{base}/snapshot", "live": f"{base}/live/index.m3u8"})
+    areas = sorted({(c["area"], c["area_name"] or c["area"]) for c in cameras if c["area"]})
+    web = hub.config.web
+    return _render(request, "portal.html", session, cameras=cameras, areas=areas, tiles=web.map_tiles,
+                   attribution=web.map_attribution, controller=web.controller or hub.config.hub.name,
+                   contact=web.contact)
+
+
+@router.get("/masuk", response_class=HTMLResponse)
+async def sign_in_page(request: Request) -> Response:
+    session = await _session(request)
+    if session is not None:
+        return RedirectResponse("/saya", 303)
+    return _render(request, "login.html", None)
+
+
+@router.get("/saya", response_class=HTMLResponse)
+async def mine(request: Request) -> Response:
+    """The cameras open to the signed-in user; outside their hours, when they open."""
+    hub = served_hub(request)
+    session = await _session(request)
+    if session is None:
+        return RedirectResponse("/masuk", 303)
+    who = session.principal
+    lang = i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"), session.locale,
+                          request.headers.get("accept-language"))
+    now = hub.policy.clock()
+    names = {a.path: a.name for a in hub.config.areas}
+    cameras = []
+    for camera_id in (await hub.visible(who))[:200]:
+        camera = hub.inventory.cameras[camera_id]
+        open_now = await hub.may(who, Action.VIEW_LIVE, camera)
+        opens = None if open_now else hub.grants.opens_at(who, Action.VIEW_LIVE, camera, now)
+        same_day = opens is not None and opens.date() == now.date()
+        cameras.append({"id": camera.id, "name": camera.name, "where": names.get(camera.area or "", camera.area or ""),
+                        "open": open_now,
+                        "opens_at": i18n.when(opens, lang, hub.config.hub.time_zone, time_only=same_day)})
+    return _render(request, "mine.html", session, cameras=cameras, user_name=who.name or who.id)
+
+
+@router.get("/static/{name}")
+async def static(name: str) -> FileResponse:
+    path = STATIC.get(name)
+    if path is None:
+        raise NotFound(f"no file {name[:80]!r}")
+    return FileResponse(path, media_type=TYPES[path.suffix], headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/vendor/{name:path}")
+async def vendor(name: str) -> FileResponse:
+    path = VENDOR.get(name)
+    if path is None or not path.is_file():
+        raise NotFound(f"no library file {name[:80]!r} (`make install` fetches them from npm)")
+    return FileResponse(path, media_type=TYPES[path.suffix], headers={"Cache-Control": "max-age=86400"})

@@ -1,0 +1,49 @@
+// Shared by every page: the language switch and signing out.  No data is kept in the browser's
+// storage: the session is an HttpOnly cookie; the CSRF token is in the page, from the server.
+const lang = document.getElementById("lang");
+lang?.addEventListener("change", () => {
+  document.cookie = `lang=${lang.value}; path=/; max-age=31536000; samesite=lax`;
+  location.reload();
+});
+lang?.form?.addEventListener("submit", (event) => {
+  event.preventDefault();
+  document.cookie = `lang=${lang.value}; path=/; max-age=31536000; samesite=lax`;
+  location.reload();
+});
+
+export function csrf() {
+  return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+}
+
+document.getElementById("sign-out")?.addEventListener("click", async () => {
+  await fetch("/api/v1/session", { method: "DELETE", headers: { "X-CSRF-Token": csrf() } });
+  location.href = "/";
+});
+
+// hls.js is loaded when the first camera is played, not with the page: a thin link first gets
+// the list and the pictures.
+let hlsLoading = null;
+function loadHls() {
+  hlsLoading ??= new Promise((resolve) => {
+    const script = document.createElement("script");
+    script.src = "/vendor/hls.min.js";
+    script.onload = script.onerror = () => resolve(window.Hls);
+    document.head.append(script);
+  });
+  return hlsLoading;
+}
+
+// Plays an HLS playlist in a <video>: natively where the browser can, else with hls.js.
+export async function play(video, playlist) {
+  video.hidden = false;
+  await loadHls();  // with Media Source Extensions hls.js plays it; without (older iPhones) the browser does
+  if (window.Hls?.isSupported()) {
+    const hls = new window.Hls({ liveSyncDurationCount: 2 });
+    hls.loadSource(playlist);
+    hls.attachMedia(video);
+    video.hls = hls;
+  } else {
+    video.src = playlist;
+  }
+  video.play().catch(() => {});
+}
