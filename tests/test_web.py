@@ -19,8 +19,14 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
 def shown_strings() -> set[str]:
-    """Every string the templates show, as gettext sees them."""
+    """Every string the templates and the pages' Python show, as gettext sees them."""
+    from babel.messages.extract import extract_python
+
     found = set()
+    for module in Path(i18n.__file__).parent.glob("*.py"):
+        with module.open("rb") as source:
+            for _line, _func, message, _comments in extract_python(source, ("_",), [], {}):
+                found.add(message if isinstance(message, str) else message[0])
     for template in TEMPLATES.glob("*.html"):
         with template.open("rb") as source:
             for _line, _func, message, _comments in babel_extract(source, ("_", "gettext", "ngettext"), [],
@@ -61,3 +67,45 @@ def test_the_language_follows_the_switch_the_browser_and_the_default(hub_factory
         assert plain.headers["x-content-type-options"] == "nosniff"
         assert web.get("/saya", follow_redirects=False).headers["location"] == "/masuk"
         assert web.get("/static/../hub.yaml").status_code == 404
+
+
+async def test_a_parents_page_says_when_the_classroom_opens_and_who_watched(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from hub.app import Hub
+    from hub.core.config import load_config
+    from hub.core.models import Action, Role
+    from hub.core.plugins import Plugins
+
+    cfg = tmp_path / "hub.yaml"
+    cfg.write_text(demo_hub_yaml(extra="http: {port: 0}\nhub: {name: SMPN 4, time_zone: Asia/Makassar}").replace(
+        "hub: {name: Test Hub}\n", ""))
+    plugins = Plugins()
+    plugins.load()
+    hub = Hub(load_config(cfg, plugins), plugins)
+    await hub.start()
+    now = [datetime(2026, 11, 30, 22, 30, tzinfo=UTC)]  # Monday 06:30 in Balikpapan
+    hub.policy.clock = lambda: now[0]
+    try:
+        await hub.store.users.add_user("ortu.sari", Role.PARENT, "Sandi-Ibu-Sari-7A", "Ibu Sari")
+        await hub.store.grants.add("user:ortu.sari", [Action.VIEW_LIVE], ["tag:classroom:7A"], created_by="test",
+                                   hours="mon-fri 07:00-14:00", time_zone="Asia/Makassar")
+        await hub.grants.refresh()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{hub.port}", timeout=30) as web:
+            signed = await web.post("/api/v1/session", json={"username": "ortu.sari", "password": "Sandi-Ibu-Sari-7A"})
+            assert signed.status_code == 200
+            early = (await web.get("/saya")).text
+            assert "Kelas 7A" in early and "Sedang tutup. Buka pukul 07.00." in early and "Tonton langsung" not in early
+            assert "Gate A" not in early, "no other camera"
+            now[0] = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # 07:30
+            seven_a = next(c for c in hub.inventory.cameras.values() if "classroom:7A" in c.tags)
+            joined = await web.post(f"/api/v1/cameras/{seven_a.id}/live",
+                                    headers={"X-CSRF-Token": signed.json()["csrf_token"]})
+            assert joined.status_code == 201
+            open_page = (await web.get("/saya")).text
+            assert "Tonton langsung" in open_page and "Sedang tutup" not in open_page
+            assert "Yang menonton belakangan ini" in open_page and "Ibu Sari" in open_page
+            english = (await web.get("/saya", params={"lang": "en"})).text
+            assert "Watch live" in english and "Who watched lately" in english
+    finally:
+        await hub.stop()

@@ -180,15 +180,21 @@ async def viewers(camera_id: str, request: Request, who: CurrentPrincipal,
     camera = hub.inventory.camera(camera_id)
     if not await hub.may(who, Action.VIEW_INVENTORY, camera):
         raise NotFound(f"no camera {camera_id!r}")
+    return await recent_viewers(hub, who, camera_id, limit)
+
+
+async def recent_viewers(hub: Any, who: Principal, camera_id: str, limit: int) -> list[Viewing]:
+    """Who watched the camera, newest first, as ``who`` may see it (other parents unnamed)."""
     rows = await hub.store.audit.entries(limit * 2, camera_id=camera_id)
-    people = {f"user:{u['username']}": u for u in await hub.store.users.list_users()}
+    people = await hub.store.users.people({r["principal"].removeprefix("user:") for r in rows
+                                           if r["principal"].startswith("user:")})
     out = []
     for row in rows:
         if row["action"] not in ("view_live", "play_back", "export"):
             continue
-        person = people.get(row["principal"])
-        role = person["role"] if person else None
+        person = people.get(row["principal"].removeprefix("user:")) if row["principal"].startswith("user:") else None
+        role = person[1] if person else None
         shown = "parent" if role == Role.PARENT.value and row["principal"] != who.id else (
-            person["name"] if person else row["principal"])
+            person[0] if person else row["principal"])
         out.append(Viewing(at=row["at"], who=shown, role=role, action=row["action"], allowed=row["allowed"]))
     return out[:limit]

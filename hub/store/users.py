@@ -185,6 +185,15 @@ class Users:
             self._forget(f"user:{username}")
         return created, updated
 
+    async def people(self, usernames: set[str]) -> dict[str, tuple[str, str]]:
+        """The display name and role of each of ``usernames`` that is a user (one query)."""
+        if not usernames:
+            return {}
+        async with self.db.session() as s:
+            rows = (await s.execute(select(UserRow.username, UserRow.display_name, UserRow.role)
+                                    .where(UserRow.username.in_(usernames)))).all()
+        return {u: (name, role) for u, name, role in rows}
+
     async def existing(self, usernames: list[str]) -> set[str]:
         """Which of ``usernames`` are users already."""
         async with self.db.session() as s:

@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from hub.core.errors import NotFound
 from hub.core.models import Action
 from hub.http.auth import session_cookie
+from hub.http.schools import recent_viewers
 from hub.http.services import ServedHub, served_hub
 from hub.store.users import Session
 from hub.web import i18n
@@ -134,8 +135,12 @@ async def mine(request: Request) -> Response:
         open_now = await hub.may(who, Action.VIEW_LIVE, camera)
         opens = None if open_now else hub.grants.opens_at(who, Action.VIEW_LIVE, camera, now)
         same_day = opens is not None and opens.date() == now.date()
+        _ = i18n.translations(lang).gettext
+        watched = [{"who": _("A parent") if v.who == "parent" else v.who,
+                    "at": i18n.when(v.at, lang, hub.config.hub.time_zone)}
+                   for v in await recent_viewers(hub, who, camera.id, 5) if v.allowed and v.action == "view_live"]
         cameras.append({"id": camera.id, "name": camera.name, "where": names.get(camera.area or "", camera.area or ""),
-                        "open": open_now,
+                        "open": open_now, "watched": watched,
                         "opens_at": i18n.when(opens, lang, hub.config.hub.time_zone, time_only=same_day)})
     return _render(request, "mine.html", session, cameras=cameras, user_name=who.name or who.id)
 
