@@ -144,3 +144,43 @@ def test_no_page_has_serious_accessibility_problems(hub_factory, browser) -> Non
                               ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)")
         assert found == [], f"{path}: {found}"
     context.close()
+
+
+def test_a_neighbourhood_head_plays_back_a_recorded_minute_from_the_timeline(hub_factory, browser) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    area = "jawa-tengah/semarang/krapyak/rw04/rt03"
+    hub = hub_factory(demo_hub_yaml(extra="web: {map_tiles: 'http://tiles.test/{z}/{x}/{y}.png'}").replace(
+        "    name: demo\n", f"    name: demo\n    area: {area}\n"))
+    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "rt03.krapyak", "--role", "area_head",
+                           "--scope", f"area:{area}", "--password-stdin", "-c", str(hub.config), "--data-dir",
+                           str(hub.data_dir)], input=PASSWORD + "\n", capture_output=True, text=True, cwd=hub.workdir,
+                          env=hub.env, timeout=60)
+    assert made.returncode == 0, made.stderr
+    with hub.client() as admin:  # a few segments recorded first
+        gate = next(c["id"] for c in admin.get("/api/v1/cameras").json() if c["name"] == "Gate A")
+        deadline = __import__("time").monotonic() + 40
+        while len(admin.get(f"/api/v1/cameras/{gate}/recordings").json()) < 3:
+            assert __import__("time").monotonic() < deadline
+            __import__("time").sleep(0.5)
+    page = narrow_page(browser)
+    problems: list[str] = []
+    page.on("pageerror", lambda err: problems.append(str(err)))
+    page.goto(hub.url + "/masuk")
+    page.fill("#username", "rt03.krapyak")
+    page.fill("#password", PASSWORD)
+    page.click("#login button")
+    page.wait_for_url(hub.url + "/saya", timeout=10_000)
+    page.click(f'a[href="/saya/kamera/{gate}"]')
+    recorded = page.locator("#timeline .recorded").first
+    recorded.wait_for(timeout=10_000)
+    assert page.get_attribute("html", "lang") == "id"
+    box = recorded.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function("() => document.getElementById('playback').currentTime > 0.5", timeout=20_000)
+    assert "Diputar dari" in page.locator("#state").inner_text()
+    assert not problems
+    with hub.client() as admin:
+        trail = admin.get("/api/v1/audit", params={"principal": "user:rt03.krapyak", "action": "play_back"}).json()
+    assert trail and trail[0]["allowed"], "playback from the page is in the audit log"

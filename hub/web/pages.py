@@ -12,10 +12,11 @@ Signing in uses the session cookie; nothing is kept in the page's storage.
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -141,8 +142,34 @@ async def mine(request: Request) -> Response:
                    for v in await recent_viewers(hub, who, camera.id, 5) if v.allowed and v.action == "view_live"]
         cameras.append({"id": camera.id, "name": camera.name, "where": names.get(camera.area or "", camera.area or ""),
                         "open": open_now, "watched": watched,
+                        "recordings": await hub.may(who, Action.PLAY_BACK, camera, {"recorded_from": now}),
                         "opens_at": i18n.when(opens, lang, hub.config.hub.time_zone, time_only=same_day)})
     return _render(request, "mine.html", session, cameras=cameras, user_name=who.name or who.id)
+
+
+@router.get("/saya/kamera/{camera_id}", response_class=HTMLResponse)
+async def camera_day(camera_id: str, request: Request, hari: str | None = None) -> Response:
+    """A day's recordings of one camera on a timeline (for those who may play it back)."""
+    hub = served_hub(request)
+    session = await _session(request)
+    if session is None:
+        return RedirectResponse("/masuk", 303)
+    who = session.principal
+    camera = hub.inventory.cameras.get(camera_id)
+    if camera is None or not await hub.may(who, Action.PLAY_BACK, camera, {"recorded_from": hub.policy.clock()}):
+        raise NotFound(f"no camera {camera_id[:100]!r} to play back")
+    zone = ZoneInfo(hub.config.hub.time_zone)
+    today = hub.policy.clock().astimezone(zone).date()
+    try:
+        day = date.fromisoformat(hari) if hari else today
+    except ValueError:
+        day = today
+    start = datetime.combine(day, time(), tzinfo=zone)
+    names = {a.path: a.name for a in hub.config.areas}
+    return _render(request, "camera.html", session, camera_id=camera.id, camera_name=camera.name,
+                   where=names.get(camera.area or "", camera.area or ""), day=day.isoformat(), today=today.isoformat(),
+                   start=start.isoformat(), end=(start + timedelta(days=1)).isoformat(),
+                   may_export=await hub.may(who, Action.EXPORT, camera))
 
 
 @router.get("/static/{name}")
