@@ -29,18 +29,20 @@ def region(pixels: np.ndarray, box: tuple[float, float, float, float]) -> np.nda
 
 
 def grey(pixels: np.ndarray, box: tuple[float, float, float, float]) -> bool:
-    part = region(pixels, box)
-    return float(part.std()) < 4 and abs(float(part.mean()) - 128) < 6
+    """Whether the region is the masks' uniform grey: red, green and blue all 128 and flat.  (The demo's
+    picture is a colour wave whose three channels never agree, so a picture with no mask never is.)"""
+    part = region(pixels, box).reshape(-1, 3)
+    return bool(np.abs(part.mean(axis=0) - 128).max() < 6 and part.std(axis=0).max() < 4)
 
 
 def jpeg_pixels(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
 def video_pixels(data: bytes) -> np.ndarray:
-    """The last frame of an MP4 (or an init segment and a media segment joined), in grey."""
+    """The last frame of an MP4 (or an init segment and a media segment joined), as RGB."""
     with av.open(io.BytesIO(data), format="mp4") as media:
-        frames = [f.to_ndarray(format="gray") for f in media.decode(video=0)]
+        frames = [f.to_ndarray(format="rgb24") for f in media.decode(video=0)]
     assert frames, "no frame decoded"
     return frames[-1]
 
