@@ -184,3 +184,79 @@ def test_a_neighbourhood_head_plays_back_a_recorded_minute_from_the_timeline(hub
     with hub.client() as admin:
         trail = admin.get("/api/v1/audit", params={"principal": "user:rt03.krapyak", "action": "play_back"}).json()
     assert trail and trail[0]["allowed"], "playback from the page is in the audit log"
+
+
+class ThreadedSimulator:
+    """A Hikvision NVR simulator on an event loop of its own thread (the browser tests are not async)."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        from hub.testing.sim import HikvisionSimulator
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.sim = self.run(HikvisionSimulator(kind="nvr", channels=4).start())
+
+    def run(self, coro):  # noqa: ANN001, ANN201
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    def close(self) -> None:
+        self.run(self.sim.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def test_an_operator_in_english_sees_an_offline_camera_and_invites_a_parent(hub_factory, browser) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    nvr = ThreadedSimulator()
+    try:
+        hub = hub_factory(demo_hub_yaml(extra=(
+            "health: {interval_seconds: 1, confirm_checks: 1, timeout_seconds: 2}\n"
+            "sites: [{id: smpn-4, name: SMP Negeri 4}]\n"
+            "web: {map_tiles: 'http://tiles.test/{z}/{x}/{y}.png'}")).replace(
+            "sources:\n", "sources:\n  - {type: hikvision, name: nvr, host: 127.0.0.1, "
+            f"port: {nvr.sim.port}, password: {nvr.sim.password}, timeout: 1, events: false}}\n").replace(
+            "    name: demo\n", "    name: demo\n    site: smpn-4\n"))
+        args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
+        made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "op.budi", "--role", "operator",
+                               "--locale", "en", "--password-stdin", *args], input=PASSWORD + "\n",
+                              capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
+        assert made.returncode == 0, made.stderr
+        hub.pantau("classroom", "add", "smpn-4", "7A", "--hours", "mon-fri 07:00-14:00", "--consent", "SK-4/2026",
+                   *args)
+        page = narrow_page(browser)
+        problems: list[str] = []
+        page.on("pageerror", lambda err: problems.append(str(err)))
+        page.goto(hub.url + "/masuk")
+        page.fill("#username", "op.budi")
+        page.fill("#password", PASSWORD)
+        page.click("#login button")
+        page.wait_for_url(hub.url + "/saya", timeout=10_000)
+        page.goto(hub.url + "/konsol")
+        assert page.get_attribute("html", "lang") == "en", "the user's own setting"
+        assert page.locator("h1").inner_text() == "Operator console"
+        page.locator("tr.status-online").first.wait_for(timeout=15_000)
+        nvr.run(nvr.sim.stop())  # the NVR stops answering
+        began = __import__("time").monotonic()
+        page.locator("tr.status-offline").first.wait_for(timeout=20_000)
+        assert __import__("time").monotonic() - began < 15, "marked within a few health intervals"
+        assert "offline" in page.locator("tr.status-offline").first.inner_text()
+        page.fill("#classroom", "7A")
+        page.fill("#parent-name", "Ibu Sari")
+        page.fill("#until", "2027-06-30")
+        page.click("#invite button")
+        page.locator("#invited").wait_for(state="visible", timeout=10_000)
+        assert "ortu.sari" in page.locator("#invited").inner_text()
+        link = page.locator("#invite-link").inner_text()
+        assert "/invite/" in link
+        hub.tokens.append(link.rsplit("/", 1)[-1])
+        assert not problems
+    finally:
+        nvr.close()

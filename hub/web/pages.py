@@ -78,6 +78,7 @@ def _render(request: Request, template: str, session: Session | None, **values: 
                           request.headers.get("accept-language"))
     html = environment(lang).get_template(template).render(
         lang=lang, hub_name=hub.config.hub.name, signed_in=session is not None,
+        console=session is not None and session.principal.role.value in ("admin", "operator"),
         csrf=session.csrf_token if session else "", **values)
     response = HTMLResponse(html, headers={"Content-Security-Policy": _policy(hub), "Referrer-Policy": "same-origin",
                                            "Cache-Control": "no-store", "Content-Language": lang})
@@ -170,6 +171,30 @@ async def camera_day(camera_id: str, request: Request, hari: str | None = None) 
                    where=names.get(camera.area or "", camera.area or ""), day=day.isoformat(), today=today.isoformat(),
                    start=start.isoformat(), end=(start + timedelta(days=1)).isoformat(),
                    may_export=await hub.may(who, Action.EXPORT, camera))
+
+
+@router.get("/konsol", response_class=HTMLResponse)
+async def console(request: Request) -> Response:
+    """The operator console: the cameras' health, inviting parents, the latest access decisions."""
+    hub = served_hub(request)
+    session = await _session(request)
+    if session is None:
+        return RedirectResponse("/masuk", 303)
+    who = session.principal
+    if who.scopes or not await hub.may(who, Action.READ_AUDIT):
+        raise NotFound("no console for this account")
+    lang = i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"), session.locale,
+                          request.headers.get("accept-language"))
+    _ = i18n.translations(lang).gettext
+    statuses = {"online": _("online"), "offline": _("offline"), "degraded": _("degraded"), "unknown": _("unknown")}
+    cameras = sorted(hub.inventory.cameras.values(), key=lambda c: (c.area or "", c.name))[:2000]
+    counts = {k: sum(1 for c in hub.inventory.cameras.values() if c.status == k)
+              for k in ("online", "offline", "degraded")}
+    rows = await hub.store.audit.entries(20)
+    audit = [{**r, "when": i18n.when(r["at"], lang, hub.config.hub.time_zone)} for r in rows]
+    return _render(request, "console.html", session, cameras=[
+        {"id": c.id, "name": c.name, "area": c.area or "", "status": c.status.value} for c in cameras],
+        statuses=statuses, counts=counts, sites=hub.config.sites, audit=audit)
 
 
 @router.get("/static/{name}")
