@@ -133,8 +133,10 @@ def register_access_policies(register: RegisterAccessPolicy) -> None:
 
     :param register: call ``register(policy)`` with an object implementing
         ``hub.core.policy.AccessPolicy``: ``decide(principal, action, camera,
-        context)`` returning ``Decision.ALLOW``, ``DENY`` or ``ABSTAIN``.  Deny
-        wins; with no allow the action is denied.
+        context)`` returning ``Decision.ALLOW``, ``DENY`` or ``ABSTAIN`` (or an
+        awaitable of one); optionally ``reach(principal, action, index, context)``
+        returning a ``Reach``, so lists are answered from indexes.  Deny wins;
+        with no allow the action is denied.
 
     Called once, when plugins load.  Synchronous.  Returns nothing.
     """
