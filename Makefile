@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 WEB := hub/http/web
 # Debian packages the tests need: PostgreSQL for the metadata store, GStreamer's
 # RTSP server (run under Debian's python3) as a real RTSP camera, Mosquitto,
-# Chromium for the browser test (Debian's build plays H.264), ffmpeg for bench/record.py, mosquitto_sub for bench/events.py.
+# Chromium for the browser test (Debian's build plays H.264), ffmpeg for bench/record.py, mosquitto_sub for bench/events.py,
+# nginx for bench/public_fanout.py.
 DEB_PACKAGES := postgresql mosquitto mosquitto-clients nginx python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad chromium ffmpeg
 
