@@ -260,3 +260,47 @@ def test_an_operator_in_english_sees_an_offline_camera_and_invites_a_parent(hub_
         assert not problems
     finally:
         nvr.close()
+
+
+def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_factory, browser) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    hub = hub_factory(demo_hub_yaml(extra="sites: [{id: smpn-4, name: SMP Negeri 4}]").replace(
+        "    name: demo\n", "    name: demo\n    site: smpn-4\n"))
+    args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
+    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "tu.smpn4", "--role", "school_admin",
+                           "--scope", "site:smpn-4", "--password-stdin", *args], input=PASSWORD + "\n",
+                          capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
+    assert made.returncode == 0, made.stderr
+    hub.pantau("classroom", "add", "smpn-4", "7A", "--hours", "mon-fri 07:00-14:00", "--consent", "SK-4/2026", *args)
+    first = hub.pantau("parent", "invite", "--site", "smpn-4", "--classroom", "7A", "--name", "Bapak Budi",
+                       "--until", "2027-06-30", *args)
+    hub.tokens.append(first.stdout.strip().rsplit("/", 1)[-1])
+    page = narrow_page(browser)
+    problems: list[str] = []
+    page.on("pageerror", lambda err: problems.append(str(err)))
+    page.goto(hub.url + "/masuk")
+    page.fill("#username", "tu.smpn4")
+    page.fill("#password", PASSWORD)
+    page.click("#login button")
+    page.wait_for_url(hub.url + "/saya", timeout=10_000)
+    page.click('a[href="/sekolah/smpn-4"]')
+    assert page.locator("h1").inner_text() == "Sekolah SMP Negeri 4"
+    assert page.locator("#parents tbody tr").all_inner_texts()[0].startswith("ortu.budi")
+    page.fill("#parent-name", "Ibu Sari")
+    page.fill("#until", "2027-06-30")
+    page.click("#invite button")
+    page.locator("#invited").wait_for(state="visible", timeout=10_000)
+    assert "ortu.sari" in page.locator("#invited").inner_text()
+    hub.tokens.append(page.locator("#invite-link").inner_text().rsplit("/", 1)[-1])
+    page.click('button.revoke[data-username="ortu.budi"]')
+    page.locator("#revoked").wait_for(state="visible", timeout=10_000)
+    assert "ortu.budi" in page.locator("#revoked").inner_text()
+    listed = {p["username"]: p for p in __import__("json").loads(hub.pantau("parent", "list", "--json", *args).stdout)}
+    assert set(listed) == {"ortu.budi", "ortu.sari"}
+    users = {u["username"]: u["disabled"] for u in __import__("json").loads(
+        hub.pantau("user", "list", "--json", *args).stdout)}
+    assert users["ortu.budi"] and not users["ortu.sari"], "the revoked parent's account is disabled"
+    assert page.evaluate("fetch('/sekolah/sdn-12').then(r => r.status)") == 404, "not another school's page"
+    assert not problems

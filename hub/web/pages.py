@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from hub.core.errors import NotFound
 from hub.core.models import Action
+from hub.core.policy import Resource
 from hub.http.auth import session_cookie
 from hub.http.schools import recent_viewers
 from hub.http.services import ServedHub, served_hub
@@ -79,6 +80,8 @@ def _render(request: Request, template: str, session: Session | None, **values: 
     html = environment(lang).get_template(template).render(
         lang=lang, hub_name=hub.config.hub.name, signed_in=session is not None,
         console=session is not None and session.principal.role.value in ("admin", "operator"),
+        school=next((scope.removeprefix("site:") for scope in session.principal.scopes if scope.startswith("site:")),
+                    None) if session is not None and session.principal.role.value == "school_admin" else None,
         csrf=session.csrf_token if session else "", **values)
     response = HTMLResponse(html, headers={"Content-Security-Policy": _policy(hub), "Referrer-Policy": "same-origin",
                                            "Cache-Control": "no-store", "Content-Language": lang})
@@ -195,6 +198,25 @@ async def console(request: Request) -> Response:
     return _render(request, "console.html", session, cameras=[
         {"id": c.id, "name": c.name, "area": c.area or "", "status": c.status.value} for c in cameras],
         statuses=statuses, counts=counts, sites=hub.config.sites, audit=audit)
+
+
+@router.get("/sekolah/{site}", response_class=HTMLResponse)
+async def school(site: str, request: Request) -> Response:
+    """A school's page for its admin: classrooms and their consent basis, parents, invitations."""
+    hub = served_hub(request)
+    session = await _session(request)
+    if session is None:
+        return RedirectResponse("/masuk", 303)
+    if not await hub.may(session.principal, Action.MANAGE_PARENTS, None, {"resource": Resource("site", site)}):
+        raise NotFound(f"no school {site[:60]!r} for this account")
+    lang = i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"), session.locale,
+                          request.headers.get("accept-language"))
+    _ = i18n.translations(lang).gettext
+    states = {"invited": _("invited"), "accepted": _("accepted"), "expired": _("expired")}
+    name = next((s.name for s in hub.config.sites if s.id == site), site)
+    return _render(request, "school.html", session, site=site, site_name=name,
+                   rooms=await hub.store.schools.classrooms(site), parents=await hub.store.schools.parents(site),
+                   states=states)
 
 
 @router.get("/static/{name}")
