@@ -7,7 +7,11 @@ test drives the ``chromium`` that ``make install`` installs from Debian.
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -96,9 +100,6 @@ def test_a_visitor_sees_the_public_portal_in_indonesian_and_a_camera_plays(hub_f
 
 
 def test_a_user_signs_in_and_plays_their_camera(hub_factory, browser) -> None:  # noqa: ANN001
-    import subprocess
-    import sys
-
     hub = portal_hub(hub_factory)
     made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "rt03", "--role", "viewer", "--scope",
                            "tag:classroom:7A", "--name", "Pak RT 03", "--password-stdin", "-c", str(hub.config),
@@ -147,9 +148,6 @@ def test_no_page_has_serious_accessibility_problems(hub_factory, browser) -> Non
 
 
 def test_a_neighbourhood_head_plays_back_a_recorded_minute_from_the_timeline(hub_factory, browser) -> None:  # noqa: ANN001
-    import subprocess
-    import sys
-
     area = "jawa-tengah/semarang/krapyak/rw04/rt03"
     hub = hub_factory(demo_hub_yaml(extra="web: {map_tiles: 'http://tiles.test/{z}/{x}/{y}.png'}").replace(
         "    name: demo\n", f"    name: demo\n    area: {area}\n"))
@@ -160,10 +158,10 @@ def test_a_neighbourhood_head_plays_back_a_recorded_minute_from_the_timeline(hub
     assert made.returncode == 0, made.stderr
     with hub.client() as admin:  # a few segments recorded first
         gate = next(c["id"] for c in admin.get("/api/v1/cameras").json() if c["name"] == "Gate A")
-        deadline = __import__("time").monotonic() + 40
+        deadline = time.monotonic() + 40
         while len(admin.get(f"/api/v1/cameras/{gate}/recordings").json()) < 3:
-            assert __import__("time").monotonic() < deadline
-            __import__("time").sleep(0.5)
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
     page = narrow_page(browser)
     problems: list[str] = []
     page.on("pageerror", lambda err: problems.append(str(err)))
@@ -212,9 +210,6 @@ class ThreadedSimulator:
 
 
 def test_an_operator_in_english_sees_an_offline_camera_and_invites_a_parent(hub_factory, browser) -> None:  # noqa: ANN001
-    import subprocess
-    import sys
-
     nvr = ThreadedSimulator()
     try:
         hub = hub_factory(demo_hub_yaml(extra=(
@@ -244,9 +239,9 @@ def test_an_operator_in_english_sees_an_offline_camera_and_invites_a_parent(hub_
         assert page.locator("h1").inner_text() == "Operator console"
         page.locator("tr.status-online").first.wait_for(timeout=15_000)
         nvr.run(nvr.sim.stop())  # the NVR stops answering
-        began = __import__("time").monotonic()
+        began = time.monotonic()
         page.locator("tr.status-offline").first.wait_for(timeout=20_000)
-        assert __import__("time").monotonic() - began < 15, "marked within a few health intervals"
+        assert time.monotonic() - began < 15, "marked within a few health intervals"
         assert "offline" in page.locator("tr.status-offline").first.inner_text()
         page.fill("#classroom", "7A")
         page.fill("#parent-name", "Ibu Sari")
@@ -263,9 +258,6 @@ def test_an_operator_in_english_sees_an_offline_camera_and_invites_a_parent(hub_
 
 
 def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_factory, browser) -> None:  # noqa: ANN001
-    import subprocess
-    import sys
-
     hub = hub_factory(demo_hub_yaml(extra="sites: [{id: smpn-4, name: SMP Negeri 4}]").replace(
         "    name: demo\n", "    name: demo\n    site: smpn-4\n"))
     args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
@@ -297,9 +289,9 @@ def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_fa
     page.click('button.revoke[data-username="ortu.budi"]')
     page.locator("#revoked").wait_for(state="visible", timeout=10_000)
     assert "ortu.budi" in page.locator("#revoked").inner_text()
-    listed = {p["username"]: p for p in __import__("json").loads(hub.pantau("parent", "list", "--json", *args).stdout)}
+    listed = {p["username"]: p for p in json.loads(hub.pantau("parent", "list", "--json", *args).stdout)}
     assert set(listed) == {"ortu.budi", "ortu.sari"}
-    users = {u["username"]: u["disabled"] for u in __import__("json").loads(
+    users = {u["username"]: u["disabled"] for u in json.loads(
         hub.pantau("user", "list", "--json", *args).stdout)}
     assert users["ortu.budi"] and not users["ortu.sari"], "the revoked parent's account is disabled"
     assert page.evaluate("fetch('/sekolah/sdn-12').then(r => r.status)") == 404, "not another school's page"
