@@ -22,7 +22,8 @@ from typing import Any
 import uvicorn
 
 from hub.access.grants import GrantPolicy
-from hub.access.public import PUBLIC, PublicGate
+from hub.access.public import PublicGate
+from hub.access.watch import AccessWatch
 from hub.context import RunningHubContext
 from hub.core.bus import EventBus, Subscription
 from hub.core.config import LoadedConfig
@@ -199,8 +200,10 @@ class Hub:
             await self.live.clear_leftovers()
             stack.push_async_callback(self.live.stop)
             self._spawn(self.live.run())
-            self._spawn(self._recheck_access())
-            self.public.on_withdrawn = self._end_public_views
+            self.access_watch = AccessWatch(self.policy, self.grants, self.store, self.inventory, self.live,
+                                            self.data_dir)
+            self._spawn(self.access_watch.run())
+            self.public.on_withdrawn = self.access_watch.end_public_views
             self._spawn(self.public.run(self.config.public.check_seconds))
             if self.config.health.enabled:
                 self._spawn(self.graph.watch_health(self.publish, self.config.health))
@@ -360,7 +363,7 @@ class Hub:
         self.scheduler.add("retention", self.recording.apply_retention, "interval", minutes=10)
         self.scheduler.add("storage-pressure", self.recording.relieve_pressure, "interval", minutes=1)
         self.scheduler.add("inventory", self.refresh_inventory, "interval", minutes=15, jitter=60)
-        self.scheduler.add("audit-checkpoint", self.audit_checkpoint, "interval", hours=1)
+        self.scheduler.add("audit-checkpoint", self.access_watch.audit_checkpoint, "interval", hours=1)
         self.scheduler.add("chain-checkpoints", self.custody.checkpoint_all, "interval",
                            minutes=self.config.evidence.checkpoint_minutes)
         self.scheduler.add("evidence-expiry",
@@ -401,64 +404,6 @@ class Hub:
         """The ids of the cameras ``principal`` may do ``action`` on, in the inventory's order
         (from the cameras' indexes, ``PolicyEngine.visible``)."""
         return await self.policy.visible(principal, action, self.inventory.cameras, self.inventory.index)
-
-    async def _recheck_access(self, every: float = 1.0) -> None:
-        """Every second: reload changed grants, and end the live views whose access has ended
-        (a grant revoked or past its hours, a user disabled), so a picture stops within seconds
-        and not at the viewer's next idle timeout."""
-        while True:
-            await asyncio.sleep(every)
-            try:
-                await self.grants.refresh()
-                await self._end_refused_views()
-                await self.store.audit.flush()
-            except Exception:
-                log.exception("re-checking access failed; trying again")
-
-    async def audit_checkpoint(self) -> tuple[int, str] | None:
-        """Every hour: the audit log's head, logged (so it leaves the hub with the logs) and appended
-        to ``<data_dir>/audit-checkpoints``; ``pantau audit verify --expect ID:HASH`` takes one back."""
-        await self.store.audit.flush()
-        head = await self.store.audit.head()
-        if head is None:
-            return None
-        line = f"{utcnow().isoformat(timespec='seconds')} {head[0]}:{head[1]}\n"
-
-        def keep() -> None:
-            with (self.data_dir / "audit-checkpoints").open("a", encoding="utf-8") as out:
-                out.write(line)
-
-        await asyncio.to_thread(keep)
-        log.info("audit checkpoint", extra={"checkpoint": f"{head[0]}:{head[1]}"})
-        return head
-
-    async def _end_public_views(self, camera_id: str) -> None:
-        """End the public's live views of a camera that left the portal (at once, not at the next check)."""
-        await self.live.end([v.id for v in self.live.viewers.values()
-                             if v.principal.id == PUBLIC.id and v.camera_id == camera_id])
-
-    async def _end_refused_views(self) -> None:
-        viewers = list(self.live.viewers.values())
-        if not viewers:
-            return
-        users = {v.principal.id.removeprefix("user:") for v in viewers if v.principal.id.startswith("user:")}
-        disabled = await self.store.users.disabled_among(users) if users else set()
-        ended = []
-        for viewer in viewers:
-            camera = self.inventory.cameras.get(viewer.camera_id)
-            if camera is None:
-                continue  # the viewers' own expiry drops views of cameras that are gone
-            if viewer.principal.id.removeprefix("user:") in disabled and viewer.principal.id.startswith("user:"):
-                reason = "the user was disabled"
-            else:
-                verdict = await self.policy.evaluate(viewer.principal, Action.VIEW_LIVE, camera)
-                if verdict.allowed:
-                    continue
-                reason = verdict.reason
-            ended.append(viewer.id)
-            await self.store.audit.record(viewer.principal, "live_ended", camera.id, False, reason)
-        if ended:
-            await self.live.end(ended)
 
     async def snapshot(self, camera_id: str, limit: float = 10.0) -> bytes:
         """A JPEG of the camera: from the latest keyframe of a stream the hub already receives

@@ -155,7 +155,7 @@ async def test_the_hub_writes_a_checkpoint_of_the_chain_to_keep_off_it(tmp_path:
     await hub.start()
     try:
         await hub.store.audit.record(OPERATOR, "view_live", "demo:A:1", True, "watched")
-        head = await hub.audit_checkpoint()
+        head = await hub.access_watch.audit_checkpoint()
         kept = (hub.data_dir / "audit-checkpoints").read_text().split()
         assert head is not None and kept[-1] == f"{head[0]}:{head[1]}"
         assert await hub.store.audit.hash_of(head[0]) == head[1]
