@@ -82,8 +82,7 @@ async def accept(store: Store, token: str, password: str) -> str:
 
 async def revoke(store: Store, by: Principal, username: str) -> int:
     """End a parent's access: every grant, the account, open invitations; how many grants ended."""
-    known = {p["username"] for p in await store.schools.parents()}
-    if username not in known:
+    if not await store.schools.parents(username=username):
         raise SchoolError(f"{username[:64]!r} is no parent invited here (pantau parent list)")
     ended = await store.grants.revoke_of(f"user:{username}", by.id)
     await store.users.set_disabled(username, True)

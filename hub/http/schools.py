@@ -59,10 +59,9 @@ def _page(request: Request, values: dict[str, Any], status: int = 200) -> HTMLRe
 async def _invited(request: Request, token: str) -> dict[str, str]:
     store = served_hub(request).store
     invite = await store.schools.invite(token)
-    users = {u["username"]: u for u in await store.users.list_users()}
-    room = next((p for p in await store.schools.parents() if p["username"] == invite.username), None)
-    return {"username": invite.username, "name": str(users.get(invite.username, {}).get("name", "")),
-            "classroom": str(room["classroom"]) if room else ""}
+    person = (await store.users.people({invite.username})).get(invite.username)
+    return {"username": invite.username, "name": person[0] if person else "",
+            "classroom": await store.schools.classroom_name(invite.classroom_id)}
 
 
 @pages.get("/invite/{token}", response_class=HTMLResponse)
@@ -154,7 +153,7 @@ async def invite_parent(site: str, body: ParentInvite, request: Request, who: Cu
 async def revoke_parent(username: str, request: Request, who: CurrentPrincipal) -> Response:
     """End a parent's access at once (grant, account, open invitations)."""
     hub = served_hub(request)
-    found = next((p for p in await hub.store.schools.parents() if p["username"] == username), None)
+    found = next(iter(await hub.store.schools.parents(username=username)), None)
     if found is None:
         raise NotFound(f"no parent {username[:64]!r}")
     await _manage(request, who, str(found["site"]))

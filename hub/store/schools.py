@@ -135,6 +135,10 @@ class Schools:
             raise NotFound(f"no classroom {name[:40]!r} at {site[:60]!r} (pantau classroom add)")
         return row.id, _classroom(row)
 
+    async def classroom_name(self, classroom_id: str) -> str:
+        async with self.db.session() as s:
+            return await s.scalar(select(ClassroomRow.name).where(ClassroomRow.id == classroom_id)) or ""
+
     async def add_invite(self, username: str, classroom_id: str, grant_id: str,
                          created_by: str) -> tuple[str, datetime]:
         """A new invitation for ``username``: (its token, shown once; when it expires)."""
@@ -165,9 +169,12 @@ class Schools:
             row.used_at = utcnow()
             return row.username
 
-    async def parents(self, site: str | None = None, classroom: str | None = None) -> list[dict[str, object]]:
-        """Each parent invited: username, classroom, site, grant, invitation state."""
+    async def parents(self, site: str | None = None, classroom: str | None = None,
+                      username: str | None = None) -> list[dict[str, object]]:
+        """Each parent invited (or the one of ``username``): username, classroom, site, grant, invitation state."""
         q = select(InviteRow, ClassroomRow).join(ClassroomRow, ClassroomRow.id == InviteRow.classroom_id)
+        if username is not None:
+            q = q.where(InviteRow.username == username)
         if site is not None:
             q = q.where(ClassroomRow.site == site)
         if classroom is not None:

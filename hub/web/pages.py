@@ -67,6 +67,12 @@ def _policy(hub: ServedHub) -> str:
             "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'")
 
 
+def _lang(request: Request, session: Session | None) -> str:
+    """The language of the page: ``?lang=``, the ``lang`` cookie, the user's own, the browser's."""
+    return i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"),
+                          session.locale if session else None, request.headers.get("accept-language"))
+
+
 async def _session(request: Request) -> Session | None:
     session_id = session_cookie(request.headers.get("cookie"))
     return await served_hub(request).store.users.session(session_id) if session_id else None
@@ -75,8 +81,7 @@ async def _session(request: Request) -> Session | None:
 def _render(request: Request, template: str, session: Session | None, **values: Any) -> HTMLResponse:
     hub = served_hub(request)
     asked = request.query_params.get("lang")
-    lang = i18n.negotiate(asked or request.cookies.get("lang"), session.locale if session else None,
-                          request.headers.get("accept-language"))
+    lang = _lang(request, session)
     html = environment(lang).get_template(template).render(
         lang=lang, hub_name=hub.config.hub.name, signed_in=session is not None,
         console=session is not None and session.principal.role.value in ("admin", "operator"),
@@ -95,8 +100,7 @@ async def portal(request: Request) -> HTMLResponse:
     """The public portal: the map and list of the public cameras, and who runs them."""
     hub = served_hub(request)
     session = await _session(request)
-    lang = i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"),
-                          session.locale if session else None, request.headers.get("accept-language"))
+    lang = _lang(request, session)
     names = {a.path: a.name for a in hub.config.areas}
     cameras = []
     for camera in hub.public.cameras():
@@ -130,8 +134,7 @@ async def mine(request: Request) -> Response:
     if session is None:
         return RedirectResponse("/masuk", 303)
     who = session.principal
-    lang = i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"), session.locale,
-                          request.headers.get("accept-language"))
+    lang = _lang(request, session)
     now = hub.policy.clock()
     names = {a.path: a.name for a in hub.config.areas}
     cameras = []
@@ -186,8 +189,7 @@ async def console(request: Request) -> Response:
     who = session.principal
     if who.scopes or not await hub.may(who, Action.READ_AUDIT):
         raise NotFound("no console for this account")
-    lang = i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"), session.locale,
-                          request.headers.get("accept-language"))
+    lang = _lang(request, session)
     _ = i18n.translations(lang).gettext
     statuses = {"online": _("online"), "offline": _("offline"), "degraded": _("degraded"), "unknown": _("unknown")}
     cameras = sorted(hub.inventory.cameras.values(), key=lambda c: (c.area or "", c.name))[:2000]
@@ -209,8 +211,7 @@ async def school(site: str, request: Request) -> Response:
         return RedirectResponse("/masuk", 303)
     if not await hub.may(session.principal, Action.MANAGE_PARENTS, None, {"resource": Resource("site", site)}):
         raise NotFound(f"no school {site[:60]!r} for this account")
-    lang = i18n.negotiate(request.query_params.get("lang") or request.cookies.get("lang"), session.locale,
-                          request.headers.get("accept-language"))
+    lang = _lang(request, session)
     _ = i18n.translations(lang).gettext
     states = {"invited": _("invited"), "accepted": _("accepted"), "expired": _("expired")}
     name = next((s.name for s in hub.config.sites if s.id == site), site)
