@@ -56,6 +56,23 @@ def portal_hub(hub_factory):  # noqa: ANN001, ANN201
         "location: {lat: -6.99, lon: 110.42}}"))
 
 
+def add_user(hub, username: str, *options: str) -> None:  # noqa: ANN001
+    """``pantau user add USERNAME OPTIONS... --password-stdin`` with the tests' password."""
+    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", username, *options, "--password-stdin",
+                           "-c", str(hub.config), "--data-dir", str(hub.data_dir)], input=PASSWORD + "\n",
+                          capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
+    assert made.returncode == 0, made.stderr
+
+
+def sign_in(page, hub, username: str) -> None:  # noqa: ANN001
+    """Sign in on /masuk as a person does; the page goes on to /saya."""
+    page.goto(hub.url + "/masuk")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#login button")
+    page.wait_for_url(hub.url + "/saya", timeout=10_000)
+
+
 def narrow_page(browser):  # noqa: ANN001, ANN201
     page = browser.new_page(viewport={"width": 360, "height": 740}, locale="id-ID")  # a visitor in Indonesia
     page.route("http://tiles.test/**", lambda route: route.fulfill(body=TILE, content_type="image/png"))
@@ -101,11 +118,7 @@ def test_a_visitor_sees_the_public_portal_in_indonesian_and_a_camera_plays(hub_f
 
 def test_a_user_signs_in_and_plays_their_camera(hub_factory, browser) -> None:  # noqa: ANN001
     hub = portal_hub(hub_factory)
-    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "rt03", "--role", "viewer", "--scope",
-                           "tag:classroom:7A", "--name", "Pak RT 03", "--password-stdin", "-c", str(hub.config),
-                           "--data-dir", str(hub.data_dir)], input=PASSWORD + "\n", capture_output=True, text=True,
-                          cwd=hub.workdir, env=hub.env, timeout=60)
-    assert made.returncode == 0, made.stderr
+    add_user(hub, "rt03", "--role", "viewer", "--scope", "tag:classroom:7A", "--name", "Pak RT 03")
     page = narrow_page(browser)
     problems: list[str] = []
     page.on("pageerror", lambda err: problems.append(str(err)))
@@ -151,11 +164,7 @@ def test_a_neighbourhood_head_plays_back_a_recorded_minute_from_the_timeline(hub
     area = "jawa-tengah/semarang/krapyak/rw04/rt03"
     hub = hub_factory(demo_hub_yaml(extra="web: {map_tiles: 'http://tiles.test/{z}/{x}/{y}.png'}").replace(
         "    name: demo\n", f"    name: demo\n    area: {area}\n"))
-    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "rt03.krapyak", "--role", "area_head",
-                           "--scope", f"area:{area}", "--password-stdin", "-c", str(hub.config), "--data-dir",
-                           str(hub.data_dir)], input=PASSWORD + "\n", capture_output=True, text=True, cwd=hub.workdir,
-                          env=hub.env, timeout=60)
-    assert made.returncode == 0, made.stderr
+    add_user(hub, "rt03.krapyak", "--role", "area_head", "--scope", f"area:{area}")
     with hub.client() as admin:  # a few segments recorded first
         gate = next(c["id"] for c in admin.get("/api/v1/cameras").json() if c["name"] == "Gate A")
         deadline = time.monotonic() + 40
@@ -165,11 +174,7 @@ def test_a_neighbourhood_head_plays_back_a_recorded_minute_from_the_timeline(hub
     page = narrow_page(browser)
     problems: list[str] = []
     page.on("pageerror", lambda err: problems.append(str(err)))
-    page.goto(hub.url + "/masuk")
-    page.fill("#username", "rt03.krapyak")
-    page.fill("#password", PASSWORD)
-    page.click("#login button")
-    page.wait_for_url(hub.url + "/saya", timeout=10_000)
+    sign_in(page, hub, "rt03.krapyak")
     page.click(f'a[href="/saya/kamera/{gate}"]')
     recorded = page.locator("#timeline .recorded").first
     recorded.wait_for(timeout=10_000)
@@ -220,20 +225,13 @@ def test_an_operator_in_english_sees_an_offline_camera_and_invites_a_parent(hub_
             f"port: {nvr.sim.port}, password: {nvr.sim.password}, timeout: 1, events: false}}\n").replace(
             "    name: demo\n", "    name: demo\n    site: smpn-4\n"))
         args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
-        made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "op.budi", "--role", "operator",
-                               "--locale", "en", "--password-stdin", *args], input=PASSWORD + "\n",
-                              capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
-        assert made.returncode == 0, made.stderr
+        add_user(hub, "op.budi", "--role", "operator", "--locale", "en")
         hub.pantau("classroom", "add", "smpn-4", "7A", "--hours", "mon-fri 07:00-14:00", "--consent", "SK-4/2026",
                    *args)
         page = narrow_page(browser)
         problems: list[str] = []
         page.on("pageerror", lambda err: problems.append(str(err)))
-        page.goto(hub.url + "/masuk")
-        page.fill("#username", "op.budi")
-        page.fill("#password", PASSWORD)
-        page.click("#login button")
-        page.wait_for_url(hub.url + "/saya", timeout=10_000)
+        sign_in(page, hub, "op.budi")
         page.goto(hub.url + "/konsol")
         assert page.get_attribute("html", "lang") == "en", "the user's own setting"
         assert page.locator("h1").inner_text() == "Operator console"
@@ -261,10 +259,7 @@ def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_fa
     hub = hub_factory(demo_hub_yaml(extra="sites: [{id: smpn-4, name: SMP Negeri 4}]").replace(
         "    name: demo\n", "    name: demo\n    site: smpn-4\n"))
     args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
-    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", "tu.smpn4", "--role", "school_admin",
-                           "--scope", "site:smpn-4", "--password-stdin", *args], input=PASSWORD + "\n",
-                          capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
-    assert made.returncode == 0, made.stderr
+    add_user(hub, "tu.smpn4", "--role", "school_admin", "--scope", "site:smpn-4")
     hub.pantau("classroom", "add", "smpn-4", "7A", "--hours", "mon-fri 07:00-14:00", "--consent", "SK-4/2026", *args)
     first = hub.pantau("parent", "invite", "--site", "smpn-4", "--classroom", "7A", "--name", "Bapak Budi",
                        "--until", "2027-06-30", *args)
@@ -272,11 +267,7 @@ def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_fa
     page = narrow_page(browser)
     problems: list[str] = []
     page.on("pageerror", lambda err: problems.append(str(err)))
-    page.goto(hub.url + "/masuk")
-    page.fill("#username", "tu.smpn4")
-    page.fill("#password", PASSWORD)
-    page.click("#login button")
-    page.wait_for_url(hub.url + "/saya", timeout=10_000)
+    sign_in(page, hub, "tu.smpn4")
     page.click('a[href="/sekolah/smpn-4"]')
     assert page.locator("h1").inner_text() == "Sekolah SMP Negeri 4"
     assert page.locator("#parents tbody tr").all_inner_texts()[0].startswith("ortu.budi")
