@@ -1,12 +1,17 @@
-"""Live view: HLS of a camera stream while at least one viewer watches it.
+"""Live view: HLS, or fragmented MP4 for Media Source Extensions, while someone watches.
 
 A viewer joins through the API (an audited ``view_live`` decision) and gets
-a playlist address of its own.  The first viewer of a camera stream attaches
-an ``HlsOutput`` to the stream graph, so live view shares the relay (the one
-upstream RTSP session) with the recorder and every other viewer.  HTTP has
-no "left": a viewer who fetches nothing for ``live.idle_seconds`` has left
-(or says so with a DELETE), and the output stops with the last viewer.
+a playlist address of its own (``transport="hls"``) or a WebSocket to read
+fragments from (``transport="mse"``, ``hub.media.fmp4``: a frame's delay
+instead of a few segments').  The first viewer of a camera stream and
+transport attaches an output to the stream graph, so live view shares the
+relay (the one upstream RTSP session) with the recorder and every other
+viewer.  HTTP has no "left": a viewer who fetches nothing for
+``live.idle_seconds`` has left (or says so with a DELETE; a WebSocket's
+viewer leaves when it closes), and the output stops with the last viewer.
 Substreams are the default: they are what a phone on a thin link can play.
+A camera with privacy masks plays over HLS only: burning masks in is
+transcoding, which the MSE path never does.
 """
 
 from __future__ import annotations
@@ -28,12 +33,20 @@ from hub.core.models import Camera, Principal, PrivacyMask, StreamRole
 from hub.core.streams import HlsOutput
 from hub.graph import StreamGraph, StreamKey
 from hub.masks import MaskedHlsOutput
+from hub.media.fmp4 import Feed, Fmp4Live
+
+#: How a viewer gets the picture: HLS playlists and segments, or MP4 fragments over a WebSocket.
+TRANSPORTS = ("hls", "mse")
 
 log = logging.getLogger(__name__)
 
 #: What a viewer may fetch: the playlist, init segments and media segments.
 _FILE = re.compile(r"index\.m3u8|init\d{1,9}\.mp4|s\d{1,9}_\d{1,9}\.m4s")
 MEDIA_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".mp4": "video/mp4", ".m4s": "video/iso.segment"}
+
+
+#: (camera, stream, the masks burned in, transport) -> its live output.
+OutputKey = tuple[str, StreamRole, tuple[str, ...], str]
 
 
 @dataclass
@@ -47,10 +60,11 @@ class Viewer:
     seen: float  # time.monotonic() of the last request
     #: The privacy masks burned into the output watched (``hub.masks``), by name; none: the stream as it is.
     masked: tuple[str, ...] = ()
+    transport: str = "hls"
 
     @property
-    def output_key(self) -> tuple[str, StreamRole, tuple[str, ...]]:
-        return self.camera_id, self.role, self.masked
+    def output_key(self) -> OutputKey:
+        return self.camera_id, self.role, self.masked, self.transport
 
     @property
     def principal_id(self) -> str:
@@ -65,8 +79,7 @@ class LiveViews:
         self.graph = graph
         self.directory = directory
         self.viewers: dict[str, Viewer] = {}
-        #: (camera, stream, the masks burned in) -> its live output.
-        self.outputs: dict[tuple[str, StreamRole, tuple[str, ...]], HlsOutput] = {}
+        self.outputs: dict[OutputKey, HlsOutput | Fmp4Live] = {}
 
     def role_for(self, camera: Camera, asked: StreamRole | None) -> StreamRole:
         """The stream a viewer gets: the one asked for, else ``live.stream``, else main."""
@@ -78,26 +91,34 @@ class LiveViews:
         raise NotFound(f"camera {camera.id} has no {role} stream")
 
     def join(self, camera: Camera, principal: Principal, asked: StreamRole | None = None,
-             shared: bool = False, masks: list[PrivacyMask] | None = None) -> Viewer:
+             shared: bool = False, masks: list[PrivacyMask] | None = None, transport: str = "hls") -> Viewer:
         """Add a viewer, starting the camera stream's live output for the first one; ``LimitReached``
         when the principal holds ``live.max_views_per_principal`` views already (a ``shared`` view,
-        the public portal's one per camera for everyone, counts against no one)."""
+        the public portal's one per camera for everyone, counts against no one).  A masked
+        camera's viewer gets HLS whatever ``transport`` asks (see the module's note)."""
         held = sum(1 for v in self.viewers.values() if v.principal_id == principal.id)
         if not shared and held >= self.config.max_views_per_principal:
             raise LimitReached(f"{held} live views are open for this account, the most it may hold; "
                                "close one (or let it time out) first")
         role = self.role_for(camera, asked)
         names = tuple(m.name for m in masks or ())
-        key = (camera.id, role, names)
+        transport = "hls" if masks or transport not in TRANSPORTS else transport
+        key = (camera.id, role, names, transport)
         if key not in self.outputs:
             where = self.directory / uuid.uuid4().hex
-            output = (MaskedHlsOutput(camera.id, role, where, masks, self.config.segment_seconds,
-                                      self.config.playlist_segments) if masks else
-                      HlsOutput(camera.id, role, where, self.config.segment_seconds, self.config.playlist_segments))
+            output: HlsOutput | Fmp4Live
+            if transport == "mse":
+                output = Fmp4Live(camera.id, role)
+            elif masks:
+                output = MaskedHlsOutput(camera.id, role, where, masks, self.config.segment_seconds,
+                                         self.config.playlist_segments)
+            else:
+                output = HlsOutput(camera.id, role, where, self.config.segment_seconds, self.config.playlist_segments)
             self.outputs[key] = output
             self.graph.attach(camera.id, role, output)
-            log.info("live view started", extra={"camera": camera.id, "stream": role.value, "masked": bool(masks)})
-        viewer = Viewer(secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic(), names)
+            log.info("live view started", extra={"camera": camera.id, "stream": role.value, "masked": bool(masks),
+                                                 "transport": transport})
+        viewer = Viewer(secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic(), names, transport)
         self.viewers[viewer.id] = viewer
         return viewer
 
@@ -109,10 +130,17 @@ class LiveViews:
         found.seen = time.monotonic()
         return found
 
+    def feed(self, viewer: Viewer, loop: asyncio.AbstractEventLoop) -> tuple[Fmp4Live, Feed]:
+        """A feed of the MSE viewer's output (``unsubscribe`` it when done); NotFound for HLS."""
+        output = self.outputs.get(viewer.output_key)
+        if not isinstance(output, Fmp4Live):
+            raise NotFound("this live view is HLS: fetch its playlist")
+        return output, output.subscribe(loop)
+
     def path(self, viewer: Viewer, name: str) -> Path:
         """The file ``name`` of the viewer's live output (it may not exist yet, or any more)."""
         output = self.outputs.get(viewer.output_key)
-        if output is None or not _FILE.fullmatch(name):
+        if not isinstance(output, HlsOutput) or not _FILE.fullmatch(name):
             raise NotFound(f"no live file {name[:80]!r}")
         return output.directory / name
 
@@ -164,7 +192,7 @@ class LiveViews:
         unwatched = [(key, self.outputs.pop(key)) for key in [k for k in self.outputs if k not in watched]]
         await asyncio.gather(*(self._stop_output((key[0], key[1]), output) for key, output in unwatched))
 
-    async def _stop_output(self, key: StreamKey, output: HlsOutput) -> None:
+    async def _stop_output(self, key: StreamKey, output: HlsOutput | Fmp4Live) -> None:
         await self.graph.detach(key[0], key[1], output)
         await asyncio.to_thread(output.close)
         log.info("live view stopped: no viewers left", extra={"camera": key[0], "stream": key[1].value})

@@ -207,7 +207,7 @@ class MaskedHlsOutput(HlsOutput):
     def _write(self, frame: av.VideoFrame) -> None:
         if self._out is None:
             self._size = (frame.width, frame.height)
-            self._open()
+            self._start()
         frame.pts = self._frames
         frame.time_base = Fraction(1, self._rate)
         self._frames += 1

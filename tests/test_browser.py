@@ -136,6 +136,9 @@ def test_a_user_signs_in_and_plays_their_camera(hub_factory, browser) -> None:  
     page.click("button.play")
     video = "video.live"
     page.wait_for_function(f"() => document.querySelector('{video}')?.currentTime > 1", timeout=30_000)
+    # the low-latency path: MP4 fragments over the WebSocket, the picture at the live edge
+    assert page.eval_on_selector(video, "v => v.dataset.transport") == "mse"
+    assert page.eval_on_selector(video, "v => v.buffered.end(v.buffered.length - 1) - v.currentTime") < 1.5
     page.click("#sign-out")
     page.wait_for_url(hub.url + "/", timeout=10_000)
     assert page.locator("nav").inner_text().count("Masuk") == 1

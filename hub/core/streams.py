@@ -671,27 +671,23 @@ class KeyframeSnapshots:
                          stream_role=self.role, stats=self.stats.model())
 
 
-class HlsOutput:
-    """Live HLS of one camera stream: a playlist and fMP4 segments in a directory.
+class LiveRemux:
+    """A live output that copies packets (never transcodes) onto one timeline that runs on.
 
-    Packets are copied, never transcoded, by FFmpeg's HLS muxer.  The output
-    timeline runs on across upstream reconnects (the next connection resumes
-    on a keyframe, right after the last frame written) so a player keeps
-    playing; a new codec or picture size starts a new generation of files
-    with a discontinuity.  ``packet`` runs in the relay's thread.
+    The timeline continues across upstream reconnects (the next connection
+    resumes on a keyframe, right after the last frame written) so a player
+    keeps playing; timestamps that jump back (a camera restart) re-anchor on
+    the next keyframe; a new codec or picture size closes the muxer, and the
+    next ``_open`` starts a new generation.  Subclasses say where the muxer
+    writes (``_open``) and what they do with its output.  ``packet`` runs in
+    the relay's thread.
     """
 
-    PLAYLIST = "index.m3u8"
-
-    def __init__(self, camera_id: str, role: StreamRole, directory: Path, segment_seconds: float = 2.0,
-                 playlist_segments: int = 6) -> None:
+    def __init__(self, camera_id: str, role: StreamRole, node_id: str) -> None:
         self.camera_id = camera_id
         self.role = role
-        self.node_id = f"live:{camera_id}:{role.value}"
+        self.node_id = node_id
         self.stats = Figures()
-        self.directory = directory
-        self.segment_seconds = segment_seconds
-        self.playlist_segments = playlist_segments
         self._template: Any = None
         self._params: tuple[Any, ...] | None = None
         self._tb = Fraction(1, 90000)  # the relay stream's time base
@@ -701,10 +697,6 @@ class HlsOutput:
         self._offset: int | None = None  # output dts minus input dts on this connection
         self._last_dts: int | None = None
         self._frame_ticks = 1
-
-    @property
-    def playlist(self) -> Path:
-        return self.directory / self.PLAYLIST
 
     def begin(self, stream: Any) -> None:
         ctx = stream.codec_context
@@ -725,39 +717,30 @@ class HlsOutput:
             resume = 0 if self._last_dts is None else self._last_dts + self._frame_ticks
             self._offset = resume - dts
         if self._out is None:
-            self._open()
+            self._start()
         out_dts = dts + self._offset
         if self._last_dts is not None and out_dts > self._last_dts:
             self._frame_ticks = out_dts - self._last_dts
         self._last_dts = out_dts
-        _mux_shifted(self._out, self._ost, packet, self._offset, self._tb)
+        self._mux(packet)
         self.stats.count(packet.size, arrived)
 
+    def _mux(self, packet: av.Packet) -> None:
+        _mux_shifted(self._out, self._ost, packet, self._offset or 0, self._tb)
+
     def end(self) -> None:
-        # The upstream ended: keep the files and the muxer; a reconnect carries on.
+        # The upstream ended: keep the muxer; a reconnect carries on.
         self._template, self._offset = None, None
 
-    def close(self) -> None:
-        """Finish writing and remove the files (blocking)."""
-        self._close_muxer()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-    def _open(self) -> None:
+    def _start(self) -> None:
         generation = self._generation
         self._generation += 1
-        self.directory.mkdir(parents=True, exist_ok=True)
-        flags = "delete_segments+independent_segments+temp_file+omit_endlist"
-        options = {
-            "hls_time": f"{self.segment_seconds:g}",
-            "hls_list_size": str(self.playlist_segments),
-            "hls_segment_type": "fmp4",
-            "hls_flags": flags + ("+discont_start" if generation else ""),
-            "hls_fmp4_init_filename": f"init{generation}.mp4",
-            "hls_segment_filename": str(self.directory / f"s{generation}_%06d.m4s"),
-            "start_number": str(generation * 1_000_000),
-        }
-        self._out = av.open(str(self.playlist), "w", format="hls", options=options)
+        self._out = self._open(generation)
         self._ost = self._add_stream(self._out)
+
+    def _open(self, generation: int) -> Any:
+        """A new output container for generation ``generation`` (0, 1, ...)."""
+        raise NotImplementedError
 
     def _add_stream(self, out: Any) -> Any:
         """The output's video stream: the relay stream's, its packets copied."""
@@ -771,6 +754,46 @@ class HlsOutput:
                 out.close()
             except av.error.FFmpegError as err:
                 log.warning("closing live output failed", extra={"node": self.node_id, "error": type(err).__name__})
+
+
+class HlsOutput(LiveRemux):
+    """Live HLS of one camera stream: a playlist and fMP4 segments in a directory.
+
+    Packets are copied by FFmpeg's HLS muxer onto ``LiveRemux``'s timeline; a
+    new generation of files starts with a discontinuity.
+    """
+
+    PLAYLIST = "index.m3u8"
+
+    def __init__(self, camera_id: str, role: StreamRole, directory: Path, segment_seconds: float = 2.0,
+                 playlist_segments: int = 6) -> None:
+        super().__init__(camera_id, role, f"live:{camera_id}:{role.value}")
+        self.directory = directory
+        self.segment_seconds = segment_seconds
+        self.playlist_segments = playlist_segments
+
+    @property
+    def playlist(self) -> Path:
+        return self.directory / self.PLAYLIST
+
+    def close(self) -> None:
+        """Finish writing and remove the files (blocking)."""
+        self._close_muxer()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _open(self, generation: int) -> Any:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        flags = "delete_segments+independent_segments+temp_file+omit_endlist"
+        options = {
+            "hls_time": f"{self.segment_seconds:g}",
+            "hls_list_size": str(self.playlist_segments),
+            "hls_segment_type": "fmp4",
+            "hls_flags": flags + ("+discont_start" if generation else ""),
+            "hls_fmp4_init_filename": f"init{generation}.mp4",
+            "hls_segment_filename": str(self.directory / f"s{generation}_%06d.m4s"),
+            "start_number": str(generation * 1_000_000),
+        }
+        return av.open(str(self.playlist), "w", format="hls", options=options)
 
     def node(self) -> GraphNode:
         return GraphNode(id=self.node_id, kind=NodeKind.LIVE, camera_id=self.camera_id,

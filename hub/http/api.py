@@ -24,13 +24,11 @@ from hub.core.models import (
     PtzCommand,
     PtzPreset,
     Segment,
-    StreamRole,
 )
 from hub.export import export_range
 from hub.http import problems
 from hub.http.auth import CurrentPrincipal, require
 from hub.http.services import ServedHub, served_hub
-from hub.live import MEDIA_TYPES
 from hub.masks import applying, burn_jpeg
 
 router = APIRouter(tags=["v1"], responses=problems.COMMON)
@@ -283,79 +281,6 @@ async def streams(request: Request, who: CurrentPrincipal) -> list[GraphNode]:
     hub = _hub(request)
     visible = set(await hub.visible(who))
     return [n for n in hub.graph.nodes() if n.camera_id in visible]
-
-
-class LiveView(BaseModel):
-    """A viewer's live view of a camera: where its HLS playlist is."""
-
-    viewer: str = Field(description="Viewer id; the playlist and segments are under /api/v1/live/<viewer>/.")
-    camera_id: str
-    stream: StreamRole = Field(description="The camera stream being played.")
-    playlist: str = Field(description="Path of the HLS playlist (fMP4 segments); send the same bearer token.")
-    idle_seconds: float = Field(description="Fetching nothing for this long ends the view.")
-
-
-@router.post("/cameras/{camera_id}/live", status_code=201, response_model=LiveView, responses=problems.BODY)
-async def live_join(
-    camera_id: str, request: Request, who: CurrentPrincipal,
-    stream: Annotated[StreamRole | None, Query(description="Stream to play (default: hub.yaml's live.stream).")] = None,
-    unmask_reason: Annotated[str | None, Query(min_length=5, max_length=300, description=(
-        "Lift the camera's liftable privacy masks, for this reason (needs 'lift_mask'; audited)."))] = None,
-) -> LiveView:
-    """Start watching a camera live: the answer names an HLS playlist of the caller's own.
-
-    The camera's live output starts with its first viewer and shares the hub's
-    one upstream connection to the camera with the recorder and other viewers.
-    A camera with privacy masks plays with them painted in (decoded and encoded
-    again); ``unmask_reason`` lifts the liftable ones for those who may."""
-    hub = _hub(request)
-    camera = hub.inventory.camera(camera_id)
-    await hub.authorize(who, Action.VIEW_LIVE, camera)
-    masks = hub.masks.of(camera_id)
-    lifted = False
-    if unmask_reason is not None and masks:
-        await hub.authorize(who, Action.LIFT_MASK, camera, {"reason": unmask_reason})
-        await hub.store.audit.record(who, "lift_mask", camera_id, True, unmask_reason)
-        lifted = True
-    viewer = hub.live.join(camera, who, stream, masks=applying(masks, lifted))
-    return LiveView(viewer=viewer.id, camera_id=camera.id, stream=viewer.role,
-                    playlist=str(request.url_for("live_file", viewer_id=viewer.id, name="index.m3u8").path),
-                    idle_seconds=hub.config.live.idle_seconds)
-
-
-@router.get("/live/{viewer_id}/{name}", name="live_file", response_class=Response,
-            responses={200: {"content": {"application/vnd.apple.mpegurl": {}, "video/iso.segment": {}}},
-                       **problems.responses(503)})
-async def live_file(viewer_id: str, name: str, request: Request, who: CurrentPrincipal) -> Response:
-    """The HLS playlist (``index.m3u8``) or a segment of a live view.  The first playlist
-    request waits for the first segment; the access policy is asked again on every playlist
-    and segment, so a grant revoked or past its hours stops the picture at once."""
-    hub = _hub(request)
-    viewer = hub.live.viewer(viewer_id, who)
-    camera = hub.inventory.camera(viewer.camera_id)
-    verdict = await hub.policy.evaluate(who, Action.VIEW_LIVE, camera)
-    if not verdict.allowed:  # e.g. a parent's access that ends with the school day, a revoked grant
-        await hub.live.end([viewer.id])
-        await hub.store.audit.record(who, "live_ended", camera.id, False, verdict.reason)
-        raise AccessDenied(f"view_live on {camera.id}: {verdict.reason}", audited=True)
-    if name == "index.m3u8":
-        path = await hub.live.playlist(viewer)
-        if path is None:
-            raise HTTPException(503, "the camera has not sent a picture yet", headers={"Retry-After": "2"})
-    else:
-        path = hub.live.path(viewer, name)
-    try:
-        body = await asyncio.to_thread(path.read_bytes)
-    except FileNotFoundError:
-        raise HTTPException(404, f"live file {name} is gone (the player is behind the live edge)") from None
-    return Response(body, media_type=MEDIA_TYPES[path.suffix], headers={"Cache-Control": "no-cache"})
-
-
-@router.delete("/live/{viewer_id}", status_code=204, response_class=Response)
-async def live_leave(viewer_id: str, request: Request, who: CurrentPrincipal) -> Response:
-    """Stop watching (the live output stops when its last viewer has left)."""
-    await _hub(request).live.leave(viewer_id, who)
-    return Response(status_code=204)
 
 
 @router.get("/events", response_model=list[Event])

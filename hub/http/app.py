@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, evidence, problems, public, schools, sessions, shared
+from hub.http import api, evidence, live, problems, public, schools, sessions, shared
 from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
@@ -53,6 +53,7 @@ def create_app(hub: ServedHub) -> FastAPI:
         return {"status": "ok", "version": hub_pkg.__version__, "cameras": len(hub.inventory.cameras)}
 
     app.include_router(api.router, prefix="/api/v1")
+    app.include_router(live.router, prefix="/api/v1")
     app.include_router(sessions.router, prefix="/api/v1")
     app.include_router(schools.router, prefix="/api/v1")
     app.include_router(public.router, prefix="/api/v1")

@@ -9,6 +9,9 @@ An ASGI middleware in front of the whole app (``Guard``):
   before one byte of the body is read (a stranger's 300 MB costs nothing),
   and the body may be ``http.max_body_kb`` at most: announced larger, it is
   refused at once; streamed larger, it is cut off where it crosses the cap;
+- a WebSocket must name a served host too, and one opened by a page (its
+  ``Origin``) only from a page of the same host: a page of another site
+  would otherwise ride on the visitor's session cookie;
 - every answer says ``X-Content-Type-Options: nosniff``, and JSON answers
   ``Cache-Control: no-store`` unless the route set its own;
 - every 401 and 403 is in the audit log with the caller's address
@@ -84,6 +87,11 @@ class Guard:
         self.refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            refusal = self._websocket_refusal(scope)
+            if refusal is not None:
+                await send({"type": "websocket.close", "code": 4400, "reason": refusal})
+                return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -129,6 +137,18 @@ class Guard:
         except HTTPException as refusal:  # refused here, or a streamed body that crossed the cap
             if not started:
                 await http_problem(refusal)(scope, receive, marked)
+
+    def _websocket_refusal(self, scope: Scope) -> str | None:
+        """Why a WebSocket must not reach a route, or None: a host the hub does not serve, or a page
+        of another site (its ``Origin``) that would ride on the visitor's session cookie."""
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        host = host_of(headers.get("host", ""))
+        if "*" not in self.hosts and host not in self.hosts:
+            return f"this hub does not answer to the host {host[:60]!r}"
+        origin = headers.get("origin")
+        if origin is not None and (urlsplit(origin).hostname or "").lower() != host:
+            return "a WebSocket from a page of another site"
+        return None
 
     async def _admit(self, scope: Scope) -> bool:
         """Refuse (``HTTPException``) what must not reach a route; whether the request has a body."""

@@ -55,7 +55,8 @@ class DemoSource(CameraSource):
             main = role == StreamRole.MAIN
             cfg = self.config
             self._painters[key] = Painter(cfg.cameras[channel - 1].name, cfg.width if main else cfg.sub_width,
-                                          cfg.height if main else cfg.sub_height, hue=channel)
+                                          cfg.height if main else cfg.sub_height, hue=channel,
+                                          time_code=cfg.time_code)
         return self._painters[key]
 
     async def probe(self) -> list[DeviceInventory]:

@@ -31,6 +31,9 @@ class DemoSourceConfig(SourceConfig):
     sub_height: int = Field(default=180, ge=64, le=1080, multiple_of=2, description="Substream height.")
     fps: int = Field(default=10, ge=1, le=30, description="Frames per second of both streams.")
     keyframe_seconds: float = Field(default=2.0, gt=0, le=10, description="Seconds between keyframes.")
+    time_code: bool = Field(
+        default=False, description="Paint the time each frame was made along its bottom edge, as blocks a "
+        "player can read back (bench/live_latency.py measures the delay to the screen with it).")
     motion_every: float = Field(
         default=30.0, ge=0, description="Mean seconds between synthetic motion events; 0 disables them."
     )

@@ -25,13 +25,24 @@ from hub import MediaInput
 TS_CLOCK = Fraction(1, 90_000)
 
 
-class Painter:
-    """Paints frames for one camera at one resolution."""
+#: Bits of the time code: milliseconds since 1970 (2**42 ms is the year 2109).
+TIME_CODE_BITS = 42
 
-    def __init__(self, name: str, width: int, height: int, hue: int) -> None:
+
+class Painter:
+    """Paints frames for one camera at one resolution.
+
+    With ``time_code`` the bottom of each frame carries the time it was painted, in milliseconds
+    since 1970, as ``TIME_CODE_BITS`` blocks (white 1, black 0, most significant first, the
+    first block one block in from the left): a player that reads them back knows how old the
+    frame it shows is (``bench/live_latency.py``).
+    """
+
+    def __init__(self, name: str, width: int, height: int, hue: int, time_code: bool = False) -> None:
         self.name = name
         self.width = width
         self.height = height
+        self.time_code = time_code
         x = np.linspace(0, 2 * np.pi, width, endpoint=False)
         base = np.stack([np.sin(x + hue), np.sin(x + hue + 2.1), np.sin(x + hue + 4.2)], axis=-1)
         self._row = ((base + 1) * 0.35 * 255).astype(np.uint8)  # one row of a soft colour wave
@@ -53,7 +64,17 @@ class Painter:
         draw.text((pad, pad), self.name, font=self._font, fill=(255, 255, 255))
         clock = datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S.%f")[:-5]
         draw.text((pad, pad + self._size + 4), clock, font=self._small, fill=(255, 220, 80))
+        if self.time_code:
+            self._paint_time_code(draw, round(t * 1000))
         return img
+
+    def _paint_time_code(self, draw: ImageDraw.ImageDraw, millis: int) -> None:
+        block = self.width // (TIME_CODE_BITS + 2)
+        top = self.height - max(8, block)
+        draw.rectangle((0, top, self.width, self.height), fill=(0, 0, 0))
+        for i in range(TIME_CODE_BITS):
+            if millis >> (TIME_CODE_BITS - 1 - i) & 1:
+                draw.rectangle(((i + 1) * block, top, (i + 2) * block - 1, self.height), fill=(255, 255, 255))
 
     def jpeg(self, t: float, quality: int = 85) -> bytes:
         buf = io.BytesIO()
