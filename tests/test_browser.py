@@ -7,6 +7,7 @@ test drives the ``chromium`` that ``make install`` installs from Debian.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -289,4 +290,64 @@ def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_fa
         hub.pantau("user", "list", "--json", *args).stdout)}
     assert users["ortu.budi"] and not users["ortu.sari"], "the revoked parent's account is disabled"
     assert page.evaluate("fetch('/sekolah/sdn-12').then(r => r.status)") == 404, "not another school's page"
+    assert not problems
+
+
+def test_an_rt_head_asks_for_a_camera_on_the_map_and_reads_the_operators_answer(hub_factory, browser) -> None:  # noqa: ANN001
+    area = "dki-jakarta/jakarta-timur/cakung/rw07/rt02"
+    hub = hub_factory(demo_hub_yaml(extra=(
+        "web: {map_tiles: 'http://tiles.test/{z}/{x}/{y}.png'}\n"
+        f"areas: [{{path: {area}, name: RT 02 RW 07 Cakung}}]")).replace(
+        "    name: demo\n", f"    name: demo\n    area: {area}\n").replace(
+        "{name: Gate A, tags: [public]}", "{name: Gate A, tags: [public], location: {lat: -6.1806, lon: 106.9452}}"))
+    add_user(hub, "rt02.cakung", "--role", "area_head", "--scope", f"area:{area}", "--name", "Pak Harun")
+    add_user(hub, "op.sinta", "--role", "operator", "--locale", "en")
+    page = narrow_page(browser)
+    problems: list[str] = []
+    page.on("pageerror", lambda err: problems.append(str(err)))
+    sign_in(page, hub, "rt02.cakung")
+    page.click('nav a[href="/usulan"]')
+    assert page.locator("h1").inner_text() == "Usulan kamera"
+    page.wait_for_function("() => document.querySelector('#map .leaflet-tile-loaded')", timeout=10_000)
+    page.click("#map", position={"x": 180, "y": 120})  # a tap on the map chooses the spot
+    assert page.input_value("#lat") and page.input_value("#lon")
+    page.fill("#reason", "Gang sempit di belakang pasar, sering ada jambret malam hari.")
+    page.click("#ask button")
+    page.locator("#requests .request").first.wait_for(timeout=10_000)
+    mine = page.locator("#requests .request").first
+    assert "menunggu jawaban" in mine.inner_text() and "Pak Harun" in mine.inner_text()
+    assert page.locator("#map .leaflet-interactive").count() == 1, "the request is a dot on the map"
+
+    operator = narrow_page(browser)
+    operator.on("pageerror", lambda err: problems.append(str(err)))
+    sign_in(operator, hub, "op.sinta")
+    operator.goto(hub.url + "/usulan")
+    assert operator.locator("h2#list-title").inner_text() == "All requests"
+    operator.select_option("form.answer .new-state", "declined")
+    operator.click("form.answer button")  # declined without saying why: the API says no, by its code
+    shown = operator.locator("form.answer .problem")
+    shown.wait_for(state="visible", timeout=10_000)
+    assert shown.inner_text() == "This cannot be saved so: a request needs a spot and a reason, and a refusal says why."
+    operator.select_option("form.answer .new-state", "planned")
+    operator.fill("form.answer .note", "Masuk anggaran 2027, triwulan pertama.")
+    operator.click("form.answer button")
+    operator.locator(".request .state-planned").wait_for(timeout=10_000)
+
+    page.reload()
+    answered = page.locator("#requests .request").first.inner_text()
+    assert "direncanakan" in answered and "Masuk anggaran 2027" in answered
+    with hub.client() as admin:
+        other = admin.post("/api/v1/camera-requests", json={"latitude": -6.2, "longitude": 106.8, "reason": "x" * 12})
+        assert other.status_code == 400 and other.json()["code"] == "invalid_input", "an admin names the area"
+        trail = admin.get("/api/v1/audit", params={"action": "request_camera"}).json()
+    assert trail and trail[0]["principal"] == "user:rt02.cakung"
+    from tests.test_grants import signed_in
+
+    with contextlib.closing(signed_in(hub.url, "rt02.cakung", PASSWORD)) as head:
+        next_door = head.post("/api/v1/camera-requests", json={
+            "area": "dki-jakarta/jakarta-timur/cakung/rw07/rt03", "latitude": -6.18, "longitude": 106.94,
+            "reason": "Bukan wilayah saya, tetapi saya coba."})
+        assert next_door.status_code == 403, "an RT head asks within their own RT only"
+        assert head.post("/api/v1/camera-requests/x/answer", json={"state": "planned"}).status_code == 403
+        assert len(head.get("/api/v1/camera-requests").json()) == 1
     assert not problems

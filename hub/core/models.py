@@ -490,6 +490,10 @@ class Action(StrEnum):
     APPROVE_EVIDENCE = "approve_evidence"
     #: See a camera's picture without its liftable privacy masks (for a stated reason, audited).
     LIFT_MASK = "lift_mask"
+    #: Ask for a new camera at a spot in one's area (RT heads, community watch).
+    REQUEST_CAMERA = "request_camera"
+    #: Answer the neighbourhoods' camera requests: planned, declined, installed (operators).
+    PLAN_CAMERAS = "plan_cameras"
 
 
 class NodeKind(StrEnum):

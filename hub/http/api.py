@@ -96,6 +96,31 @@ async def get_camera(camera_id: str, request: Request, who: CurrentPrincipal) ->
     return camera  # type: ignore[no-any-return]
 
 
+class StatusSpan(BaseModel):
+    """A stretch of time a camera spent in one status."""
+
+    status: str = Field(description="online, offline, degraded (or unknown).")
+    start: datetime
+    end: datetime
+    reason: str | None = Field(default=None, description="Why, as the health check said when it began.")
+
+
+@router.get("/cameras/{camera_id}/status-history", response_model=list[StatusSpan])
+async def status_history(
+    camera_id: str, request: Request, who: CurrentPrincipal,
+    start: Annotated[datetime, Query(description="From (ISO 8601, with a time zone).")],
+    end: Annotated[datetime, Query(description="Until (ISO 8601, with a time zone).")],
+) -> list[StatusSpan]:
+    """A camera's statuses over a range (at most 31 days), oldest first: the timeline's offline bands,
+    a health chart's history."""
+    hub = _hub(request)
+    check_range(start, end, timedelta(days=31))
+    camera = await _recorded_camera(hub, camera_id)
+    await hub.authorize(who, Action.VIEW_INVENTORY, camera)
+    return [StatusSpan(status=status, start=since, end=until, reason=reason)
+            for status, since, until, reason in await hub.store.status.spans(camera_id, start, end)]
+
+
 @router.get("/cameras/{camera_id}/snapshot", response_class=Response,
             responses={200: {"content": {"image/jpeg": {}}}, **problems.DEVICE})
 async def snapshot(

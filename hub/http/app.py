@@ -15,10 +15,11 @@ from fastapi.routing import APIRoute
 import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, evidence, live, problems, public, schools, sessions, shared
+from hub.http import api, camera_requests, evidence, live, problems, public, schools, sessions, shared
 from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
+from hub.web import camera_requests as camera_requests_page
 from hub.web import pages
 
 
@@ -58,10 +59,12 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.include_router(schools.router, prefix="/api/v1")
     app.include_router(public.router, prefix="/api/v1")
     app.include_router(evidence.router, prefix="/api/v1")
+    app.include_router(camera_requests.router, prefix="/api/v1")
     _mount_plugin_routes(app, hub)
     app.include_router(shared.router)
     app.include_router(schools.pages)
     app.include_router(pages.router)
+    app.include_router(camera_requests_page.router)
     return app
 
 

@@ -13,6 +13,7 @@ each concern its repository, small enough to read at once:
 - ``schools``: classrooms and the invitations that bring parents in
 - ``scenes``: the public portal's approved scenes
 - ``evidence``: evidence requests, the segments they hold, the chains' signed checkpoints
+- ``camera_requests``: neighbourhoods' requests for new cameras and their answers
 - ``audit``: the access audit log
 
 A plugin owns its tables the same way: declared on a base of its own,
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from hub.store import masks as _masks  # noqa: F401 - its table on Base.metadata
 from hub.store.audit import AuditLog
+from hub.store.camera_requests import CameraRequests
 from hub.store.cameras import CameraRecords
 from hub.store.database import Base, Database, RawJSON, UTCDateTime, database_url
 from hub.store.events import EventRecords
@@ -58,6 +60,7 @@ class Store:
         self.schools = Schools(self.db)
         self.scenes = Scenes(self.db)
         self.evidence = EvidenceRecords(self.db)
+        self.camera_requests = CameraRequests(self.db)
         self.audit = AuditLog(self.db)
 
     @property

@@ -99,6 +99,25 @@ class StatusHistory:
             _add_span(out, camera_id, status, max(since, start), end)
         return out
 
+    async def spans(self, camera_id: str, start: datetime, end: datetime) -> list[tuple[str, datetime, datetime,
+                                                                                      str | None]]:
+        """One camera's statuses between ``start`` and ``end`` as (status, from, until, reason), in
+        order: the status it had at ``start`` first (none before its first record), each change after."""
+        async with self.db.session() as s:
+            before = (await s.scalars(select(StatusRow).where(StatusRow.camera_id == camera_id, StatusRow.at <= start)
+                                      .order_by(StatusRow.at.desc(), StatusRow.id.desc()).limit(1))).first()
+            inside = (await s.scalars(select(StatusRow).where(StatusRow.camera_id == camera_id,
+                                                              StatusRow.at > start, StatusRow.at < end)
+                                      .order_by(StatusRow.at, StatusRow.id))).all()
+        rows = ([before] if before is not None else []) + list(inside)
+        out: list[tuple[str, datetime, datetime, str | None]] = []
+        for row, following in zip(rows, [*rows[1:], None][:len(rows)], strict=True):
+            until = following.at if following is not None else end
+            if out and out[-1][0] == row.status:  # confirmed again (a restart): one span
+                out[-1] = (row.status, out[-1][1], until, out[-1][3])
+            else:
+                out.append((row.status, max(row.at, start), until, row.reason))
+        return out
 
     async def record_clock_offset(self, source: str, at: datetime, seconds: float) -> None:
         async with self.db.session.begin() as s:

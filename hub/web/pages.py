@@ -78,21 +78,55 @@ async def _session(request: Request) -> Session | None:
     return await served_hub(request).store.users.session(session_id) if session_id else None
 
 
-def _render(request: Request, template: str, session: Session | None, **values: Any) -> HTMLResponse:
+async def render(request: Request, template: str, session: Session | None, **values: Any) -> HTMLResponse:
+    """A page: its template in the request's language, with what every page shows (the menu for
+    this account, the CSRF token, the translated texts of the API's error codes)."""
     hub = served_hub(request)
     asked = request.query_params.get("lang")
     lang = _lang(request, session)
+    who = session.principal if session is not None else None
+    asks = who is not None and any(s.startswith("area:") for s in who.scopes) and await hub.may(
+        who, Action.REQUEST_CAMERA, None, {"resource": Resource("area", next(
+            s.removeprefix("area:") for s in who.scopes if s.startswith("area:")))})
     html = environment(lang).get_template(template).render(
         lang=lang, hub_name=hub.config.hub.name, signed_in=session is not None,
-        console=session is not None and session.principal.role.value in ("admin", "operator"),
-        school=next((scope.removeprefix("site:") for scope in session.principal.scopes if scope.startswith("site:")),
-                    None) if session is not None and session.principal.role.value == "school_admin" else None,
-        csrf=session.csrf_token if session else "", **values)
+        console=who is not None and not who.scopes and await hub.may(who, Action.READ_AUDIT),
+        camera_requests=who is not None and (asks or await hub.may(who, Action.PLAN_CAMERAS)),
+        school=next((scope.removeprefix("site:") for scope in who.scopes if scope.startswith("site:")),
+                    None) if who is not None and who.role.value == "school_admin" else None,
+        csrf=session.csrf_token if session else "", problem_texts=problem_texts(lang), **values)
     response = HTMLResponse(html, headers={"Content-Security-Policy": _policy(hub), "Referrer-Policy": "same-origin",
                                            "Cache-Control": "no-store", "Content-Language": lang})
     if asked in i18n.LOCALES:
         response.set_cookie("lang", asked, max_age=31_536_000, samesite="lax")
     return response
+
+
+@functools.cache
+def problem_texts(lang: str) -> dict[str, str]:
+    """What the pages say for each stable error code of the API (``hub.http.problems``), by code."""
+    _ = i18n.translations(lang).gettext
+    return {
+        "access_denied": _("You may not do that here."),
+        "not_found": _("It is not there (any more)."),
+        "invalid_input": _("Something in the form cannot be accepted; check it and try again."),
+        "camera_request_invalid": _(
+            "This cannot be saved so: a request needs a spot and a reason, and a refusal says why."),
+        "grant_invalid": _("The access cannot be given so; check the cameras and the hours."),
+        "user_invalid": _("The account cannot be made so; check the username and the password."),
+        "school_invalid": _("The school's data cannot be saved so; check the classroom and the consent basis."),
+        "evidence_invalid": _("The evidence request cannot be made so; check the range and the reason."),
+        "limit_reached": _("The limit is reached; close something first or try later."),
+        "invite_gone": _("This invitation has been used or has expired; ask the school for a new one."),
+        "gone": _("This is no longer available."),
+        "invalid_request": _("Something in the form cannot be accepted; check it and try again."),
+        "unauthorized": _("Your session has ended; sign in again."),
+        "forbidden": _("You may not do that here."),
+        "too_many_requests": _("Too many attempts; wait a minute and try again."),
+        "unavailable": _("It is not ready yet; try again in a moment."),
+        "device_not_ready": _("The camera does not answer now; try again later."),
+        "hub_error": _("Something went wrong on the hub; try again later."),
+    }
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -113,7 +147,7 @@ async def portal(request: Request) -> HTMLResponse:
                         "snapshot": f"{base}/snapshot", "live": f"{base}/live/index.m3u8"})
     areas = sorted({(c["area"], c["area_name"] or c["area"]) for c in cameras if c["area"]})
     web = hub.config.web
-    return _render(request, "portal.html", session, cameras=cameras, areas=areas, tiles=web.map_tiles,
+    return await render(request, "portal.html", session, cameras=cameras, areas=areas, tiles=web.map_tiles,
                    attribution=web.map_attribution, controller=web.controller or hub.config.hub.name,
                    contact=web.contact)
 
@@ -123,7 +157,7 @@ async def sign_in_page(request: Request) -> Response:
     session = await _session(request)
     if session is not None:
         return RedirectResponse("/saya", 303)
-    return _render(request, "login.html", None)
+    return await render(request, "login.html", None)
 
 
 @router.get("/saya", response_class=HTMLResponse)
@@ -151,7 +185,7 @@ async def mine(request: Request) -> Response:
                         "open": open_now, "watched": watched,
                         "recordings": await hub.may(who, Action.PLAY_BACK, camera, {"recorded_from": now}),
                         "opens_at": i18n.when(opens, lang, hub.config.hub.time_zone, time_only=same_day)})
-    return _render(request, "mine.html", session, cameras=cameras, user_name=who.name or who.id)
+    return await render(request, "mine.html", session, cameras=cameras, user_name=who.name or who.id)
 
 
 @router.get("/saya/kamera/{camera_id}", response_class=HTMLResponse)
@@ -173,7 +207,7 @@ async def camera_day(camera_id: str, request: Request, hari: str | None = None) 
         day = today
     start = datetime.combine(day, time(), tzinfo=zone)
     names = {a.path: a.name for a in hub.config.areas}
-    return _render(request, "camera.html", session, camera_id=camera.id, camera_name=camera.name,
+    return await render(request, "camera.html", session, camera_id=camera.id, camera_name=camera.name,
                    where=names.get(camera.area or "", camera.area or ""), day=day.isoformat(), today=today.isoformat(),
                    start=start.isoformat(), end=(start + timedelta(days=1)).isoformat(),
                    may_export=await hub.may(who, Action.EXPORT, camera))
@@ -197,7 +231,7 @@ async def console(request: Request) -> Response:
               for k in ("online", "offline", "degraded")}
     rows = await hub.store.audit.entries(20)
     audit = [{**r, "when": i18n.when(r["at"], lang, hub.config.hub.time_zone)} for r in rows]
-    return _render(request, "console.html", session, cameras=[
+    return await render(request, "console.html", session, cameras=[
         {"id": c.id, "name": c.name, "area": c.area or "", "status": c.status.value} for c in cameras],
         statuses=statuses, counts=counts, sites=hub.config.sites, audit=audit)
 
@@ -215,7 +249,7 @@ async def school(site: str, request: Request) -> Response:
     _ = i18n.translations(lang).gettext
     states = {"invited": _("invited"), "accepted": _("accepted"), "expired": _("expired")}
     name = next((s.name for s in hub.config.sites if s.id == site), site)
-    return _render(request, "school.html", session, site=site, site_name=name,
+    return await render(request, "school.html", session, site=site, site_name=name,
                    rooms=await hub.store.schools.classrooms(site), parents=await hub.store.schools.parents(site),
                    states=states)
 

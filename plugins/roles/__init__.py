@@ -3,7 +3,9 @@
 ``admin`` may do everything; ``operator`` may see, watch, play back, export
 and move cameras; ``viewer`` may see and watch live; ``area_head`` (an RT/RW
 head) may see, watch and play back, and ``watch`` (community watch, guards)
-see and watch, both only within their scopes.  A principal with scopes
+see and watch, both only within their scopes; both may ask for new cameras in
+their area (``request_camera`` on an ``area`` resource), which operators answer
+(``plan_cameras``).  A principal with scopes
 (``camera:<id>``, ``area:<path>`` covering sub-areas, ``tag:<tag>``) is
 denied any camera outside them; a role that only makes sense within an area
 (``area_head``, ``watch``, ``school_admin``, ``parent``, ``partner_owner``)
@@ -37,10 +39,11 @@ from hub import (
 ALLOWED: dict[Role, set[Action]] = {
     Role.ADMIN: set(Action),
     Role.OPERATOR: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.CONTROL_PTZ,
-                    Action.MANAGE_PARENTS, Action.READ_AUDIT, Action.REQUEST_EVIDENCE, Action.APPROVE_EVIDENCE},
+                    Action.MANAGE_PARENTS, Action.READ_AUDIT, Action.REQUEST_EVIDENCE, Action.APPROVE_EVIDENCE,
+                    Action.REQUEST_CAMERA, Action.PLAN_CAMERAS},
     Role.VIEWER: {Action.VIEW_INVENTORY, Action.VIEW_LIVE},
-    Role.AREA_HEAD: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK},
-    Role.WATCH: {Action.VIEW_INVENTORY, Action.VIEW_LIVE},
+    Role.AREA_HEAD: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK, Action.REQUEST_CAMERA},
+    Role.WATCH: {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.REQUEST_CAMERA},
     Role.SCHOOL_ADMIN: {Action.VIEW_INVENTORY, Action.MANAGE_PARENTS, Action.READ_AUDIT},
     #: Police liaison: sees what cameras there are and files requests; nothing live, no playback.
     Role.INVESTIGATOR: {Action.VIEW_INVENTORY, Action.REQUEST_EVIDENCE},
@@ -59,6 +62,11 @@ class RolePolicy:
                 return Decision.DENY  # a school admin manages their own school, not the next one
             if principal.role in SCOPED and not principal.scopes:
                 return Decision.ABSTAIN
+        if camera is None and isinstance(resource, Resource) and resource.kind == "area":
+            if principal.scopes and not any(in_area(resource.id, scope) for scope in principal.scopes):
+                return Decision.DENY  # an RT head asks for cameras in their own RT
+            if principal.role in SCOPED and not principal.scopes:
+                return Decision.ABSTAIN
         if camera is not None and principal.scopes and not selects_any(principal.scopes, camera):
             return Decision.DENY
         if camera is not None and principal.role in SCOPED and not principal.scopes:
@@ -70,6 +78,12 @@ class RolePolicy:
         if principal.role in SCOPED and not principal.scopes:
             return Reach()
         return Reach(allow_all=action in ALLOWED.get(principal.role, set()), within=within)
+
+
+def in_area(area: str, scope: str) -> bool:
+    """Whether ``area`` (a path) is inside the area a scope (``area:<path>``) names."""
+    inside = scope.removeprefix("area:")
+    return scope.startswith("area:") and (area == inside or area.startswith(inside + "/"))
 
 
 @hookimpl

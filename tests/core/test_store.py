@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,7 +48,7 @@ async def test_migrate_twice_is_harmless(store: Store) -> None:
     async with store.db.engine.connect() as conn:
         versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
         diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
-    assert versions == ["0015"] and diff == []
+    assert versions == ["0016"] and diff == []
     assert await store.tokens.principal_for_token(token) is not None, "what was kept stays"
 
 
@@ -147,6 +147,17 @@ async def test_current_status_knows_when_an_outage_began(store: Store) -> None:
     assert status["demo:A:2"][0] == "online"
     latest = (await store.status.current_status())["demo:A:1"][1]
     assert latest > now - timedelta(minutes=2), "no look-back unless asked"
+
+
+async def test_a_days_status_spans_begin_with_the_status_it_had_and_join_repeats(store: Store) -> None:
+    day = datetime(2026, 12, 1, tzinfo=UTC)
+    for status, hour in (("online", -3), ("offline", 9), ("offline", 10), ("online", 11.5), ("degraded", 30)):
+        await store.status.record_status("demo:A:1", status, day + timedelta(hours=hour), reason=f"at {hour}")
+    spans = await store.status.spans("demo:A:1", day, day + timedelta(days=1))
+    assert [(s, (a - day).total_seconds() / 3600, (b - day).total_seconds() / 3600) for s, a, b, _ in spans] == [
+        ("online", 0, 9), ("offline", 9, 11.5), ("online", 11.5, 24)]
+    assert spans[1][3] == "at 9", "the reason the outage began with"
+    assert await store.status.spans("demo:B:1", day, day + timedelta(days=1)) == []
 
 
 def test_database_url_forms(tmp_path: Path) -> None:

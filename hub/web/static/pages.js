@@ -11,6 +11,18 @@ lang?.form?.addEventListener("submit", (event) => {
   location.reload();
 });
 
+// What to tell people when the API says no: the text of the answer's stable error code in the
+// page's language (the server puts them in the page), else `fallback`.
+const problemTexts = JSON.parse(document.getElementById("problem-texts")?.textContent || "{}");
+export async function problemText(answer, fallback) {
+  try {
+    const body = await answer.json();
+    return problemTexts[body.code] ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 export function csrf() {
   return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 }

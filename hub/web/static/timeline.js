@@ -1,4 +1,5 @@
-// A day's recordings of one camera on a timeline: recorded spans, gaps and events; a click (or
+// A day's recordings of one camera on a timeline: recorded spans, gaps, offline and degraded
+// bands (the camera's status history) and events; a click (or
 // the arrow keys and Enter) plays from that moment, segment after segment, each fetched with the
 // session cookie (every fetch is a play_back decision of the hub).
 const line = document.getElementById("timeline");
@@ -42,6 +43,15 @@ async function load() {
   }
   if (open) bar("recorded", open.from, open.to);
   if (!segments.length) state.textContent = line.dataset.none;
+  const history = await fetch(`/api/v1/cameras/${encodeURIComponent(camera)}/status-history?${
+    new URLSearchParams({ start: line.dataset.start, end: line.dataset.end })}`);
+  if (history.ok) {
+    for (const band of await history.json()) {
+      if (band.status === "offline" || band.status === "degraded") {
+        bar(band.status, Date.parse(band.start), Math.min(Date.parse(band.end), Date.now()));
+      }
+    }
+  }
   const events = await fetch(`/api/v1/events?camera_id=${encodeURIComponent(camera)}&limit=1000`);
   if (events.ok) {
     for (const e of await events.json()) {
@@ -91,6 +101,19 @@ line.addEventListener("keydown", (event) => {
     playFrom(now);
     event.preventDefault();
   }
+});
+
+// A range of the day, chosen by its times, as one MP4 (the export route: audited).
+const range = document.getElementById("range");
+range?.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const day = line.dataset.start.slice(0, 10);
+  const zone = line.dataset.start.slice(19);  // the hub's offset, e.g. +07:00
+  const from = new Date(`${day}T${range.querySelector("#from").value}:00${zone}`);
+  let to = new Date(`${day}T${range.querySelector("#until").value}:00${zone}`);
+  if (!(to > from)) to = new Date(from.getTime() + 60_000);
+  location.href = `/api/v1/cameras/${encodeURIComponent(camera)}/export?${
+    new URLSearchParams({ start: from.toISOString(), end: to.toISOString() })}`;
 });
 
 load();
