@@ -23,6 +23,8 @@ function clock(ms) {
 function bar(cls, from, to) {
   const part = document.createElement("div");
   part.className = cls;
+  part.dataset.from = String(from);
+  part.dataset.to = String(to);
   part.style.left = `${((from - dayStart) / span) * 100}%`;
   part.style.width = `${Math.max(0.15, ((to - from) / span) * 100)}%`;
   line.append(part);
@@ -86,7 +88,11 @@ video.addEventListener("ended", () => {
 
 line.addEventListener("click", (event) => {
   const box = line.getBoundingClientRect();
-  playFrom(at((event.clientX - box.left) / box.width));
+  let moment = at((event.clientX - box.left) / box.width);
+  // A short recording is drawn wider than it lasted: a click on its bar plays it, wherever it lands.
+  const hit = event.target.closest(".recorded");
+  if (hit) moment = Math.max(Number(hit.dataset.from), Math.min(moment, Number(hit.dataset.to) - 1000));
+  playFrom(moment);
 });
 
 line.addEventListener("keydown", (event) => {
