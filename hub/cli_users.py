@@ -9,10 +9,8 @@ once (within 5 s on a hub that checked the session a moment before).
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
-import re
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,9 +21,10 @@ from typing import TypeVar
 import click
 from rich.console import Console
 
+from hub.access.accounts import read_import
 from hub.commands import config_option, data_dir_option, fail_on_errors, with_store
 from hub.core.models import Role
-from hub.store.users import ImportedUser, Users, hash_password
+from hub.store.users import Users, hash_password
 
 _T = TypeVar("_T")
 
@@ -135,54 +134,6 @@ def users_group() -> None:
     """Many users at once."""
 
 
-#: The columns ``pantau users import`` reads, in any order.
-IMPORT_COLUMNS = ("username", "name", "role", "area", "phone")
-_AREA = re.compile(r"^[a-z0-9-]+(/[a-z0-9-]+)*$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,19}$")
-
-
-def _read_import(path: Path) -> tuple[list[ImportedUser], list[str]]:
-    """The rows of a CSV to import, and its problems as ``FILE:LINE: column: message``."""
-    from hub.store.users import USERNAME
-
-    problems: list[str] = []
-    rows: list[ImportedUser] = []
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # spreadsheets save UTF-8 with a BOM
-    except (OSError, UnicodeDecodeError) as err:
-        return [], [f"{path}: cannot read it ({type(err).__name__}: save it as UTF-8 CSV)"]
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        return [], [f"{path}:1: the header row lacks {', '.join(missing)} (it needs {','.join(IMPORT_COLUMNS)})"]
-    seen: dict[str, int] = {}
-    for record in reader:
-        line = reader.line_num
-        where = f"{path}:{line}"
-        username, name, role, area, phone = ((record.get(c) or "").strip() for c in IMPORT_COLUMNS)
-        bad: list[str] = []
-        if not USERNAME.fullmatch(username):
-            bad.append(f"username: {username[:70]!r} is not 2-64 lower-case letters, digits, '.', '_' or '-'")
-        elif username in seen:
-            bad.append(f"username: {username!r} is on line {seen[username]} already")
-        seen.setdefault(username, line)
-        if role not in {r.value for r in Role}:
-            bad.append(f"role: {role[:40]!r} is none of {', '.join(r.value for r in Role)}")
-        if area and not _AREA.fullmatch(area):
-            bad.append(f"area: {area[:80]!r} is not a path such as jawa-tengah/semarang/krapyak/rw04/rt03")
-        elif not area and role in ("area_head", "watch"):
-            bad.append(f"area: an {role} needs the area they look after")
-        if phone and not _PHONE.fullmatch(phone):
-            bad.append(f"phone: {phone[:40]!r} is not a phone number")
-        problems += [f"{where}: {problem}" for problem in bad]
-        if not bad:
-            rows.append(ImportedUser(username, name or username, Role(role), [f"area:{area}"] if area else [],
-                                     phone or None))
-    if not rows and not problems:
-        problems.append(f"{path}: no rows under the header")
-    return rows, problems
-
-
 @users_group.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @config_option
@@ -194,7 +145,7 @@ def users_import(csv_file: Path, config_file: Path, data_dir: Path | None) -> No
     Every row is checked first: a bad one is reported with its line and nothing is made.  New
     users get a generated password, printed once as CSV (username,password) on stdout; users
     already there get the row's name, role, area and phone and keep their password."""
-    rows, problems = _read_import(csv_file)
+    rows, problems = read_import(csv_file.read_bytes(), str(csv_file))
     if problems:
         for problem in problems:
             click.echo(problem, err=True)

@@ -14,8 +14,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from hub.testing.fixtures import peer_unavailable
@@ -155,12 +157,25 @@ def test_no_page_has_serious_accessibility_problems(hub_factory, browser) -> Non
     context = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID", bypass_csp=True)
     page = context.new_page()
     page.route("http://tiles.test/**", lambda route: route.fulfill(body=TILE, content_type="image/png"))
-    for path in ("/", "/masuk", "/?lang=en"):
+    def check(path: str) -> None:
         page.goto(hub.url + path)
         page.add_script_tag(path=str(AXE))
         found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
                               ".filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)")
         assert found == [], f"{path}: {found}"
+
+    for path in ("/", "/masuk", "/?lang=en"):
+        check(path)
+    add_user(hub, "admin.axe", "--role", "admin", "--scope", "area:jawa-tengah")  # scoped: the request form too
+    add_user(hub, "op.axe", "--role", "admin")
+    for username, paths in (("admin.axe", ["/saya", f"/saya/kamera/{gate}", "/usulan"]),
+                            ("op.axe", ["/konsol", "/konsol/kejadian", "/konsol/audit", "/konsol/bukti",
+                                        "/konsol/pengguna", "/usulan", "/konsol?lang=en"])):
+        sign_in(page, hub, username)
+        for path in paths:
+            check(path)
+        page.click("#sign-out")
+        page.wait_for_url(hub.url + "/")
     context.close()
 
 
@@ -350,4 +365,77 @@ def test_an_rt_head_asks_for_a_camera_on_the_map_and_reads_the_operators_answer(
         assert next_door.status_code == 403, "an RT head asks within their own RT only"
         assert head.post("/api/v1/camera-requests/x/answer", json={"state": "planned"}).status_code == 403
         assert len(head.get("/api/v1/camera-requests").json()) == 1
+    assert not problems
+
+
+def test_an_admin_works_the_console_events_audit_evidence_and_a_csv_of_accounts(hub_factory, browser) -> None:  # noqa: ANN001
+    from tests.test_evidence import LETTER
+
+    hub = hub_factory(demo_hub_yaml(motion_every=1, extra="web: {map_tiles: 'http://tiles.test/{z}/{x}/{y}.png'}"))
+    add_user(hub, "admin.dina", "--role", "admin", "--locale", "en")
+    with hub.client() as admin, hub.client("investigator") as police:
+        gate = next(c["id"] for c in admin.get("/api/v1/cameras").json() if c["name"] == "Gate A")
+        now = time.time()
+        stamp = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(t))  # noqa: E731
+        filed = police.post("/api/v1/evidence", json={**LETTER, "camera_ids": [gate], "start": stamp(now - 60),
+                                                      "end": stamp(now)})
+        assert filed.status_code == 201, filed.text
+        assert police.get(f"/api/v1/cameras/{gate}/recordings").status_code == 403  # a refusal for the audit log
+        deadline = time.monotonic() + 20
+        while not admin.get("/api/v1/events", params={"limit": 5}).json():
+            assert time.monotonic() < deadline, "no motion from the demo camera"
+            time.sleep(0.5)
+    page = narrow_page(browser)
+    problems: list[str] = []
+    page.on("pageerror", lambda err: problems.append(str(err)))
+    sign_in(page, hub, "admin.dina")
+
+    page.goto(hub.url + "/konsol/kejadian")
+    assert page.locator("h1").inner_text() == "Events and reports"
+    assert page.locator("#per-area li").count() >= 1, "a chart of events per area"
+    assert int(page.locator("#per-area .count").first.inner_text()) >= 1
+    assert "motion" in page.locator("#events tbody").inner_text()
+
+    page.click('nav.tabs a[href="/konsol/audit"]')
+    page.select_option("#outcome", "refused")
+    page.click("form.filters button")
+    page.wait_for_url("**/konsol/audit?*outcome=refused*")
+    refused = page.locator("#audit tbody tr")
+    outcomes = page.locator("#audit tbody td:nth-child(5)").all_inner_texts()
+    assert refused.count() >= 1 and set(outcomes) == {"no"}
+    assert "play_back" in page.locator("#audit tbody").inner_text()
+
+    page.click('nav.tabs a[href="/konsol/bukti"]')
+    waiting = page.locator("#waiting .request")
+    assert waiting.count() == 1 and "LP/B/456/XI/2026" in waiting.inner_text()
+    page.click("#waiting .refuse")  # a refusal needs a note: the API says no, and the page says why
+    page.locator("#waiting .problem").wait_for(state="visible", timeout=10_000)
+    page.fill("#waiting .note", "Surat diverifikasi, sesuai KUHAP.")
+    page.click("#waiting .approve")
+    page.locator("#decided tbody tr").first.wait_for(timeout=10_000)
+    assert "approved" in page.locator("#decided tbody").inner_text()
+
+    page.click('nav.tabs a[href="/konsol/pengguna"]')
+    bad = ("username,name,role,area,phone\n"
+           "rt01.tugu,Pak Joko,area_head,jawa-tengah/semarang/tugu/rw01/rt01,\nX,,boss,,\n")
+    page.set_input_files("#csv", files=[{"name": "rt.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
+    page.click("#import button")
+    page.locator("#import-problems li").first.wait_for(timeout=10_000)
+    listed = page.locator("#import-problems").inner_text()
+    assert "3: username" in listed and "3: role" in listed, listed
+    good = "".join(f"rt{n:02d}.tugu,Ketua RT {n},area_head,jawa-tengah/semarang/tugu/rw01/rt{n:02d},\n"
+                   for n in range(1, 41))
+    page.set_input_files("#csv", files=[{"name": "rt.csv", "mimeType": "text/csv",
+                                         "buffer": ("username,name,role,area,phone\n" + good).encode()}])
+    page.click("#import button")
+    page.locator("#passwords").wait_for(state="visible", timeout=60_000)
+    assert page.locator("#import-state").inner_text() == "40 new accounts, 0 updated."
+    with page.expect_download() as download:
+        page.click("#passwords")
+    handed_out = Path(download.value.path()).read_text().splitlines()
+    assert handed_out[0] == "username,password" and len(handed_out) == 41
+    name, password = handed_out[5].split(",")
+    hub.tokens.append(password)  # a secret: never in the hub's log
+    with httpx.Client(base_url=hub.url) as head:
+        assert head.post("/api/v1/session", json={"username": name, "password": password}).status_code == 200
     assert not problems

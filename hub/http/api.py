@@ -370,6 +370,8 @@ async def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 
                                                     "e.g. view_live, play_back, export, sign_in.")] = None,
                 allowed: Annotated[bool | None, Query(description="Only what was allowed (true) or refused.")] = None,
                 start: datetime | None = None, end: datetime | None = None,
+                before: Annotated[int | None, Query(ge=1, description="Only entries older than this entry id "
+                                                    "(the last id of a page: the next page).")] = None,
                 who: Any = require(Action.READ_AUDIT)) -> list[dict[str, Any]]:
     """Access decisions (live, playback, export, PTZ, refusals of every kind with the caller's
     address) and sign-ins, newest first, filtered by principal, camera, action, outcome and time
@@ -381,4 +383,4 @@ async def audit(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 
     cameras = None if not who.scopes and len(mine) == len(hub.inventory.cameras) else mine
     return await hub.store.audit.entries(  # type: ignore[no-any-return]
         limit, principal=principal, camera_id=camera_id, action=action, allowed=allowed, start=start, end=end,
-        cameras=cameras)
+        cameras=cameras, before=before)

@@ -15,11 +15,12 @@ from fastapi.routing import APIRoute
 import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, camera_requests, evidence, live, problems, public, schools, sessions, shared
+from hub.http import api, camera_requests, evidence, live, problems, public, schools, sessions, shared, users
 from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
 from hub.web import camera_requests as camera_requests_page
+from hub.web import console as console_pages
 from hub.web import pages
 
 
@@ -38,7 +39,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.state.public_requests = FailureLimiter(hub.config.public.requests_per_minute)
     app.state.public_viewers = {}  # camera id -> the public's one live view of it
 
-    problems.install(app)
+    problems.install(app, page_error=pages.error_page)
 
     async def refused(scope: Any, status: int) -> None:
         known = scope.get("state", {}).get("principal")
@@ -47,7 +48,7 @@ def create_app(hub: ServedHub) -> FastAPI:
                                      f"{scope['method']} {scope['path'][:200]}", coalesce=True)
 
     app.add_middleware(Guard, hosts=allowed_hosts(hub.config.http), max_body=hub.config.http.max_body_kb * 1024,
-                       refused=refused)
+                       refused=refused, bulk={"/api/v1/users/import": max(4 << 20, hub.config.http.max_body_kb * 1024)})
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, object]:
@@ -60,11 +61,13 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.include_router(public.router, prefix="/api/v1")
     app.include_router(evidence.router, prefix="/api/v1")
     app.include_router(camera_requests.router, prefix="/api/v1")
+    app.include_router(users.router, prefix="/api/v1")
     _mount_plugin_routes(app, hub)
     app.include_router(shared.router)
     app.include_router(schools.pages)
     app.include_router(pages.router)
     app.include_router(camera_requests_page.router)
+    app.include_router(console_pages.router)
     return app
 
 

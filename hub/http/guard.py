@@ -80,11 +80,14 @@ Refused = Callable[[Scope, int], Awaitable[None]]
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, hosts: set[str], max_body: int, refused: Refused | None = None) -> None:
+    def __init__(self, app: ASGIApp, hosts: set[str], max_body: int, refused: Refused | None = None,
+                 bulk: dict[str, int] | None = None) -> None:
         self.app = app
         self.hosts = hosts
         self.max_body = max_body
         self.refused = refused
+        #: Paths that take a larger body (a CSV of thousands of accounts), with their cap.
+        self.bulk = bulk or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -105,6 +108,7 @@ class Guard:
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
         seen = 0
+        cap = self.bulk.get(scope["path"], self.max_body)
 
         async def marked(message: Message) -> None:
             nonlocal started
@@ -127,12 +131,12 @@ class Guard:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_body:
-                    raise _TooLarge(self.max_body)
+                if seen > cap:
+                    raise _TooLarge(cap)
             return message
 
         try:
-            has_body = await self._admit(scope)
+            has_body = await self._admit(scope, cap)
             await self.app(scope, counted if has_body else receive, marked)
         except HTTPException as refusal:  # refused here, or a streamed body that crossed the cap
             if not started:
@@ -150,7 +154,7 @@ class Guard:
             return "a WebSocket from a page of another site"
         return None
 
-    async def _admit(self, scope: Scope) -> bool:
+    async def _admit(self, scope: Scope, cap: int) -> bool:
         """Refuse (``HTTPException``) what must not reach a route; whether the request has a body."""
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         host = host_of(headers.get("host", ""))
@@ -162,6 +166,6 @@ class Guard:
         path = scope["path"]
         if has_body and path.startswith("/api/") and path not in OPEN and not path.startswith(OPEN_PREFIXES):
             await authenticate(scope, headers)
-        if length is not None and length.isascii() and length.isdigit() and int(length) > self.max_body:
-            raise _TooLarge(self.max_body)
+        if length is not None and length.isascii() and length.isdigit() and int(length) > cap:
+            raise _TooLarge(cap)
         return has_body

@@ -9,12 +9,13 @@ FastAPI's own ``HTTPException`` and request validation answer the same way.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
@@ -93,17 +94,30 @@ def status_of(exc: HubError) -> int:
     return own if isinstance(own, int) else next(code for cls, code in STATUS if isinstance(exc, cls))
 
 
-def install(app: FastAPI) -> None:
-    """Answer every error of ``app`` as a problem."""
+#: What answers an error on a page (not ``/api``) that a browser asked for: request, status, code.
+PageError = Callable[[Request, int, str], Awaitable[Response]]
+
+
+def install(app: FastAPI, page_error: PageError | None = None) -> None:
+    """Answer every error of ``app`` as a problem; one of a page a browser asked for (``Accept:
+    text/html``, outside ``/api``) as ``page_error`` renders it, in the page's language."""
+
+    def for_page(request: Request) -> bool:
+        return page_error is not None and not request.url.path.startswith("/api/") \
+            and "text/html" in request.headers.get("accept", "")
 
     @app.exception_handler(HubError)
-    async def hub_error(request: Request, exc: HubError) -> JSONResponse:
+    async def hub_error(request: Request, exc: HubError) -> Response:
         if isinstance(exc, AccessDenied) and exc.audited:
             request.state.audited = True  # the guard need not write it again
+        if for_page(request) and page_error is not None:
+            return await page_error(request, status_of(exc), exc.code)
         return problem(status_of(exc), exc.code, exc.title, str(exc))
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if for_page(request) and page_error is not None:
+            return await page_error(request, exc.status_code, HTTP_CODES.get(exc.status_code, "hub_error"))
         return http_problem(exc)
 
     @app.exception_handler(RequestValidationError)

@@ -102,6 +102,19 @@ async def render(request: Request, template: str, session: Session | None, **val
     return response
 
 
+async def error_page(request: Request, status: int, code: str) -> Response:
+    """An error on a page, as a page in the reader's language (``hub.http.problems`` calls it)."""
+    try:
+        session = await _session(request)
+    except Exception:  # the store is what failed: a page without the account's menu
+        session = None
+    texts = problem_texts(_lang(request, session))
+    answer = await render(request, "error.html", session, status=status,
+                          message=texts.get(code) or texts["not_found" if status == 404 else "hub_error"])
+    answer.status_code = status
+    return answer
+
+
 @functools.cache
 def problem_texts(lang: str) -> dict[str, str]:
     """What the pages say for each stable error code of the API (``hub.http.problems``), by code."""
@@ -119,6 +132,7 @@ def problem_texts(lang: str) -> dict[str, str]:
         "limit_reached": _("The limit is reached; close something first or try later."),
         "invite_gone": _("This invitation has been used or has expired; ask the school for a new one."),
         "gone": _("This is no longer available."),
+        "import_invalid": _("The file has problems; nothing was imported. Each is listed below with its line."),
         "invalid_request": _("Something in the form cannot be accepted; check it and try again."),
         "unauthorized": _("Your session has ended; sign in again."),
         "forbidden": _("You may not do that here."),
