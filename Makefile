@@ -11,7 +11,7 @@ WEB := hub/http/web
 DEB_PACKAGES := postgresql mosquitto mosquitto-clients nginx python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base \
 	gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad chromium ffmpeg
 
-.PHONY: install run test lint fuzz clean system-deps
+.PHONY: install run test lint fuzz guides clean system-deps
 
 install: $(STAMP)
 
@@ -56,6 +56,12 @@ $(FUZZ_STAMP): $(STAMP)
 
 fuzz: $(FUZZ_STAMP)
 	$(BIN)/python -m fuzz.run --runs $${FUZZ_RUNS:-100000}
+
+# The user guides' screenshots (docs/guides/img/*.id.png, *.en.png): the browser tests take them as each
+# person goes through their pages, in both languages.  The guides' text is docs/guides/*.md.
+guides: install
+	rm -rf docs/guides/img
+	PANTAU_GUIDE_SHOTS=docs/guides/img PANTAU_REQUIRE_PEERS=1 $(BIN)/python -m pytest -q -n 2 tests/test_browser.py
 
 lint: install
 	$(BIN)/ruff check hub plugins tests bench examples fuzz

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -77,9 +80,32 @@ def sign_in(page, hub, username: str) -> None:  # noqa: ANN001
 
 
 def narrow_page(browser):  # noqa: ANN001, ANN201
-    page = browser.new_page(viewport={"width": 360, "height": 740}, locale="id-ID")  # a visitor in Indonesia
-    page.route("http://tiles.test/**", lambda route: route.fulfill(body=TILE, content_type="image/png"))
-    return page
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")  # a visitor in Indonesia
+    context.route("http://tiles.test/**", lambda route: route.fulfill(body=TILE, content_type="image/png"))
+    return context.new_page()
+
+
+#: ``make guides`` sets it: the folder the user guides' screenshots go to (docs/guides/img).
+SHOTS = os.environ.get("PANTAU_GUIDE_SHOTS")
+
+
+def shot(page, name: str) -> None:  # noqa: ANN001
+    """For the user guides (``make guides``): the page as its person sees it now, as
+    ``NAME.LANG.png``, and the same address in the other language (as it first shows)."""
+    if not SHOTS:
+        return
+    folder = Path(SHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    lang = page.evaluate("document.documentElement.lang")
+    page.screenshot(path=folder / f"{name}.{lang}.png")
+    other = "en" if lang == "id" else "id"
+    twin = page.context.new_page()
+    joiner = "&" if "?" in page.url else "?"
+    twin.goto(f"{page.url}{joiner}lang={other}")
+    twin.wait_for_timeout(1_500)  # the map's tiles, the pictures
+    twin.screenshot(path=folder / f"{name}.{other}.png")
+    twin.goto(f"{page.url}{joiner}lang={lang}")  # the language of the page under test, as it was
+    twin.close()
 
 
 def test_a_visitor_sees_the_public_portal_in_indonesian_and_a_camera_plays(hub_factory, browser) -> None:  # noqa: ANN001
@@ -104,6 +130,7 @@ def test_a_visitor_sees_the_public_portal_in_indonesian_and_a_camera_plays(hub_f
     assert "Diskominfo Kota Uji" in page.locator("footer").inner_text()
     page.locator(".leaflet-marker-icon, .marker-cluster").first.wait_for(timeout=10_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360, "fits a 360 px screen"
+    shot(page, "portal")
     page.click("#cameras button.play")
     video = f'video[data-camera="{cams["Gate A"]}"]'
     page.wait_for_function(f"() => document.querySelector('{video}')?.currentTime > 1", timeout=30_000)
@@ -131,6 +158,7 @@ def test_a_user_signs_in_and_plays_their_camera(hub_factory, browser) -> None:  
     page.click("#login button")
     page.locator("#problem").wait_for(state="visible", timeout=10_000)
     assert page.locator("#problem").inner_text() == "Nama pengguna atau kata sandi salah."
+    shot(page, "sign-in")
     page.fill("#password", PASSWORD)
     page.click("#login button")
     page.wait_for_url(hub.url + "/saya", timeout=10_000)
@@ -202,6 +230,7 @@ def test_a_neighbourhood_head_plays_back_a_recorded_minute_from_the_timeline(hub
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_function("() => document.getElementById('playback').currentTime > 0.5", timeout=20_000)
     assert "Diputar dari" in page.locator("#state").inner_text()
+    shot(page, "timeline")
     assert not problems
     with hub.client() as admin:
         trail = admin.get("/api/v1/audit", params={"principal": "user:rt03.krapyak", "action": "play_back"}).json()
@@ -259,6 +288,7 @@ def test_an_operator_in_english_sees_an_offline_camera_and_invites_a_parent(hub_
         began = time.monotonic()
         page.locator("tr.status-offline").first.wait_for(timeout=20_000)
         assert time.monotonic() - began < 15, "marked within a few health intervals"
+        shot(page, "console")
         assert "offline" in page.locator("tr.status-offline").first.inner_text()
         page.fill("#classroom", "7A")
         page.fill("#parent-name", "Ibu Sari")
@@ -299,6 +329,7 @@ def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_fa
     page.click('button.revoke[data-username="ortu.budi"]')
     page.locator("#revoked").wait_for(state="visible", timeout=10_000)
     assert "ortu.budi" in page.locator("#revoked").inner_text()
+    shot(page, "school")
     listed = {p["username"]: p for p in json.loads(hub.pantau("parent", "list", "--json", *args).stdout)}
     assert set(listed) == {"ortu.budi", "ortu.sari"}
     users = {u["username"]: u["disabled"] for u in json.loads(
@@ -331,6 +362,7 @@ def test_an_rt_head_asks_for_a_camera_on_the_map_and_reads_the_operators_answer(
     page.locator("#requests .request").first.wait_for(timeout=10_000)
     mine = page.locator("#requests .request").first
     assert "menunggu jawaban" in mine.inner_text() and "Pak Harun" in mine.inner_text()
+    shot(page, "requests")
     assert page.locator("#map .leaflet-interactive").count() == 1, "the request is a dot on the map"
 
     operator = narrow_page(browser)
@@ -347,6 +379,7 @@ def test_an_rt_head_asks_for_a_camera_on_the_map_and_reads_the_operators_answer(
     operator.fill("form.answer .note", "Masuk anggaran 2027, triwulan pertama.")
     operator.click("form.answer button")
     operator.locator(".request .state-planned").wait_for(timeout=10_000)
+    shot(operator, "requests-answered")
 
     page.reload()
     answered = page.locator("#requests .request").first.inner_text()
@@ -395,6 +428,7 @@ def test_an_admin_works_the_console_events_audit_evidence_and_a_csv_of_accounts(
     assert page.locator("#per-area li").count() >= 1, "a chart of events per area"
     assert int(page.locator("#per-area .count").first.inner_text()) >= 1
     assert "motion" in page.locator("#events tbody").inner_text()
+    shot(page, "console-events")
 
     page.click('nav.tabs a[href="/konsol/audit"]')
     page.select_option("#outcome", "refused")
@@ -404,10 +438,12 @@ def test_an_admin_works_the_console_events_audit_evidence_and_a_csv_of_accounts(
     outcomes = page.locator("#audit tbody td:nth-child(5)").all_inner_texts()
     assert refused.count() >= 1 and set(outcomes) == {"no"}
     assert "play_back" in page.locator("#audit tbody").inner_text()
+    shot(page, "console-audit")
 
     page.click('nav.tabs a[href="/konsol/bukti"]')
     waiting = page.locator("#waiting .request")
     assert waiting.count() == 1 and "LP/B/456/XI/2026" in waiting.inner_text()
+    shot(page, "console-evidence")
     page.click("#waiting .refuse")  # a refusal needs a note: the API says no, and the page says why
     page.locator("#waiting .problem").wait_for(state="visible", timeout=10_000)
     page.fill("#waiting .note", "Surat diverifikasi, sesuai KUHAP.")
@@ -430,6 +466,7 @@ def test_an_admin_works_the_console_events_audit_evidence_and_a_csv_of_accounts(
     page.click("#import button")
     page.locator("#passwords").wait_for(state="visible", timeout=60_000)
     assert page.locator("#import-state").inner_text() == "40 new accounts, 0 updated."
+    shot(page, "console-accounts")
     with page.expect_download() as download:
         page.click("#passwords")
     handed_out = Path(download.value.path()).read_text().splitlines()
@@ -438,4 +475,56 @@ def test_an_admin_works_the_console_events_audit_evidence_and_a_csv_of_accounts(
     hub.tokens.append(password)  # a secret: never in the hub's log
     with httpx.Client(base_url=hub.url) as head:
         assert head.post("/api/v1/session", json={"username": name, "password": password}).status_code == 200
+    assert not problems
+
+
+def test_a_parent_sets_a_password_and_sees_one_classroom_live_and_the_other_closed(hub_factory, browser) -> None:  # noqa: ANN001
+    hub = hub_factory(demo_hub_yaml(extra="sites: [{id: smpn-4, name: SMP Negeri 4}]").replace(
+        "    name: demo\n", "    name: demo\n    site: smpn-4\n").replace(
+        '{name: Kelas 7A, tags: ["classroom:7A"]}', '{name: Kelas 7A, tags: ["classroom:7A"]}, '
+        '{name: Kelas 7B, tags: ["classroom:7B"]}'))
+    args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
+    zone = ZoneInfo("Asia/Jakarta")
+    later = datetime.now(zone) + timedelta(hours=3)  # 7B's school day starts three hours from now
+    hours = f"mon-sun {later:%H}:00-{later:%H}:30"
+    hub.pantau("classroom", "add", "smpn-4", "7A", "--hours", "mon-sun 00:00-23:59", "--consent", "SK-4/2026", *args)
+    hub.pantau("classroom", "add", "smpn-4", "7B", "--hours", hours, "--consent", "SK-4/2026", *args)
+    invited = hub.pantau("parent", "invite", "--site", "smpn-4", "--classroom", "7A", "--name", "Ibu Sari",
+                         "--until", "2027-06-30", *args)
+    link = invited.stdout.strip().splitlines()[-1]
+    token = link.rsplit("/", 1)[-1]
+    hub.tokens.append(token)
+    hub.pantau("grant", "add", "ortu.sari", "--actions", "view_live", "--tag", "classroom:7B", "--hours", hours,
+               "--note", "adik: Rina, kelas 7B", *args)
+    page = narrow_page(browser)
+    problems: list[str] = []
+    page.on("pageerror", lambda err: problems.append(str(err)))
+    page.goto(f"{hub.url}/invite/{token}")
+    assert page.get_attribute("html", "lang") == "id"
+    shot(page, "invite")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("form button")
+    page.wait_for_load_state()
+    assert "ortu.sari" in page.locator("main").inner_text()
+    page.goto(hub.url + "/masuk")
+    page.fill("#username", "ortu.sari")
+    page.fill("#password", PASSWORD)
+    page.click("#login button")
+    page.wait_for_url(hub.url + "/saya", timeout=10_000)
+    rooms = {r.locator("h3").inner_text(): r for r in page.locator(".camera").all()}
+    assert set(rooms) == {"Kelas 7A", "Kelas 7B"}, "the two classrooms and nothing else"
+    closed = rooms["Kelas 7B"].inner_text()
+    assert "Sedang tutup. Buka pukul" in closed and f"{later:%H}.00" in closed, closed
+    assert rooms["Kelas 7B"].locator("button.play").count() == 0
+    rooms["Kelas 7A"].locator("button.play").click()
+    page.wait_for_function("() => document.querySelector('video.live')?.currentTime > 1", timeout=30_000)
+    shot(page, "parent")
+    with hub.client() as admin:
+        gate = next(c["id"] for c in admin.get("/api/v1/cameras").json() if c["name"] == "Gate A")
+    assert page.evaluate(f"fetch('/api/v1/cameras/{gate}/live', {{method: 'POST', headers: "
+                         "{'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content}})"
+                         ".then(r => r.status)") == 403, "no other camera by its address"
+    page.goto(f"{hub.url}/saya/kamera/{gate}")
+    assert page.locator("h1").inner_text() == "Tidak ada (lagi).", "an error page, in her language"
     assert not problems

@@ -87,3 +87,21 @@ def test_every_yaml_example_in_the_docs_and_hub_yaml_is_valid(tmp_path, monkeypa
             load_config(cfg, plugins)
         except ConfigError as err:
             raise AssertionError(f"{where}: {err}") from None
+
+
+def test_each_user_guide_is_in_both_languages_with_its_screenshots() -> None:
+    guides = ROOT / "docs" / "guides"
+    listed = re.findall(r"\]\(([\w-]+)\.(id|en)\.md\)", (guides / "README.md").read_text())
+    people = {name for name, _ in listed}
+    assert len(people) == 5 and len(listed) == 10, listed
+    shown: set[str] = set()
+    for person in people:
+        for lang in ("id", "en"):
+            text = (guides / f"{person}.{lang}.md").read_text()
+            pictures = re.findall(r"!\[[^\]]+\]\(img/([\w-]+)\.(id|en)\.png\)", text)
+            assert pictures and all(pic_lang == lang for _, pic_lang in pictures), f"{person}.{lang}: {pictures}"
+            shown |= {f"{name}.{lang}.png" for name, _ in pictures}
+    taken = {p.name for p in (guides / "img").glob("*.png")}
+    assert shown <= taken, f"screenshots to take (make guides): {sorted(shown - taken)}"
+    # every screenshot the browser tests take is in a guide (or the test should stop taking it)
+    assert {n.rsplit(".", 2)[0] for n in taken} <= {n.rsplit(".", 2)[0] for n in shown}, sorted(taken - shown)

@@ -21,6 +21,11 @@ async function reports() {
   found.sort((a, b) => rank(a) - rank(b) || Date.parse(a.deadline || a.created_at) - Date.parse(b.deadline || b.created_at));
   const body = table.querySelector("tbody");
   body.replaceChildren();
+  if (!found.length) {
+    const cell = body.insertRow().insertCell();
+    cell.colSpan = 4;
+    cell.textContent = table.dataset.none;
+  }
   for (const r of found.slice(0, 200)) {
     const row = body.insertRow();
     row.className = r.overdue ? "overdue" : `report-${r.state}`;
