@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -284,6 +285,9 @@ def test_an_operator_in_english_sees_an_offline_camera_and_invites_a_parent(hub_
         assert page.get_attribute("html", "lang") == "en", "the user's own setting"
         assert page.locator("h1").inner_text() == "Operator console"
         page.locator("tr.status-online").first.wait_for(timeout=15_000)
+        gate_row = page.locator("#board tr", has_text="Gate A").inner_text()
+        assert "100.0 %" in gate_row and re.search(r"\d:\d\d", gate_row), f"uptime and latest picture: {gate_row}"
+        assert page.locator("#areas li").count() == 1 and "100.0% up" in page.locator("#areas").inner_text()
         nvr.run(nvr.sim.stop())  # the NVR stops answering
         began = time.monotonic()
         page.locator("tr.status-offline").first.wait_for(timeout=20_000)

@@ -83,9 +83,14 @@ class StatusHistory:
         had then (its last record before ``start``); time with no record at
         all is ``unknown``.
         """
+        # Only the rows inside the window, and each camera's last one before it: a city's years of
+        # history are not read for one day's figures.
+        last_before = (select(func.max(StatusRow.id)).where(StatusRow.at < start)
+                       .group_by(StatusRow.camera_id).scalar_subquery())
         async with self.db.session() as s:
-            rows = (await s.scalars(select(StatusRow).where(StatusRow.at < end).order_by(StatusRow.at,
-                                                                                         StatusRow.id))).all()
+            rows = (await s.scalars(select(StatusRow).where(
+                ((StatusRow.at >= start) & (StatusRow.at < end)) | StatusRow.id.in_(last_before))
+                .order_by(StatusRow.at, StatusRow.id))).all()
         out: dict[str, dict[str, float]] = {}
         current: dict[str, tuple[str, datetime]] = {}
         for r in rows:

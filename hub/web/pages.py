@@ -240,14 +240,44 @@ async def console(request: Request) -> Response:
     lang = _lang(request, session)
     _ = i18n.translations(lang).gettext
     statuses = {"online": _("online"), "offline": _("offline"), "degraded": _("degraded"), "unknown": _("unknown")}
-    cameras = sorted(hub.inventory.cameras.values(), key=lambda c: (c.area or "", c.name))[:2000]
-    counts = {k: sum(1 for c in hub.inventory.cameras.values() if c.status == k)
-              for k in ("online", "offline", "degraded")}
+    zone = hub.config.hub.time_zone
+    everything = hub.inventory.cameras.values()
+    cameras = sorted(everything, key=lambda c: (c.area or "", c.name))[:2000]
+    counts = {k: sum(1 for c in everything if c.status == k) for k in ("online", "offline", "degraded")}
+    now = hub.policy.clock()
+    spans = await hub.store.status.availability(now - timedelta(days=1), now)
+    pictures: dict[str, datetime] = {}
+    for node in hub.graph.nodes():  # the latest packet of each stream the hub receives now
+        at = node.stats.last_packet_at
+        if node.kind.value == "relay" and node.camera_id and at is not None \
+                and (node.camera_id not in pictures or at > pictures[node.camera_id]):
+            pictures[node.camera_id] = at
+
+    def uptime(seconds: dict[str, float]) -> float | None:
+        known = sum(v for k, v in seconds.items() if k != "unknown")
+        return round(100 * seconds.get("online", 0) / known, 1) if known else None
+
+    names = {a.path: a.name for a in hub.config.areas}
+    areas: dict[str, dict[str, Any]] = {}
+    for c in everything:
+        area = areas.setdefault(c.area or "", {"name": names.get(c.area or "", c.area or "") or _("no area"),
+                                               "online": 0, "offline": 0, "degraded": 0, "other": 0,
+                                               "seconds": {}})
+        area[c.status.value if c.status.value in area else "other"] += 1
+        for state, seconds in spans.get(c.id, {}).items():
+            area["seconds"][state] = area["seconds"].get(state, 0.0) + seconds
+    board = []
+    for area in sorted(areas.values(), key=lambda a: (-(a["offline"] + a["degraded"]), a["name"]))[:200]:
+        total = area["online"] + area["offline"] + area["degraded"] + area["other"]
+        board.append({**area, "total": total, "uptime": uptime(area["seconds"]),
+                      "shares": {k: round(100 * area[k] / total, 1) for k in ("online", "degraded", "offline")}})
     rows = await hub.store.audit.entries(20)
-    audit = [{**r, "when": i18n.when(r["at"], lang, hub.config.hub.time_zone)} for r in rows]
+    audit = [{**r, "when": i18n.when(r["at"], lang, zone)} for r in rows]
     return await render(request, "console.html", session, cameras=[
-        {"id": c.id, "name": c.name, "area": c.area or "", "status": c.status.value} for c in cameras],
-        statuses=statuses, counts=counts, sites=hub.config.sites, audit=audit)
+        {"id": c.id, "name": c.name, "area": c.area or "", "status": c.status.value,
+         "uptime": uptime(spans.get(c.id, {})),
+         "picture": i18n.when(pictures.get(c.id), lang, zone, time_only=True)} for c in cameras],
+        statuses=statuses, counts=counts, sites=hub.config.sites, audit=audit, areas=board)
 
 
 @router.get("/sekolah/{site}", response_class=HTMLResponse)
