@@ -340,6 +340,24 @@ def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_fa
         hub.pantau("user", "list", "--json", *args).stdout)}
     assert users["ortu.budi"] and not users["ortu.sari"], "the revoked parent's account is disabled"
     assert page.evaluate("fetch('/sekolah/sdn-12').then(r => r.status)") == 404, "not another school's page"
+
+    page.fill("#room-name", "7B")
+    page.fill("#room-hours", "weekdays 7-14")  # not the hub's way of writing hours: said in her language
+    page.fill("#room-consent", "SK-4/2026")
+    page.click("#room button")
+    page.locator("#room-problem").wait_for(state="visible", timeout=10_000)
+    assert page.locator("#room-problem").inner_text().startswith("Data sekolah tidak dapat disimpan")
+    page.fill("#room-hours", "mon-fri 07:00-13:00")
+    page.click("#room button")
+    page.locator("button.edit-room[data-name='7B']").wait_for(timeout=10_000)
+    assert "mon-fri 07:00-13:00" in page.locator("table.board").first.inner_text()
+    page.click("button.edit-room[data-name='7A']")  # the consent withdrawn: 7A's parent loses access at once
+    page.fill("#room-consent", "")
+    page.click("#room button")
+    page.wait_for_function("() => document.querySelector('table.board').innerText.includes('tertutup untuk orang tua')",
+                           timeout=10_000)
+    grants = json.loads(hub.pantau("grant", "list", "ortu.sari", "--json", *args).stdout)
+    assert grants == [], "Ibu Sari's grant of 7A ended with the consent"
     assert not problems
 
 

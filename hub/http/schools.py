@@ -28,11 +28,12 @@ from pydantic import BaseModel, Field
 
 from hub.access import parents
 from hub.core.errors import Gone, InvalidInput, NotFound
-from hub.core.models import Action, Principal, Role
+from hub.core.models import Action, HubModel, Principal, Role
 from hub.core.policy import Resource
 from hub.http import problems
 from hub.http.auth import CurrentPrincipal
 from hub.http.services import served_hub
+from hub.store.schools import Classroom
 from hub.store.users import MIN_PASSWORD
 
 pages = APIRouter(include_in_schema=False)
@@ -126,6 +127,44 @@ class ParentInvited(BaseModel):
 async def _manage(request: Request, who: Principal, site: str) -> None:
     await served_hub(request).authorize(who, Action.MANAGE_PARENTS, None,
                                         {"resource": Resource("site", site)})
+
+
+class ClassroomSetting(HubModel):
+    """A classroom as its school records it."""
+
+    hours: str = Field(max_length=300, description="School hours, e.g. 'mon-fri 07:00-14:00,sat 07:00-11:00'.")
+    time_zone: str | None = Field(default=None, max_length=60, description="Zone of the hours (default hub.time_zone).")
+    consent: str | None = Field(default=None, max_length=300, description=(
+        "Reference of the consent basis (a decree, the parents' signed forms); none: no parent may be invited."))
+
+
+@router.put("/sites/{site}/classrooms/{name}", response_model=Classroom, responses=problems.responses(400))
+async def set_classroom(site: str, name: str, body: ClassroomSetting, request: Request,
+                        who: CurrentPrincipal) -> Classroom:
+    """Record a classroom of the school, or change its hours or consent basis.  New hours apply to
+    the parents already invited too; a consent basis taken away (withdrawn) ends every parent's
+    access to the classroom at once (their grant of it; their other classrooms stay) (audited)."""
+    await _manage(request, who, site)
+    hub = served_hub(request)
+    known = {s.id for s in hub.config.sites}
+    if known and site not in known:
+        raise NotFound(f"no site {site[:60]!r} in hub.yaml")
+    room = await hub.store.schools.set_classroom(site, name, body.hours, body.time_zone or hub.config.hub.time_zone,
+                                                 (body.consent or "").strip() or None)
+    invited = await hub.store.schools.parents(site, room.name)
+    if room.consent is None:  # no basis (any more): no parent may watch this classroom (their others stay)
+        for parent in invited:
+            if parent.get("grant_id"):
+                await hub.store.grants.revoke(str(parent["grant_id"]), who.id)
+        followed = 0
+    else:
+        followed = await hub.store.grants.set_hours([str(p["grant_id"]) for p in invited if p.get("grant_id")],
+                                                    room.hours, room.time_zone)
+    await hub.store.audit.record(who, "set_classroom", None, True,
+                                 f"{site}/{room.name}: {room.hours}, consent {room.consent or 'none'}; "
+                                 f"{followed} parents' hours followed" if room.consent else
+                                 f"{site}/{room.name}: consent none; {len(invited)} parents' access ended")
+    return room  # type: ignore[no-any-return]
 
 
 @router.get("/sites/{site}/parents")

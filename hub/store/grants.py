@@ -140,6 +140,20 @@ class Grants:
                 row.revoked, row.changed_at = True, now
         return grant
 
+    async def set_hours(self, grant_ids: list[str], hours: str, time_zone: str) -> int:
+        """Give these grants (a classroom's parents') new weekly hours; how many were changed."""
+        changed = 0
+        async with self.db.session.begin() as s:
+            for grant_id in grant_ids:
+                row = await s.get(GrantRow, grant_id, with_for_update=True)
+                if row is None or row.revoked:
+                    continue
+                grant = _grant(row).model_copy(update={"hours": hours, "time_zone": time_zone})
+                row.body = grant.model_dump_json(exclude={"id", "principal"})
+                row.changed_at = utcnow()
+                changed += 1
+        return changed
+
     async def revoke_of(self, principal: str, by: str) -> int:
         """Revoke every grant of ``principal``; how many."""
         ids = [g.id for g in await self.list(principal=principal)]
