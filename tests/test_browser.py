@@ -497,6 +497,29 @@ def test_an_admin_works_the_console_events_audit_evidence_and_a_csv_of_accounts(
     hub.tokens.append(password)  # a secret: never in the hub's log
     with httpx.Client(base_url=hub.url) as head:
         assert head.post("/api/v1/session", json={"username": name, "password": password}).status_code == 200
+
+    page.click('nav.tabs a[href="/konsol/akses"]')
+    page.fill("#principal", name)
+    page.check(".action[value=play_back]")
+    page.fill("#cameras", "area:jawa-tengah/semarang/tugu")
+    page.fill("#hours", "weekdays 7-14")
+    page.click("#give button")
+    page.locator("#give-problem").wait_for(state="visible", timeout=10_000)
+    said = page.locator("#give-problem").inner_text()
+    assert said == "The access cannot be given so; check the cameras and the hours.", said
+    page.fill("#hours", "mon-fri 07:00-14:00")
+    page.fill("#note", "SK Lurah Tugu 12/2026")
+    page.click("#give button")
+    row = page.locator("#grants tbody tr", has_text=name)
+    row.wait_for(timeout=10_000)
+    assert "view_live, play_back" in row.inner_text() and "mon-fri 07:00-14:00" in row.inner_text()
+    shot(page, "console-grants")
+    args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
+    [given] = json.loads(hub.pantau("grant", "list", name, "--json", *args).stdout)
+    assert given["created_by"] == "user:admin.dina" and given["note"] == "SK Lurah Tugu 12/2026"
+    row.locator("button.revoke").click()
+    row.wait_for(state="detached", timeout=10_000)
+    assert json.loads(hub.pantau("grant", "list", name, "--json", *args).stdout) == []
     assert not problems
 
 

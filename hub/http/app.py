@@ -15,7 +15,19 @@ from fastapi.routing import APIRoute
 import hub as hub_pkg
 from hub.core.errors import PluginError
 from hub.core.plugins import current_plugin
-from hub.http import api, camera_requests, evidence, live, problems, public, schools, sessions, shared, users
+from hub.http import (
+    api,
+    camera_requests,
+    evidence,
+    grants,
+    live,
+    problems,
+    public,
+    schools,
+    sessions,
+    shared,
+    users,
+)
 from hub.http.auth import FailureLimiter, principal
 from hub.http.guard import Guard, allowed_hosts
 from hub.http.services import ServedHub
@@ -62,6 +74,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.include_router(evidence.router, prefix="/api/v1")
     app.include_router(camera_requests.router, prefix="/api/v1")
     app.include_router(users.router, prefix="/api/v1")
+    app.include_router(grants.router, prefix="/api/v1")
     _mount_plugin_routes(app, hub)
     app.include_router(shared.router)
     app.include_router(schools.pages)

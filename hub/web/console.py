@@ -166,3 +166,24 @@ async def users(request: Request) -> Response:
         raise NotFound("the accounts are for admins")
     listed = await hub.store.users.list_users()
     return await render(request, "console_users.html", session, users=listed[:5000], total=len(listed))
+
+
+@router.get("/konsol/akses", response_class=HTMLResponse)
+async def grants(request: Request, who_is: str | None = None) -> Response:
+    """The grants in force (a person's, when named), each revocable; giving one."""
+    found = await _console(request)
+    if isinstance(found, Response):
+        return found
+    hub, session, who = found
+    if not await hub.may(who, Action.MANAGE):
+        raise NotFound("grants are for admins")
+    lang = _lang(request, session)
+    zone = hub.config.hub.time_zone
+    name = (who_is or "").strip()[:200] or None
+    principal = name if name is None or name.startswith(("user:", "token:")) else f"user:{name}"
+    rows = [{**g.model_dump(), "until_text": i18n.when(g.valid_until, lang, zone)}
+            for g in (await hub.store.grants.list(principal))[:2000]]
+    return await render(request, "console_grants.html", session, grants=rows, who_is=name or "",
+                        actions=[a.value for a in (Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT,
+                                                   Action.VIEW_INVENTORY, Action.CONTROL_PTZ)],
+                        sites=hub.config.sites, areas=hub.config.areas)
