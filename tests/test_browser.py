@@ -573,3 +573,31 @@ def test_a_parent_sets_a_password_and_sees_one_classroom_live_and_the_other_clos
     page.goto(f"{hub.url}/saya/kamera/{gate}")
     assert page.locator("h1").inner_text() == "Tidak ada (lagi).", "an error page, in her language"
     assert not problems
+
+
+def test_switching_the_language_changes_every_visible_string(hub_factory, browser) -> None:  # noqa: ANN001
+    """On each page, in each language, no string of the other language's catalog is shown."""
+    from hub.web import i18n
+
+    catalogs = {}
+    for lang in i18n.LOCALES:
+        with i18n.catalog_path("id").open("rb") as po:
+            from babel.messages.pofile import read_po
+
+            catalog = read_po(po)
+        pairs = [(m.id, m.string) for m in catalog if m.id and m.string and m.id != m.string]
+        catalogs[lang] = {(english if lang == "en" else indonesian) for english, indonesian in pairs}
+    hub = portal_hub(hub_factory)
+    add_user(hub, "admin.lang", "--role", "admin")
+    page = narrow_page(browser)
+    sign_in(page, hub, "admin.lang")
+    for path in ("/", "/masuk", "/saya", "/konsol", "/konsol/kejadian", "/konsol/audit", "/konsol/bukti",
+                 "/konsol/pengguna", "/konsol/akses", "/usulan"):
+        for lang, other in (("en", "id"), ("id", "en")):
+            page.goto(f"{hub.url}{path}{'&' if '?' in path else '?'}lang={lang}")
+            shown = page.locator("body").inner_text() + " ".join(
+                page.eval_on_selector_all("[aria-label], [placeholder], [title]", "els => els.map(e => "
+                                          "[e.getAttribute('aria-label'), e.title].join(' '))"))
+            stray = sorted(s for s in catalogs[other] if len(s) >= 12 and "%(" not in s and s in shown)
+            assert not stray, f"{path} in {lang} shows {other} strings: {stray}"
+            assert page.get_attribute("html", "lang") == lang

@@ -169,8 +169,9 @@ async def portal(request: Request) -> HTMLResponse:
 @router.get("/masuk", response_class=HTMLResponse)
 async def sign_in_page(request: Request) -> Response:
     session = await _session(request)
-    if session is not None:
-        return RedirectResponse("/saya", 303)
+    if session is not None:  # signed in already: on to one's cameras, in the language asked for
+        asked = request.query_params.get("lang")
+        return RedirectResponse("/saya" + (f"?lang={asked}" if asked in i18n.LOCALES else ""), 303)
     return await render(request, "login.html", None)
 
 
