@@ -228,7 +228,12 @@ def test_a_neighbourhood_head_plays_back_a_recorded_minute_from_the_timeline(hub
     recorded.wait_for(timeout=10_000)
     assert page.get_attribute("html", "lang") == "id"
     box = recorded.bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    line = page.locator("#timeline").bounding_box()
+    page.mouse.move(line["x"] + line["width"] * 0.9, box["y"] + 5)  # a finger put down late in the day ...
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=8)  # ... drawn to the bar
+    assert re.fullmatch(r"\d\d[.:]\d\d", page.locator("#state").inner_text()), "the time under the finger"
+    page.mouse.up()
     page.wait_for_function("() => document.getElementById('playback').currentTime > 0.5", timeout=20_000)
     assert "Diputar dari" in page.locator("#state").inner_text()
     shot(page, "timeline")

@@ -86,14 +86,40 @@ video.addEventListener("ended", () => {
   if (current >= 0 && current + 1 < segments.length) playFrom(segments[current + 1].from);
 });
 
-line.addEventListener("click", (event) => {
+// Scrubbing: a finger (or the mouse) drawn along the line shows the time under it; lifting it
+// plays from there.  A short recording is drawn wider than it lasted: a tap on its bar plays it,
+// wherever on the bar it lands.
+const cursor = document.createElement("div");
+cursor.className = "cursor";
+cursor.hidden = true;
+line.append(cursor);
+let scrubbing = false;
+
+function momentOf(event) {
   const box = line.getBoundingClientRect();
-  let moment = at((event.clientX - box.left) / box.width);
-  // A short recording is drawn wider than it lasted: a click on its bar plays it, wherever it lands.
-  const hit = event.target.closest(".recorded");
+  const fraction = Math.max(0, Math.min(1, (event.clientX - box.left) / box.width));
+  cursor.style.left = `${fraction * 100}%`;
+  let moment = at(fraction);
+  const hit = document.elementFromPoint(event.clientX, event.clientY)?.closest(".recorded");
   if (hit) moment = Math.max(Number(hit.dataset.from), Math.min(moment, Number(hit.dataset.to) - 1000));
-  playFrom(moment);
+  return moment;
+}
+
+line.addEventListener("pointerdown", (event) => {
+  scrubbing = true;
+  line.setPointerCapture(event.pointerId);
+  cursor.hidden = false;
+  state.textContent = clock(momentOf(event));
 });
+line.addEventListener("pointermove", (event) => {
+  if (scrubbing) state.textContent = clock(momentOf(event));
+});
+line.addEventListener("pointerup", (event) => {
+  if (!scrubbing) return;
+  scrubbing = false;
+  playFrom(momentOf(event));
+});
+line.addEventListener("pointercancel", () => { scrubbing = false; cursor.hidden = true; });
 
 line.addEventListener("keydown", (event) => {
   const now = Number(line.getAttribute("aria-valuenow")) * 1000 + dayStart;
