@@ -449,6 +449,14 @@ def test_an_admin_works_the_console_events_audit_evidence_and_a_csv_of_accounts(
     problems: list[str] = []
     page.on("pageerror", lambda err: problems.append(str(err)))
     sign_in(page, hub, "admin.dina")
+    page.select_option("#grup", "public")  # the grid by group
+    page.click("form.filter button")
+    assert page.locator(".camera h3").all_inner_texts() == ["Gate A"]
+    page.goto(hub.url + "/saya")
+    page.click("#watch-all")  # every camera of the grid live at once, each over MSE
+    page.wait_for_function("() => [...document.querySelectorAll('video.live')].every(v => v.currentTime > 1)",
+                           timeout=30_000)
+    assert page.eval_on_selector_all("video.live", "vs => vs.map(v => v.dataset.transport)") == ["mse", "mse"]
 
     page.goto(hub.url + "/konsol/kejadian")
     assert page.locator("h1").inner_text() == "Events and reports"

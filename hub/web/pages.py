@@ -176,8 +176,9 @@ async def sign_in_page(request: Request) -> Response:
 
 
 @router.get("/saya", response_class=HTMLResponse)
-async def mine(request: Request) -> Response:
-    """The cameras open to the signed-in user; outside their hours, when they open."""
+async def mine(request: Request, wilayah: str | None = None, grup: str | None = None) -> Response:
+    """The cameras open to the signed-in user, in a grid (by area and group, when there are several);
+    outside their hours, when they open."""
     hub = served_hub(request)
     session = await _session(request)
     if session is None:
@@ -186,8 +187,17 @@ async def mine(request: Request) -> Response:
     lang = _lang(request, session)
     now = hub.policy.clock()
     names = {a.path: a.name for a in hub.config.areas}
+    inventory = hub.inventory.cameras
+    visible = await hub.visible(who)
+    areas = sorted({inventory[c].area for c in visible if inventory[c].area}, key=lambda a: names.get(a, a))
+    groups = sorted({t for c in visible for t in inventory[c].tags})
+    if wilayah:
+        visible = [c for c in visible if (inventory[c].area or "") == wilayah
+                   or (inventory[c].area or "").startswith(wilayah + "/")]
+    if grup:
+        visible = [c for c in visible if grup in inventory[c].tags]
     cameras = []
-    for camera_id in (await hub.visible(who))[:200]:
+    for camera_id in visible[:200]:
         camera = hub.inventory.cameras[camera_id]
         open_now = await hub.may(who, Action.VIEW_LIVE, camera)
         opens = None if open_now else hub.grants.opens_at(who, Action.VIEW_LIVE, camera, now)
@@ -200,7 +210,10 @@ async def mine(request: Request) -> Response:
                         "open": open_now, "watched": watched,
                         "recordings": await hub.may(who, Action.PLAY_BACK, camera, {"recorded_from": now}),
                         "opens_at": i18n.when(opens, lang, hub.config.hub.time_zone, time_only=same_day)})
-    return await render(request, "mine.html", session, cameras=cameras, user_name=who.name or who.id)
+    return await render(request, "mine.html", session, cameras=cameras, user_name=who.name or who.id,
+                        areas=[(a, names.get(a, a)) for a in areas], groups=groups, area=wilayah or "",
+                        group=grup or "", shown=len(visible),
+                        together=min(9, hub.config.live.max_views_per_principal))
 
 
 @router.get("/saya/kamera/{camera_id}", response_class=HTMLResponse)

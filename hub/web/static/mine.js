@@ -45,3 +45,10 @@ async function watch(button) {
 for (const button of document.querySelectorAll("button.play")) {
   button.addEventListener("click", () => watch(button));
 }
+
+// The grid: the first few open cameras at once (no more than the views an account may hold).
+document.getElementById("watch-all")?.addEventListener("click", (event) => {
+  const limit = Number(event.target.dataset.limit);
+  [...document.querySelectorAll("button.play")].filter((b) => !b.hidden).slice(0, limit).forEach(watch);
+  event.target.hidden = true;
+});
