@@ -189,7 +189,7 @@ async def mine(request: Request, wilayah: str | None = None, grup: str | None = 
     names = {a.path: a.name for a in hub.config.areas}
     inventory = hub.inventory.cameras
     visible = await hub.visible(who)
-    areas = sorted({inventory[c].area for c in visible if inventory[c].area}, key=lambda a: names.get(a, a))
+    areas = sorted({area for c in visible if (area := inventory[c].area)}, key=lambda a: names.get(a, a))
     groups = sorted({t for c in visible for t in inventory[c].tags})
     if wilayah:
         visible = [c for c in visible if (inventory[c].area or "") == wilayah
