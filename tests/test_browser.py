@@ -390,6 +390,7 @@ def test_an_rt_head_asks_for_a_camera_on_the_map_and_reads_the_operators_answer(
     mine = page.locator("#requests .request").first
     assert "menunggu jawaban" in mine.inner_text() and "Pak Harun" in mine.inner_text()
     shot(page, "requests")
+    page.locator("#map .leaflet-interactive").first.wait_for(timeout=10_000)  # the map's script has drawn it
     assert page.locator("#map .leaflet-interactive").count() == 1, "the request is a dot on the map"
 
     operator = narrow_page(browser)
