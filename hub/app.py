@@ -41,11 +41,12 @@ from hub.evidence.keys import Signer
 from hub.first_admin import first_admin
 from hub.graph import StreamGraph
 from hub.health import HealthMonitor
-from hub.inventory import Inventory, build_sources
+from hub.inventory import Inventory, InventoryChange, build_sources
 from hub.links import LinkSigner
 from hub.live import LiveViews
 from hub.masks import PrivacyMasks
 from hub.outbox import Outbox
+from hub.provided import ProvidedSources
 from hub.recording import Recording
 from hub.snapshots import Snapshots
 from hub.store import Store, database_url
@@ -208,6 +209,12 @@ class Hub:
             if self.config.health.enabled:
                 self._spawn(self.graph.watch_health(self.publish, self.config.health))
             self._schedule_jobs()
+            self.provided = ProvidedSources(
+                self.plugins, self.data_dir, self.inventory, self.scheduler, self._inventory_changed,
+                self._end_views_of, self.publish, self.health.check if self.config.health.enabled else None,
+                self.config.health.interval_seconds)
+            stack.push_async_callback(self.provided.stop)
+            self._context.provided = self.provided
             self.scheduler.start()
             stack.callback(self.scheduler.shutdown)
             await self.plugins.acall("hub_startup", context=self.context)
@@ -291,9 +298,13 @@ class Hub:
 
     async def refresh_inventory(self) -> None:
         change = await self.inventory.probe()
+        await self._inventory_changed(change, list(self.inventory.sources))
+
+    async def _inventory_changed(self, change: InventoryChange, probed: list[str]) -> None:
+        """Keep what the ``probed`` sources hold, and tell whoever follows the inventory what changed."""
         await self.store.cameras.save_inventory(
             list(self.inventory.devices.values()), list(self.inventory.cameras.values()),
-            {n for n in self.inventory.sources if n not in self.inventory.errors},
+            {n for n in probed if n not in self.inventory.errors},
         )
         if change.added:
             await self._first_status(change.added)
@@ -307,6 +318,10 @@ class Hub:
                     log.exception("notifier failed on an inventory change", extra={"notifier": name})
             if hasattr(self, "recording"):
                 await self.recording.sync()
+
+    async def _end_views_of(self, camera_ids: list[str]) -> None:
+        gone = set(camera_ids)
+        await self.live.end([v.id for v in self.live.viewers.values() if v.camera_id in gone])
 
     async def _first_status(self, cameras: list[Camera]) -> None:
         """Keep the status new cameras were probed with, where the history has none or another:

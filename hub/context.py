@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from hub.core.context import SharedLinks, SqlDatabase
-from hub.core.errors import PluginError
+from hub.core.errors import HubError, PluginError
 from hub.core.models import Action, Area, Camera, Event, Principal, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
@@ -23,6 +23,7 @@ from hub.core.storage import StorageBackend
 if TYPE_CHECKING:
     from hub.inventory import Inventory
     from hub.links import LinkSigner
+    from hub.provided import ProvidedSources
     from hub.store import Store
 
 
@@ -96,6 +97,19 @@ class RunningHubContext:
 
     async def visible_cameras(self, principal: Principal, action: Action) -> list[str]:
         return await self._visible(principal, action)
+
+    #: The hub's provided sources, once it has started (``hub.provided``).
+    provided: ProvidedSources | None = None
+
+    async def add_source(self, settings: dict[str, Any]) -> list[Camera]:
+        if self.provided is None:
+            raise HubError("the hub has not started its sources yet")
+        return await self.provided.add(settings)
+
+    async def remove_source(self, name: str) -> list[Camera]:
+        if self.provided is None:
+            raise HubError("the hub has not started its sources yet")
+        return await self.provided.remove(name)
 
     def plugin_dir(self, plugin: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", plugin):

@@ -92,9 +92,10 @@ class Inventory:
     def source_of(self, camera_id: str) -> CameraSource:
         return self.sources[self.source_name(camera_id)]
 
-    async def probe(self, limit: float = 20.0) -> InventoryChange:
-        """Probe every source (``limit`` seconds each) and update the inventory; returns what changed."""
-        names = list(self.sources)
+    async def probe(self, limit: float = 20.0, only: list[str] | None = None) -> InventoryChange:
+        """Probe every source (or ``only`` these; ``limit`` seconds each) and update the inventory;
+        returns what changed."""
+        names = list(self.sources) if only is None else [n for n in only if n in self.sources]
         results = await asyncio.gather(
             *(asyncio.wait_for(self.sources[n].probe(), limit) for n in names), return_exceptions=True
         )
@@ -110,8 +111,20 @@ class Inventory:
             self.version += 1
         return change
 
+    def forget(self, name: str) -> tuple[CameraSource | None, InventoryChange]:
+        """Take source ``name`` out with its devices and cameras (they are ``removed``); the source
+        is returned for its owner to close."""
+        source = self.sources.pop(name, None)
+        change = InventoryChange()
+        self._apply(name, [], change)
+        self._by_source.pop(name, None)
+        self.errors.pop(name, None)
+        if change:
+            self.version += 1
+        return source, change
+
     def _apply(self, name: str, found: list[DeviceInventory], change: InventoryChange) -> None:
-        cfg = self.sources[name].config
+        cfg: Any = self.sources[name].config if found else None  # a source forgotten has found nothing
         seen: dict[str, None] = {}  # ordered set
         for inv in found:
             device = inv.device.model_copy(update={

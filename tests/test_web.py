@@ -55,9 +55,9 @@ def test_the_language_follows_the_switch_the_browser_and_the_default(hub_factory
     hub = hub_factory(demo_hub_yaml())
     with httpx.Client(base_url=hub.url, timeout=30) as web:
         plain = web.get("/")
-        assert plain.status_code == 200 and '<html lang="id">' in plain.text and "Kamera publik" in plain.text
+        assert plain.status_code == 200 and '<html lang="id" ' in plain.text and "Kamera publik" in plain.text
         english = web.get("/", headers={"Accept-Language": "en-GB,en;q=0.9,id;q=0.5"})
-        assert '<html lang="en">' in english.text and "Public cameras" in english.text
+        assert '<html lang="en" ' in english.text and "Public cameras" in english.text
         switched = web.get("/", params={"lang": "en"}, headers={"Accept-Language": "id"})
         assert "Public cameras" in switched.text and switched.cookies.get("lang") == "en"
         assert "Public cameras" in web.get("/").text, "the switch is remembered"

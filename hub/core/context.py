@@ -120,6 +120,17 @@ class HubContext(Protocol):
         """The ids of the cameras ``principal`` may do ``action`` on, from the cameras' indexes
         (cheap for a whole city; nothing audited)."""
 
+    async def add_source(self, settings: dict[str, Any]) -> list[Camera]:
+        """Add a camera source to the running hub (a partner's approved device), as if hub.yaml
+        named it: ``settings`` are a ``sources:`` entry (``type``, ``name``, its type's fields).
+        Its cameras (returned) are recorded, health-checked and their events read like any.
+        Not kept across restarts: add it again from ``hub_startup``.  ``InvalidInput`` for
+        settings its type does not take, ``PluginError`` for a name in use."""
+
+    async def remove_source(self, name: str) -> list[Camera]:
+        """Take a source added with ``add_source`` out: live views of its cameras end, recording
+        stops, the source is closed; its recordings stay.  Returns the cameras it had."""
+
     def plugin_dir(self, plugin: str) -> Path:
         """A folder of the plugin's own under the hub's data directory (made on first use)."""
 

@@ -43,6 +43,11 @@ class Scheduler:
                           misfire_grace_time=60, jitter=jitter, **trigger_args)
         self.jobs[name] = f"{trigger} {trigger_args}"
 
+    def remove(self, name: str) -> None:
+        """Stop scheduling job ``name`` (nothing when there is none)."""
+        if self.jobs.pop(name, None) is not None:
+            self._aps.remove_job(name)
+
     def start(self) -> None:
         self._aps.start()
 

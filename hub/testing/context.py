@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from hub.core.context import SharedLinks, SqlDatabase
-from hub.core.errors import AccessDenied, DeviceNotReady, NotFound
+from hub.core.errors import AccessDenied, DeviceNotReady, NotFound, PluginError
 from hub.core.models import Action, Area, Camera, Event, Principal, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
@@ -54,6 +54,8 @@ class TestContext:
         self.notifiers: dict[str, Notifier] = {}
         #: What ``camera_statuses`` answers: camera id -> (status, since).
         self.statuses: dict[str, tuple[str, datetime]] = {}
+        #: Sources the plugin added (``add_source``), by name: their settings as given.
+        self.sources: dict[str, dict[str, Any]] = {}
 
     @property
     def hub_name(self) -> str:
@@ -105,6 +107,19 @@ class TestContext:
                         context: dict[str, Any] | None = None) -> None:
         if not self.allow:
             raise AccessDenied(f"{action.value}: refused in this test")
+
+    async def add_source(self, settings: dict[str, Any]) -> list[Camera]:
+        """Kept in ``sources`` (nothing is probed here: a real hub's test probes)."""
+        name = str(settings.get("name", ""))
+        if name in self.sources:
+            raise PluginError(f"a source named {name!r} is in the hub already")
+        self.sources[name] = dict(settings)
+        return []
+
+    async def remove_source(self, name: str) -> list[Camera]:
+        if self.sources.pop(name, None) is None:
+            raise NotFound(f"no source {name[:100]!r} added by a plugin")
+        return []
 
     def plugin_dir(self, plugin: str) -> Path:
         path = self.folder / "plugins" / plugin

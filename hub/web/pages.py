@@ -94,7 +94,8 @@ async def render(request: Request, template: str, session: Session | None, **val
         camera_requests=who is not None and (asks or await hub.may(who, Action.PLAN_CAMERAS)),
         school=next((scope.removeprefix("site:") for scope in who.scopes if scope.startswith("site:")),
                     None) if who is not None and who.role.value == "school_admin" else None,
-        csrf=session.csrf_token if session else "", problem_texts=problem_texts(lang), **values)
+        csrf=session.csrf_token if session else "", problem_texts=problem_texts(lang),
+        zone=hub.config.hub.time_zone, **values)
     response = HTMLResponse(html, headers={"Content-Security-Policy": _policy(hub), "Referrer-Policy": "same-origin",
                                            "Cache-Control": "no-store", "Content-Language": lang})
     if asked in i18n.LOCALES:

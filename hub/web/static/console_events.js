@@ -10,7 +10,8 @@ const names = JSON.parse(document.getElementById("camera-names")?.textContent ||
 const lang = document.documentElement.lang;
 
 function when(text) {
-  return text ? new Date(text).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short" }) : "";
+  return text ? new Date(text).toLocaleString(lang, { dateStyle: "medium", timeStyle: "short",
+    timeZone: document.documentElement.dataset.zone }) : "";
 }
 
 async function reports() {

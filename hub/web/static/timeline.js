@@ -17,7 +17,9 @@ function at(fraction) {
 }
 
 function clock(ms) {
-  return new Date(ms).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit" });
+  // in the hub's time zone, as the server writes every time (not the phone's)
+  return new Date(ms).toLocaleTimeString(document.documentElement.lang,
+    { hour: "2-digit", minute: "2-digit", timeZone: document.documentElement.dataset.zone });
 }
 
 function bar(cls, from, to) {
