@@ -9,7 +9,7 @@ plugin between releases; these names keep their meaning.
 
 from importlib.metadata import PackageNotFoundError, version
 
-from hub.commands import cli_principal, config_option, data_dir_option, fail_on_errors, open_database
+from hub.commands import ask_hub, cli_principal, config_option, data_dir_option, fail_on_errors, open_database
 from hub.core.context import HubContext, SharedLinks, SqlDatabase, request_context, request_principal
 from hub.core.errors import (
     AccessDenied,
@@ -90,8 +90,7 @@ __all__ = [
     "RegisterMigrations", "RegisterNotifier", "RegisterRoutes", "RegisterSourceType", "RegisterStorageBackend",
     "Resource", "Role", "SharedLinks", "Site", "SourceConfig", "SourceContext", "SqlDatabase", "StorageBackend",
     "StorageConfig", "StorageError", "StorageKeyTaken", "StorageUsage", "Stream", "StreamRole", "UTCDateTime",
-    "UrlMediaInput", "backoff_delay", "camera_id", "check_key", "cli_principal", "config_option", "data_dir_option",
-    "fail_on_errors",
-    "format_duration", "hookimpl", "open_database", "problem_responses", "request_context", "request_principal",
-    "selects_any", "utcnow", "__version__",
+    "UrlMediaInput", "ask_hub", "backoff_delay", "camera_id", "check_key", "cli_principal", "config_option",
+    "data_dir_option", "fail_on_errors", "format_duration", "hookimpl", "open_database", "problem_responses",
+    "request_context", "request_principal", "selects_any", "utcnow", "__version__",
 ]

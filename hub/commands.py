@@ -136,12 +136,18 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         raise HubError(f"the hub answered with a redirect to {urllib.parse.urlsplit(newurl).netloc or newurl!r}; "
                        "give its final address with --url (the token is not sent on)")
 
+def ask_hub(config_file: Path, data_dir: Path | None, method: str, path: str, *, role: Role, purpose: str,
+            body: Any = None, url: str | None = None, insecure: bool = False) -> Any:
+    """``call_hub`` for a plugin's command: hub.yaml's running hub, asked as ``role``."""
+    return call_hub(load(config_file, data_dir), url, insecure, method, path, role, purpose, body)
+
+
 def call_hub(loaded: Any, url: str | None, insecure: bool, method: str, path: str, role: Role,
-             purpose: str) -> Any:
+             purpose: str, body: Any = None) -> Any:
     """Ask the running hub's API: with the token in PANTAU_TOKEN, or else with a token of ``role``
     made for this call (it expires in two minutes and is revoked after).  The token goes to that
     address only: never across a redirect, and over plain http only to this machine unless
-    ``insecure``.  The answer's JSON (None for an empty one)."""
+    ``insecure``.  ``body`` goes as JSON.  The answer's JSON (None for an empty one)."""
     import os
 
     http = loaded.model.http
@@ -167,7 +173,11 @@ def call_hub(loaded: Any, url: str | None, insecure: bool, method: str, path: st
     if not token:
         token = asyncio.run(mint())
         minted = token.split("_", 2)[1]
-    request = urllib.request.Request(f"{base}{path}", method=method, headers={"Authorization": f"Bearer {token}"})
+    headers = {"Authorization": f"Bearer {token}"}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    request = urllib.request.Request(f"{base}{path}", data=data, method=method, headers=headers)
     try:
         with urllib.request.build_opener(_NoRedirects).open(request, timeout=30) as answer:
             body = answer.read()

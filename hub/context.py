@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.context import SharedLinks, SqlDatabase
 from hub.core.errors import HubError, PluginError
-from hub.core.models import Action, Area, Camera, Event, Principal, Site
+from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
 
@@ -105,6 +105,11 @@ class RunningHubContext:
         if self.provided is None:
             raise HubError("the hub has not started its sources yet")
         return await self.provided.add(settings)
+
+    async def probe_source(self, settings: dict[str, Any], limit: float = 20.0) -> list[DeviceInventory]:
+        if self.provided is None:
+            raise HubError("the hub has not started its sources yet")
+        return await self.provided.probe(settings, limit)
 
     async def remove_source(self, name: str) -> list[Camera]:
         if self.provided is None:

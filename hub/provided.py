@@ -25,8 +25,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hub.core.errors import InvalidInput, NotFound, PluginError
-from hub.core.models import Camera
+from hub.core.errors import DeviceNotReady, InvalidInput, NotFound, PluginError
+from hub.core.models import Camera, DeviceInventory
 from hub.core.plugins import Plugins
 from hub.core.scheduler import Scheduler
 from hub.event_workers import emits_events, follow
@@ -58,16 +58,7 @@ class ProvidedSources:
     async def add(self, settings: dict[str, Any]) -> list[Camera]:
         """Add a source from its settings (``type``, ``name`` and its type's fields); its cameras.
         ``InvalidInput`` for settings its type does not take, ``PluginError`` for a name in use."""
-        kind = str(settings.get("type", ""))
-        registered = self.plugins.source_types.get(kind)
-        if registered is None:
-            raise InvalidInput(f"no plugin provides source type {kind[:40]!r}")
-        try:
-            config: Any = registered.config_model.model_validate(settings)
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise InvalidInput(f"source settings: {where}: {first.get('msg')}") from None  # never the input itself
+        config = self._config(settings)
         name = str(config.name)
         if name in self.inventory.sources:
             raise PluginError(f"a source named {name!r} is in the hub already")
@@ -84,6 +75,31 @@ class ProvidedSources:
             self._followers[name] = asyncio.create_task(follow(name, source, self._publish))
         log.info("source added by a plugin", extra={"source": name, "cameras": len(self.inventory.cameras_of(name))})
         return self.inventory.cameras_of(name)
+
+    async def probe(self, settings: dict[str, Any], limit: float = 20.0) -> list[DeviceInventory]:
+        """What a source would bring, without adding it: built, probed once (``limit`` seconds),
+        closed.  The device's errors come as they are (``DeviceAuthFailed``, ``DeviceNotReady``, ...)."""
+        config = self._config(settings)
+        source = build_source(config, self.plugins, self.data_dir / "probes")
+        try:
+            return await asyncio.wait_for(source.probe(), limit)
+        except TimeoutError:
+            raise DeviceNotReady(f"{getattr(config, 'host', config.name)}: no answer within {limit:g} s") from None
+        finally:
+            with contextlib.suppress(Exception):
+                await source.close()
+
+    def _config(self, settings: dict[str, Any]) -> Any:
+        kind = str(settings.get("type", ""))
+        registered = self.plugins.source_types.get(kind)
+        if registered is None:
+            raise InvalidInput(f"no plugin provides source type {kind[:40]!r}")
+        try:
+            return registered.config_model.model_validate(settings)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise InvalidInput(f"source settings: {where}: {first.get('msg')}") from None  # never the input itself
 
     async def remove(self, name: str) -> list[Camera]:
         """Take a source added here out of the running hub; the cameras it had."""

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from hub.core.models import Action, Area, Camera, Event, Principal, Site
+    from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, Site
     from hub.core.storage import StorageBackend
 
 T = TypeVar("T")
@@ -126,6 +126,11 @@ class HubContext(Protocol):
         Its cameras (returned) are recorded, health-checked and their events read like any.
         Not kept across restarts: add it again from ``hub_startup``.  ``InvalidInput`` for
         settings its type does not take, ``PluginError`` for a name in use."""
+
+    async def probe_source(self, settings: dict[str, Any], limit: float = 20.0) -> list[DeviceInventory]:
+        """What a source of these settings would bring (its devices and cameras), without adding
+        it: probed once and closed.  The device's own errors (``DeviceAuthFailed``,
+        ``DeviceNotReady``, ...) come as they are; ``InvalidInput`` for settings its type does not take."""
 
     async def remove_source(self, name: str) -> list[Camera]:
         """Take a source added with ``add_source`` out: live views of its cameras end, recording

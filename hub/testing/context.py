@@ -20,7 +20,7 @@ from typing import Any
 
 from hub.core.context import SharedLinks, SqlDatabase
 from hub.core.errors import AccessDenied, DeviceNotReady, NotFound, PluginError
-from hub.core.models import Action, Area, Camera, Event, Principal, Site
+from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
 from hub.links import LinkSigner
@@ -115,6 +115,12 @@ class TestContext:
             raise PluginError(f"a source named {name!r} is in the hub already")
         self.sources[name] = dict(settings)
         return []
+
+    #: What ``probe_source`` answers (set it to what the device would bring).
+    probed: list[DeviceInventory] = []
+
+    async def probe_source(self, settings: dict[str, Any], limit: float = 20.0) -> list[DeviceInventory]:
+        return list(self.probed)
 
     async def remove_source(self, name: str) -> list[Camera]:
         if self.sources.pop(name, None) is None:

@@ -10,20 +10,57 @@ device must pass before the hub connects to it (``guard.py``: no loopback,
 no cloud metadata, no private range but the partner's own, the address
 pinned once resolved).  ``pantau partner ...`` drives it.
 
+A partner's device is submitted (``onboarding.py``: the address rules, then
+the hub's probe over the pinned address, the password sealed by
+``vault.py``) and, approved under an agreement in force, joins the running
+hub's inventory as a source of this plugin's, tagged ``partner:<id>``.
+
 Written as a third party would write it: it imports only ``hub``'s public
-surface.  Still to come (docs/partners.md): device submissions and their
-probe, the cameras joining the inventory on approval, the access policy
-that enforces the agreement, the partner's own pages, and ``pantau edge``.
+surface.  Still to come (docs/partners.md): the access policy that enforces
+the agreement, the caps, suspension taking the cameras out, the partner's own
+pages, and ``pantau edge``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 import click
 
-from hub import RegisterMigrations, hookimpl
+from hub import HubContext, RegisterMigrations, RegisterRoutes, hookimpl
+from plugins.tower_partner import onboarding
 from plugins.tower_partner.commands import partner
+from plugins.tower_partner.store import PartnerStore
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
+@hookimpl
+def register_routes(register: RegisterRoutes) -> None:
+    from plugins.tower_partner.routes import router
+
+    register(router, api_root=True)
+
+
+@hookimpl
+async def hub_startup(context: HubContext) -> None:
+    """The approved devices of the agreements in force join the hub, and stay in step with them."""
+    sharing = onboarding.running = onboarding.Sharing(context, PartnerStore(context.database))
+    await sharing.sync()
+    task = asyncio.create_task(sharing.run())
+    _tasks.add(task)
+
+
+@hookimpl
+async def hub_shutdown(context: HubContext) -> None:
+    for task in list(_tasks):
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    _tasks.clear()
+    onboarding.running = None
 
 
 @hookimpl

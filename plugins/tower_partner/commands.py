@@ -2,11 +2,13 @@
 
 ``add`` records a partner (its kind, contacts and the private networks its
 devices may sit in); ``agreement`` writes one in draft with its permitted
-uses; ``submit`` ... ``approve`` take it through review (``validating``
-and ``pending_approval`` between, as ``models.STEPS`` allows);
-``suspend|resume|terminate`` act on the partner's agreement in force; ``show``
-prints it with every step; ``check`` says whether the hub would connect to a
-device address for that partner, and why not (exit 2).
+uses; ``submit`` has the running hub validate a device (the agreement goes
+``submitted``, ``validating``, then ``pending_approval``, or back to
+``draft`` with the reason) and prints the submission id last, exit 2 when
+refused; ``approve SUBMISSION`` adds its cameras to the running hub (and puts
+an agreement pending approval in force); ``suspend|resume|terminate`` act on
+the partner's agreement; ``show`` prints it with every step; ``check`` says
+whether the hub would connect to a device address for that partner.
 """
 
 from __future__ import annotations
@@ -24,13 +26,23 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from hub import SqlDatabase, cli_principal, config_option, data_dir_option, fail_on_errors, open_database
+from hub import (
+    Role,
+    SqlDatabase,
+    ask_hub,
+    cli_principal,
+    config_option,
+    data_dir_option,
+    fail_on_errors,
+    open_database,
+)
 from plugins.tower_partner.guard import PORTS, AddressRefused, own_addresses, pin
 from plugins.tower_partner.models import (
     Agreement,
     AgreementState,
     AreaHeads,
     Contact,
+    DeviceType,
     Partner,
     PartnerKind,
     PermittedUses,
@@ -171,10 +183,6 @@ def _step(name: str, to: AgreementState, doc: str) -> click.Command:
     return partner.command(name)(step)
 
 
-_step("submit", AgreementState.SUBMITTED, "Submit PARTNER_ID's draft agreement for review.")
-_step("review", AgreementState.VALIDATING, "Start validating PARTNER_ID's submitted agreement and devices.")
-_step("validated", AgreementState.PENDING_APPROVAL, "Mark PARTNER_ID's agreement validated: it waits for approval.")
-_step("approve", AgreementState.ACTIVE, "Approve PARTNER_ID's agreement: it is in force.")
 _step("suspend", AgreementState.SUSPENDED, "Suspend PARTNER_ID's agreement (sharing stops).")
 _step("resume", AgreementState.ACTIVE, "Resume PARTNER_ID's suspended agreement.")
 _step("terminate", AgreementState.TERMINATED, "End PARTNER_ID's agreement for good.")
@@ -233,3 +241,51 @@ def partner_check(partner_id: str, scheme: str, host: str, port: int | None, con
         sys.exit(2)
     click.echo(f"{host} may be reached for {partner_id} at {netloc} (pinned: later connections go there)", err=True)
     click.echo(netloc)
+
+
+@partner.command("submit")
+@click.argument("partner_id")
+@click.option("--type", "kind", type=click.Choice([t.value for t in DeviceType]), required=True)
+@click.option("--host", required=True, help="The device's host name or address.")
+@click.option("--port", type=int, default=None, help="Its API port (default 80).")
+@click.option("--username", default="admin", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the device's password from standard input.")
+@click.option("--site", default=None, help="The site its cameras belong to.")
+@click.option("--url", default=None, help="The running hub (default: hub.yaml's http address).")
+@click.option("--insecure", is_flag=True, help="Allow plain http to an address that is not this machine.")
+@config_option
+@data_dir_option
+@fail_on_errors
+def partner_submit(partner_id: str, kind: str, host: str, port: int | None, username: str, password_stdin: bool,
+                   site: str | None, url: str | None, insecure: bool, config_file: Path,
+                   data_dir: Path | None) -> None:
+    """Have the running hub validate a device of PARTNER_ID; prints the submission id last (exit 2: refused)."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        "device password", hide_input=True)
+    made = ask_hub(config_file, data_dir, "POST", f"/api/v1/partners/{partner_id}/submissions", role=Role.ADMIN,
+                   purpose="pantau partner submit", url=url, insecure=insecure,
+                   body={"type": kind, "host": host, "port": port, "username": username, "password": password,
+                         "site": site})
+    if made["state"] == "refused":
+        click.echo(f"refused: {made['reason']}", err=True)
+        click.echo(made["id"])
+        sys.exit(2)
+    click.echo(f"valid: {len(made['found'])} cameras ({', '.join(made['found'][:8])}); waiting for approval "
+               f"(pantau partner approve {made['id']})", err=True)
+    click.echo(made["id"])
+
+
+@partner.command("approve")
+@click.argument("submission_id")
+@click.option("--url", default=None, help="The running hub (default: hub.yaml's http address).")
+@click.option("--insecure", is_flag=True, help="Allow plain http to an address that is not this machine.")
+@config_option
+@data_dir_option
+@fail_on_errors
+def partner_approve(submission_id: str, url: str | None, insecure: bool, config_file: Path,
+                    data_dir: Path | None) -> None:
+    """Approve SUBMISSION: its cameras join the running hub's inventory now."""
+    made = ask_hub(config_file, data_dir, "POST", f"/api/v1/partners/submissions/{submission_id}/approve",
+                   role=Role.ADMIN, purpose="pantau partner approve", url=url, insecure=insecure, body={})
+    click.echo(f"approved: {len(made['found'])} cameras of {made['partner_id']} join the hub as source "
+               f"{made['source']}", err=True)

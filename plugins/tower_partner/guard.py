@@ -23,10 +23,12 @@ Every refusal says why, naming the host and port and never a credential.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from hub import InvalidInput
 
@@ -72,12 +74,19 @@ async def resolve(host: str, port: int) -> list[str]:
 
 
 def own_addresses(extra: Iterable[str] = ()) -> set[str]:
-    """The hub machine's addresses (by its host name) and ``extra`` (hub.yaml's host, public URL's)."""
-    mine = set(extra)
+    """The hub machine's addresses: every interface's (Linux: ``/proc/net/fib_trie`` and
+    ``/proc/net/if_inet6``), its host name's, and ``extra`` (the public URL's host)."""
+    mine = {e for e in extra if e}
     try:
         mine |= {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
     except OSError:
         pass
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/net/fib_trie").read_text().splitlines()
+        mine |= {lines[i - 1].split()[-1] for i, line in enumerate(lines) if i and line.strip() == "/32 host LOCAL"}
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/net/if_inet6").read_text().splitlines():
+            mine.add(str(ipaddress.IPv6Address(int(line.split()[0], 16))))
     return mine
 
 

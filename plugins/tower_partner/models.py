@@ -124,3 +124,44 @@ class AgreementStep(HubModel):
     from_state: AgreementState | None
     to_state: AgreementState
     note: str | None = None
+
+
+class DeviceType(StrEnum):
+    """The kinds of device a partner may submit (the hub's vendor plugins that probe them)."""
+
+    HIKVISION = "hikvision"
+    DAHUA = "dahua"
+    ONVIF = "onvif"
+
+
+#: The scheme each device type's API is reached over (the address rules' port list).
+DEVICE_SCHEMES: dict[DeviceType, str] = {DeviceType.HIKVISION: "http", DeviceType.DAHUA: "http",
+                                         DeviceType.ONVIF: "http"}
+
+
+class SubmissionState(StrEnum):
+    REFUSED = "refused"  # validation failed: the reason says why; nothing was added
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"  # its cameras are in the inventory
+    WITHDRAWN = "withdrawn"  # taken out again (suspension, termination, the partner's own switch)
+
+
+class Submission(HubModel):
+    """A device a partner submitted, what validation found, and what became of it."""
+
+    id: str
+    partner_id: str
+    type: DeviceType
+    host: str = Field(description="As the partner wrote it.")
+    port: int
+    address: str | None = Field(default=None, description="The address the host was pinned to.")
+    username: str
+    site: str | None = None
+    state: SubmissionState
+    reason: str | None = Field(default=None, description="Why validation refused it, or a note.")
+    found: list[str] = Field(default_factory=list, description="The cameras the probe found, by name.")
+    source: str | None = Field(default=None, description="The hub's source name once approved.")
+    submitted_at: datetime
+    submitted_by: str
+    decided_at: datetime | None = None
+    decided_by: str | None = None

@@ -28,6 +28,8 @@ from plugins.tower_partner.models import (
     Partner,
     PartnerKind,
     PermittedUses,
+    Submission,
+    SubmissionState,
 )
 
 PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -61,6 +63,16 @@ class AgreementRow(PartnersBase):
     partner_id: Mapped[str] = mapped_column(String(64), index=True)
     state: Mapped[str] = mapped_column(String(20), index=True)
     body: Mapped[str] = mapped_column(Text)  # the Agreement's terms, as JSON
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubmissionRow(PartnersBase):
+    __tablename__ = "tower_partner_submissions"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    body: Mapped[str] = mapped_column(Text)  # the Submission, as JSON
+    sealed_password: Mapped[str] = mapped_column(Text)  # vault.Vault's; never the password itself
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -178,6 +190,36 @@ class PartnerStore:
             s.add(StepRow(agreement_id=agreement_id, at=now, by=by, from_state=now_state, to_state=to,
                           note=(note or "").strip()[:2000] or None))
             return _agreement(row)
+
+    async def save_submission(self, submission: Submission, sealed_password: str | None = None) -> Submission:
+        """Record a submission, or its new state (the sealed password is kept from the first save)."""
+        async with self.database.session.begin() as s:
+            row = await s.get(SubmissionRow, submission.id, with_for_update=True)
+            if row is None:
+                s.add(SubmissionRow(id=submission.id, partner_id=submission.partner_id, state=submission.state,
+                                    body=submission.model_dump_json(), sealed_password=sealed_password or "",
+                                    changed_at=utcnow()))
+            else:
+                row.state, row.body, row.changed_at = submission.state, submission.model_dump_json(), utcnow()
+        return submission
+
+    async def submission(self, submission_id: str) -> tuple[Submission, str]:
+        """A submission and its sealed password; ``NotFound`` when there is none."""
+        async with self.database.session() as s:
+            row = await s.get(SubmissionRow, submission_id)
+        if row is None:
+            raise NotFound(f"no submission {submission_id[:40]!r}")
+        return Submission.model_validate_json(row.body), row.sealed_password
+
+    async def submissions(self, partner_id: str | None = None,
+                          state: SubmissionState | None = None) -> list[Submission]:
+        q = select(SubmissionRow).order_by(SubmissionRow.changed_at)
+        if partner_id is not None:
+            q = q.where(SubmissionRow.partner_id == partner_id)
+        if state is not None:
+            q = q.where(SubmissionRow.state == state)
+        async with self.database.session() as s:
+            return [Submission.model_validate_json(r.body) for r in (await s.scalars(q)).all()]
 
     async def history(self, agreement_id: str) -> list[AgreementStep]:
         async with self.database.session() as s:

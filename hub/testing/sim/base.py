@@ -77,8 +77,10 @@ class DeviceSimulator:
 
     def __init__(self, username: str = "admin", password: str = "sim-Passw0rd", basic_only: bool = False,
                  port: int | None = None, nonce_uses: int | None = None, auth: SimAuth | None = None,
-                 token_uses: int | None = None) -> None:
+                 token_uses: int | None = None, bind: str = "127.0.0.1") -> None:
         self.username, self.password = username, password
+        #: The address it listens on (another than loopback inside a test's network namespace).
+        self.bind = bind
         self.auth: SimAuth = auth or ("basic" if basic_only else "digest")
         #: Requests a Digest nonce serves before the device calls it stale (real devices renew
         #: them after some requests or seconds); None: for ever.
@@ -104,7 +106,7 @@ class DeviceSimulator:
 
     @property
     def host(self) -> str:
-        return "127.0.0.1"
+        return "127.0.0.1" if self.bind in ("0.0.0.0", "") else self.bind
 
     def routes(self) -> list[web.RouteDef]:
         raise NotImplementedError
@@ -117,7 +119,7 @@ class DeviceSimulator:
         app.add_routes(self.routes())
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        await web.TCPSite(self._runner, self.bind, self.port).start()
         return self
 
     async def stop(self) -> None:

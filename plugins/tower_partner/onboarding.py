@@ -1,0 +1,193 @@
+"""A partner's device from submission to the inventory: validated, approved, added while the hub runs.
+
+``submit`` checks the address (``guard.pin``: the host resolved once and
+pinned), then has the hub probe the device over the pinned address
+(``HubContext.probe_source``: the vendor plugin's own probe, HTTP redirects
+refused by the hub's device client), and checks that every stream the
+device reports is at that same address (a device that names another host
+for its RTSP is refused: that too would be a way to make the hub connect
+where the partner could not).  Whatever the outcome it is kept, refused with
+its reason or waiting for approval, with the password sealed (``vault``).
+``approve`` (an operator's, with the agreement in force) marks it approved;
+``Sharing`` keeps the running hub's sources in step with the agreements
+(``HubContext.add_source``/``remove_source``, tagged ``partner:<id>``): in
+while the partner's agreement is active, out within a couple of seconds of a
+suspension or termination, back on resumption and after a restart.
+Nothing here echoes a password.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from urllib.parse import urlsplit
+
+from hub import (
+    DeviceAuthFailed,
+    DeviceError,
+    HubContext,
+    InvalidInput,
+    Principal,
+    utcnow,
+)
+from plugins.tower_partner.guard import AddressRefused, PinnedAddress, own_addresses, pin
+from plugins.tower_partner.models import (
+    DEVICE_SCHEMES,
+    AgreementState,
+    DeviceType,
+    Submission,
+    SubmissionState,
+)
+from plugins.tower_partner.store import PartnerError, PartnerStore
+from plugins.tower_partner.vault import Vault
+
+log = logging.getLogger(__name__)
+
+PLUGIN = "tower_partner"
+
+
+def vault(context: HubContext) -> Vault:
+    return Vault(context.plugin_dir(PLUGIN))
+
+
+def _settings(submission: Submission, password: str) -> dict[str, object]:
+    """The source's settings as hub.yaml would hold them: the pinned address, never the name."""
+    return {"type": submission.type.value, "name": submission.source or f"partner-{submission.id}",
+            "host": submission.address, "port": submission.port, "username": submission.username,
+            "password": password, "tags": [f"partner:{submission.partner_id}"], "site": submission.site}
+
+
+def _elsewhere(found: list[object], pinned: PinnedAddress) -> str | None:
+    """A stream URL of the probe's cameras at another host than the pinned address, or None."""
+    for inventory in found:
+        for camera in getattr(inventory, "cameras", []):
+            for stream in camera.streams:
+                url = stream.url.get_secret_value() if stream.url is not None else None
+                host = urlsplit(url).hostname if url else None
+                if host is not None and host != pinned.address:
+                    return host
+    return None
+
+
+async def submit(context: HubContext, store: PartnerStore, who: Principal, partner_id: str, kind: DeviceType,
+                 host: str, port: int | None, username: str, password: str, site: str | None) -> Submission:
+    """Validate and keep a partner's device: ``refused`` with the reason, or ``pending_approval``."""
+    partner = await store.partner(partner_id)
+    agreement = await store.current(partner_id)  # NotFound: no agreement, nothing to submit under
+    if agreement.state == AgreementState.SUSPENDED:
+        raise PartnerError(f"the agreement of {partner_id} is suspended: resume it before adding devices")
+    if agreement.state == AgreementState.DRAFT:  # the first device puts the agreement up for review
+        await store.move(agreement.id, AgreementState.SUBMITTED, who.id, f"device {host[:100]} submitted")
+        agreement = await store.move(agreement.id, AgreementState.VALIDATING, who.id, "validating the device")
+    made = Submission(id=secrets.token_hex(6), partner_id=partner_id, type=kind, host=host[:253],
+                      port=port or 80, username=username, site=site, state=SubmissionState.REFUSED,
+                      submitted_at=utcnow(), submitted_by=who.id)
+    sealed = vault(context).seal(password)
+    public = urlsplit(context.links.public_url or "").hostname
+    try:
+        pinned = await pin(DEVICE_SCHEMES[kind], host, port, partner.networks, own_addresses([public or ""]))
+        made = made.model_copy(update={"address": pinned.address, "port": pinned.port})
+        found = await context.probe_source(_settings(made, password), limit=20)
+        elsewhere = _elsewhere(list(found), pinned)
+        if elsewhere is not None:
+            raise AddressRefused(f"{pinned.netloc} reports its streams at {elsewhere}, another host: "
+                                 "the hub connects to the address it checked only")
+    except AddressRefused as refused:
+        reason = str(refused)
+    except DeviceAuthFailed:
+        reason = f"{host[:100]}: the device refused the username or password"
+    except (DeviceError, InvalidInput) as err:
+        reason = f"{host[:100]}: {err}"
+    else:
+        names = [c.name for inventory in found for c in inventory.cameras]
+        if not names:
+            reason = f"{pinned.netloc}: the device answered but has no cameras"
+        else:
+            made = made.model_copy(update={"state": SubmissionState.PENDING_APPROVAL, "found": names,
+                                           "reason": f"under agreement {agreement.document}"})
+            if agreement.state == AgreementState.VALIDATING:
+                await store.move(agreement.id, AgreementState.PENDING_APPROVAL, who.id,
+                                 f"device {pinned.netloc} valid: {len(names)} cameras")
+            return await store.save_submission(made, sealed)
+    if agreement.state == AgreementState.VALIDATING:  # back to the partner, with the reason
+        await store.move(agreement.id, AgreementState.DRAFT, who.id, reason[:1000])
+    log.info("partner device refused", extra={"partner": partner_id, "reason": reason[:300]})
+    return await store.save_submission(made.model_copy(update={"reason": reason[:1000]}), sealed)
+
+
+async def approve(context: HubContext, store: PartnerStore, who: Principal, submission_id: str) -> Submission:
+    """Approve a validated device (its partner's agreement in force, or put in force by this); the
+    running hub adds its cameras at once (``Sharing.sync``)."""
+    submission, _ = await store.submission(submission_id)
+    if submission.state != SubmissionState.PENDING_APPROVAL:
+        raise PartnerError(f"submission {submission_id} is {submission.state.value}: only one pending approval "
+                           "is approved")
+    agreement = await store.current(submission.partner_id)
+    if agreement.state == AgreementState.PENDING_APPROVAL:  # approving its first device puts it in force
+        agreement = await store.move(agreement.id, AgreementState.ACTIVE, who.id,
+                                     f"approved with device {submission.host}")
+    if agreement.state != AgreementState.ACTIVE:
+        raise PartnerError(f"the agreement of {submission.partner_id} is {agreement.state.value}: "
+                           "a device is approved under an agreement in force")
+    approved = await store.save_submission(submission.model_copy(update={
+        "state": SubmissionState.APPROVED, "source": f"partner-{submission.id}", "decided_at": utcnow(),
+        "decided_by": who.id}))
+    if running is not None:
+        await running.sync()
+    return approved
+
+
+class Sharing:
+    """Keeps the running hub's partner sources what the agreements say, every ``SYNC_SECONDS``:
+    the approved devices of the partners whose agreement is active are in, the rest out (a
+    suspension or termination, made here or with ``pantau partner`` in another process, takes the
+    cameras out, their live views and recording with them; a resumption brings them back)."""
+
+    SYNC_SECONDS = 1.5
+
+    def __init__(self, context: HubContext, store: PartnerStore) -> None:
+        self.context = context
+        self.store = store
+        self.vault = vault(context)
+        #: The sources this plugin has in the hub now, by name.
+        self.added: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def sync(self) -> None:
+        async with self._lock:
+            active = {a.partner_id for a in await self.store.agreements() if a.state == AgreementState.ACTIVE}
+            wanted = {s.source or f"partner-{s.id}": s for s in await self.store.submissions(
+                state=SubmissionState.APPROVED) if s.partner_id in active}
+            for name in sorted(self.added - wanted.keys()):
+                self.added.discard(name)
+                try:
+                    await self.context.remove_source(name)
+                except Exception as err:
+                    log.warning("a partner's device could not be taken out", extra={"source": name,
+                                                                                     "error": type(err).__name__})
+                else:
+                    log.info("a partner's device stopped sharing", extra={"source": name})
+            for name, submission in wanted.items():
+                if name in self.added:
+                    continue
+                _, sealed = await self.store.submission(submission.id)
+                try:
+                    await self.context.add_source(_settings(submission, self.vault.open(sealed)))
+                except Exception as err:  # one partner's device must not keep the others out
+                    log.warning("a partner's device could not be added", extra={
+                        "source": name, "error": type(err).__name__})
+                    continue
+                self.added.add(name)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.sync()
+            except Exception:
+                log.exception("keeping the partners' devices in step with their agreements failed")
+            await asyncio.sleep(self.SYNC_SECONDS)
+
+
+#: The hub process's one ``Sharing`` (``hub_startup`` makes it; the routes use it).
+running: Sharing | None = None

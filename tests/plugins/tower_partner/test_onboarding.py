@@ -1,0 +1,150 @@
+"""A partner's NVR on a private network (a network namespace of the test's own) submitted,
+validated over its pinned address, approved, and in the running hub's inventory without a restart;
+submissions the hub must not connect to refused with their reasons, and never connected to."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from hub.testing.fixtures import peer_unavailable
+from hub.testing.net import wait_for_port
+from hub.testing.netns import NetnsUnavailable, PrivateHost
+from tests.conftest import demo_hub_yaml
+
+PASSWORD = "Sandi-NVR-Toko-9"
+SIMULATOR = """
+import asyncio, sys
+from hub.testing.sim.hikvision import HikvisionSimulator
+
+async def main():
+    await HikvisionSimulator(kind="nvr", channels=8, bind=sys.argv[1], port=int(sys.argv[2]),
+                             password=sys.argv[3]).start()
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+def shop() -> Iterator[PrivateHost]:
+    """A shop's network: a namespace on 10.214.N.0/24 with a Hikvision NVR simulator at .2:8000."""
+    try:
+        with PrivateHost() as host:
+            device = subprocess.Popen(host.command([sys.executable, "-c", SIMULATOR, host.far, "8000", PASSWORD]),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_for_port(8000, 20, host=host.far)
+                yield host
+            finally:
+                device.kill()
+                device.wait(5)
+    except NetnsUnavailable as err:
+        peer_unavailable(err)
+
+
+class Listener:
+    """A TCP port that counts who connects to it (the hub must never)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.port = port
+        self.connections = 0
+        self._socket = socket.create_server((host, self.port))
+        self._socket.settimeout(0.2)
+        self._stop = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(2)
+        self._socket.close()
+
+
+def submit(hub: Any, host: str, port: int, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hub", "partner", "submit", "toko-sinar", "--type", "hikvision",
+                           "--host", host, "--port", str(port), "--password-stdin", "--url", hub.url,
+                           "-c", str(hub.config), "--data-dir", str(hub.data_dir)],
+                          input=password + "\n", capture_output=True, text=True, cwd=hub.workdir, env=hub.env,
+                          timeout=120)
+
+
+def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_factory, shop) -> None:  # noqa: ANN001
+    hub = hub_factory(demo_hub_yaml())
+    args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
+    hub.pantau("partner", "add", "toko-sinar", "--name", "Toko Sinar Jaya", "--kind", "shop",
+               "--network", shop.network, *args)
+    hub.pantau("partner", "agreement", "toko-sinar", "--document", "PKS 7/DISKOMINFO/2026", "--controller",
+               "Pemerintah Kota Semarang", "--processor", "Toko Sinar Jaya", *args)
+    traps = [Listener("127.0.0.1", 8899), Listener(shop.near, 8000)]  # where a careless hub would connect
+    try:
+        for host, port, why in (("127.0.0.1", 8899, "loopback"), ("169.254.169.254", 80, "link-local"),
+                                ("192.168.77.5", 80, "outside the networks registered"),
+                                (shop.near, 8000, "the hub's own addresses"), (shop.far, 22, "port 22")):
+            refused = submit(hub, host, port)
+            assert refused.returncode == 2 and why in refused.stderr, (host, refused.stderr)
+            assert PASSWORD not in refused.stderr + refused.stdout
+        assert [t.connections for t in traps] == [0, 0], "the hub opened no connection to a refused address"
+    finally:
+        for trap in traps:
+            trap.close()
+    wrong = submit(hub, shop.far, 8000, password="bukan-sandinya")
+    assert wrong.returncode == 2 and "refused the username or password" in wrong.stderr
+
+    valid = submit(hub, shop.far, 8000)
+    assert valid.returncode == 0, valid.stderr
+    assert "8 cameras" in valid.stderr
+    submission = valid.stdout.strip().splitlines()[-1]
+    shown = json.loads(hub.pantau("partner", "show", "toko-sinar", "--json", *args).stdout)
+    assert shown["agreements"][0]["state"] == "pending_approval"
+
+    with hub.client() as admin:
+        before = {c["id"] for c in admin.get("/api/v1/cameras").json()}
+        hub.pantau("partner", "approve", submission, "--url", hub.url, *args)
+        cameras = [c for c in admin.get("/api/v1/cameras").json() if c["id"] not in before]
+        assert len(cameras) == 8 and all("partner:toko-sinar" in c["tags"] for c in cameras)
+        listed = admin.get("/api/v1/partners/toko-sinar/submissions").json()
+        assert [s["state"] for s in listed].count("refused") == 6 and listed[-1]["state"] == "approved"
+        assert all("password" not in s and PASSWORD not in json.dumps(s) for s in listed)
+    history = json.loads(hub.pantau("partner", "show", "toko-sinar", "--json", *args).stdout)["agreements"][0]
+    assert history["state"] == "active" and history["history"][-1]["note"].startswith("approved with device")
+
+    def partner_cameras(admin: httpx.Client) -> int:
+        return len([c for c in admin.get("/api/v1/cameras").json() if "partner:toko-sinar" in c["tags"]])
+
+    with hub.client() as admin:
+        hub.pantau("partner", "suspend", "toko-sinar", "--note", "izin lokasi ditinjau ulang", *args)
+        began = time.monotonic()
+        while partner_cameras(admin):
+            assert time.monotonic() - began < 5, "a suspension takes the cameras out within 5 s"
+            time.sleep(0.2)
+        hub.pantau("partner", "resume", "toko-sinar", *args)
+        deadline = time.monotonic() + 10
+        while partner_cameras(admin) < 8:
+            assert time.monotonic() < deadline, "a resumption brings them back"
+            time.sleep(0.2)
+    hub.stop()
+    hub.start()
+    with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.token()}"}, timeout=30) as admin:
+        deadline = time.monotonic() + 20
+        while len([c for c in admin.get("/api/v1/cameras").json() if "partner:toko-sinar" in c["tags"]]) < 8:
+            assert time.monotonic() < deadline, "the approved NVR came back with the hub"
+            time.sleep(0.5)
