@@ -9,6 +9,7 @@ plugin between releases; these names keep their meaning.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from hub.access.schedule import Schedule, ScheduleError
 from hub.commands import ask_hub, cli_principal, config_option, data_dir_option, fail_on_errors, open_database
 from hub.core.context import HubContext, SharedLinks, SqlDatabase, request_context, request_principal
 from hub.core.errors import (
@@ -88,7 +89,8 @@ __all__ = [
     "MediaInput", "NotFound", "Notifier", "NotifierConfig", "NotifyError", "PartlyDelivered", "PluginError",
     "Principal", "PtzAction", "PtzCommand", "PtzPreset", "Reach", "RegisterAccessPolicy", "RegisterJob",
     "RegisterMigrations", "RegisterNotifier", "RegisterRoutes", "RegisterSourceType", "RegisterStorageBackend",
-    "Resource", "Role", "SharedLinks", "Site", "SourceConfig", "SourceContext", "SqlDatabase", "StorageBackend",
+    "Resource", "Role", "Schedule", "ScheduleError", "SharedLinks", "Site", "SourceConfig", "SourceContext",
+    "SqlDatabase", "StorageBackend",
     "StorageConfig", "StorageError", "StorageKeyTaken", "StorageUsage", "Stream", "StreamRole", "UTCDateTime",
     "UrlMediaInput", "ask_hub", "backoff_delay", "camera_id", "check_key", "cli_principal", "config_option",
     "data_dir_option", "fail_on_errors", "format_duration", "hookimpl", "open_database", "problem_responses",

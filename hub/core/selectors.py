@@ -78,6 +78,10 @@ class CameraIndex:
         index._area_keys = sorted(index._areas)
         return index
 
+    def tags(self) -> set[str]:
+        """Every tag some camera has."""
+        return set(self._tags)
+
     @property
     def every(self) -> set[str]:
         return self._known

@@ -29,12 +29,19 @@ from pathlib import Path
 
 import click
 
-from hub import HubContext, RegisterMigrations, RegisterRoutes, hookimpl
+from hub import HubContext, RegisterAccessPolicy, RegisterMigrations, RegisterRoutes, hookimpl
 from plugins.tower_partner import onboarding
 from plugins.tower_partner.commands import partner
 from plugins.tower_partner.store import PartnerStore
 
 _tasks: set[asyncio.Task[None]] = set()
+
+
+@hookimpl
+def register_access_policies(register: RegisterAccessPolicy) -> None:
+    from plugins.tower_partner.policy import POLICY
+
+    register(POLICY)
 
 
 @hookimpl

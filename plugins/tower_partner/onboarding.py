@@ -39,6 +39,7 @@ from plugins.tower_partner.models import (
     Submission,
     SubmissionState,
 )
+from plugins.tower_partner.policy import POLICY
 from plugins.tower_partner.store import PartnerError, PartnerStore
 from plugins.tower_partner.vault import Vault
 
@@ -156,7 +157,10 @@ class Sharing:
 
     async def sync(self) -> None:
         async with self._lock:
-            active = {a.partner_id for a in await self.store.agreements() if a.state == AgreementState.ACTIVE}
+            agreements = await self.store.agreements()  # oldest change first: the latest wins
+            POLICY.agreements = {a.partner_id: a for a in agreements
+                                 if a.state not in (AgreementState.EXPIRED, AgreementState.TERMINATED)}
+            active = {a.partner_id for a in agreements if a.state == AgreementState.ACTIVE}
             wanted = {s.source or f"partner-{s.id}": s for s in await self.store.submissions(
                 state=SubmissionState.APPROVED) if s.partner_id in active}
             for name in sorted(self.added - wanted.keys()):

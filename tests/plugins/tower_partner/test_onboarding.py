@@ -124,6 +124,15 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
         listed = admin.get("/api/v1/partners/toko-sinar/submissions").json()
         assert [s["state"] for s in listed].count("refused") == 6 and listed[-1]["state"] == "approved"
         assert all("password" not in s and PASSWORD not in json.dumps(s) for s in listed)
+        head = httpx.Client(base_url=hub.url, timeout=30, headers={
+            "Authorization": f"Bearer {hub.token('area_head', ('tag:partner:toko-sinar',))}"})
+        with head:
+            refused = head.post(f"/api/v1/cameras/{cameras[0]['id']}/live")
+            assert refused.status_code == 403, "the agreement shares nothing with area heads"
+            assert head.get(f"/api/v1/cameras/{cameras[0]['id']}").status_code == 200, "that it exists, yes"
+        assert admin.post(f"/api/v1/cameras/{cameras[0]['id']}/live").status_code == 201, "the city watches live"
+        trail = admin.get("/api/v1/audit", params={"action": "view_live", "allowed": "false"}).json()
+        assert any(row["reason"] == "denied by tower_partner" for row in trail)
     history = json.loads(hub.pantau("partner", "show", "toko-sinar", "--json", *args).stdout)["agreements"][0]
     assert history["state"] == "active" and history["history"][-1]["note"].startswith("approved with device")
 
