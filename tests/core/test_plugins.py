@@ -135,7 +135,8 @@ async def test_hooks_go_through_pluggy_await_and_isolate_failures(caplog) -> Non
     await plugins.acall("hub_startup", context="C")
     assert calls == [("wrapper", "C"), ("good", "C")]
     failed = {getattr(r, "plugin", None) for r in caplog.records if r.getMessage() == "plugin hook failed"}
-    assert failed == {"bad", "bad-later"}
+    # (the installed plugins' own hub_startup meets a context that is a string here, and may fail too)
+    assert failed & {"bad", "bad-later", "good", "wrapper"} == {"bad", "bad-later"}
 
 
 def test_tracing_logs_each_hook_call(monkeypatch, caplog) -> None:  # noqa: ANN001
