@@ -98,6 +98,10 @@ class RunningHubContext:
     async def visible_cameras(self, principal: Principal, action: Action) -> list[str]:
         return await self._visible(principal, action)
 
+    async def audit(self, principal: Principal | str, action: str, camera_id: str | None, allowed: bool,
+                    reason: str) -> None:
+        await self._store.audit.record(principal, action[:40], camera_id, allowed, reason[:500])
+
     #: The hub's provided sources, once it has started (``hub.provided``).
     provided: ProvidedSources | None = None
 

@@ -120,6 +120,11 @@ class HubContext(Protocol):
         """The ids of the cameras ``principal`` may do ``action`` on, from the cameras' indexes
         (cheap for a whole city; nothing audited)."""
 
+    async def audit(self, principal: Principal | str, action: str, camera_id: str | None, allowed: bool,
+                    reason: str) -> None:
+        """Write a row of the hub's hash-chained audit log (who did what to which camera, and why):
+        for a plugin's decisions about video, e.g. a partner switching a camera's sharing off."""
+
     async def add_source(self, settings: dict[str, Any]) -> list[Camera]:
         """Add a camera source to the running hub (a partner's approved device), as if hub.yaml
         named it: ``settings`` are a ``sources:`` entry (``type``, ``name``, its type's fields).

@@ -54,6 +54,8 @@ class TestContext:
         self.notifiers: dict[str, Notifier] = {}
         #: What ``camera_statuses`` answers: camera id -> (status, since).
         self.statuses: dict[str, tuple[str, datetime]] = {}
+        #: Rows the plugin wrote to the audit log: (principal, action, camera, allowed, reason).
+        self.audited: list[tuple[str, str, str | None, bool, str]] = []
         #: Sources the plugin added (``add_source``), by name: their settings as given.
         self.sources: dict[str, dict[str, Any]] = {}
 
@@ -115,6 +117,11 @@ class TestContext:
             raise PluginError(f"a source named {name!r} is in the hub already")
         self.sources[name] = dict(settings)
         return []
+
+    async def audit(self, principal: Principal | str, action: str, camera_id: str | None, allowed: bool,
+                    reason: str) -> None:
+        who = principal if isinstance(principal, str) else principal.id
+        self.audited.append((who, action, camera_id, allowed, reason))
 
     #: What ``probe_source`` answers (set it to what the device would bring).
     probed: list[DeviceInventory] = []

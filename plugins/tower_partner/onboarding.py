@@ -34,6 +34,7 @@ from hub import (
 from plugins.tower_partner.guard import AddressRefused, PinnedAddress, own_addresses, pin
 from plugins.tower_partner.models import (
     DEVICE_SCHEMES,
+    Agreement,
     AgreementState,
     DeviceType,
     Submission,
@@ -52,11 +53,16 @@ def vault(context: HubContext) -> Vault:
     return Vault(context.plugin_dir(PLUGIN))
 
 
-def _settings(submission: Submission, password: str) -> dict[str, object]:
-    """The source's settings as hub.yaml would hold them: the pinned address, never the name."""
-    return {"type": submission.type.value, "name": submission.source or f"partner-{submission.id}",
-            "host": submission.address, "port": submission.port, "username": submission.username,
-            "password": password, "tags": [f"partner:{submission.partner_id}"], "site": submission.site}
+def _settings(submission: Submission, password: str, agreement: Agreement | None = None) -> dict[str, object]:
+    """The source's settings as hub.yaml would hold them: the pinned address, never the name; the
+    agreement's cap on sessions at once."""
+    settings: dict[str, object] = {
+        "type": submission.type.value, "name": submission.source or f"partner-{submission.id}",
+        "host": submission.address, "port": submission.port, "username": submission.username,
+        "password": password, "tags": [f"partner:{submission.partner_id}"], "site": submission.site}
+    if agreement is not None and agreement.uses.max_sessions is not None:
+        settings["max_sessions"] = agreement.uses.max_sessions
+    return settings
 
 
 def _elsewhere(found: list[object], pinned: PinnedAddress) -> str | None:
@@ -158,8 +164,16 @@ class Sharing:
     async def sync(self) -> None:
         async with self._lock:
             agreements = await self.store.agreements()  # oldest change first: the latest wins
+            now = utcnow()
+            for agreement in agreements:
+                if agreement.state in (AgreementState.ACTIVE, AgreementState.SUSPENDED) \
+                        and agreement.valid_until is not None and agreement.valid_until <= now:
+                    await self.store.move(agreement.id, AgreementState.EXPIRED, "hub",
+                                          f"valid until {agreement.valid_until.isoformat()}")
+                    agreements = await self.store.agreements()
             POLICY.agreements = {a.partner_id: a for a in agreements
                                  if a.state not in (AgreementState.EXPIRED, AgreementState.TERMINATED)}
+            POLICY.paused = set(await self.store.paused())
             active = {a.partner_id for a in agreements if a.state == AgreementState.ACTIVE}
             wanted = {s.source or f"partner-{s.id}": s for s in await self.store.submissions(
                 state=SubmissionState.APPROVED) if s.partner_id in active}
@@ -177,7 +191,8 @@ class Sharing:
                     continue
                 _, sealed = await self.store.submission(submission.id)
                 try:
-                    await self.context.add_source(_settings(submission, self.vault.open(sealed)))
+                    await self.context.add_source(_settings(submission, self.vault.open(sealed),
+                                                            POLICY.agreements.get(submission.partner_id)))
                 except Exception as err:  # one partner's device must not keep the others out
                     log.warning("a partner's device could not be added", extra={
                         "source": name, "error": type(err).__name__})

@@ -1,16 +1,20 @@
 """The access policy of partner cameras: only what the agreement permits, when it permits it.
 
 A partner camera is one tagged ``partner:<id>`` (every camera of an approved
-device is).  The policy only ever denies (the roles and grants allow): with
-no agreement in force, everything but seeing that the camera exists; outside
+device is).  It governs the picture (live, recorded, PTZ); seeing that the
+camera exists and reading the audit log about it it leaves to the other
+policies.  For others than the partner's own accounts it only ever denies
+(the roles and grants allow): with no agreement in force, the picture; outside
 the agreement's sharing hours, live view; live view for the city's operators
 without ``city_live``, for area heads and community watch without
 ``area_heads`` live; playback and export only for area heads with
 ``area_heads: playback`` and never while ``evidence_on_request`` holds (then
 recordings leave only through an approved evidence request, whose bundle
 the custody makes without asking this); the public portal without
-``public_portal``.  The partner's own accounts (``partner_owner`` scoped
-``tag:partner:<id>``) are not held back by it.  The agreements come from
+``public_portal``; nothing of a camera whose sharing its owner switched off
+("stop sharing now").  The partner's own accounts (``partner_owner`` scoped
+``tag:partner:<id>``) it allows to see, watch and play back their own
+cameras and read who watched them, whatever the agreement says.  The agreements come from
 ``Sharing.sync`` every 1.5 s, so a suspension denies within that, before its
 cameras even leave the inventory.
 """
@@ -23,8 +27,11 @@ from hub import Action, Camera, CameraIndex, Decision, Principal, Reach, Role, S
 from plugins.tower_partner.models import Agreement, AgreementState, AreaHeads
 
 TAG = "partner:"
-#: What is always allowed to be known of a partner camera: that it exists (and where).
-OPEN = {Action.VIEW_INVENTORY}
+#: What the agreement governs: the picture, live or recorded, and moving the camera.  The rest
+#: (that the camera exists, where, and the audit log about it) it leaves to the other policies.
+VIDEO = {Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.CONTROL_PTZ, Action.LIFT_MASK}
+#: What a partner's own accounts may do with their cameras.
+OWNERS = {Action.VIEW_INVENTORY, Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.READ_AUDIT}
 NEIGHBOURHOOD = {Role.AREA_HEAD, Role.WATCH}
 RECORDED = {Action.PLAY_BACK, Action.EXPORT}
 
@@ -39,10 +46,16 @@ class AgreementPolicy:
     def __init__(self) -> None:
         #: Each partner's agreement in force or in progress (``Sharing.sync`` keeps it).
         self.agreements: dict[str, Agreement] = {}
+        #: Cameras whose sharing is switched off (``Sharing.sync`` keeps them).
+        self.paused: set[str] = set()
+
+    @staticmethod
+    def owns(principal: Principal, partner: str) -> bool:
+        return principal.role == Role.PARTNER_OWNER and f"tag:{TAG}{partner}" in principal.scopes
 
     def refusal(self, principal: Principal, action: Action, partner: str, now: Any) -> str | None:
         """Why the agreement of ``partner`` does not permit ``action`` to ``principal`` now, or None."""
-        if action in OPEN or (principal.role == Role.PARTNER_OWNER and f"tag:{TAG}{partner}" in principal.scopes):
+        if action not in VIDEO or self.owns(principal, partner):
             return None
         agreement = self.agreements.get(partner)
         if agreement is None or agreement.state != AgreementState.ACTIVE:
@@ -67,16 +80,26 @@ class AgreementPolicy:
     def decide(self, principal: Principal, action: Action, camera: Camera | None,
                context: dict[str, Any]) -> Decision:
         partner = partner_of(camera) if camera is not None else None
-        if partner is None:
+        if partner is None or camera is None:
             return Decision.ABSTAIN
+        if self.owns(principal, partner):
+            return Decision.ALLOW if action in OWNERS else Decision.ABSTAIN
+        if camera.id in self.paused and action in VIDEO:
+            return Decision.DENY  # its owner stopped sharing it
         return Decision.DENY if self.refusal(principal, action, partner, context["now"]) else Decision.ABSTAIN
 
     def reach(self, principal: Principal, action: Action, index: CameraIndex, context: dict[str, Any]) -> Reach:
         denied: set[str] = set()
+        allowed: set[str] = set()
         for partner in {t.removeprefix(TAG) for t in index.tags() if t.startswith(TAG)}:
-            if self.refusal(principal, action, partner, context["now"]) is not None:
-                denied |= index.select_any([f"tag:{TAG}{partner}"])
-        return Reach(deny=denied)
+            cameras = index.select_any([f"tag:{TAG}{partner}"])
+            if self.owns(principal, partner):
+                allowed |= cameras if action in OWNERS else set()
+            elif self.refusal(principal, action, partner, context["now"]) is not None:
+                denied |= cameras
+            elif action in VIDEO:
+                denied |= cameras & self.paused
+        return Reach(allow=allowed, deny=denied)
 
 
 #: The policy the plugin registers; ``Sharing`` hands it the agreements.

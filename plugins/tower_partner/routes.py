@@ -5,18 +5,27 @@ it (201 whatever the outcome: ``state`` is ``pending_approval``, or
 ``refused`` with the ``reason``); ``GET`` the same lists them;
 ``POST /api/v1/partners/submissions/{id}/approve`` adds an approved device's
 cameras to the running hub.  All need ``onboard``.
+
+The partner's own accounts (``partner_owner`` scoped ``tag:partner:<id>``)
+and operators who onboard read ``GET /api/v1/partners/{id}`` (the partner,
+its agreements with every step, its cameras and which are not shared now) and
+switch a camera's sharing off or on again with
+``POST /api/v1/partners/{id}/cameras/{camera}/sharing`` ("stop sharing now":
+live views of it end within a couple of seconds; in the audit log with who
+pressed it).  Who watched a camera is ``GET /api/v1/cameras/{id}/viewers``.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field, SecretStr
 
-from hub import Action, HubModel, problem_responses, request_context, request_principal
+from hub import AccessDenied, Action, HubModel, NotFound, problem_responses, request_context, request_principal
 from plugins.tower_partner import onboarding
 from plugins.tower_partner.models import DeviceType, Submission, SubmissionState
+from plugins.tower_partner.policy import POLICY, TAG
 from plugins.tower_partner.store import PartnerStore
 
 router = APIRouter(tags=["partners"], responses=problem_responses(400, 404))
@@ -61,3 +70,47 @@ async def approve(submission_id: str, request: Request) -> Submission:
     """Add the device's cameras to the running hub (the partner's agreement must be active)."""
     context, who, store = await _store(request)
     return await onboarding.approve(context, store, who, submission_id)
+
+
+async def _partner_side(request: Request, partner_id: str) -> tuple[Any, Any, PartnerStore]:
+    """The partner's own account, or an operator who onboards."""
+    context = request_context(request)
+    who = request_principal(request)
+    if not POLICY.owns(who, partner_id) and not await context.may(who, Action.ONBOARD):
+        raise AccessDenied(f"partner {partner_id[:64]}: for its own accounts and those who onboard")
+    store = PartnerStore(context.database)
+    await store.partner(partner_id)
+    return context, who, store
+
+
+@router.get("/partners/{partner_id}")
+async def partner(partner_id: str, request: Request) -> dict[str, Any]:
+    """The partner, its agreements and each step they took, its cameras and which are not shared now."""
+    context, _, store = await _partner_side(request, partner_id)
+    found = await store.partner(partner_id)
+    paused = await store.paused(partner_id)
+    cameras = [{"id": c.id, "name": c.name, "status": c.status.value, "sharing": c.id not in paused,
+                "stopped": paused.get(c.id)} for c in context.cameras.values() if f"{TAG}{partner_id}" in c.tags]
+    return {**found.model_dump(mode="json"), "cameras": cameras, "agreements": [
+        {**a.model_dump(mode="json"), "history": [h.model_dump(mode="json") for h in await store.history(a.id)]}
+        for a in await store.agreements(partner_id)]}
+
+
+class Sharing(HubModel):
+    sharing: bool = Field(description="false: stop sharing the camera now; true: share it again.")
+    note: str | None = Field(default=None, max_length=500, description="Why (kept with the switch).")
+
+
+@router.post("/partners/{partner_id}/cameras/{camera_id}/sharing", status_code=204, response_class=Response)
+async def switch_sharing(partner_id: str, camera_id: str, body: Sharing, request: Request) -> Response:
+    """Stop sharing a camera now (its live views end within a couple of seconds), or share it again."""
+    context, who, store = await _partner_side(request, partner_id)
+    camera = context.cameras.get(camera_id)
+    if camera is None or f"{TAG}{partner_id}" not in camera.tags:
+        raise NotFound(f"partner {partner_id[:64]} has no camera {camera_id[:100]!r}")
+    await store.set_sharing(partner_id, camera_id, body.sharing, who.id, body.note)
+    await context.audit(who, "share_camera" if body.sharing else "stop_sharing", camera_id, True,
+                        body.note or ("shared again" if body.sharing else "stopped sharing"))
+    if onboarding.running is not None:
+        await onboarding.running.sync()
+    return Response(status_code=204)

@@ -76,6 +76,17 @@ class SubmissionRow(PartnersBase):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class PausedRow(PartnersBase):
+    """A partner camera its owner (or an operator) stopped sharing, until sharing is switched on again."""
+
+    __tablename__ = "tower_partner_paused"
+    camera_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    by: Mapped[str] = mapped_column(String(250))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class StepRow(PartnersBase):
     __tablename__ = "tower_partner_agreement_steps"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -220,6 +231,25 @@ class PartnerStore:
             q = q.where(SubmissionRow.state == state)
         async with self.database.session() as s:
             return [Submission.model_validate_json(r.body) for r in (await s.scalars(q)).all()]
+
+    async def set_sharing(self, partner_id: str, camera_id: str, sharing: bool, by: str,
+                          note: str | None = None) -> None:
+        """Switch a camera's sharing off (kept with who and why) or on again."""
+        async with self.database.session.begin() as s:
+            row = await s.get(PausedRow, camera_id, with_for_update=True)
+            if not sharing and row is None:
+                s.add(PausedRow(camera_id=camera_id, partner_id=partner_id, by=by, at=utcnow(),
+                                note=(note or "").strip()[:500] or None))
+            elif sharing and row is not None:
+                await s.delete(row)
+
+    async def paused(self, partner_id: str | None = None) -> dict[str, dict[str, object]]:
+        """The cameras not shared now: camera id -> who switched it off, when, why."""
+        q = select(PausedRow)
+        if partner_id is not None:
+            q = q.where(PausedRow.partner_id == partner_id)
+        async with self.database.session() as s:
+            return {r.camera_id: {"by": r.by, "at": r.at, "note": r.note} for r in (await s.scalars(q)).all()}
 
     async def history(self, agreement_id: str) -> list[AgreementStep]:
         async with self.database.session() as s:

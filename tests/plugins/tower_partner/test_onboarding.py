@@ -130,9 +130,37 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
             refused = head.post(f"/api/v1/cameras/{cameras[0]['id']}/live")
             assert refused.status_code == 403, "the agreement shares nothing with area heads"
             assert head.get(f"/api/v1/cameras/{cameras[0]['id']}").status_code == 200, "that it exists, yes"
-        assert admin.post(f"/api/v1/cameras/{cameras[0]['id']}/live").status_code == 201, "the city watches live"
+        first = cameras[0]["id"]
+        assert admin.post(f"/api/v1/cameras/{first}/live").status_code == 201, "the city watches live"
         trail = admin.get("/api/v1/audit", params={"action": "view_live", "allowed": "false"}).json()
         assert any(row["reason"] == "denied by tower_partner" for row in trail)
+
+        def watched() -> bool:
+            return any(n["kind"] == "live" and n["camera_id"] == first for n in admin.get("/api/v1/streams").json())
+
+        assert watched()
+        owner = httpx.Client(base_url=hub.url, timeout=30, headers={
+            "Authorization": f"Bearer {hub.token('partner_owner', ('tag:partner:toko-sinar',))}"})
+        with owner:
+            mine = owner.get("/api/v1/partners/toko-sinar").json()
+            assert len(mine["cameras"]) == 8 and all(c["sharing"] for c in mine["cameras"])
+            assert mine["agreements"][0]["state"] == "active"
+            viewers = owner.get(f"/api/v1/cameras/{first}/viewers").json()
+            assert any(v["action"] == "view_live" and v["allowed"] for v in viewers), "the partner sees who watched"
+            stopped = owner.post(f"/api/v1/partners/toko-sinar/cameras/{first}/sharing",
+                                 json={"sharing": False, "note": "renovasi toko"})
+            assert stopped.status_code == 204, stopped.text
+            began = time.monotonic()
+            while watched():
+                assert time.monotonic() - began < 5, "stop sharing now: the live view ends within 5 s"
+                time.sleep(0.2)
+            assert admin.post(f"/api/v1/cameras/{first}/live").status_code == 403
+            assert not next(c for c in owner.get("/api/v1/partners/toko-sinar").json()["cameras"]
+                            if c["id"] == first)["sharing"]
+            assert owner.get("/api/v1/partners/menara-lain").status_code in (403, 404), "not another partner's"
+        pressed = admin.get("/api/v1/audit", params={"action": "stop_sharing"}).json()
+        assert pressed and pressed[0]["camera_id"] == first and pressed[0]["reason"] == "renovasi toko"
+        assert pressed[0]["principal"].startswith("token:"), "who pressed it"
     history = json.loads(hub.pantau("partner", "show", "toko-sinar", "--json", *args).stdout)["agreements"][0]
     assert history["state"] == "active" and history["history"][-1]["note"].startswith("approved with device")
 

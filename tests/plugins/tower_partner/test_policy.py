@@ -53,7 +53,8 @@ def test_sharing_hours_and_area_heads_live_as_the_agreement_says() -> None:
     (HEAD, Action.PLAY_BACK, {"area_heads": AreaHeads.PLAYBACK, "evidence_on_request": False}, Decision.ABSTAIN),
     (PUBLIC, Action.VIEW_LIVE, {}, Decision.DENY),
     (PUBLIC, Action.VIEW_LIVE, {"public_portal": True}, Decision.ABSTAIN),
-    (OWNER, Action.PLAY_BACK, {}, Decision.ABSTAIN),  # the partner's own cameras
+    (OWNER, Action.PLAY_BACK, {}, Decision.ALLOW),  # the partner's own cameras, whatever the agreement
+    (OPERATOR, Action.READ_AUDIT, {"city_live": False}, Decision.ABSTAIN),  # not the picture: not its business
     (OPERATOR, Action.VIEW_INVENTORY, {}, Decision.ABSTAIN),
 ])
 def test_each_use_is_held_to_the_agreement(who: Principal, action: Action, uses: dict[str, object],
@@ -74,3 +75,15 @@ def test_a_list_denies_the_same_cameras_at_once() -> None:
     evenings = policy(area_heads=AreaHeads.LIVE, sharing_hours="mon-sun 18:00-23:59")
     assert evenings.reach(HEAD, Action.VIEW_LIVE, index, {"now": NOON}).deny == {SHOP.id}
     assert evenings.reach(HEAD, Action.VIEW_LIVE, index, {"now": EVENING}).deny == set()
+
+
+def test_a_camera_its_owner_stopped_sharing_shows_nothing_to_anyone_else() -> None:
+    shared = policy(area_heads=AreaHeads.LIVE)
+    shared.paused = {SHOP.id}
+    assert decide(shared, OPERATOR, Action.VIEW_LIVE) == Decision.DENY
+    assert decide(shared, HEAD, Action.VIEW_LIVE) == Decision.DENY
+    assert decide(shared, OPERATOR, Action.VIEW_INVENTORY) == Decision.ABSTAIN
+    assert decide(shared, OWNER, Action.VIEW_LIVE) == Decision.ALLOW
+    index = CameraIndex.of({c.id: c for c in (SHOP, CITY)})
+    assert shared.reach(OPERATOR, Action.VIEW_LIVE, index, {"now": NOON}).deny == {SHOP.id}
+    assert shared.reach(OWNER, Action.VIEW_LIVE, index, {"now": NOON}).allow == {SHOP.id}
