@@ -102,9 +102,20 @@ async def test_a_parents_page_says_when_the_classroom_opens_and_who_watched(tmp_
             joined = await web.post(f"/api/v1/cameras/{seven_a.id}/live",
                                     headers={"X-CSRF-Token": signed.json()["csrf_token"]})
             assert joined.status_code == 201
+            await hub.store.users.add_user("ortu.budi", Role.PARENT, "Sandi-Pak-Budi-7A", "Pak Budi")
+            await hub.store.grants.add("user:ortu.budi", [Action.VIEW_LIVE], ["tag:classroom:7A"],
+                                       created_by="test", hours="mon-fri 07:00-14:00", time_zone="Asia/Makassar")
+            await hub.grants.refresh()
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{hub.port}", timeout=30) as other:
+                budi = await other.post("/api/v1/session", json={"username": "ortu.budi",
+                                                                 "password": "Sandi-Pak-Budi-7A"})
+                assert (await other.post(f"/api/v1/cameras/{seven_a.id}/live", headers={
+                    "X-CSRF-Token": budi.json()["csrf_token"]})).status_code == 201
             open_page = (await web.get("/saya")).text
             assert "Tonton langsung" in open_page and "Sedang tutup" not in open_page
-            assert "Yang menonton belakangan ini" in open_page and "Ibu Sari" in open_page
+            watched = open_page.split("Yang menonton belakangan ini", 1)[1]
+            assert "<li>Ibu Sari, " in watched and "<li>Orang tua murid, " in watched, "another parent unnamed"
+            assert "Pak Budi" not in open_page
             english = (await web.get("/saya", params={"lang": "en"})).text
             assert "Watch live" in english and "Who watched lately" in english
     finally:

@@ -155,10 +155,13 @@ class AuditLog:
     async def entries(self, limit: int = 100, *, principal: str | None = None, camera_id: str | None = None,
                       action: str | None = None, allowed: bool | None = None, start: datetime | None = None,
                       end: datetime | None = None, cameras: list[str] | None = None,
-                      before: int | None = None) -> list[dict[str, Any]]:
+                      before: int | None = None, actions: list[str] | None = None) -> list[dict[str, Any]]:
         """The latest rows, newest first, of those matching every filter given (``cameras``: only
-        rows about one of these cameras; ``before``: only rows older than that row id, the next page)."""
+        rows about one of these cameras; ``before``: only rows older than that row id, the next page;
+        ``actions``: only rows of one of these)."""
         q = select(AuditRow)
+        if actions is not None:
+            q = q.where(AuditRow.action.in_(actions))
         if before is not None:
             q = q.where(AuditRow.id < before)
         if cameras is not None:

@@ -26,7 +26,7 @@ from hub.core.errors import NotFound
 from hub.core.models import Action
 from hub.core.policy import Resource
 from hub.http.auth import session_cookie
-from hub.http.schools import recent_viewers
+from hub.http.schools import viewers_of
 from hub.http.services import ServedHub, served_hub
 from hub.store.users import Session
 from hub.web import i18n
@@ -198,6 +198,7 @@ async def mine(request: Request, wilayah: str | None = None, grup: str | None = 
     if grup:
         visible = [c for c in visible if grup in inventory[c].tags]
     cameras = []
+    watchers = await viewers_of(hub, who, visible[:200], 10)
     for camera_id in visible[:200]:
         camera = hub.inventory.cameras[camera_id]
         open_now = await hub.may(who, Action.VIEW_LIVE, camera)
@@ -206,7 +207,7 @@ async def mine(request: Request, wilayah: str | None = None, grup: str | None = 
         _ = i18n.translations(lang).gettext
         watched = [{"who": _("A parent") if v.who == "parent" else v.who,
                     "at": i18n.when(v.at, lang, hub.config.hub.time_zone)}
-                   for v in await recent_viewers(hub, who, camera.id, 5) if v.allowed and v.action == "view_live"]
+                   for v in watchers.get(camera.id, []) if v.allowed and v.action == "view_live"][:5]
         cameras.append({"id": camera.id, "name": camera.name, "where": names.get(camera.area or "", camera.area or ""),
                         "open": open_now, "watched": watched,
                         "recordings": await hub.may(who, Action.PLAY_BACK, camera, {"recorded_from": now}),
