@@ -160,6 +160,8 @@ class Sharing:
         #: The sources this plugin has in the hub now, by name.
         self.added: set[str] = set()
         self._lock = asyncio.Lock()
+        #: The last agreement step written to the hub's audit log (kept across restarts).
+        self._mark = context.plugin_dir(PLUGIN) / "audited-steps"
 
     async def sync(self) -> None:
         async with self._lock:
@@ -174,6 +176,7 @@ class Sharing:
             POLICY.agreements = {a.partner_id: a for a in agreements
                                  if a.state not in (AgreementState.EXPIRED, AgreementState.TERMINATED)}
             POLICY.paused = set(await self.store.paused())
+            await self._audit_steps()
             active = {a.partner_id for a in agreements if a.state == AgreementState.ACTIVE}
             wanted = {s.source or f"partner-{s.id}": s for s in await self.store.submissions(
                 state=SubmissionState.APPROVED) if s.partner_id in active}
@@ -198,6 +201,19 @@ class Sharing:
                         "source": name, "error": type(err).__name__})
                     continue
                 self.added.add(name)
+
+    async def _audit_steps(self) -> None:
+        """Write the agreements' new steps, whoever took them (the API, ``pantau partner`` in another
+        process, the hub's expiry), to the hub's audit log, once each."""
+        last = int(self._mark.read_text() or 0) if self._mark.exists() else 0
+        steps = await self.store.steps_after(last)
+        for step_id, step in steps:
+            await self.context.audit(step.by, f"agreement_{step.to_state.value}", None, True,
+                                     f"{step.agreement_id} ({step.from_state.value if step.from_state else 'new'}"
+                                     f" -> {step.to_state.value}){': ' + step.note if step.note else ''}")
+            last = step_id
+        if steps:
+            self._mark.write_text(str(last))
 
     async def run(self) -> None:
         while True:

@@ -251,6 +251,15 @@ class PartnerStore:
         async with self.database.session() as s:
             return {r.camera_id: {"by": r.by, "at": r.at, "note": r.note} for r in (await s.scalars(q)).all()}
 
+    async def steps_after(self, step_id: int, limit: int = 500) -> list[tuple[int, AgreementStep]]:
+        """Every agreement's steps after ``step_id``, oldest first, with their ids."""
+        async with self.database.session() as s:
+            rows = (await s.scalars(select(StepRow).where(StepRow.id > step_id).order_by(StepRow.id)
+                                    .limit(limit))).all()
+        return [(r.id, AgreementStep(agreement_id=r.agreement_id, at=r.at, by=r.by,
+                                     from_state=AgreementState(r.from_state) if r.from_state else None,
+                                     to_state=AgreementState(r.to_state), note=r.note)) for r in rows]
+
     async def history(self, agreement_id: str) -> list[AgreementStep]:
         async with self.database.session() as s:
             rows = (await s.scalars(select(StepRow).where(StepRow.agreement_id == agreement_id)

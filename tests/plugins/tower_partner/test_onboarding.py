@@ -178,6 +178,10 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
         while partner_cameras(admin) < 8:
             assert time.monotonic() < deadline, "a resumption brings them back"
             time.sleep(0.2)
+        steps = admin.get("/api/v1/audit", params={"action": "agreement_suspended"}).json()
+        assert steps and steps[0]["principal"].startswith("cli:") and "izin lokasi" in steps[0]["reason"], \
+            "a step taken on the command line is in the hub's audit log, with who took it"
+        assert admin.get("/api/v1/audit", params={"action": "agreement_active"}).json()
     hub.stop()
     hub.start()
     with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {hub.token()}"}, timeout=30) as admin:
