@@ -52,6 +52,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     app.state.public_viewers = {}  # camera id -> the public's one live view of it
 
     problems.install(app, page_error=pages.error_page)
+    app.add_exception_handler(pages.SignInFirst, pages.to_sign_in)
 
     async def refused(scope: Any, status: int) -> None:
         known = scope.get("state", {}).get("principal")

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
 from hub.core.errors import InvalidInput
-from hub.core.models import Action, HubModel
+from hub.core.models import Action, HubModel, Principal
 from hub.core.policy import Resource
 from hub.http import problems
 from hub.http.auth import CurrentPrincipal
-from hub.http.services import served_hub
+from hub.http.services import ServedHub, served_hub
 from hub.store.camera_requests import CameraRequest, CameraRequestState
 
 router = APIRouter(tags=["camera requests"], responses=problems.COMMON)
@@ -47,6 +47,12 @@ class CameraRequestAnswer(HubModel):
 
 def own_areas(scopes: list[str]) -> list[str]:
     return [s.removeprefix("area:") for s in scopes if s.startswith("area:")]
+
+
+async def asking_areas(hub: ServedHub, who: Principal) -> list[str]:
+    """The areas of ``who``'s own (their ``area:`` scopes) they may ask for cameras in."""
+    return [area for area in own_areas(who.scopes)
+            if await hub.may(who, Action.REQUEST_CAMERA, None, {"resource": Resource("area", area)})]
 
 
 @router.post("/camera-requests", status_code=201, response_model=CameraRequest, responses=problems.BODY)

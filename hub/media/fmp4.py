@@ -53,19 +53,15 @@ class Feed:
         self._bytes = 0
         self._ready = asyncio.Event()
         self._skipping = False
-        #: Fragments lost because the subscriber was behind (counted for its figures).
-        self.dropped = 0
 
     def offer(self, chunk: Chunk | None) -> None:
         """Queue ``chunk`` (None: the output ended).  Called with the output's lock held."""
         with self._lock:
             if chunk is not None and chunk.mime is None:
                 if self._skipping and not chunk.keyframe:
-                    self.dropped += 1
                     return
                 if self._bytes + len(chunk.data) > self._max_bytes:
                     self._skipping = True  # behind: go on from the next keyframe that fits
-                    self.dropped += 1
                     return
                 self._skipping = False
             self._items.append(chunk)
@@ -116,11 +112,6 @@ class Fmp4Live(LiveRemux):
     def unsubscribe(self, feed: Feed) -> None:
         with self._lock:
             self._feeds.discard(feed)
-
-    @property
-    def mime(self) -> str | None:
-        """The init segment's MIME type with its codec, once the first keyframe came."""
-        return self._init.mime if self._init is not None else None
 
     def close(self) -> None:
         """End the muxer and every feed (blocking)."""

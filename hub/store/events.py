@@ -176,10 +176,13 @@ class EventRecords:
         return out
 
     async def events(self, camera_id: str | None = None, limit: int = 100,
-                     cameras: Collection[str] | None = None) -> list[Event]:
+                     cameras: Collection[str] | None = None, since: datetime | None = None) -> list[Event]:
         """The latest events, newest first: of ``camera_id``, or of the ``cameras`` given (None: of
-        every camera and device; a set: only events of those cameras, none of a device alone)."""
+        every camera and device; a set: only events of those cameras, none of a device alone); with
+        ``since``, none from before it."""
         q = select(EventRow)
+        if since is not None:
+            q = q.where(EventRow.at >= since)
         if camera_id:
             q = q.where(EventRow.camera_id == camera_id)
         if cameras is not None:

@@ -10,15 +10,14 @@ map, coloured by state, and answer each in place.  The API is
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from hub.core.errors import NotFound
 from hub.core.models import Action
-from hub.core.policy import Resource
-from hub.http.camera_requests import own_areas
+from hub.http.camera_requests import asking_areas
 from hub.http.services import served_hub
 from hub.web import i18n
-from hub.web.pages import _lang, _session, render
+from hub.web.pages import _lang, render, signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,12 +25,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/usulan", response_class=HTMLResponse)
 async def camera_requests(request: Request) -> Response:
     hub = served_hub(request)
-    session = await _session(request)
-    if session is None:
-        return RedirectResponse("/masuk", 303)
+    session = await signed_in(request)
     who = session.principal
-    areas = [a for a in own_areas(who.scopes)
-             if await hub.may(who, Action.REQUEST_CAMERA, None, {"resource": Resource("area", a)})]
+    areas = await asking_areas(hub, who)
     plans = await hub.may(who, Action.PLAN_CAMERAS)
     if not areas and not plans:
         raise NotFound("no camera requests for this account")

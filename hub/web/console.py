@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from hub.core.errors import NotFound
 from hub.core.models import Action, EventKind, Principal
@@ -29,7 +29,7 @@ from hub.http.services import ServedHub, served_hub
 from hub.store.evidence import EvidenceState
 from hub.store.users import Session
 from hub.web import i18n
-from hub.web.pages import _lang, _session, render
+from hub.web.pages import _lang, console_session, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,15 +37,9 @@ router = APIRouter(include_in_schema=False)
 AUDIT_PAGE = 100
 
 
-async def _console(request: Request) -> tuple[ServedHub, Session, Principal] | Response:
-    hub = served_hub(request)
-    session = await _session(request)
-    if session is None:
-        return RedirectResponse("/masuk", 303)
-    who = session.principal
-    if who.scopes or not await hub.may(who, Action.READ_AUDIT):
-        raise NotFound("no console for this account")
-    return hub, session, who
+async def _console(request: Request) -> tuple[ServedHub, Session, Principal]:
+    session = await console_session(request)
+    return served_hub(request), session, session.principal
 
 
 def _kinds(lang: str) -> dict[str, str]:
@@ -61,15 +55,12 @@ def _kinds(lang: str) -> dict[str, str]:
 
 @router.get("/konsol/kejadian", response_class=HTMLResponse)
 async def events(request: Request, kind: str | None = None) -> Response:
-    found = await _console(request)
-    if isinstance(found, Response):
-        return found
-    hub, session, who = found
+    hub, session, who = await _console(request)
     lang = _lang(request, session)
     zone = hub.config.hub.time_zone
     kinds = _kinds(lang)
     since = hub.policy.clock() - timedelta(days=1)
-    latest = [e for e in await hub.store.events.events(None, 5000) if e.at >= since]
+    latest = await hub.store.events.events(None, 5000, since=since)
     names = {a.path: a.name for a in hub.config.areas}
     cameras = hub.inventory.cameras
     per_area = Counter((cameras[e.camera_id].area or "") if e.camera_id in cameras else "" for e in latest)
@@ -98,10 +89,7 @@ def _day(text: str | None, zone: ZoneInfo) -> datetime | None:
 async def audit(request: Request, who_is: str | None = None, camera: str | None = None, action: str | None = None,
                 outcome: str | None = None, day_from: str | None = None, day_until: str | None = None,
                 before: int | None = None) -> Response:
-    found = await _console(request)
-    if isinstance(found, Response):
-        return found
-    hub, session, _who = found
+    hub, session, _who = await _console(request)
     lang = _lang(request, session)
     zone = hub.config.hub.time_zone
     tz = ZoneInfo(zone)
@@ -120,8 +108,8 @@ async def audit(request: Request, who_is: str | None = None, camera: str | None 
                "day_from": day_from or "", "day_until": day_until or ""}
     older = None
     if more and rows:
-        older = str(request.url.include_query_params(before=rows[-1]["id"]).path) + "?" + str(
-            request.url.include_query_params(before=rows[-1]["id"]).query)
+        following = request.url.include_query_params(before=rows[-1]["id"])
+        older = f"{following.path}?{following.query}"
     actions = sorted({a.value for a in Action} | {"sign_in", "live_ended", "http_401", "http_403", "lift_mask",
                                                   "request_camera", "answer_camera_request", "import_users"})
     return await render(request, "console_audit.html", session, rows=shown, filters=filters, older=older,
@@ -131,10 +119,7 @@ async def audit(request: Request, who_is: str | None = None, camera: str | None 
 
 @router.get("/konsol/bukti", response_class=HTMLResponse)
 async def evidence(request: Request) -> Response:
-    found = await _console(request)
-    if isinstance(found, Response):
-        return found
-    hub, session, who = found
+    hub, session, who = await _console(request)
     lang = _lang(request, session)
     zone = hub.config.hub.time_zone
     _ = i18n.translations(lang).gettext
@@ -158,10 +143,7 @@ async def evidence(request: Request) -> Response:
 
 @router.get("/konsol/pengguna", response_class=HTMLResponse)
 async def users(request: Request) -> Response:
-    found = await _console(request)
-    if isinstance(found, Response):
-        return found
-    hub, session, who = found
+    hub, session, who = await _console(request)
     if not await hub.may(who, Action.MANAGE):
         raise NotFound("the accounts are for admins")
     listed = await hub.store.users.list_users()
@@ -171,10 +153,7 @@ async def users(request: Request) -> Response:
 @router.get("/konsol/akses", response_class=HTMLResponse)
 async def grants(request: Request, who_is: str | None = None) -> Response:
     """The grants in force (a person's, when named), each revocable; giving one."""
-    found = await _console(request)
-    if isinstance(found, Response):
-        return found
-    hub, session, who = found
+    hub, session, who = await _console(request)
     if not await hub.may(who, Action.MANAGE):
         raise NotFound("grants are for admins")
     lang = _lang(request, session)

@@ -26,6 +26,7 @@ from hub.core.errors import NotFound
 from hub.core.models import Action
 from hub.core.policy import Resource
 from hub.http.auth import session_cookie
+from hub.http.camera_requests import asking_areas
 from hub.http.schools import viewers_of
 from hub.http.services import ServedHub, served_hub
 from hub.store.users import Session
@@ -78,6 +79,31 @@ async def _session(request: Request) -> Session | None:
     return await served_hub(request).store.users.session(session_id) if session_id else None
 
 
+class SignInFirst(Exception):
+    """A page for signed-in people asked without a session: answered with the way to ``/masuk``."""
+
+
+async def to_sign_in(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/masuk", 303)
+
+
+async def signed_in(request: Request) -> Session:
+    """The session of a page for signed-in people (``SignInFirst`` without one)."""
+    session = await _session(request)
+    if session is None:
+        raise SignInFirst
+    return session
+
+
+async def console_session(request: Request) -> Session:
+    """The session of a console page: admins and operators without scopes (else the page is not there)."""
+    session = await signed_in(request)
+    who = session.principal
+    if who.scopes or not await served_hub(request).may(who, Action.READ_AUDIT):
+        raise NotFound("no console for this account")
+    return session
+
+
 async def render(request: Request, template: str, session: Session | None, **values: Any) -> HTMLResponse:
     """A page: its template in the request's language, with what every page shows (the menu for
     this account, the CSRF token, the translated texts of the API's error codes)."""
@@ -85,9 +111,7 @@ async def render(request: Request, template: str, session: Session | None, **val
     asked = request.query_params.get("lang")
     lang = _lang(request, session)
     who = session.principal if session is not None else None
-    asks = who is not None and any(s.startswith("area:") for s in who.scopes) and await hub.may(
-        who, Action.REQUEST_CAMERA, None, {"resource": Resource("area", next(
-            s.removeprefix("area:") for s in who.scopes if s.startswith("area:")))})
+    asks = who is not None and bool(await asking_areas(hub, who))
     html = environment(lang).get_template(template).render(
         lang=lang, hub_name=hub.config.hub.name, signed_in=session is not None,
         console=who is not None and not who.scopes and await hub.may(who, Action.READ_AUDIT),
@@ -181,9 +205,7 @@ async def mine(request: Request, wilayah: str | None = None, grup: str | None = 
     """The cameras open to the signed-in user, in a grid (by area and group, when there are several);
     outside their hours, when they open."""
     hub = served_hub(request)
-    session = await _session(request)
-    if session is None:
-        return RedirectResponse("/masuk", 303)
+    session = await signed_in(request)
     who = session.principal
     lang = _lang(request, session)
     now = hub.policy.clock()
@@ -222,9 +244,7 @@ async def mine(request: Request, wilayah: str | None = None, grup: str | None = 
 async def camera_day(camera_id: str, request: Request, hari: str | None = None) -> Response:
     """A day's recordings of one camera on a timeline (for those who may play it back)."""
     hub = served_hub(request)
-    session = await _session(request)
-    if session is None:
-        return RedirectResponse("/masuk", 303)
+    session = await signed_in(request)
     who = session.principal
     camera = hub.inventory.cameras.get(camera_id)
     if camera is None or not await hub.may(who, Action.PLAY_BACK, camera, {"recorded_from": hub.policy.clock()}):
@@ -247,12 +267,7 @@ async def camera_day(camera_id: str, request: Request, hari: str | None = None) 
 async def console(request: Request) -> Response:
     """The operator console: the cameras' health, inviting parents, the latest access decisions."""
     hub = served_hub(request)
-    session = await _session(request)
-    if session is None:
-        return RedirectResponse("/masuk", 303)
-    who = session.principal
-    if who.scopes or not await hub.may(who, Action.READ_AUDIT):
-        raise NotFound("no console for this account")
+    session = await console_session(request)
     lang = _lang(request, session)
     _ = i18n.translations(lang).gettext
     statuses = {"online": _("online"), "offline": _("offline"), "degraded": _("degraded"), "unknown": _("unknown")}
@@ -300,9 +315,7 @@ async def console(request: Request) -> Response:
 async def school(site: str, request: Request) -> Response:
     """A school's page for its admin: classrooms and their consent basis, parents, invitations."""
     hub = served_hub(request)
-    session = await _session(request)
-    if session is None:
-        return RedirectResponse("/masuk", 303)
+    session = await signed_in(request)
     if not await hub.may(session.principal, Action.MANAGE_PARENTS, None, {"resource": Resource("site", site)}):
         raise NotFound(f"no school {site[:60]!r} for this account")
     lang = _lang(request, session)

@@ -138,9 +138,7 @@ async def pin(scheme: str, host: str, port: int | None, networks: list[str], own
     if chosen not in PORTS[scheme]:
         raise AddressRefused(f"{where}: port {chosen} is not one a {scheme} device is reached on "
                              f"({', '.join(str(p) for p in sorted(PORTS[scheme]))})")
-    allowed = []
-    for cidr in networks:
-        allowed.append(ipaddress.ip_network(cidr, strict=False))
+    allowed = [ipaddress.ip_network(cidr, strict=False) for cidr in networks]
     try:
         found = [ipaddress.ip_address(host.strip("[]"))]
     except ValueError:

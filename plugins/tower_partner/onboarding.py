@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from hub import (
     DeviceAuthFailed,
     DeviceError,
+    DeviceInventory,
     HubContext,
     InvalidInput,
     Principal,
@@ -65,10 +66,10 @@ def _settings(submission: Submission, password: str, agreement: Agreement | None
     return settings
 
 
-def _elsewhere(found: list[object], pinned: PinnedAddress) -> str | None:
+def _elsewhere(found: list[DeviceInventory], pinned: PinnedAddress) -> str | None:
     """A stream URL of the probe's cameras at another host than the pinned address, or None."""
     for inventory in found:
-        for camera in getattr(inventory, "cameras", []):
+        for camera in inventory.cameras:
             for stream in camera.streams:
                 url = stream.url.get_secret_value() if stream.url is not None else None
                 host = urlsplit(url).hostname if url else None
@@ -96,7 +97,7 @@ async def submit(context: HubContext, store: PartnerStore, who: Principal, partn
         pinned = await pin(DEVICE_SCHEMES[kind], host, port, partner.networks, own_addresses([public or ""]))
         made = made.model_copy(update={"address": pinned.address, "port": pinned.port})
         found = await context.probe_source(_settings(made, password), limit=20)
-        elsewhere = _elsewhere(list(found), pinned)
+        elsewhere = _elsewhere(found, pinned)
         if elsewhere is not None:
             raise AddressRefused(f"{pinned.netloc} reports its streams at {elsewhere}, another host: "
                                  "the hub connects to the address it checked only")
@@ -160,8 +161,9 @@ class Sharing:
         #: The sources this plugin has in the hub now, by name.
         self.added: set[str] = set()
         self._lock = asyncio.Lock()
-        #: The last agreement step written to the hub's audit log (kept across restarts).
+        #: The last agreement step written to the hub's audit log (kept in a file across restarts).
         self._mark = context.plugin_dir(PLUGIN) / "audited-steps"
+        self._audited = int(self._mark.read_text() or 0) if self._mark.exists() else 0
 
     async def sync(self) -> None:
         async with self._lock:
@@ -205,15 +207,14 @@ class Sharing:
     async def _audit_steps(self) -> None:
         """Write the agreements' new steps, whoever took them (the API, ``pantau partner`` in another
         process, the hub's expiry), to the hub's audit log, once each."""
-        last = int(self._mark.read_text() or 0) if self._mark.exists() else 0
-        steps = await self.store.steps_after(last)
+        steps = await self.store.steps_after(self._audited)
         for step_id, step in steps:
             await self.context.audit(step.by, f"agreement_{step.to_state.value}", None, True,
                                      f"{step.agreement_id} ({step.from_state.value if step.from_state else 'new'}"
                                      f" -> {step.to_state.value}){': ' + step.note if step.note else ''}")
-            last = step_id
+            self._audited = step_id
         if steps:
-            self._mark.write_text(str(last))
+            self._mark.write_text(str(self._audited))
 
     async def run(self) -> None:
         while True:
