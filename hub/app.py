@@ -41,14 +41,14 @@ from hub.evidence.keys import Signer
 from hub.first_admin import first_admin
 from hub.graph import StreamGraph
 from hub.health import HealthMonitor
-from hub.inventory import Inventory, InventoryChange, build_sources
+from hub.inventory import Inventory, build_sources
 from hub.links import LinkSigner
 from hub.live import LiveViews
 from hub.masks import PrivacyMasks
 from hub.outbox import Outbox
-from hub.provided import ProvidedSources
 from hub.recording import Recording
 from hub.snapshots import Snapshots
+from hub.sources import HubSources
 from hub.store import Store, database_url
 
 log = logging.getLogger("pantau")
@@ -165,7 +165,9 @@ class Hub:
             stack.push_async_callback(self.storage.close)
             self.inventory = Inventory(build_sources(self.config, self.plugins, self.data_dir),
                                        keep_status=self.config.health.enabled)
-            stack.push_async_callback(self._close_sources)
+            self.sources = HubSources(self.inventory, self.store, self.plugins, self.data_dir, self.scheduler,
+                                      self.publish, lambda: self.context, self.notifiers)
+            stack.push_async_callback(self.sources.close)
             self.masks = PrivacyMasks(self.store.db, self.config.privacy_masks)
             await self.masks.load()
             self.custody = Custody(self.store, self.storage, await asyncio.to_thread(Signer.of, self.data_dir),
@@ -178,7 +180,8 @@ class Hub:
             self._context = RunningHubContext(self.config, self.data_dir, self.inventory, self.store, self.storage,
                                              self.links, self.notifiers, self.publish, self.snapshot,
                                              self.authorize, self.may, self.visible)
-            await self.refresh_inventory()
+            self._context.sources = self.sources
+            await self.sources.refresh()
             await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
             if self.plugins.implemented("event_published"):  # no queue to feed when no plugin listens
@@ -194,12 +197,14 @@ class Hub:
             self.recording = Recording(self.config.recording, self.inventory, self.graph, self.storage, self.store,
                                        self.data_dir / "spool")
             stack.push_async_callback(self.recording.stop)
+            self.sources.recording = self.recording
             await self.recording.recover()
             await self.recording.sync()
             self._spawn(self.recording.follow_events(self.bus.subscribe("recording")))
             self.live = LiveViews(self.config.live, self.graph, self.data_dir / "live")
             await self.live.clear_leftovers()
             stack.push_async_callback(self.live.stop)
+            self.sources.live = self.live
             self._spawn(self.live.run())
             self.access_watch = AccessWatch(self.policy, self.grants, self.store, self.inventory, self.live,
                                             self.data_dir)
@@ -209,12 +214,6 @@ class Hub:
             if self.config.health.enabled:
                 self._spawn(self.graph.watch_health(self.publish, self.config.health))
             self._schedule_jobs()
-            self.provided = ProvidedSources(
-                self.plugins, self.data_dir, self.inventory, self.scheduler, self._inventory_changed,
-                self._end_views_of, self.publish, self.health.check if self.config.health.enabled else None,
-                self.config.health.interval_seconds)
-            stack.push_async_callback(self.provided.stop)
-            self._context.provided = self.provided
             self.scheduler.start()
             stack.callback(self.scheduler.shutdown)
             await self.plugins.acall("hub_startup", context=self.context)
@@ -294,50 +293,6 @@ class Hub:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server_task, timeout=4)
 
-    # -- inventory ------------------------------------------------------------
-
-    async def refresh_inventory(self) -> None:
-        change = await self.inventory.probe()
-        await self._inventory_changed(change, list(self.inventory.sources))
-
-    async def _inventory_changed(self, change: InventoryChange, probed: list[str]) -> None:
-        """Keep what the ``probed`` sources hold, and tell whoever follows the inventory what changed."""
-        await self.store.cameras.save_inventory(
-            list(self.inventory.devices.values()), list(self.inventory.cameras.values()),
-            {n for n in probed if n not in self.inventory.errors},
-        )
-        if change.added:
-            await self._first_status(change.added)
-        if change:
-            await self.plugins.acall("inventory_changed", context=self.context, added=change.added,
-                                     removed=change.removed, changed=change.changed)
-            for name, notifier in self.notifiers.items():
-                try:
-                    await notifier.cameras_changed(list(self.inventory.cameras.values()))
-                except Exception:
-                    log.exception("notifier failed on an inventory change", extra={"notifier": name})
-            if hasattr(self, "recording"):
-                await self.recording.sync()
-
-    async def _end_views_of(self, camera_ids: list[str]) -> None:
-        gone = set(camera_ids)
-        await self.live.end([v.id for v in self.live.viewers.values() if v.camera_id in gone])
-
-    async def _first_status(self, cameras: list[Camera]) -> None:
-        """Keep the status new cameras were probed with, where the history has none or another:
-        availability counts from the start, not from the health monitor's first change."""
-        known = await self.store.status.current_status()
-        fresh = {c.id: c.status.value for c in cameras
-                 if c.status.value != "unknown" and known.get(c.id, ("",))[0] != c.status.value}
-        await self.store.status.record_statuses(fresh, utcnow(), "probed at start")
-
-    async def _close_sources(self) -> None:
-        for source in self.inventory.sources.values():
-            try:
-                await source.close()
-            except Exception:
-                log.exception("closing source failed", extra={"source": source.name})
-
     # -- events ---------------------------------------------------------------
 
     def publish(self, event: Event) -> None:
@@ -375,9 +330,10 @@ class Hub:
         if self.config.health.enabled:
             self.health = HealthMonitor(self.inventory, self.store.status, self.publish, self.config.health, self.graph)
             self.health.schedule(self.scheduler)
+            self.sources.health = self.health
         self.scheduler.add("retention", self.recording.apply_retention, "interval", minutes=10)
         self.scheduler.add("storage-pressure", self.recording.relieve_pressure, "interval", minutes=1)
-        self.scheduler.add("inventory", self.refresh_inventory, "interval", minutes=15, jitter=60)
+        self.scheduler.add("inventory", self.sources.refresh, "interval", minutes=15, jitter=60)
         self.scheduler.add("audit-checkpoint", self.access_watch.audit_checkpoint, "interval", hours=1)
         self.scheduler.add("chain-checkpoints", self.custody.checkpoint_all, "interval",
                            minutes=self.config.evidence.checkpoint_minutes)

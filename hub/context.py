@@ -23,7 +23,7 @@ from hub.core.storage import StorageBackend
 if TYPE_CHECKING:
     from hub.inventory import Inventory
     from hub.links import LinkSigner
-    from hub.provided import ProvidedSources
+    from hub.sources import HubSources
     from hub.store import Store
 
 
@@ -102,23 +102,22 @@ class RunningHubContext:
                     reason: str) -> None:
         await self._store.audit.record(principal, action[:40], camera_id, allowed, reason[:500])
 
-    #: The hub's provided sources, once it has started (``hub.provided``).
-    provided: ProvidedSources | None = None
+    #: The hub's sources, once it has built them (``hub.sources``).
+    sources: HubSources | None = None
 
     async def add_source(self, settings: dict[str, Any]) -> list[Camera]:
-        if self.provided is None:
-            raise HubError("the hub has not started its sources yet")
-        return await self.provided.add(settings)
+        return await self._sources().add(settings)
 
     async def probe_source(self, settings: dict[str, Any], limit: float = 20.0) -> list[DeviceInventory]:
-        if self.provided is None:
-            raise HubError("the hub has not started its sources yet")
-        return await self.provided.probe(settings, limit)
+        return await self._sources().probe(settings, limit)
 
     async def remove_source(self, name: str) -> list[Camera]:
-        if self.provided is None:
+        return await self._sources().remove(name)
+
+    def _sources(self) -> HubSources:
+        if self.sources is None:
             raise HubError("the hub has not started its sources yet")
-        return await self.provided.remove(name)
+        return self.sources
 
     def plugin_dir(self, plugin: str) -> Path:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", plugin):

@@ -89,10 +89,18 @@ class HealthMonitor:
         self.checks_done: dict[str, int] = {}
 
     def schedule(self, scheduler: Scheduler) -> None:
-        every = self.settings.interval_seconds
         for name in self.inventory.sources:
-            scheduler.add(f"health:{name}", functools.partial(self.check, name), "interval",
-                                   seconds=every, jitter=max(0, int(every // 3)))
+            self.watch(scheduler, name)
+
+    def watch(self, scheduler: Scheduler, name: str) -> None:
+        """Check source ``name`` every ``health.interval_seconds`` (with jitter) from now on."""
+        every = self.settings.interval_seconds
+        scheduler.add(f"health:{name}", functools.partial(self.check, name), "interval",
+                      seconds=every, jitter=max(0, int(every // 3)))
+
+    def unwatch(self, scheduler: Scheduler, name: str) -> None:
+        """No more checks of source ``name`` (a source taken out of the running hub)."""
+        scheduler.remove(f"health:{name}")
 
     async def check(self, name: str) -> None:
         source = self.inventory.sources[name]

@@ -121,7 +121,7 @@ async def test_the_periodic_re_probe_keeps_what_the_checks_found(nvr, tmp_path: 
         nvr.clock_offset = timedelta(minutes=20)
         await until(lambda: sum(e.kind == EventKind.DEGRADED for e in seen) == 4, 15)
         before = dict(hub.inventory.cameras)
-        await hub.refresh_inventory()  # the inventory job, every 15 minutes
+        await hub.sources.refresh()  # the inventory job, every 15 minutes
         assert hub.inventory.cameras == before, "the device's own answer does not undo a confirmed status"
         await asyncio.sleep(3)  # several checks
     finally:
