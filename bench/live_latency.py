@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -117,10 +116,7 @@ sources:
     time_code: true
 """, work).start()
     try:
-        args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
-        subprocess.run([sys.executable, "-m", "hub", "user", "add", "bench", "--role", "operator",
-                        "--password-stdin", *args], input=PASSWORD + "\n", check=True, capture_output=True,
-                       text=True, cwd=hub.workdir, env=hub.env, timeout=60)
+        hub.add_user("bench", PASSWORD, "--role", "operator")
         with hub.client() as admin:
             camera = admin.get("/api/v1/cameras").json()[0]["id"]
         with sync_playwright() as pw:

@@ -12,8 +12,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -64,11 +62,8 @@ def portal_hub(hub_factory):  # noqa: ANN001, ANN201
 
 
 def add_user(hub, username: str, *options: str) -> None:  # noqa: ANN001
-    """``pantau user add USERNAME OPTIONS... --password-stdin`` with the tests' password."""
-    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", username, *options, "--password-stdin",
-                           "-c", str(hub.config), "--data-dir", str(hub.data_dir)], input=PASSWORD + "\n",
-                          capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
-    assert made.returncode == 0, made.stderr
+    """An account with the tests' password."""
+    hub.add_user(username, PASSWORD, *options)
 
 
 def sign_in(page, hub, username: str) -> None:  # noqa: ANN001
@@ -359,6 +354,7 @@ def test_a_school_admin_invites_and_revokes_parents_from_the_schools_page(hub_fa
     page.fill("#room-hours", "mon-fri 07:00-13:00")
     page.click("#room button")
     page.locator("button.edit-room[data-name='7B']").wait_for(timeout=10_000)
+    page.wait_for_load_state()  # the page came again: its script is there before the next click
     assert "mon-fri 07:00-13:00" in page.locator("table.board").first.inner_text()
     page.click("button.edit-room[data-name='7A']")  # the consent withdrawn: 7A's parent loses access at once
     page.fill("#room-consent", "")
@@ -595,16 +591,13 @@ def test_a_parent_sets_a_password_and_sees_one_classroom_live_and_the_other_clos
 
 def test_switching_the_language_changes_every_visible_string(hub_factory, browser) -> None:  # noqa: ANN001
     """On each page, in each language, no string of the other language's catalog is shown."""
+    from babel.messages.pofile import read_po
+
     from hub.web import i18n
 
-    catalogs = {}
-    for lang in i18n.LOCALES:
-        with i18n.catalog_path("id").open("rb") as po:
-            from babel.messages.pofile import read_po
-
-            catalog = read_po(po)
-        pairs = [(m.id, m.string) for m in catalog if m.id and m.string and m.id != m.string]
-        catalogs[lang] = {(english if lang == "en" else indonesian) for english, indonesian in pairs}
+    with i18n.catalog_path("id").open("rb") as po:  # English is the message ids, Indonesian their strings
+        pairs = [(m.id, m.string) for m in read_po(po) if m.id and m.string and m.id != m.string]
+    catalogs = {"en": {english for english, _ in pairs}, "id": {indonesian for _, indonesian in pairs}}
     hub = portal_hub(hub_factory)
     add_user(hub, "admin.lang", "--role", "admin")
     page = narrow_page(browser)

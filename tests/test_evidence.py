@@ -27,10 +27,7 @@ LETTER = {"institution": "Polres Kutai Timur", "officer": "AKP Budi Santoso, NRP
 
 
 def add_user(hub, name: str, role: str) -> None:  # noqa: ANN001
-    made = subprocess.run([sys.executable, "-m", "hub", "user", "add", name, "--role", role, "--password-stdin",
-                           "-c", str(hub.config), "--data-dir", str(hub.data_dir)], input=PASSWORD + "\n",
-                          capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
-    assert made.returncode == 0, made.stderr
+    hub.add_user(name, PASSWORD, "--role", role)
 
 
 def signed_in(hub, name: str) -> httpx.Client:  # noqa: ANN001

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,10 +51,7 @@ def stopped_within(web: httpx.Client, playlist: str) -> float:
 
 def test_a_parent_watches_their_classroom_and_a_revoked_grant_stops_the_picture(hub_factory) -> None:  # noqa: ANN001
     hub = hub_factory(demo_hub_yaml())
-    added = subprocess.run([sys.executable, "-m", "hub", "user", "add", "ibu.sari", "--role", "parent",
-                            "--name", "Ibu Sari", "--password-stdin", *args(hub)], input=PASSWORD + "\n",
-                           capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
-    assert added.returncode == 0, added.stderr
+    hub.add_user("ibu.sari", PASSWORD, "--role", "parent", "--name", "Ibu Sari")
     refused = hub.pantau("grant", "add", "ibu.sari", "--actions", "view_live", "--hours", "weekdays 7-14",
                          "--tag", "classroom:7A", *args(hub), check=False)
     assert refused.returncode != 0 and "mon-fri 07:00-14:00" in refused.stderr
@@ -102,9 +97,7 @@ def test_a_parent_watches_their_classroom_and_a_revoked_grant_stops_the_picture(
 
 def test_disabling_a_user_stops_their_live_view_within_5_s(hub_factory) -> None:  # noqa: ANN001
     hub = hub_factory(demo_hub_yaml())
-    subprocess.run([sys.executable, "-m", "hub", "user", "add", "fkdm.01", "--role", "watch", "--scope",
-                    "tag:public", "--password-stdin", *args(hub)], input=PASSWORD + "\n", check=True,
-                   capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
+    hub.add_user("fkdm.01", PASSWORD, "--role", "watch", "--scope", "tag:public")
     with contextlib.closing(signed_in(hub.url, "fkdm.01")) as guard:
         gate = guard.get("/api/v1/cameras").json()[0]["id"]
         playlist = guard.post(f"/api/v1/cameras/{gate}/live").json()["playlist"]

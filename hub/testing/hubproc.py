@@ -44,10 +44,19 @@ class HubProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def pantau(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run another ``pantau`` command against this hub's config."""
-        return subprocess.run([sys.executable, "-m", "hub", *args], cwd=self.workdir, env=self.env,
+    def pantau(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run another ``pantau`` command against this hub's config (``stdin`` as its input)."""
+        return subprocess.run([sys.executable, "-m", "hub", *args], cwd=self.workdir, env=self.env, input=stdin,
                               capture_output=True, text=True, check=check, timeout=120)
+
+    def add_user(self, username: str, password: str, *options: str) -> None:
+        """``pantau user add USERNAME OPTIONS... --password-stdin`` for this hub; the password is
+        then one of the secrets its log is checked for."""
+        made = self.pantau("user", "add", username, *options, "--password-stdin", "-c", str(self.config),
+                           "--data-dir", str(self.data_dir), stdin=password + "\n", check=False)
+        if made.returncode != 0:
+            raise RuntimeError(f"pantau user add {username} failed: {made.stderr}")
+        self.tokens.append(password)
 
     def start(self, timeout: float = 40.0) -> HubProcess:
         self._close_log()

@@ -6,8 +6,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -99,9 +97,7 @@ def test_a_socket_from_another_site_without_credentials_or_for_anothers_view_is_
 
 def test_a_disabled_users_mse_view_closes_within_5_s(hub_factory) -> None:  # noqa: ANN001
     hub = hub_factory(demo_hub_yaml())
-    subprocess.run([sys.executable, "-m", "hub", "user", "add", "rt.04", "--role", "area_head", "--scope",
-                    "tag:public", "--password-stdin", *args(hub)], input=PASSWORD + "\n", check=True,
-                   capture_output=True, text=True, cwd=hub.workdir, env=hub.env, timeout=60)
+    hub.add_user("rt.04", PASSWORD, "--role", "area_head", "--scope", "tag:public")
     with contextlib.closing(signed_in(hub.url, "rt.04")) as head:
         gate = head.get("/api/v1/cameras").json()[0]["id"]
         view = head.post(f"/api/v1/cameras/{gate}/live", params={"transport": "mse"}).json()
