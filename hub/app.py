@@ -179,7 +179,7 @@ class Hub:
             self.policy.add(self.public)
             self._context = RunningHubContext(self.config, self.data_dir, self.inventory, self.store, self.storage,
                                              self.links, self.notifiers, self.publish, self.snapshot,
-                                             self.authorize, self.may, self.visible)
+                                             self.authorize, self.may, self.visible, self.masks.of)
             self._context.sources = self.sources
             await self.sources.refresh()
             await self._start_notifiers()
@@ -197,6 +197,9 @@ class Hub:
             self.recording = Recording(self.config.recording, self.inventory, self.graph, self.storage, self.store,
                                        self.data_dir / "spool")
             stack.push_async_callback(self.recording.stop)
+            if self.plugins.implemented("recording_retention"):
+                self.recording.retention_caps = lambda camera_id, camera: self.plugins.acall(
+                    "recording_retention", context=self.context, camera_id=camera_id, camera=camera)
             self.sources.recording = self.recording
             await self.recording.recover()
             await self.recording.sync()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core.context import SharedLinks, SqlDatabase
 from hub.core.errors import HubError, PluginError
-from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, Site
+from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, PrivacyMask, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
 
@@ -33,7 +33,8 @@ class RunningHubContext:
     def __init__(self, config: Any, data_dir: Path, inventory: Inventory, store: Store, storage: StorageBackend,
                  links: LinkSigner, notifiers: Mapping[str, Notifier], publish: Callable[[Event], None],
                  snapshot: Callable[[str, float], Awaitable[bytes]], authorize: Callable[..., Awaitable[Any]],
-                 may: Callable[..., Awaitable[bool]], visible: Callable[..., Awaitable[list[str]]]) -> None:
+                 may: Callable[..., Awaitable[bool]], visible: Callable[..., Awaitable[list[str]]],
+                 masks: Callable[[str], list[PrivacyMask]]) -> None:
         self._config = config
         self._data_dir = data_dir
         self._inventory = inventory
@@ -46,6 +47,7 @@ class RunningHubContext:
         self._authorize = authorize
         self._may = may
         self._visible = visible
+        self._masks = masks
         self._sites = MappingProxyType({s.id: s for s in config.sites})
         self._areas = MappingProxyType({a.path: a for a in config.areas})
 
@@ -84,6 +86,9 @@ class RunningHubContext:
 
     def notifier(self, name: str) -> object | None:
         return self._notifiers.get(name)
+
+    def privacy_masks(self, camera_id: str) -> list[PrivacyMask]:
+        return list(self._masks(camera_id))
 
     async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
         return await self._store.status.current_status(since_for)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.core.errors import DeviceError, NotFound, PluginError
-from hub.core.models import Camera, Device, DeviceInventory
+from hub.core.models import Camera, Device, DeviceInventory, Stream
 from hub.core.plugins import Plugins
 from hub.core.selectors import CameraIndex
 from hub.core.sources import CameraSource, SourceContext
@@ -135,7 +135,9 @@ class Inventory:
                     "owner": cam.owner or cfg.owner,
                     "site": cam.site or cfg.site,
                     "area": cam.area or cfg.area,
+                    "location": cam.location or getattr(cfg, "location", None),
                     "tags": list(dict.fromkeys([*cfg.tags, *cam.tags])),
+                    "streams": _usable(cam, cfg),
                 })
                 seen[cam.id] = None
                 old = self.cameras.get(cam.id)
@@ -155,6 +157,14 @@ class Inventory:
         device_ids = {inv.device.id for inv in found}
         for dev_id in [d for d, dev in self.devices.items() if dev.source == name and d not in device_ids]:
             del self.devices[dev_id]
+
+
+def _usable(camera: Camera, cfg: Any) -> list[Stream]:
+    """The camera's streams the source's settings let the hub use (``streams``, ``max_kbps``)."""
+    roles = getattr(cfg, "streams", None)
+    cap = getattr(cfg, "max_kbps", None)
+    return [s for s in camera.streams if (roles is None or s.role in roles)
+            and (cap is None or s.bitrate is None or s.bitrate <= cap * 1000)]
 
 
 def _describe(err: BaseException) -> str:

@@ -18,6 +18,7 @@ import concurrent.futures
 import fnmatch
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -171,18 +172,29 @@ class Recording:
         if pending:
             await asyncio.wait(pending, timeout=5)
 
+    #: Plugins' caps on a camera's retention in days (``recording_retention``); the app sets it.
+    retention_caps: Callable[[str, Camera | None], Awaitable[list[Any]]] | None = None
+
     async def apply_retention(self) -> int:
-        """Delete unlocked segments past their camera's retention; returns how many."""
+        """Delete unlocked segments past their camera's retention (hub.yaml's rule or a plugin's
+        shorter cap); returns how many."""
         deleted = 0
         for camera_id in await self.store.recordings.recorded_cameras():
             cam = self.inventory.cameras.get(camera_id)
             rule = rule_for(self.config, cam) if cam else self.config.default
-            before = utcnow() - timedelta(days=rule.retain_days)
+            days = float(rule.retain_days)
+            caps = [float(c) for c in await self.retention_caps(camera_id, cam)] if self.retention_caps else []
+            capped = bool(caps) and min(caps) < days
+            days = min([days, *caps])
+            before = utcnow() - timedelta(days=max(days, 0))
             while batch := await self.store.recordings.expired_segments(camera_id, before):
                 for _, key in batch:
                     await self.storage.delete(key)
                 await self.store.recordings.delete_segments([i for i, _ in batch])
                 deleted += len(batch)
+            if capped and (kept := await self.store.recordings.locked_before(camera_id, before)):
+                log.info("evidence locks keep segments past a camera's retention cap", extra={
+                    "camera": camera_id, "segments": kept, "days": days})
         if deleted:
             log.info("retention deleted segments", extra={"segments": deleted})
         return deleted

@@ -128,7 +128,9 @@ class HubSources:
         config = self._config(settings)
         source = build_source(config, self.plugins, self.data_dir / "probes")
         try:
-            return await asyncio.wait_for(source.probe(), limit)
+            found = await asyncio.wait_for(source.probe(), limit)
+            drift = source.diagnostics.get("clock_drift_seconds")
+            return [f.model_copy(update={"clock_drift_seconds": drift}) for f in found] if drift is not None else found
         except TimeoutError:
             raise DeviceNotReady(f"{getattr(config, 'host', config.name)}: no answer within {limit:g} s") from None
         finally:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-    from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, Site
+    from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, PrivacyMask, Site
     from hub.core.storage import StorageBackend
 
 T = TypeVar("T")
@@ -103,6 +103,10 @@ class HubContext(Protocol):
     def notifier(self, name: str) -> object | None:
         """The running notifier of that name (hub.yaml's ``notifiers:``), or None; a plugin
         checks it is one of its own with ``isinstance`` before it calls anything on it."""
+
+    def privacy_masks(self, camera_id: str) -> list[PrivacyMask]:
+        """The privacy masks in force on a camera (hub.yaml's and those set since); empty: none."""
+        ...
 
     async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
         """Each camera's latest confirmed status (``online``, ``offline``, ``degraded``) and since

@@ -252,3 +252,22 @@ def event_published(context: HubContext, event: Event) -> Any:
     quick (hand slow work to a task or a notifier).  May return an awaitable;
     an exception is logged with the plugin's name.
     """
+
+
+@hookspec
+def recording_retention(context: HubContext, camera_id: str, camera: Camera | None) -> Any:
+    """At most how many days a camera's recordings are kept, when the plugin caps them.
+
+    :param context: the ``HubContext``.
+    :param camera_id: a camera with recordings in the store.
+    :param camera: that camera, or None when it is no longer in the inventory
+        (its recordings are still there).
+    :returns: days (a number, 0 for "delete them now"), or None for no cap.
+        May return an awaitable.
+
+    Called by the retention job (every 10 minutes) for every camera with
+    recordings; the shortest of hub.yaml's ``retain_days`` and every plugin's
+    answer wins.  Locked segments (evidence) are kept whatever the answer, and
+    the hub logs how many a cap could not delete.  A failing implementation is
+    logged with its plugin's name and caps nothing.
+    """

@@ -153,12 +153,46 @@ AreaPath = Annotated[
 ]
 
 
+def outline_shape(geojson: dict[str, Any]) -> Any:
+    """A GeoJSON Polygon or MultiPolygon as a shapely shape; ``ValueError`` saying what is wrong."""
+    import shapely.geometry
+
+    kind = geojson.get("type") if isinstance(geojson, dict) else None
+    if kind not in ("Polygon", "MultiPolygon"):
+        raise ValueError(f"an outline is a GeoJSON Polygon or MultiPolygon, not {str(kind)[:30]!r}")
+    try:
+        found = shapely.geometry.shape(geojson)
+    except Exception as err:  # shapely's own errors, for ragged coordinates
+        raise ValueError(f"the outline's coordinates do not make a {kind}: {str(err)[:100]}") from None
+    if found.is_empty or not found.is_valid:
+        raise ValueError(f"the outline is not a valid {kind} (its rings cross themselves, or are empty)")
+    return found
+
+
 class Area(HubModel):
     """An administrative area (province, city, district, kelurahan, RW, RT)."""
 
     path: AreaPath
     name: str = Field(description="Human name of the area.")
     level: AreaLevel | None = Field(default=None, description="Administrative level.")
+    outline: dict[str, Any] | None = Field(default=None, description=(
+        "The area's boundary as a GeoJSON Polygon or MultiPolygon (longitude, latitude), e.g. the city's, so a "
+        "partner's camera is checked to stand inside it."))
+
+    @field_validator("outline")
+    @classmethod
+    def _geojson(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            outline_shape(value)
+        return value
+
+    def contains(self, location: Location) -> bool | None:
+        """Whether ``location`` lies inside the outline; None when the area has none."""
+        if self.outline is None:
+            return None
+        import shapely
+
+        return bool(outline_shape(self.outline).covers(shapely.Point(location.lon, location.lat)))
 
 
 class Site(HubModel):
@@ -301,6 +335,9 @@ class DeviceInventory(HubModel):
 
     device: Device
     cameras: list[Camera] = Field(default_factory=list)
+    clock_drift_seconds: float | None = Field(
+        default=None, description="The device's clock minus the hub's when it was probed, where the device tells "
+        "(``HubContext.probe_source`` fills it in).")
 
 
 _KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")

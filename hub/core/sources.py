@@ -29,9 +29,11 @@ from hub.core.models import (
     DiscoveredDevice,
     Event,
     HubModel,
+    Location,
     PtzCommand,
     PtzPreset,
     Stream,
+    StreamRole,
 )
 
 if TYPE_CHECKING:
@@ -58,9 +60,18 @@ class SourceConfig(HubModel):
     site: str | None = Field(default=None, description="Site id given to the device and its cameras.")
     area: AreaPath | None = Field(default=None, description="Area given to the cameras.")
     tags: list[str] = Field(default_factory=list, description="Tags given to every camera of this source.")
+    location: Location | None = Field(default=None, description="Where its cameras stand, for those that report "
+                                      "no place of their own.")
     max_sessions: int | None = Field(
         default=None, ge=1, le=1024, description="Stream connections the hub opens to one device of this source "
         "at once, at most (NVRs and cameras allow few); streams beyond it wait for a free one.")
+    streams: list[StreamRole] | None = Field(
+        default=None, description="Only these streams of each camera are used (recorded, watched, analysed), e.g. "
+        "[sub] for a partner whose agreement shares the substream only; a recording rule's 'main' then means the "
+        "first one left.  Default: all.")
+    max_kbps: int | None = Field(
+        default=None, ge=16, description="Streams whose reported bit rate is above this many kbit/s are not used "
+        "(a partner's link, say); one that reports none is kept.")
     rtsp_client: Literal["hub", "ffmpeg"] = Field(
         default="hub", description="Who reads this source's RTSP streams over TCP: the hub's own client, which "
         "hands FFmpeg whatever it does not handle by itself, or always FFmpeg's (for a device whose RTSP the "

@@ -170,6 +170,12 @@ class Recordings:
         async with self.db.session() as s:
             return list((await s.scalars(select(SegmentRow.camera_id).distinct())).all())
 
+    async def locked_before(self, camera_id: str, before: datetime) -> int:
+        """How many locked (evidence) segments of a camera ended before ``before``."""
+        async with self.db.session() as s:
+            return int(await s.scalar(select(func.count()).select_from(SegmentRow).where(
+                SegmentRow.camera_id == camera_id, SegmentRow.end < before, SegmentRow.locked.is_(True))) or 0)
+
     async def delete_segments(self, ids: Sequence[int]) -> None:
         async with self.db.session.begin() as s:
             await s.execute(delete(SegmentRow).where(SegmentRow.id.in_(list(ids)), SegmentRow.locked.is_(False)))

@@ -20,7 +20,7 @@ from typing import Any
 
 from hub.core.context import SharedLinks, SqlDatabase
 from hub.core.errors import AccessDenied, DeviceNotReady, NotFound, PluginError
-from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, Site
+from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, PrivacyMask, Site
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
 from hub.links import LinkSigner
@@ -58,6 +58,8 @@ class TestContext:
         self.audited: list[tuple[str, str, str | None, bool, str]] = []
         #: Sources the plugin added (``add_source``), by name: their settings as given.
         self.sources: dict[str, dict[str, Any]] = {}
+        #: What ``privacy_masks`` answers: camera id -> its masks.
+        self.masks: dict[str, list[PrivacyMask]] = {}
 
     @property
     def hub_name(self) -> str:
@@ -101,6 +103,9 @@ class TestContext:
 
     def notifier(self, name: str) -> object | None:
         return self.notifiers.get(name)
+
+    def privacy_masks(self, camera_id: str) -> list[PrivacyMask]:
+        return list(self.masks.get(camera_id, []))
 
     async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
         return dict(self.statuses)

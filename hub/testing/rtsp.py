@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -35,12 +36,19 @@ def check() -> None:
 
 
 class RtspServer:
-    """A live camera at ``rtsp://127.0.0.1:PORT/main`` and ``/sub``."""
+    """A live camera at ``rtsp://127.0.0.1:PORT/main`` and ``/sub`` (and ``mounts``: other paths
+    serving one of them, such as a Hikvision NVR's ``/Streaming/Channels/102``).
+
+    ``address`` and ``wrap`` put it elsewhere: ``RtspServer(address=host.far, port=554,
+    wrap=host.command)`` serves inside a ``PrivateHost``'s namespace."""
 
     def __init__(self, width: int = 640, height: int = 360, fps: int = 15, keyint: int = 15,
                  credentials: tuple[str, str] | None = None, kbits: int = 2048, x264: str = "",
-                 pattern: str = "ball", codec: str = "h264", bframes: int = 0, auth: str = "basic") -> None:
-        self.port = free_port()
+                 pattern: str = "ball", codec: str = "h264", bframes: int = 0, auth: str = "basic",
+                 address: str = "127.0.0.1", port: int | None = None, mounts: dict[str, str] | None = None,
+                 wrap: Callable[[list[str]], list[str]] | None = None) -> None:
+        self.address, self.mounts, self.wrap = address, dict(mounts or {}), wrap
+        self.port = port or free_port()
         self.width, self.height, self.fps, self.keyint, self.kbits = width, height, fps, keyint, kbits
         self.x264 = x264  # extra x264 options, e.g. "nal-hrd=cbr:filler=1" for a constant bit rate
         self.pattern = pattern  # videotestsrc pattern: "ball" moves, "smpte" stands still, "black"
@@ -51,7 +59,7 @@ class RtspServer:
 
     def url(self, mount: str = "main", with_credentials: bool = True) -> str:
         auth = f"{self.credentials[0]}:{self.credentials[1]}@" if self.credentials and with_credentials else ""
-        return f"rtsp://{auth}127.0.0.1:{self.port}/{mount}"
+        return f"rtsp://{auth}{self.address}:{self.port}/{mount}"
 
     def start(self) -> RtspServer:
         check()
@@ -60,6 +68,9 @@ class RtspServer:
                 "--pattern", self.pattern, "--codec", self.codec, "--bframes", str(self.bframes), "--auth", self.auth]
         if self.credentials:
             args += ["--credentials", ":".join(self.credentials)]
+        args += ["--address", self.address, *(f"--mount={p}={w}" for p, w in self.mounts.items())]
+        if self.wrap is not None:
+            args = self.wrap(args)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
@@ -67,7 +78,8 @@ class RtspServer:
             reason = self.proc.stderr.read() if self.proc.stderr else ""
             self.stop()
             raise RtspUnavailable(f"RTSP server did not start: {reason}")
-        wait_for_port(self.port)
+        if self.wrap is None:  # elsewhere "ready" says it listens: this side may not reach it
+            wait_for_port(self.port, host=self.address)
         self.connections = 0
         threading.Thread(target=self._count, args=(self.proc.stdout,), daemon=True).start()
         return self

@@ -62,12 +62,15 @@ def main() -> None:
     parser.add_argument("--auth", choices=["basic", "digest"], default="basic")
     parser.add_argument("--codec", choices=["h264", "h265", "jpeg"], default="h264")
     parser.add_argument("--bframes", type=int, default=0)
+    parser.add_argument("--address", default="127.0.0.1")
+    parser.add_argument("--mount", action="append", default=[], metavar="PATH=main|sub",
+                        help="Another path serving the main or the substream (a vendor's own paths).")
     args = parser.parse_args()
     port, fps, keyint, kbits = args.port, args.fps, args.keyint, args.kbits
     width, height = (int(v) for v in args.size.split("x"))
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
-    server.set_address("127.0.0.1")
+    server.set_address(args.address)
     server.set_service(port)
     mounts = server.get_mount_points()
     main_f = factory(width, height, fps, keyint, kbits, args.x264, args.pattern, args.codec, args.bframes)
@@ -91,6 +94,9 @@ def main() -> None:
             f.set_permissions(perms)
     mounts.add_factory("/main", main_f)
     mounts.add_factory("/sub", sub_f)
+    for extra in args.mount:
+        path, _, which = extra.partition("=")
+        mounts.add_factory(path, sub_f if which == "sub" else main_f)
     server.connect("client-connected", lambda *_: print("client-connected", flush=True))
     server.attach(None)
     print("ready", flush=True)

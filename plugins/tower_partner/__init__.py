@@ -16,9 +16,8 @@ the hub's probe over the pinned address, the password sealed by
 hub's inventory as a source of this plugin's, tagged ``partner:<id>``.
 
 Written as a third party would write it: it imports only ``hub``'s public
-surface.  Still to come (docs/partners.md): the access policy that enforces
-the agreement, the caps, suspension taking the cameras out, the partner's own
-pages, and ``pantau edge``.
+surface.  ``policy.py`` enforces the agreement on every access decision;
+``recording_retention`` caps how long the partner's recordings are kept.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import click
 
-from hub import HubContext, RegisterAccessPolicy, RegisterMigrations, RegisterRoutes, hookimpl
+from hub import Camera, HubContext, RegisterAccessPolicy, RegisterMigrations, RegisterRoutes, hookimpl
 from plugins.tower_partner import onboarding
 from plugins.tower_partner.commands import partner
 from plugins.tower_partner.store import PartnerStore
@@ -68,6 +67,13 @@ async def hub_shutdown(context: HubContext) -> None:
             await task
     _tasks.clear()
     onboarding.running = None
+
+
+@hookimpl
+def recording_retention(context: HubContext, camera_id: str, camera: Camera | None) -> float | None:
+    """A partner camera's recordings are kept as long as its agreement says, and go once a
+    terminated agreement's grace period is over."""
+    return onboarding.running.retention(camera_id) if onboarding.running is not None else None
 
 
 @hookimpl

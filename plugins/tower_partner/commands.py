@@ -251,13 +251,19 @@ def partner_check(partner_id: str, scheme: str, host: str, port: int | None, con
 @click.option("--username", default="admin", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the device's password from standard input.")
 @click.option("--site", default=None, help="The site its cameras belong to.")
+@click.option("--rtsp-port", type=int, default=None, help="Its RTSP port when not 554.")
+@click.option("--path", default=None, help="--type rtsp: the stream's path, e.g. /stream1.")
+@click.option("--sub-path", default=None, help="--type rtsp: the substream's path, e.g. /stream2.")
+@click.option("--at", "at", default=None, metavar="LAT,LON", help="Where its cameras stand, e.g. -6.9932,110.4203.")
+@click.option("--area", default=None, help="The area (path in hub.yaml) its cameras watch.")
 @click.option("--url", default=None, help="The running hub (default: hub.yaml's http address).")
 @click.option("--insecure", is_flag=True, help="Allow plain http to an address that is not this machine.")
 @config_option
 @data_dir_option
 @fail_on_errors
 def partner_submit(partner_id: str, kind: str, host: str, port: int | None, username: str, password_stdin: bool,
-                   site: str | None, url: str | None, insecure: bool, config_file: Path,
+                   site: str | None, rtsp_port: int | None, path: str | None, sub_path: str | None, at: str | None,
+                   area: str | None, url: str | None, insecure: bool, config_file: Path,
                    data_dir: Path | None) -> None:
     """Have the running hub validate a device of PARTNER_ID; prints the submission id last (exit 2: refused)."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
@@ -265,13 +271,52 @@ def partner_submit(partner_id: str, kind: str, host: str, port: int | None, user
     made = ask_hub(config_file, data_dir, "POST", f"/api/v1/partners/{partner_id}/submissions", role=Role.ADMIN,
                    purpose="pantau partner submit", url=url, insecure=insecure,
                    body={"type": kind, "host": host, "port": port, "username": username, "password": password,
-                         "site": site})
+                         "site": site, "rtsp_port": rtsp_port, "path": path, "sub_path": sub_path,
+                         "location": _location(at), "area": area})
+    for check in made.get("checks", []):
+        click.echo(f"  ok: {check}", err=True)
     if made["state"] == "refused":
         click.echo(f"refused: {made['reason']}", err=True)
         click.echo(made["id"])
         sys.exit(2)
     click.echo(f"valid: {len(made['found'])} cameras ({', '.join(made['found'][:8])}); waiting for approval "
                f"(pantau partner approve {made['id']})", err=True)
+    click.echo(made["id"])
+
+
+def _location(text: str | None) -> dict[str, float] | None:
+    if text is None:
+        return None
+    try:
+        lat, lon = (float(v) for v in text.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{text[:40]!r}: LAT,LON such as -6.9932,110.4203", param_hint="--at") from None
+    return {"lat": lat, "lon": lon}
+
+
+@partner.command("register")
+@click.argument("partner_id")
+@click.option("--name", required=True, help="What the camera is, e.g. 'Toko Sinar, facing Jl. Pemuda'.")
+@click.option("--at", "at", required=True, metavar="LAT,LON", help="Where it stands.")
+@click.option("--direction", type=click.FloatRange(0, 360, max_open=True), default=None, help="Degrees from north.")
+@click.option("--area", default=None, help="The area (path) it watches.")
+@click.option("--contact", default=None, metavar="'NAME <PHONE|EMAIL>'", help="Whom to ask for its footage.")
+@click.option("--note", default=None, help="E.g. how long the owner keeps footage.")
+@click.option("--url", default=None, help="The running hub (default: hub.yaml's http address).")
+@click.option("--insecure", is_flag=True, help="Allow plain http to an address that is not this machine.")
+@config_option
+@data_dir_option
+@fail_on_errors
+def partner_register(partner_id: str, name: str, at: str, direction: float | None, area: str | None,
+                     contact: str | None, note: str | None, url: str | None, insecure: bool, config_file: Path,
+                     data_dir: Path | None) -> None:
+    """Register a camera of PARTNER_ID without sharing its video (investigators learn whom to ask); prints its
+    id last."""
+    made = ask_hub(config_file, data_dir, "POST", f"/api/v1/partners/{partner_id}/registered", role=Role.ADMIN,
+                   purpose="pantau partner register", url=url, insecure=insecure,
+                   body={"name": name, "location": _location(at), "direction": direction, "area": area,
+                         "contact": _contact(contact).model_dump() if contact else None, "note": note})
+    click.echo(f"registered {made['name']} (no video: ask {partner_id})", err=True)
     click.echo(made["id"])
 
 

@@ -18,7 +18,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from hub import HubModel
+from hub import HubModel, Location
 
 
 class PartnerKind(StrEnum):
@@ -113,6 +113,8 @@ class Agreement(HubModel):
     grace_days: int = Field(default=30, ge=0, le=3650, description="After termination, recordings kept this long.")
     created_at: datetime
     created_by: str
+    changed_at: datetime | None = Field(default=None, description="When it last changed state (for a "
+                                                                  "terminated one: when it ended).")
 
 
 class AgreementStep(HubModel):
@@ -132,11 +134,15 @@ class DeviceType(StrEnum):
     HIKVISION = "hikvision"
     DAHUA = "dahua"
     ONVIF = "onvif"
+    RTSP = "rtsp"  # a camera known only by its RTSP path
 
 
 #: The scheme each device type's API is reached over (the address rules' port list).
 DEVICE_SCHEMES: dict[DeviceType, str] = {DeviceType.HIKVISION: "http", DeviceType.DAHUA: "http",
-                                         DeviceType.ONVIF: "http"}
+                                         DeviceType.ONVIF: "http", DeviceType.RTSP: "rtsp"}
+#: Each type's port when the partner names none.
+DEFAULT_PORTS: dict[DeviceType, int] = {DeviceType.HIKVISION: 80, DeviceType.DAHUA: 80, DeviceType.ONVIF: 80,
+                                        DeviceType.RTSP: 554}
 
 
 class SubmissionState(StrEnum):
@@ -157,11 +163,36 @@ class Submission(HubModel):
     address: str | None = Field(default=None, description="The address the host was pinned to.")
     username: str
     site: str | None = None
+    rtsp_port: int | None = Field(default=None, description="The device's RTSP port, when not 554.")
+    path: str | None = Field(default=None, description="An RTSP camera's stream path (and query).")
+    sub_path: str | None = Field(default=None, description="An RTSP camera's substream path.")
+    location: Location | None = Field(default=None, description="Where the device's cameras stand.")
+    area: str | None = Field(default=None, description="The area (path in hub.yaml) its cameras watch.")
     state: SubmissionState
     reason: str | None = Field(default=None, description="Why validation refused it, or a note.")
+    reason_code: str | None = Field(default=None, description=(
+        "What kind of refusal (address, credentials, unreachable, elsewhere, no_cameras, stream_cap, clock, area, "
+        "location): the partner's page says it in the reader's language."))
     found: list[str] = Field(default_factory=list, description="The cameras the probe found, by name.")
     source: str | None = Field(default=None, description="The hub's source name once approved.")
     submitted_at: datetime
     submitted_by: str
     decided_at: datetime | None = None
     decided_by: str | None = None
+    checks: list[str] = Field(default_factory=list, description="What validation checked and found, in order.")
+
+
+class RegisteredCamera(HubModel):
+    """A partner's camera registered without sharing its video: where it is, where it looks, whom to
+    ask (an evidence request can name it; an investigator asks the partner for the footage)."""
+
+    id: str = Field(description="'partner:<partner>:<n>'.")
+    partner_id: str
+    name: str = Field(max_length=200)
+    location: Location
+    direction: float | None = Field(default=None, ge=0, lt=360, description="Viewing direction, degrees from north.")
+    area: str | None = Field(default=None, max_length=200)
+    contact: Contact | None = None
+    note: str | None = Field(default=None, max_length=500, description="E.g. how long the owner keeps footage.")
+    registered_at: datetime
+    registered_by: str

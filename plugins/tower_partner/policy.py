@@ -12,7 +12,8 @@ without ``city_live``, for area heads and community watch without
 recordings leave only through an approved evidence request, whose bundle
 the custody makes without asking this); the public portal without
 ``public_portal``; nothing of a camera whose sharing its owner switched off
-("stop sharing now").  The partner's own accounts (``partner_owner`` scoped
+("stop sharing now"); nothing of a camera whose agreement requires privacy
+masks before they are set (``masks_required``).  The partner's own accounts (``partner_owner`` scoped
 ``tag:partner:<id>``) it allows to see, watch and play back their own
 cameras and read who watched them, whatever the agreement says.  The agreements come from
 ``Sharing.sync`` every 1.5 s, so a suspension denies within that, before its
@@ -48,6 +49,8 @@ class AgreementPolicy:
         self.agreements: dict[str, Agreement] = {}
         #: Cameras whose sharing is switched off (``Sharing.sync`` keeps them).
         self.paused: set[str] = set()
+        #: Cameras whose agreement requires privacy masks and that have none yet (``Sharing.sync``).
+        self.unmasked: set[str] = set()
 
     @staticmethod
     def owns(principal: Principal, partner: str) -> bool:
@@ -55,17 +58,20 @@ class AgreementPolicy:
 
     def refusal(self, principal: Principal, action: Action, partner: str, now: Any) -> str | None:
         """Why the agreement of ``partner`` does not permit ``action`` to ``principal`` now, or None."""
-        if action not in VIDEO or self.owns(principal, partner):
+        if self.owns(principal, partner):
             return None
         agreement = self.agreements.get(partner)
+        if principal.role == Role.PUBLIC and (agreement is None or agreement.state != AgreementState.ACTIVE
+                                              or not agreement.uses.public_portal):
+            return f"the agreement of {partner} keeps its cameras off the public portal"  # not even listed
+        if action not in VIDEO:
+            return None
         if agreement is None or agreement.state != AgreementState.ACTIVE:
             return f"the partnership agreement of {partner} is not in force"
         uses = agreement.uses
         if action == Action.VIEW_LIVE:
             if uses.sharing_hours and not Schedule.parse(uses.sharing_hours, uses.time_zone).is_open(now):
                 return f"{partner} shares its cameras {uses.sharing_hours} ({uses.time_zone}) only"
-            if principal.role == Role.PUBLIC and not uses.public_portal:
-                return f"the agreement of {partner} keeps its cameras off the public portal"
             if principal.role in NEIGHBOURHOOD and uses.area_heads == AreaHeads.NONE:
                 return f"the agreement of {partner} does not share its cameras with area heads"
             if principal.role not in NEIGHBOURHOOD | {Role.PUBLIC} and not uses.city_live:
@@ -84,8 +90,8 @@ class AgreementPolicy:
             return Decision.ABSTAIN
         if self.owns(principal, partner):
             return Decision.ALLOW if action in OWNERS else Decision.ABSTAIN
-        if camera.id in self.paused and action in VIDEO:
-            return Decision.DENY  # its owner stopped sharing it
+        if (camera.id in self.paused or camera.id in self.unmasked) and action in VIDEO:
+            return Decision.DENY  # its owner stopped sharing it, or its masks are not set yet
         return Decision.DENY if self.refusal(principal, action, partner, context["now"]) else Decision.ABSTAIN
 
     def reach(self, principal: Principal, action: Action, index: CameraIndex, context: dict[str, Any]) -> Reach:
@@ -98,7 +104,7 @@ class AgreementPolicy:
             elif self.refusal(principal, action, partner, context["now"]) is not None:
                 denied |= cameras
             elif action in VIDEO:
-                denied |= cameras & self.paused
+                denied |= cameras & (self.paused | self.unmasked)
         return Reach(allow=allowed, deny=denied)
 
 

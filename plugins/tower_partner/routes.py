@@ -22,9 +22,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field, SecretStr
 
-from hub import AccessDenied, Action, HubModel, NotFound, problem_responses, request_context, request_principal
+from hub import (
+    AccessDenied,
+    Action,
+    HubModel,
+    Location,
+    NotFound,
+    problem_responses,
+    request_context,
+    request_principal,
+    utcnow,
+)
 from plugins.tower_partner import onboarding
-from plugins.tower_partner.models import DeviceType, Submission, SubmissionState
+from plugins.tower_partner.models import Contact, DeviceType, RegisteredCamera, Submission, SubmissionState
 from plugins.tower_partner.policy import POLICY, TAG
 from plugins.tower_partner.store import PartnerStore
 
@@ -34,12 +44,19 @@ router = APIRouter(tags=["partners"], responses=problem_responses(400, 404))
 class DeviceSubmission(HubModel):
     """A device a partner connects: its kind, where it is, how to sign in to it."""
 
-    type: DeviceType = Field(description="hikvision, dahua or onvif.")
+    type: DeviceType = Field(description="hikvision, dahua, onvif or rtsp.")
     host: str = Field(max_length=253, description="Its host name or address, as the partner reaches it.")
-    port: int | None = Field(default=None, ge=1, le=65535, description="Its API port (default: 80).")
+    port: int | None = Field(default=None, ge=1, le=65535, description="Its API port (default: 80; rtsp: 554).")
     username: str = Field(default="admin", max_length=100)
     password: SecretStr = Field(max_length=200, description="Kept sealed; never shown again.")
     site: str | None = Field(default=None, max_length=100)
+    rtsp_port: int | None = Field(default=None, ge=1, le=65535, description="Its RTSP port when not 554.")
+    path: str | None = Field(default=None, max_length=300, pattern=r"^/[^\s@]*$",
+                             description="rtsp: the stream's path, e.g. /stream1.")
+    sub_path: str | None = Field(default=None, max_length=300, pattern=r"^/[^\s@]*$",
+                                 description="rtsp: the substream's path, e.g. /stream2.")
+    location: Location | None = Field(default=None, description="Where its cameras stand.")
+    area: str | None = Field(default=None, max_length=200, description="The area (path) its cameras watch.")
 
 
 async def _store(request: Request) -> tuple[Any, Any, PartnerStore]:
@@ -54,7 +71,9 @@ async def submit(partner_id: str, body: DeviceSubmission, request: Request) -> S
     """Validate a partner's device and keep it: refused with the reason, or waiting for approval."""
     context, who, store = await _store(request)
     return await onboarding.submit(context, store, who, partner_id, body.type, body.host, body.port,
-                                   body.username, body.password.get_secret_value(), body.site)
+                                   body.username, body.password.get_secret_value(), body.site,
+                                   rtsp_port=body.rtsp_port, path=body.path, sub_path=body.sub_path,
+                                   location=body.location, area=body.area)
 
 
 @router.get("/partners/{partner_id}/submissions", response_model=list[Submission])
@@ -63,6 +82,38 @@ async def submissions(partner_id: str, request: Request,
     _, _, store = await _store(request)
     await store.partner(partner_id)
     return await store.submissions(partner_id, state)
+
+
+class Registration(HubModel):
+    """A camera the partner registers without sharing its video, so investigators know whom to ask."""
+
+    name: str = Field(min_length=1, max_length=200)
+    location: Location
+    direction: float | None = Field(default=None, ge=0, lt=360, description="Degrees from north.")
+    area: str | None = Field(default=None, max_length=200)
+    contact: Contact | None = None
+    note: str | None = Field(default=None, max_length=500, description="E.g. how long the owner keeps footage.")
+
+
+@router.post("/partners/{partner_id}/registered", status_code=201, response_model=RegisteredCamera)
+async def register_camera(partner_id: str, body: Registration, request: Request) -> RegisteredCamera:
+    """Register a camera without video: where it is and looks, whom to ask for its footage."""
+    context, who, store = await _partner_side(request, partner_id)
+    if body.area is not None and body.area not in context.areas:
+        raise NotFound(f"no area {body.area[:100]!r}")
+    made = await store.register_camera(RegisteredCamera(
+        id="-", partner_id=partner_id, registered_at=utcnow(), registered_by=who.id, **body.model_dump()))
+    await context.audit(who, "register_camera", None, True, f"{made.id}: {made.name}")
+    return made
+
+
+@router.get("/partners/registered", response_model=list[RegisteredCamera])
+async def registered_cameras(request: Request,
+                             partner: Annotated[str | None, Query(max_length=64)] = None) -> list[RegisteredCamera]:
+    """Cameras registered without video (all partners', or one's): for investigators and operators."""
+    context = request_context(request)
+    await context.authorize(request_principal(request), Action.VIEW_INVENTORY)
+    return await PartnerStore(context.database).registered(partner)
 
 
 @router.post("/partners/submissions/{submission_id}/approve", response_model=Submission)

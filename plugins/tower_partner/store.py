@@ -28,6 +28,7 @@ from plugins.tower_partner.models import (
     Partner,
     PartnerKind,
     PermittedUses,
+    RegisteredCamera,
     Submission,
     SubmissionState,
 )
@@ -87,6 +88,24 @@ class PausedRow(PartnersBase):
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class CameraRow(PartnersBase):
+    """A camera a partner's device brought into the hub (kept after it leaves: its recordings stay
+    the partner's, under the agreement's retention)."""
+
+    __tablename__ = "tower_partner_cameras"
+    camera_id: Mapped[str] = mapped_column(String(250), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    source: Mapped[str] = mapped_column(String(100))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RegisteredRow(PartnersBase):
+    __tablename__ = "tower_partner_registered"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    partner_id: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)  # the RegisteredCamera, as JSON
+
+
 class StepRow(PartnersBase):
     __tablename__ = "tower_partner_agreement_steps"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -105,7 +124,8 @@ def _partner(row: PartnerRow) -> Partner:
 
 
 def _agreement(row: AgreementRow) -> Agreement:
-    return Agreement.model_validate_json(row.body).model_copy(update={"state": AgreementState(row.state)})
+    return Agreement.model_validate_json(row.body).model_copy(update={"state": AgreementState(row.state),
+                                                                       "changed_at": row.changed_at})
 
 
 class PartnerStore:
@@ -267,3 +287,34 @@ class PartnerStore:
         return [AgreementStep(agreement_id=r.agreement_id, at=r.at, by=r.by,
                               from_state=AgreementState(r.from_state) if r.from_state else None,
                               to_state=AgreementState(r.to_state), note=r.note) for r in rows]
+
+    async def remember_cameras(self, partner_id: str, source: str, camera_ids: list[str]) -> None:
+        """Keep which cameras the partner's device brought (once each)."""
+        async with self.database.session.begin() as s:
+            known = set((await s.scalars(select(CameraRow.camera_id).where(
+                CameraRow.camera_id.in_(camera_ids)))).all())
+            now = utcnow()
+            s.add_all(CameraRow(camera_id=c, partner_id=partner_id, source=source, first_seen=now)
+                      for c in camera_ids if c not in known)
+
+    async def camera_owners(self) -> dict[str, str]:
+        """Every camera a partner's device ever brought: camera id -> partner id."""
+        async with self.database.session() as s:
+            return {r.camera_id: r.partner_id for r in (await s.scalars(select(CameraRow))).all()}
+
+    async def register_camera(self, camera: RegisteredCamera) -> RegisteredCamera:
+        """Keep a camera registered without video (its id made here: ``partner:<partner>:<n>``)."""
+        await self.partner(camera.partner_id)
+        async with self.database.session.begin() as s:
+            taken = len((await s.scalars(select(RegisteredRow.id).where(
+                RegisteredRow.partner_id == camera.partner_id))).all())
+            made = camera.model_copy(update={"id": f"partner:{camera.partner_id}:{taken + 1}"})
+            s.add(RegisteredRow(id=made.id, partner_id=made.partner_id, body=made.model_dump_json()))
+        return made
+
+    async def registered(self, partner_id: str | None = None) -> list[RegisteredCamera]:
+        q = select(RegisteredRow).order_by(RegisteredRow.partner_id, RegisteredRow.id)
+        if partner_id is not None:
+            q = q.where(RegisteredRow.partner_id == partner_id)
+        async with self.database.session() as s:
+            return [RegisteredCamera.model_validate_json(r.body) for r in (await s.scalars(q)).all()]

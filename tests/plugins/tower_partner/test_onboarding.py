@@ -11,14 +11,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from hub import Area, Camera, Device, DeviceInventory, Location, Stream, StreamRole
+from hub.testing.context import TestContext
 from hub.testing.fixtures import peer_unavailable
 from hub.testing.net import wait_for_port
 from hub.testing.netns import NetnsUnavailable, PrivateHost
+from hub.testing.rtsp import RtspServer, RtspUnavailable
+from plugins.tower_partner.models import PermittedUses
+from plugins.tower_partner.onboarding import Refused, _clock, _placed, _within_caps
 from tests.conftest import demo_hub_yaml
 
 PASSWORD = "Sandi-NVR-Toko-9"
@@ -35,17 +41,38 @@ asyncio.run(main())
 """
 
 
+#: Semarang, roughly (a box around the city), as hub.yaml's GeoJSON outline of the area.
+CITY = """
+areas:
+  - path: jawa-tengah/semarang
+    name: Kota Semarang
+    level: city
+    outline: {type: Polygon, coordinates: [[[110.27, -7.12], [110.50, -7.12], [110.50, -6.93], [110.27, -6.93],
+                                            [110.27, -7.12]]]}
+"""
+INSIDE, OUTSIDE = "-6.9932,110.4203", "-7.2575,112.7521"  # Simpang Lima; Surabaya
+
+
 @pytest.fixture
 def shop() -> Iterator[PrivateHost]:
-    """A shop's network: a namespace on 10.214.N.0/24 with a Hikvision NVR simulator at .2:8000."""
+    """A shop's network: a namespace on 10.214.N.0/24 with a Hikvision NVR simulator at .2:8000 and its
+    eight channels' streams at .2:554 (GStreamer's RTSP server, at the NVR's own paths)."""
     try:
         with PrivateHost() as host:
             device = subprocess.Popen(host.command([sys.executable, "-c", SIMULATOR, host.far, "8000", PASSWORD]),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            mounts = {f"/Streaming/Channels/{c}0{n}": "main" if n == 1 else "sub" for c in range(1, 9) for n in (1, 2)}
+            streams = RtspServer(width=320, height=180, fps=5, keyint=5, kbits=256, address=host.far, port=554,
+                                 mounts=mounts, wrap=host.command)
             try:
                 wait_for_port(8000, 20, host=host.far)
+                try:
+                    streams.start()
+                except RtspUnavailable as err:
+                    peer_unavailable(err)
                 yield host
             finally:
+                streams.stop()
                 device.kill()
                 device.wait(5)
     except NetnsUnavailable as err:
@@ -79,21 +106,24 @@ class Listener:
         self._socket.close()
 
 
-def submit(hub: Any, host: str, port: int, password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
+def submit(hub: Any, host: str, port: int, password: str = PASSWORD,
+           at: str = INSIDE) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hub", "partner", "submit", "toko-sinar", "--type", "hikvision",
-                           "--host", host, "--port", str(port), "--password-stdin", "--url", hub.url,
+                           "--host", host, "--port", str(port), "--password-stdin", "--url", hub.url, "--at", at,
+                           "--area", "jawa-tengah/semarang",
                            "-c", str(hub.config), "--data-dir", str(hub.data_dir)],
                           input=password + "\n", capture_output=True, text=True, cwd=hub.workdir, env=hub.env,
                           timeout=120)
 
 
 def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_factory, shop) -> None:  # noqa: ANN001
-    hub = hub_factory(demo_hub_yaml())
+    hub = hub_factory(demo_hub_yaml(CITY))
     args = ["-c", str(hub.config), "--data-dir", str(hub.data_dir)]
     hub.pantau("partner", "add", "toko-sinar", "--name", "Toko Sinar Jaya", "--kind", "shop",
                "--network", shop.network, *args)
     hub.pantau("partner", "agreement", "toko-sinar", "--document", "PKS 7/DISKOMINFO/2026", "--controller",
-               "Pemerintah Kota Semarang", "--processor", "Toko Sinar Jaya", *args)
+               "Pemerintah Kota Semarang", "--processor", "Toko Sinar Jaya", "--retention-days", "30",
+               "--max-kbps", "1024", *args)
     traps = [Listener("127.0.0.1", 8899), Listener(shop.near, 8000)]  # where a careless hub would connect
     try:
         for host, port, why in (("127.0.0.1", 8899, "loopback"), ("169.254.169.254", 80, "link-local"),
@@ -108,10 +138,14 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
             trap.close()
     wrong = submit(hub, shop.far, 8000, password="bukan-sandinya")
     assert wrong.returncode == 2 and "refused the username or password" in wrong.stderr
+    away = submit(hub, shop.far, 8000, at=OUTSIDE)
+    assert away.returncode == 2 and "lies outside Kota Semarang" in away.stderr
 
     valid = submit(hub, shop.far, 8000)
     assert valid.returncode == 0, valid.stderr
     assert "8 cameras" in valid.stderr
+    for check in ("signed in: 8 cameras", "8 streams within the agreement's cap", "clock ", "location inside Kota"):
+        assert f"ok: {check}" in valid.stderr, (check, valid.stderr)
     submission = valid.stdout.strip().splitlines()[-1]
     shown = json.loads(hub.pantau("partner", "show", "toko-sinar", "--json", *args).stdout)
     assert shown["agreements"][0]["state"] == "pending_approval"
@@ -122,7 +156,17 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
         cameras = [c for c in admin.get("/api/v1/cameras").json() if c["id"] not in before]
         assert len(cameras) == 8 and all("partner:toko-sinar" in c["tags"] for c in cameras)
         listed = admin.get("/api/v1/partners/toko-sinar/submissions").json()
-        assert [s["state"] for s in listed].count("refused") == 6 and listed[-1]["state"] == "approved"
+        assert [s["state"] for s in listed].count("refused") == 7 and listed[-1]["state"] == "approved"
+        assert {s["reason_code"] for s in listed if s["state"] == "refused"} == {"address", "credentials", "location"}
+        detail = admin.get(f"/api/v1/cameras/{cameras[0]['id']}").json()
+        assert [s["role"] for s in detail["streams"]] == ["sub"], "the agreement shares the substream only"
+        assert detail["location"] == {"lat": -6.9932, "lon": 110.4203}
+        assert admin.post(f"/api/v1/public/cameras/{cameras[0]['id']}/approve").status_code == 404, \
+            "the agreement keeps it off the public portal: not even a candidate"
+        deadline = time.monotonic() + 40
+        while not all(admin.get(f"/api/v1/cameras/{c['id']}/recordings").json() for c in cameras):
+            assert time.monotonic() < deadline, "every camera of the NVR records, on the city's hub"
+            time.sleep(1)
         assert all("password" not in s and PASSWORD not in json.dumps(s) for s in listed)
         head = httpx.Client(base_url=hub.url, timeout=30, headers={
             "Authorization": f"Bearer {hub.token('area_head', ('tag:partner:toko-sinar',))}"})
@@ -189,3 +233,41 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
         while len([c for c in admin.get("/api/v1/cameras").json() if "partner:toko-sinar" in c["tags"]]) < 8:
             assert time.monotonic() < deadline, "the approved NVR came back with the hub"
             time.sleep(0.5)
+
+
+def _nvr(*streams: tuple[str, int | None], drift: float | None = None) -> list[DeviceInventory]:
+    camera = Camera(id="hikvision:X:1", device_id="hikvision:X", channel=1, name="Kamera 01",
+                    streams=[Stream(role=StreamRole(role), bitrate=bitrate) for role, bitrate in streams])
+    return [DeviceInventory(device=Device(id="hikvision:X", source="s", vendor="Hikvision", serial="X"),
+                            cameras=[camera], clock_drift_seconds=drift)]
+
+
+def test_validation_holds_the_streams_to_the_agreements_cap_and_the_clock_to_the_hubs() -> None:
+    both = _nvr(("main", 4_096_000), ("sub", 512_000))
+    assert _within_caps(both, PermittedUses(max_kbps=1024)) == "1 streams within the agreement's cap"
+    assert _within_caps(both, PermittedUses(substream_only=False)) == "2 streams within the agreement's cap"
+    with pytest.raises(Refused, match=r"'Kamera 01' has no stream .*at most 256 kbit/s.*sub 512 kbit/s") as tight:
+        _within_caps(both, PermittedUses(max_kbps=256))
+    assert tight.value.code == "stream_cap"
+    with pytest.raises(Refused, match="the substream only"):
+        _within_caps(_nvr(("main", None)), PermittedUses())
+    assert _clock(_nvr(("sub", None), drift=-4)) == "clock -4 s off the hub's"
+    with pytest.raises(Refused, match=r"\+900 s off the hub's"):
+        _clock(_nvr(("sub", None), drift=900))
+
+
+def test_a_location_is_checked_against_the_areas_outlines(tmp_path: Path) -> None:
+    outline = {"type": "Polygon", "coordinates": [[[110.27, -7.12], [110.5, -7.12], [110.5, -6.93],
+                                                   [110.27, -6.93], [110.27, -7.12]]]}
+    city = Area(path="jawa-tengah/semarang", name="Kota Semarang", outline=outline)
+    context = TestContext(tmp_path, areas=[city, Area(path="jawa-tengah/semarang/candisari", name="Candisari")])
+    assert _placed(context, Location(lat=-6.99, lon=110.42), None) == "location inside Kota Semarang"
+    assert _placed(context, Location(lat=-6.99, lon=110.42), "jawa-tengah/semarang/candisari") \
+        == "location inside Kota Semarang", "an area without an outline: the city's decides"
+    with pytest.raises(Refused, match="lies outside the city's areas"):
+        _placed(context, Location(lat=-7.26, lon=112.75), "jawa-tengah/semarang/candisari")
+    with pytest.raises(Refused, match="is not one of the hub's areas"):
+        _placed(context, None, "jawa-timur/surabaya")
+    with pytest.raises(ValueError, match="rings cross themselves"):
+        Area(path="x", name="X", outline={"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1],
+                                                                              [0, 0]]]})

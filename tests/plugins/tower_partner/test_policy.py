@@ -87,3 +87,12 @@ def test_a_camera_its_owner_stopped_sharing_shows_nothing_to_anyone_else() -> No
     index = CameraIndex.of({c.id: c for c in (SHOP, CITY)})
     assert shared.reach(OPERATOR, Action.VIEW_LIVE, index, {"now": NOON}).deny == {SHOP.id}
     assert shared.reach(OWNER, Action.VIEW_LIVE, index, {"now": NOON}).allow == {SHOP.id}
+
+
+def test_a_camera_whose_masks_are_required_and_not_set_shows_nothing() -> None:
+    required = policy(masks_required=True)
+    required.unmasked = {SHOP.id}
+    assert decide(required, OPERATOR, Action.VIEW_LIVE) == Decision.DENY
+    assert decide(required, OPERATOR, Action.VIEW_INVENTORY) == Decision.ABSTAIN, "that it exists, yes"
+    index = CameraIndex.of({c.id: c for c in (SHOP, CITY)})
+    assert required.reach(OPERATOR, Action.VIEW_LIVE, index, {"now": NOON}).deny == {SHOP.id}
