@@ -10,7 +10,16 @@ plugin between releases; these names keep their meaning.
 from importlib.metadata import PackageNotFoundError, version
 
 from hub.access.schedule import Schedule, ScheduleError
-from hub.commands import ask_hub, cli_principal, config_option, data_dir_option, fail_on_errors, open_database
+from hub.commands import (
+    LocalCameras,
+    ask_hub,
+    cli_principal,
+    config_option,
+    data_dir_option,
+    fail_on_errors,
+    local_cameras,
+    open_database,
+)
 from hub.core.context import HubContext, SharedLinks, SqlDatabase, request_context, request_principal
 from hub.core.errors import (
     AccessDenied,
@@ -74,6 +83,7 @@ from hub.core.retry import Backoff, backoff_delay
 from hub.core.selectors import CameraIndex, selects_any
 from hub.core.sources import CameraSource, MediaInput, SourceConfig, SourceContext, UrlMediaInput
 from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
+from hub.http.auth import websocket_principal
 from hub.http.problems import responses as problem_responses
 from hub.store.database import UTCDateTime
 
@@ -86,14 +96,14 @@ __all__ = [
     "AccessDenied", "AccessPolicy", "Action", "Area", "AreaPath", "Backoff", "Camera", "CameraIndex", "CameraSource",
     "CameraStatus", "ConfigError", "Decision", "Device", "DeviceAuthFailed", "DeviceError", "DeviceInventory",
     "DeviceKind", "DeviceNotReady", "DeviceUnsupported", "DiscoveredDevice", "Duration", "Event", "EventKind",
-    "EventState", "Gone", "HubContext", "HubError", "HubModel", "InvalidInput", "LimitReached", "Location",
-    "MediaInput", "NotFound", "Notifier", "NotifierConfig", "NotifyError", "PartlyDelivered", "PluginError",
-    "Principal", "PrivacyMask", "PtzAction", "PtzCommand", "PtzPreset", "Reach", "RegisterAccessPolicy", "RegisterJob",
-    "RegisterMigrations", "RegisterNotifier", "RegisterRoutes", "RegisterSourceType", "RegisterStorageBackend",
-    "Resource", "Role", "Schedule", "ScheduleError", "SharedLinks", "Site", "SourceConfig", "SourceContext",
-    "SqlDatabase", "StorageBackend",
-    "StorageConfig", "StorageError", "StorageKeyTaken", "StorageUsage", "Stream", "StreamRole", "UTCDateTime",
-    "UrlMediaInput", "ask_hub", "backoff_delay", "camera_id", "check_key", "cli_principal", "config_option",
-    "data_dir_option", "fail_on_errors", "format_duration", "hookimpl", "open_database", "problem_responses",
-    "request_context", "request_principal", "selects_any", "utcnow", "__version__",
+    "EventState", "Gone", "HubContext", "HubError", "HubModel", "InvalidInput", "LimitReached", "LocalCameras",
+    "Location", "MediaInput", "NotFound", "Notifier", "NotifierConfig", "NotifyError", "PartlyDelivered",
+    "PluginError", "Principal", "PrivacyMask", "PtzAction", "PtzCommand", "PtzPreset", "Reach",
+    "RegisterAccessPolicy", "RegisterJob", "RegisterMigrations", "RegisterNotifier", "RegisterRoutes",
+    "RegisterSourceType", "RegisterStorageBackend", "Resource", "Role", "Schedule", "ScheduleError", "SharedLinks",
+    "Site", "SourceConfig", "SourceContext", "SqlDatabase", "StorageBackend", "StorageConfig", "StorageError",
+    "StorageKeyTaken", "StorageUsage", "Stream", "StreamRole", "UTCDateTime", "UrlMediaInput", "ask_hub",
+    "backoff_delay", "camera_id", "check_key", "cli_principal", "config_option", "data_dir_option", "fail_on_errors",
+    "format_duration", "hookimpl", "local_cameras", "open_database", "problem_responses", "request_context",
+    "request_principal", "selects_any", "utcnow", "websocket_principal", "__version__",
 ]

@@ -5,7 +5,8 @@ reads hub.yaml takes; ``fail_on_errors`` prints the hub's errors without a
 traceback (configuration problems as ``FILE:LINE: key.path: message`` and
 exit code 2, other hub errors as ``error: message`` and exit code 1);
 ``opened_store`` gives the migrated store of a config's database, and
-``open_database`` hub.yaml's database itself, for a plugin's own tables.
+``open_database`` hub.yaml's database itself, for a plugin's own tables;
+``local_cameras`` hub.yaml's cameras without a running hub.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from hub.core.config import DEFAULT_CONFIG, LoadedConfig, load_config
-from hub.core.errors import ConfigError, HubError
-from hub.core.models import Principal, Role, utcnow
+from hub.core.errors import ConfigError, HubError, NotFound
+from hub.core.models import Camera, DeviceInventory, Event, Principal, Role, utcnow
 from hub.core.plugins import Plugins
 
 if TYPE_CHECKING:
     from hub.core.context import SqlDatabase
+    from hub.core.sources import MediaInput
     from hub.store import Store
 
 config_option = click.option(
@@ -93,6 +95,86 @@ async def open_database(config_file: Path, data_dir: Path | None = None) -> Asyn
     loaded = load(config_file, data_dir)
     async with opened_store(loaded.model, loaded.data_dir) as store:
         yield store.db
+
+
+class LocalCameras:
+    """hub.yaml's cameras without a running hub: its sources built by their plugins, probed into
+    one inventory, each camera's streams, pictures and events had from its own source.  For a
+    command that carries cameras elsewhere (``pantau edge``); ``local_cameras`` makes and closes it."""
+
+    def __init__(self, inventory: Any, name: str, data_dir: Path) -> None:
+        self._inventory = inventory
+        #: hub.yaml's ``hub.name``.
+        self.name = name
+        #: hub.yaml's data folder (made if it was not there).
+        self.data_dir = data_dir
+
+    @property
+    def cameras(self) -> dict[str, Camera]:
+        return dict(self._inventory.cameras)
+
+    @property
+    def devices(self) -> list[DeviceInventory]:
+        """The devices with their cameras, as a probe gives them."""
+        by_device: dict[str, list[Camera]] = {}
+        for camera in self._inventory.cameras.values():
+            by_device.setdefault(camera.device_id, []).append(camera)
+        return [DeviceInventory(device=d, cameras=by_device.get(d.id, []))
+                for d in self._inventory.devices.values()]
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Sources whose last probe failed: name -> why."""
+        return dict(self._inventory.errors)
+
+    async def probe(self, limit: float = 20.0) -> bool:
+        """Probe every source again; whether the cameras changed."""
+        return bool(await self._inventory.probe(limit))
+
+    def media(self, camera_id: str, role: str) -> MediaInput:
+        """The way to open a camera's stream (``NotFound`` for a camera or stream it does not have)."""
+        camera = self._inventory.camera(camera_id)
+        stream = camera.stream(role)
+        if stream is None:
+            raise NotFound(f"camera {camera_id[:100]} has no {role[:20]} stream")
+        return self._inventory.source_of(camera_id).open_media(camera, stream)
+
+    async def snapshot(self, camera_id: str) -> bytes:
+        return await self._inventory.source_of(camera_id).snapshot(self._inventory.camera(camera_id))
+
+    async def events(self) -> AsyncIterator[Event]:
+        """Every source's events, as they come (each source's stream restarted when it fails)."""
+        from hub.event_workers import follow
+
+        queue: asyncio.Queue[Event] = asyncio.Queue(1000)
+        tasks = [asyncio.create_task(follow(name, source, queue.put))
+                 for name, source in self._inventory.sources.items()]
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            for task in tasks:
+                task.cancel()
+
+
+@contextlib.asynccontextmanager
+async def local_cameras(config_file: Path, data_dir: Path | None = None,
+                        probe: bool = True) -> AsyncIterator[LocalCameras]:
+    """hub.yaml's cameras, probed once (unless not ``probe``), for a command (``LocalCameras``); the
+    sources closed after."""
+    from hub.inventory import Inventory, build_sources
+
+    loaded = load(config_file, data_dir)
+    loaded.data_dir.mkdir(parents=True, exist_ok=True)
+    inventory = Inventory(build_sources(loaded.model, plugins(), loaded.data_dir))
+    try:
+        if probe:
+            await inventory.probe()
+        yield LocalCameras(inventory, str(loaded.model.hub.name), loaded.data_dir)
+    finally:
+        for source in inventory.sources.values():
+            with contextlib.suppress(Exception):
+                await source.close()
 
 
 _T = TypeVar("_T")

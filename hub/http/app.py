@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 
 import hub as hub_pkg
 from hub.core.errors import PluginError
@@ -87,11 +87,14 @@ def create_app(hub: ServedHub) -> FastAPI:
 
 def _mount_plugin_routes(app: FastAPI, hub: ServedHub) -> None:
     """Plugins' routers under ``/api/v1/plugins``, or (``api_root``) under ``/api/v1`` where no
-    route of the hub's has the same path; every one behind the bearer token."""
+    route of the hub's has the same path; every one behind the bearer token.  A WebSocket route
+    asks who calls it itself (``hub.websocket_principal``: a refusal there is a close code, not an
+    HTTP answer), so it is mounted without the token dependency."""
     taken = {(route.path, method) for route in app.routes if isinstance(route, APIRoute)
              for method in route.methods or ()}
     nested = APIRouter(prefix="/api/v1/plugins", dependencies=[Depends(principal)], responses=problems.COMMON)
     root = APIRouter(prefix="/api/v1", dependencies=[Depends(principal)], responses=problems.COMMON)
+    sockets = {False: APIRouter(prefix="/api/v1/plugins"), True: APIRouter(prefix="/api/v1")}
 
     def register(router: APIRouter, *, api_root: bool = False) -> None:
         if api_root:
@@ -99,8 +102,13 @@ def _mount_plugin_routes(app: FastAPI, hub: ServedHub) -> None:
                 if isinstance(route, APIRoute) and any(
                         (f"/api/v1{route.path}", m) in taken for m in route.methods or ()):
                     raise PluginError(f"plugin {current_plugin()}: /api/v1{route.path} is the hub's own route")
+        for route in [r for r in router.routes if isinstance(r, APIWebSocketRoute)]:
+            router.routes.remove(route)  # no token dependency for it: it answers for itself
+            sockets[api_root].add_api_websocket_route(route.path, route.endpoint, name=route.name)
         (root if api_root else nested).include_router(router)
 
     hub.plugins.call_register("register_routes", register)
     app.include_router(nested)
     app.include_router(root)
+    app.include_router(sockets[False])
+    app.include_router(sockets[True])

@@ -116,6 +116,17 @@ def check_csrf(headers: Mapping[str, str], csrf_token: str) -> None:
         raise HTTPException(403, f"a request made with the session cookie needs its {CSRF_HEADER} header")
 
 
+async def websocket_principal(websocket: Any) -> Principal | None:
+    """Who opens a WebSocket (its bearer token, else its session cookie), or None once the refusal is
+    in the audit log: the route then closes it with 4401.  For the hub's WebSocket routes and plugins'."""
+    try:
+        return await authenticate(websocket.scope, request_headers(websocket.scope))
+    except HTTPException as refusal:
+        await hub_of(websocket.app).store.audit.record("anonymous", f"http_{refusal.status_code}", None, False,
+                                                       f"WEBSOCKET {websocket.url.path[:200]}", coalesce=True)
+        return None
+
+
 def request_headers(scope: Any) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
 

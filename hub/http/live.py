@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from hub.core.errors import AccessDenied, NotFound
 from hub.core.models import Action, StreamRole
 from hub.http import problems
-from hub.http.auth import CurrentPrincipal, authenticate, request_headers
+from hub.http.auth import CurrentPrincipal, websocket_principal
 from hub.http.services import ServedHub, hub_of, served_hub
 from hub.live import MEDIA_TYPES
 from hub.masks import applying
@@ -129,11 +129,8 @@ async def live_leave(viewer_id: str, request: Request, who: CurrentPrincipal) ->
 async def live_socket(websocket: WebSocket, viewer_id: str) -> None:
     """The fragments of an MSE live view (see the module's note for the messages and close codes)."""
     hub = hub_of(websocket.app)
-    try:
-        who = await authenticate(websocket.scope, request_headers(websocket.scope))
-    except HTTPException as refusal:
-        await hub.store.audit.record("anonymous", f"http_{refusal.status_code}", None, False,
-                                     f"WEBSOCKET {websocket.url.path[:200]}", coalesce=True)
+    who = await websocket_principal(websocket)
+    if who is None:
         await websocket.close(CLOSE_UNAUTHENTICATED, "sign in, or send a bearer token")
         return
     try:

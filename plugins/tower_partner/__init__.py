@@ -18,6 +18,9 @@ hub's inventory as a source of this plugin's, tagged ``partner:<id>``.
 Written as a third party would write it: it imports only ``hub``'s public
 surface.  ``policy.py`` enforces the agreement on every access decision;
 ``recording_retention`` caps how long the partner's recordings are kept.
+A site whose cameras the city cannot reach runs ``pantau edge`` (``edge.py``),
+which dials the city and carries them over one WebSocket (``tunnel.py``); the
+city sees them as a source of type ``edge`` (``edge_city.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from pathlib import Path
 
 import click
 
-from hub import Camera, HubContext, RegisterAccessPolicy, RegisterMigrations, RegisterRoutes, hookimpl
+from hub import (
+    Camera,
+    HubContext,
+    RegisterAccessPolicy,
+    RegisterMigrations,
+    RegisterRoutes,
+    RegisterSourceType,
+    hookimpl,
+)
 from plugins.tower_partner import onboarding
 from plugins.tower_partner.commands import partner
 from plugins.tower_partner.store import PartnerStore
@@ -41,6 +52,13 @@ def register_access_policies(register: RegisterAccessPolicy) -> None:
     from plugins.tower_partner.policy import POLICY
 
     register(POLICY)
+
+
+@hookimpl
+def register_source_types(register: RegisterSourceType) -> None:
+    from plugins.tower_partner.edge_city import EdgeConfig, EdgeSource
+
+    register(EdgeConfig, EdgeSource)
 
 
 @hookimpl
@@ -83,4 +101,7 @@ def register_migrations(register: RegisterMigrations) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
+    from plugins.tower_partner.edge import edge
+
     cli.add_command(partner)
+    cli.add_command(edge)

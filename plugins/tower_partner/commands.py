@@ -138,6 +138,8 @@ def _day(text: str | None, zone: str, end: bool = False) -> datetime | None:
 @click.option("--public/--no-public", default=False, help="Its cameras may be on the public portal.")
 @click.option("--city-live/--no-city-live", default=True, help="The city's operators may watch live.")
 @click.option("--area-heads", type=click.Choice([a.value for a in AreaHeads]), default="none")
+@click.option("--evidence-only/--playback", default=True, show_default=True,
+              help="Recordings leave only on an approved evidence request, or the city may play them back.")
 @click.option("--hours", default=None, metavar="'mon-sun 18:00-23:59'", help="Sharing hours (default: always).")
 @click.option("--tz", "time_zone", default="Asia/Jakarta", show_default=True)
 @click.option("--retention-days", type=click.IntRange(1, 3650), default=None)
@@ -150,11 +152,13 @@ def _day(text: str | None, zone: str, end: bool = False) -> datetime | None:
 @data_dir_option
 @fail_on_errors
 def partner_agreement(partner_id: str, document: str, controller: str, processor: str, valid_from: str | None,
-                      valid_until: str | None, public: bool, city_live: bool, area_heads: str, hours: str | None,
+                      valid_until: str | None, public: bool, city_live: bool, area_heads: str, evidence_only: bool,
+                      hours: str | None,
                       time_zone: str, retention_days: int | None, max_sessions: int | None, max_kbps: int | None,
                       masks_required: bool, grace_days: int, config_file: Path, data_dir: Path | None) -> None:
     """Write PARTNER_ID's agreement, in draft; prints its id last."""
     uses = PermittedUses(public_portal=public, city_live=city_live, area_heads=AreaHeads(area_heads),
+                         evidence_on_request=evidence_only,
                          sharing_hours=hours, time_zone=time_zone, retention_days=retention_days,
                          max_sessions=max_sessions, max_kbps=max_kbps, masks_required=masks_required)
     made = _run(config_file, data_dir, lambda store: store.add_agreement(

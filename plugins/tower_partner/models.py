@@ -135,14 +135,15 @@ class DeviceType(StrEnum):
     DAHUA = "dahua"
     ONVIF = "onvif"
     RTSP = "rtsp"  # a camera known only by its RTSP path
+    EDGE = "edge"  # the cameras a partner's edge carries (its first hello submits them; never by hand)
 
 
 #: The scheme each device type's API is reached over (the address rules' port list).
 DEVICE_SCHEMES: dict[DeviceType, str] = {DeviceType.HIKVISION: "http", DeviceType.DAHUA: "http",
-                                         DeviceType.ONVIF: "http", DeviceType.RTSP: "rtsp"}
+                                         DeviceType.ONVIF: "http", DeviceType.RTSP: "rtsp", DeviceType.EDGE: "wss"}
 #: Each type's port when the partner names none.
 DEFAULT_PORTS: dict[DeviceType, int] = {DeviceType.HIKVISION: 80, DeviceType.DAHUA: 80, DeviceType.ONVIF: 80,
-                                        DeviceType.RTSP: 554}
+                                        DeviceType.RTSP: 554, DeviceType.EDGE: 0}
 
 
 class SubmissionState(StrEnum):

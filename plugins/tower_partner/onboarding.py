@@ -25,6 +25,7 @@ from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 from hub import (
+    Camera,
     DeviceAuthFailed,
     DeviceError,
     DeviceInventory,
@@ -35,6 +36,7 @@ from hub import (
     StreamRole,
     utcnow,
 )
+from plugins.tower_partner import edge_city
 from plugins.tower_partner.guard import AddressRefused, PinnedAddress, own_addresses, pin
 from plugins.tower_partner.models import (
     DEFAULT_PORTS,
@@ -66,7 +68,7 @@ def _settings(submission: Submission, password: str, agreement: Agreement | None
     agreement's caps (sessions at once, the substream only, a bit rate)."""
     settings: dict[str, object] = {
         "type": submission.type.value, "name": submission.source or f"partner-{submission.id}",
-        "tags": [f"partner:{submission.partner_id}"], "site": submission.site, "area": submission.area,
+        "site": submission.site, "area": submission.area,
         "location": submission.location.model_dump() if submission.location else None}
     if submission.type == DeviceType.RTSP:
         netloc = f"[{submission.address}]" if ":" in (submission.address or "") else submission.address
@@ -80,6 +82,13 @@ def _settings(submission: Submission, password: str, agreement: Agreement | None
                      "password": password}
         if submission.rtsp_port:
             settings["rtsp_port"] = submission.rtsp_port
+    return _terms(settings, submission.partner_id, agreement)
+
+
+def _terms(settings: dict[str, object], partner_id: str, agreement: Agreement | None) -> dict[str, object]:
+    """A partner source's settings with what its agreement says of every stream: the partner's tag,
+    at most so many sessions, the substream only, a bit rate; ``public`` when it may be on the portal."""
+    settings = {**settings, "tags": [f"partner:{partner_id}"]}
     if agreement is not None:
         uses = agreement.uses
         if uses.max_sessions is not None:
@@ -89,7 +98,7 @@ def _settings(submission: Submission, password: str, agreement: Agreement | None
         if uses.max_kbps is not None:
             settings["max_kbps"] = uses.max_kbps
         if uses.public_portal:  # may be on the portal once an operator approves its scene
-            settings["tags"] = [f"partner:{submission.partner_id}", "public"]
+            settings["tags"] = [f"partner:{partner_id}", "public"]
     return {k: v for k, v in settings.items() if v is not None}
 
 
@@ -169,6 +178,8 @@ async def submit(context: HubContext, store: PartnerStore, who: Principal, partn
                  rtsp_port: int | None = None, path: str | None = None, sub_path: str | None = None,
                  location: Location | None = None, area: str | None = None) -> Submission:
     """Validate and keep a partner's device: ``refused`` with the reason, or ``pending_approval``."""
+    if kind == DeviceType.EDGE:
+        raise PartnerError("an edge's cameras are submitted by the edge itself when it first links (pantau edge)")
     partner = await store.partner(partner_id)
     agreement = await store.current(partner_id)  # NotFound: no agreement, nothing to submit under
     if agreement.state == AgreementState.SUSPENDED:
@@ -227,6 +238,40 @@ async def submit(context: HubContext, store: PartnerStore, who: Principal, partn
                                                                "checks": checks}), sealed)
 
 
+async def edge_linked(store: PartnerStore, who: Principal, partner_id: str, devices: list[DeviceInventory],
+                      edge: str) -> Submission | None:
+    """A partner's edge said hello: its first hello (none pending or approved yet) is a submission of
+    the cameras it carries, checked against the agreement's cap and waiting for an operator's approval
+    as any device; afterwards its cameras follow what it says.  None when one was made before."""
+    made_before = [s for s in await store.submissions(partner_id) if s.type == DeviceType.EDGE
+                   and s.state in (SubmissionState.PENDING_APPROVAL, SubmissionState.APPROVED)]
+    if made_before:
+        return None
+    agreement = await store.current(partner_id)
+    if agreement.state == AgreementState.DRAFT:
+        await store.move(agreement.id, AgreementState.SUBMITTED, who.id, f"edge {edge[:100]} linked")
+        agreement = await store.move(agreement.id, AgreementState.VALIDATING, who.id, "validating the edge's cameras")
+    names = [c.name for inventory in devices for c in inventory.cameras]
+    made = Submission(id=secrets.token_hex(6), partner_id=partner_id, type=DeviceType.EDGE, host=edge[:253], port=0,
+                      username="", state=SubmissionState.REFUSED, submitted_at=utcnow(), submitted_by=who.id,
+                      source=f"edge-{partner_id}", found=names)
+    try:
+        if not names:
+            raise Refused("no_cameras", f"the edge {edge[:100]} carries no cameras (its hub.yaml's sources)")
+        checks = [f"edge {edge[:100]} linked: {len(names)} cameras", _within_caps(devices, agreement.uses)]
+    except Refused as refused:
+        if agreement.state == AgreementState.VALIDATING:
+            await store.move(agreement.id, AgreementState.DRAFT, who.id, str(refused)[:1000])
+        return await store.save_submission(made.model_copy(update={"reason": str(refused)[:1000],
+                                                                   "reason_code": refused.code}))
+    if agreement.state == AgreementState.VALIDATING:
+        await store.move(agreement.id, AgreementState.PENDING_APPROVAL, who.id,
+                         f"edge {edge[:100]} valid: {len(names)} cameras")
+    return await store.save_submission(made.model_copy(update={
+        "state": SubmissionState.PENDING_APPROVAL, "checks": checks,
+        "reason": f"under agreement {agreement.document}"}))
+
+
 async def approve(context: HubContext, store: PartnerStore, who: Principal, submission_id: str) -> Submission:
     """Approve a validated device (its partner's agreement in force, or put in force by this); the
     running hub adds its cameras at once (``Sharing.sync``)."""
@@ -242,7 +287,8 @@ async def approve(context: HubContext, store: PartnerStore, who: Principal, subm
         raise PartnerError(f"the agreement of {submission.partner_id} is {agreement.state.value}: "
                            "a device is approved under an agreement in force")
     approved = await store.save_submission(submission.model_copy(update={
-        "state": SubmissionState.APPROVED, "source": f"partner-{submission.id}", "decided_at": utcnow(),
+        "state": SubmissionState.APPROVED, "source": submission.source or f"partner-{submission.id}",
+        "decided_at": utcnow(),
         "decided_by": who.id}))
     if running is not None:
         await running.sync()
@@ -292,9 +338,13 @@ class Sharing:
                                and not self.context.privacy_masks(c)}
             await self._audit_steps()
             active = {a.partner_id for a in agreements if a.state == AgreementState.ACTIVE}
-            wanted = {s.source or f"partner-{s.id}": s for s in await self.store.submissions(
-                state=SubmissionState.APPROVED) if s.partner_id in active}
-            for name in sorted(self.added - wanted.keys()):
+            approved = [s for s in await self.store.submissions(state=SubmissionState.APPROVED)
+                        if s.partner_id in active]
+            wanted = {s.source or f"partner-{s.id}": s for s in approved if s.type != DeviceType.EDGE}
+            edges = {f"edge-{s.partner_id}": s.partner_id for s in approved if s.type == DeviceType.EDGE and (
+                f"edge-{s.partner_id}" in self.added or (
+                    (link := edge_city.LINKS.get(s.partner_id)) is not None and link.devices is not None))}
+            for name in sorted(self.added - wanted.keys() - edges.keys()):
                 self.added.discard(name)
                 try:
                     await self.context.remove_source(name)
@@ -317,9 +367,27 @@ class Sharing:
                 self.added.add(name)
                 await self.store.remember_cameras(submission.partner_id, name, [c.id for c in cameras])
                 self.owners |= {c.id: submission.partner_id for c in cameras}
-                terms = POLICY.agreements.get(submission.partner_id)
-                if terms is not None and terms.uses.masks_required:
-                    POLICY.unmasked |= {c.id for c in cameras if not self.context.privacy_masks(c.id)}
+                self._require_masks(submission.partner_id, cameras)
+            for name, partner in edges.items():
+                if name in self.added:
+                    continue
+                try:
+                    cameras = await self.context.add_source(_terms(
+                        {"type": "edge", "name": name, "partner": partner}, partner, POLICY.agreements.get(partner)))
+                except Exception as err:
+                    log.warning("a partner's edge could not be added", extra={"source": name,
+                                                                               "error": type(err).__name__})
+                    continue
+                self.added.add(name)
+                await self.store.remember_cameras(partner, name, [c.id for c in cameras])
+                self.owners |= {c.id: partner for c in cameras}
+                self._require_masks(partner, cameras)
+
+    def _require_masks(self, partner: str, cameras: list[Camera]) -> None:
+        """New cameras of an agreement that requires masks show nothing until theirs are set."""
+        terms = POLICY.agreements.get(partner)
+        if terms is not None and terms.uses.masks_required:
+            POLICY.unmasked |= {c.id for c in cameras if not self.context.privacy_masks(c.id)}
 
     def retention(self, camera_id: str) -> float | None:
         """The agreement's cap on how long a partner camera's recordings are kept, in days: its

@@ -17,9 +17,10 @@ pressed it).  Who watched a camera is ``GET /api/v1/cameras/{id}/viewers``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, WebSocket
 from pydantic import Field, SecretStr
 
 from hub import (
@@ -32,9 +33,17 @@ from hub import (
     request_context,
     request_principal,
     utcnow,
+    websocket_principal,
 )
-from plugins.tower_partner import onboarding
-from plugins.tower_partner.models import Contact, DeviceType, RegisteredCamera, Submission, SubmissionState
+from plugins.tower_partner import edge_city, onboarding
+from plugins.tower_partner.models import (
+    AgreementState,
+    Contact,
+    DeviceType,
+    RegisteredCamera,
+    Submission,
+    SubmissionState,
+)
 from plugins.tower_partner.policy import POLICY, TAG
 from plugins.tower_partner.store import PartnerStore
 
@@ -142,9 +151,40 @@ async def partner(partner_id: str, request: Request) -> dict[str, Any]:
     paused = await store.paused(partner_id)
     cameras = [{"id": c.id, "name": c.name, "status": c.status.value, "sharing": c.id not in paused,
                 "stopped": paused.get(c.id)} for c in context.cameras.values() if f"{TAG}{partner_id}" in c.tags]
-    return {**found.model_dump(mode="json"), "cameras": cameras, "agreements": [
+    link = edge_city.link_state(partner_id)
+    return {**found.model_dump(mode="json"), "cameras": cameras, "edge": dataclasses.asdict(link) if link else None,
+            "agreements": [
         {**a.model_dump(mode="json"), "history": [h.model_dump(mode="json") for h in await store.history(a.id)]}
         for a in await store.agreements(partner_id)]}
+
+
+@router.websocket("/partners/{partner_id}/edge")
+async def edge_link(websocket: WebSocket, partner_id: str) -> None:
+    """The partner's edge dials in here (``pantau edge``) with the partner's own token, while its
+    agreement is in force; its cameras join the hub over this link (``edge_city``)."""
+    who = await websocket_principal(websocket)
+    if who is None:
+        await websocket.close(4401, "send the partner's bearer token")
+        return
+    context = request_context(websocket)
+    refusal = None
+    if not POLICY.owns(who, partner_id):
+        refusal = f"an edge links with the token of an account of partner {partner_id[:64]}"
+    elif (agreement := POLICY.agreements.get(partner_id)) is None or agreement.state == AgreementState.SUSPENDED:
+        refusal = f"the partnership agreement of {partner_id[:64]} is suspended or over"
+    await context.audit(who, "edge_link", None, refusal is None, refusal or f"the edge of {partner_id} linked")
+    if refusal is not None:
+        await websocket.close(4403, refusal[:120])
+        return
+    await websocket.accept()
+    store = PartnerStore(context.database)
+
+    async def hello(link: edge_city.EdgeLink) -> None:
+        await onboarding.edge_linked(store, who, partner_id, link.devices or [], link.edge or "edge")
+        if onboarding.running is not None:
+            await onboarding.running.sync()
+
+    await edge_city.serve(partner_id, websocket, hello)
 
 
 class Sharing(HubModel):

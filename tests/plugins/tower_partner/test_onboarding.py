@@ -4,6 +4,7 @@ submissions the hub must not connect to refused with their reasons, and never co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -163,10 +164,20 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
         assert detail["location"] == {"lat": -6.9932, "lon": 110.4203}
         assert admin.post(f"/api/v1/public/cameras/{cameras[0]['id']}/approve").status_code == 404, \
             "the agreement keeps it off the public portal: not even a candidate"
+        owner = httpx.Client(base_url=hub.url, timeout=30, headers={
+            "Authorization": f"Bearer {hub.token('partner_owner', ('tag:partner:toko-sinar',))}"})
+
+        def recorded(camera: str) -> bool:
+            answer = owner.get(f"/api/v1/cameras/{camera}/recordings")
+            assert answer.status_code == 200, answer.text
+            return bool(answer.json())
+
         deadline = time.monotonic() + 40
-        while not all(admin.get(f"/api/v1/cameras/{c['id']}/recordings").json() for c in cameras):
+        while not all(recorded(c["id"]) for c in cameras):
             assert time.monotonic() < deadline, "every camera of the NVR records, on the city's hub"
             time.sleep(1)
+        assert admin.get(f"/api/v1/cameras/{cameras[0]['id']}/recordings").status_code == 403, \
+            "recordings leave only on an approved evidence request: the city does not browse them"
         assert all("password" not in s and PASSWORD not in json.dumps(s) for s in listed)
         head = httpx.Client(base_url=hub.url, timeout=30, headers={
             "Authorization": f"Bearer {hub.token('area_head', ('tag:partner:toko-sinar',))}"})
@@ -183,9 +194,7 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
             return any(n["kind"] == "live" and n["camera_id"] == first for n in admin.get("/api/v1/streams").json())
 
         assert watched()
-        owner = httpx.Client(base_url=hub.url, timeout=30, headers={
-            "Authorization": f"Bearer {hub.token('partner_owner', ('tag:partner:toko-sinar',))}"})
-        with owner:
+        with contextlib.closing(owner):
             mine = owner.get("/api/v1/partners/toko-sinar").json()
             assert len(mine["cameras"]) == 8 and all(c["sharing"] for c in mine["cameras"])
             assert mine["agreements"][0]["state"] == "active"
