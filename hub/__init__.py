@@ -86,6 +86,7 @@ from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_
 from hub.http.auth import websocket_principal
 from hub.http.problems import responses as problem_responses
 from hub.store.database import UTCDateTime
+from hub.web.pages import PluginPages
 
 try:
     __version__ = version("pantau-hub")
@@ -98,7 +99,7 @@ __all__ = [
     "DeviceKind", "DeviceNotReady", "DeviceUnsupported", "DiscoveredDevice", "Duration", "Event", "EventKind",
     "EventState", "Gone", "HubContext", "HubError", "HubModel", "InvalidInput", "LimitReached", "LocalCameras",
     "Location", "MediaInput", "NotFound", "Notifier", "NotifierConfig", "NotifyError", "PartlyDelivered",
-    "PluginError", "Principal", "PrivacyMask", "PtzAction", "PtzCommand", "PtzPreset", "Reach",
+    "PluginPages", "PluginError", "Principal", "PrivacyMask", "PtzAction", "PtzCommand", "PtzPreset", "Reach",
     "RegisterAccessPolicy", "RegisterJob", "RegisterMigrations", "RegisterNotifier", "RegisterRoutes",
     "RegisterSourceType", "RegisterStorageBackend", "Resource", "Role", "Schedule", "ScheduleError", "SharedLinks",
     "Site", "SourceConfig", "SourceContext", "SqlDatabase", "StorageBackend", "StorageConfig", "StorageError",

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from hub.core.context import SharedLinks, SqlDatabase
 from hub.core.errors import HubError, PluginError
-from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, PrivacyMask, Site
+from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Principal, PrivacyMask, Site, utcnow
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
+from hub.store.audit import WATCHING
 
 if TYPE_CHECKING:
     from hub.inventory import Inventory
@@ -92,6 +93,22 @@ class RunningHubContext:
 
     async def camera_statuses(self, since_for: set[str] | None = None) -> dict[str, tuple[str, datetime]]:
         return await self._store.status.current_status(since_for)
+
+    async def uptime(self, camera_ids: list[str], hours: float = 24) -> dict[str, float | None]:
+        end = utcnow()
+        spans = await self._store.status.availability(end - timedelta(hours=hours), end)
+        out: dict[str, float | None] = {}
+        for camera_id in camera_ids:
+            seconds = spans.get(camera_id, {})
+            known = sum(v for k, v in seconds.items() if k != "unknown")
+            out[camera_id] = round(100 * seconds.get("online", 0) / known, 1) if known else None
+        return out
+
+    async def watched(self, camera_ids: list[str], limit: int = 100) -> list[dict[str, Any]]:
+        if not camera_ids:
+            return []
+        rows = await self._store.audit.entries(limit, cameras=camera_ids, actions=WATCHING)
+        return [{k: r[k] for k in ("at", "principal", "camera_id", "action", "allowed", "reason")} for r in rows]
 
     async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
                         context: dict[str, Any] | None = None) -> None:

@@ -8,26 +8,31 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 
 from hub.web import i18n
-from tests.conftest import demo_hub_yaml
+from tests.conftest import ROOT, demo_hub_yaml
 
 TEMPLATES = Path(i18n.__file__).parent / "templates"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def shown_strings() -> set[str]:
+#: The pages with catalogs of their own: the hub's, and the partner plugin's (``hub.PluginPages``).
+PAGES = {"hub": Path(i18n.__file__).parent, "tower_partner": ROOT / "plugins" / "tower_partner"}
+
+
+def shown_strings(folder: Path = TEMPLATES.parent) -> set[str]:
     """Every string the templates and the pages' Python show, as gettext sees them."""
     from babel.messages.extract import extract_python
 
     found = set()
-    for module in Path(i18n.__file__).parent.glob("*.py"):
+    for module in folder.glob("*.py"):
         with module.open("rb") as source:
             for _line, _func, message, _comments in extract_python(source, ("_",), [], {}):
                 found.add(message if isinstance(message, str) else message[0])
-    for template in TEMPLATES.glob("*.html"):
+    for template in (folder / "templates").glob("*.html"):
         with template.open("rb") as source:
             for _line, _func, message, _comments in babel_extract(source, ("_", "gettext", "ngettext"), [],
                                                                   {"extensions": "jinja2.ext.i18n"}):
@@ -35,11 +40,14 @@ def shown_strings() -> set[str]:
     return found
 
 
-def test_every_string_shown_has_an_indonesian_translation() -> None:
-    shown = shown_strings()
+@pytest.mark.parametrize("pages", sorted(PAGES))
+def test_every_string_shown_has_an_indonesian_translation(pages: str) -> None:
+    shown = shown_strings(PAGES[pages])
     assert len(shown) > 20
     for lang in i18n.LOCALES:
-        with i18n.catalog_path(lang).open("rb") as po:
+        path = i18n.catalog_path(lang) if pages == "hub" else PAGES[pages] / "locale" / lang / "LC_MESSAGES" / \
+            "messages.po"
+        with path.open("rb") as po:
             catalog = read_po(po)
         missing = sorted(m for m in shown if m not in catalog)
         assert not missing, f"{lang}: not in the catalog: {missing}"

@@ -112,6 +112,16 @@ class HubContext(Protocol):
         """Each camera's latest confirmed status (``online``, ``offline``, ``degraded``) and since
         when; the look back to the start of a status is made for those in ``since_for`` only."""
 
+    async def uptime(self, camera_ids: list[str], hours: float = 24) -> dict[str, float | None]:
+        """Each camera's share of the last ``hours`` online, in percent of the time its state was
+        known (None: never known)."""
+        ...
+
+    async def watched(self, camera_ids: list[str], limit: int = 100) -> list[dict[str, Any]]:
+        """Who watched these cameras (live, playback, export; refusals too), newest first, from the
+        audit log: ``at``, ``principal``, ``camera_id``, ``action``, ``allowed``, ``reason``."""
+        ...
+
     async def authorize(self, principal: Principal, action: Action, camera: Camera | None = None,
                         context: dict[str, Any] | None = None) -> None:
         """Ask the access policies; ``AccessDenied`` when they say no.  Decisions about video

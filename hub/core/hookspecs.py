@@ -76,9 +76,10 @@ class RegisterJob(Protocol):
 
 class RegisterRoutes(Protocol):
     """``register`` of ``register_routes``: ``api_root`` mounts the router at ``/api/v1``
-    instead of ``/api/v1/plugins`` (refused where a path is the hub's own)."""
+    instead of ``/api/v1/plugins`` (refused where a path is the hub's own); ``pages`` mounts a
+    router of pages (``hub.PluginPages``) at the root, for signed-in people's sessions."""
 
-    def __call__(self, router: APIRouter, /, *, api_root: bool = False) -> None: ...
+    def __call__(self, router: APIRouter, /, *, api_root: bool = False, pages: bool = False) -> None: ...
 
 
 class RegisterMigrations(Protocol):
@@ -183,7 +184,11 @@ def register_routes(register: RegisterRoutes) -> None:
         under ``/api/v1``, for a route that was the hub's before) and need a
         bearer token like every other API route; ``request_principal(request)``
         says who calls, ``request_context(request)`` gives the ``HubContext``
-        (``authorize`` and ``may`` for finer access checks).
+        (``authorize`` and ``may`` for finer access checks).  A WebSocket
+        route asks who calls itself (``hub.websocket_principal``).
+        ``register(pages.router, pages=True)`` mounts a ``hub.PluginPages``
+        router at the root (``/mitra``, say): pages that look and read like
+        the hub's, in the reader's language, for the session's account.
 
     Called once per ``pantau run``, when the HTTP app is built.  Synchronous.
     """

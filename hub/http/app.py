@@ -95,8 +95,16 @@ def _mount_plugin_routes(app: FastAPI, hub: ServedHub) -> None:
     nested = APIRouter(prefix="/api/v1/plugins", dependencies=[Depends(principal)], responses=problems.COMMON)
     root = APIRouter(prefix="/api/v1", dependencies=[Depends(principal)], responses=problems.COMMON)
     sockets = {False: APIRouter(prefix="/api/v1/plugins"), True: APIRouter(prefix="/api/v1")}
+    page_routers: list[APIRouter] = []
 
-    def register(router: APIRouter, *, api_root: bool = False) -> None:
+    def register(router: APIRouter, *, api_root: bool = False, pages: bool = False) -> None:
+        if pages:  # signed-in people's pages: the session cookie, not a bearer token
+            taken_pages = {r.path for r in app.routes if isinstance(r, APIRoute)}
+            for route in router.routes:
+                if isinstance(route, APIRoute) and route.path in taken_pages:
+                    raise PluginError(f"plugin {current_plugin()}: page {route.path} is the hub's own")
+            page_routers.append(router)
+            return
         if api_root:
             for route in router.routes:
                 if isinstance(route, APIRoute) and any(
@@ -108,6 +116,8 @@ def _mount_plugin_routes(app: FastAPI, hub: ServedHub) -> None:
         (root if api_root else nested).include_router(router)
 
     hub.plugins.call_register("register_routes", register)
+    for router in page_routers:
+        app.include_router(router)
     app.include_router(nested)
     app.include_router(root)
     app.include_router(sockets[False])

@@ -33,6 +33,7 @@ from hub.core.policy import Resource
 from hub.http import problems
 from hub.http.auth import CurrentPrincipal
 from hub.http.services import served_hub
+from hub.store.audit import WATCHING
 from hub.store.schools import Classroom
 from hub.store.users import MIN_PASSWORD
 
@@ -227,7 +228,6 @@ async def recent_viewers(hub: Any, who: Principal, camera_id: str, limit: int) -
 
 
 #: What counts as watching a camera, in the audit log.
-WATCHING = ["view_live", "play_back", "export"]
 
 
 async def viewers_of(hub: Any, who: Principal, camera_ids: list[str], limit: int) -> dict[str, list[Viewing]]:

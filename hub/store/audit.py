@@ -47,6 +47,9 @@ _OPEN_MAX = 50_000
 request_address: ContextVar[str | None] = ContextVar("request_address", default=None)
 
 
+#: What the audit log counts as watching a camera: its picture left the hub for someone.
+WATCHING = ["view_live", "play_back", "export"]
+
 class AuditRow(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -58,6 +58,10 @@ class TestContext:
         self.audited: list[tuple[str, str, str | None, bool, str]] = []
         #: Sources the plugin added (``add_source``), by name: their settings as given.
         self.sources: dict[str, dict[str, Any]] = {}
+        #: What ``uptime`` answers: camera id -> percent online.
+        self.uptimes: dict[str, float] = {}
+        #: What ``watched`` answers, newest first.
+        self.watches: list[dict[str, Any]] = []
         #: What ``privacy_masks`` answers: camera id -> its masks.
         self.masks: dict[str, list[PrivacyMask]] = {}
 
@@ -103,6 +107,12 @@ class TestContext:
 
     def notifier(self, name: str) -> object | None:
         return self.notifiers.get(name)
+
+    async def uptime(self, camera_ids: list[str], hours: float = 24) -> dict[str, float | None]:
+        return {c: self.uptimes.get(c) for c in camera_ids}
+
+    async def watched(self, camera_ids: list[str], limit: int = 100) -> list[dict[str, Any]]:
+        return [w for w in self.watches if w["camera_id"] in camera_ids][:limit]
 
     def privacy_masks(self, camera_id: str) -> list[PrivacyMask]:
         return list(self.masks.get(camera_id, []))

@@ -33,10 +33,17 @@ def catalog_path(locale: str) -> Path:
 
 
 @functools.cache
-def translations(locale: str) -> Translations:
-    """The catalog of ``locale`` (``id`` or ``en``), read once."""
+def translations(locale: str, extra: Path | None = None) -> Translations:
+    """The catalog of ``locale`` (``id`` or ``en``), read once; with ``extra`` (a plugin's
+    ``locale`` folder) its messages on top of the hub's."""
     with catalog_path(locale).open("rb") as po:
         catalog = read_po(po, locale=locale)
+    own = extra / locale / "LC_MESSAGES" / "messages.po" if extra is not None else None
+    if own is not None and own.exists():
+        with own.open("rb") as po:
+            for message in read_po(po, locale=locale):
+                if message.id:
+                    catalog[message.id] = message
     compiled = io.BytesIO()
     write_mo(compiled, catalog)
     compiled.seek(0)

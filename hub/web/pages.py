@@ -12,6 +12,8 @@ Signing in uses the session cookie; nothing is kept in the page's storage.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from hub.core.errors import NotFound
-from hub.core.models import Action
+from hub.core.models import Action, Role
 from hub.core.policy import Resource
 from hub.http.auth import session_cookie
 from hub.http.camera_requests import asking_areas
@@ -104,7 +106,22 @@ async def console_session(request: Request) -> Session:
     return session
 
 
-async def render(request: Request, template: str, session: Session | None, **values: Any) -> HTMLResponse:
+@dataclass(frozen=True)
+class MenuItem:
+    """A link a plugin's pages add to the menu, for accounts of these roles."""
+
+    href: str
+    label: str  # English, translated with the plugin's catalog
+    roles: frozenset[Role]
+    locale: Path | None = None
+
+
+#: The menu links of plugins' pages (``PluginPages``).
+PLUGIN_MENU: list[MenuItem] = []
+
+
+async def render(request: Request, template: str, session: Session | None, *,
+                 templates: Callable[[str], jinja2.Environment] = environment, **values: Any) -> HTMLResponse:
     """A page: its template in the request's language, with what every page shows (the menu for
     this account, the CSRF token, the translated texts of the API's error codes)."""
     hub = served_hub(request)
@@ -112,7 +129,9 @@ async def render(request: Request, template: str, session: Session | None, **val
     lang = _lang(request, session)
     who = session.principal if session is not None else None
     asks = who is not None and bool(await asking_areas(hub, who))
-    html = environment(lang).get_template(template).render(
+    links = [(m.href, i18n.translations(lang, m.locale).gettext(m.label)) for m in PLUGIN_MENU
+             if who is not None and who.role in m.roles]
+    html = templates(lang).get_template(template).render(plugin_links=links,
         lang=lang, hub_name=hub.config.hub.name, signed_in=session is not None,
         console=who is not None and not who.scopes and await hub.may(who, Action.READ_AUDIT),
         camera_requests=who is not None and (asks or await hub.may(who, Action.PLAN_CAMERAS)),
@@ -166,6 +185,65 @@ def problem_texts(lang: str) -> dict[str, str]:
         "device_not_ready": _("The camera does not answer now; try again later."),
         "hub_error": _("Something went wrong on the hub; try again later."),
     }
+
+
+class PluginPages:
+    """A plugin's own pages, made as the hub's are: Jinja2 templates in ``folder/templates`` that
+    extend the hub's ``base.html`` (its menu, language switch, CSRF token and error texts), read in
+    the reader's language from the hub's catalog with the plugin's own on top
+    (``folder/locale/<lang>/LC_MESSAGES/messages.po``; ``_()`` in a template), scripts and styles
+    from ``folder/static`` at ``/static/plugins/<name>/<file>`` (the page's policy allows the hub's
+    own origin only).  ``router`` carries them; register it with ``register(pages.router,
+    pages=True)`` in ``register_routes`` and add the page routes to it::
+
+        pages = PluginPages("tower_partner", Path(__file__).parent, menu=[("/mitra", "My partnership",
+                            {Role.PARTNER_OWNER})])
+
+        @pages.router.get("/mitra")
+        async def mine(request: Request) -> Response:
+            session = await pages.session(request)  # or on to /masuk
+            return await pages.render(request, "mine.html", session, cameras=...)
+    """
+
+    def __init__(self, name: str, folder: Path, menu: list[tuple[str, str, set[Role]]] | None = None) -> None:
+        self.name = name
+        self.folder = folder
+        self.locale = folder / "locale"
+        self.router = APIRouter(include_in_schema=False)
+        static = folder / "static"
+        self._static = {p.name: p for p in static.iterdir() if p.suffix in TYPES} if static.is_dir() else {}
+        self.router.add_api_route(f"/static/plugins/{name}/{{file}}", self._serve, methods=["GET"])
+        for href, label, roles in menu or []:
+            PLUGIN_MENU.append(MenuItem(href, label, frozenset(roles), self.locale))
+
+    @functools.cache  # noqa: B019 - a plugin's pages live as long as the process
+    def environment(self, lang: str) -> jinja2.Environment:
+        env = jinja2.Environment(loader=jinja2.ChoiceLoader([
+            jinja2.FileSystemLoader(self.folder / "templates"), jinja2.FileSystemLoader(HERE / "templates")]),
+            autoescape=True, undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
+        env.install_gettext_translations(i18n.translations(lang, self.locale), newstyle=True)  # type: ignore[attr-defined]
+        return env
+
+    def gettext(self, request: Request, session: Session | None) -> Callable[[str], str]:
+        """The page's language's ``gettext``, for texts made in the route."""
+        return i18n.translations(_lang(request, session), self.locale).gettext
+
+    def when(self, request: Request, session: Session | None, moment: datetime | None) -> str:
+        """A time as the reader reads it, in the hub's zone."""
+        return i18n.when(moment, _lang(request, session), served_hub(request).config.hub.time_zone)
+
+    async def session(self, request: Request) -> Session:
+        """The signed-in session (else the reader is sent to ``/masuk``)."""
+        return await signed_in(request)
+
+    async def render(self, request: Request, template: str, session: Session | None, **values: Any) -> HTMLResponse:
+        return await render(request, template, session, templates=self.environment, **values)
+
+    async def _serve(self, file: str) -> FileResponse:
+        path = self._static.get(file)
+        if path is None:
+            raise NotFound(f"no file {file[:80]!r}")
+        return FileResponse(path, media_type=TYPES[path.suffix], headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/", response_class=HTMLResponse)

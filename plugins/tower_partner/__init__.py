@@ -63,9 +63,11 @@ def register_source_types(register: RegisterSourceType) -> None:
 
 @hookimpl
 def register_routes(register: RegisterRoutes) -> None:
+    from plugins.tower_partner.pages import PAGES
     from plugins.tower_partner.routes import router
 
     register(router, api_root=True)
+    register(PAGES.router, pages=True)
 
 
 @hookimpl

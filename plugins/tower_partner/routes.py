@@ -77,8 +77,9 @@ async def _store(request: Request) -> tuple[Any, Any, PartnerStore]:
 
 @router.post("/partners/{partner_id}/submissions", status_code=201, response_model=Submission)
 async def submit(partner_id: str, body: DeviceSubmission, request: Request) -> Submission:
-    """Validate a partner's device and keep it: refused with the reason, or waiting for approval."""
-    context, who, store = await _store(request)
+    """Validate a partner's device and keep it: refused with the reason, or waiting for approval (the
+    partner's own accounts submit theirs; operators who onboard, anyone's)."""
+    context, who, store = await _partner_side(request, partner_id)
     return await onboarding.submit(context, store, who, partner_id, body.type, body.host, body.port,
                                    body.username, body.password.get_secret_value(), body.site,
                                    rtsp_port=body.rtsp_port, path=body.path, sub_path=body.sub_path,
@@ -88,8 +89,7 @@ async def submit(partner_id: str, body: DeviceSubmission, request: Request) -> S
 @router.get("/partners/{partner_id}/submissions", response_model=list[Submission])
 async def submissions(partner_id: str, request: Request,
                       state: Annotated[SubmissionState | None, Query()] = None) -> list[Submission]:
-    _, _, store = await _store(request)
-    await store.partner(partner_id)
+    _, _, store = await _partner_side(request, partner_id)
     return await store.submissions(partner_id, state)
 
 
