@@ -24,6 +24,7 @@ import uvicorn
 from hub.access.grants import GrantPolicy
 from hub.access.public import PublicGate
 from hub.access.watch import AccessWatch
+from hub.cluster import Cluster
 from hub.context import RunningHubContext
 from hub.core.bus import EventBus, Subscription
 from hub.core.config import LoadedConfig
@@ -133,6 +134,7 @@ class Hub:
         self.links: LinkSigner
         self.graph: StreamGraph
         self.recording: Recording
+        self.cluster: Cluster | None = None
         self.live: LiveViews
         self.server: uvicorn.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -201,6 +203,12 @@ class Hub:
                 self.recording.retention_caps = lambda camera_id, camera: self.plugins.acall(
                     "recording_retention", context=self.context, camera_id=camera_id, camera=camera)
             self.sources.recording = self.recording
+            if self.config.cluster.enabled:  # several nodes: this one records what it owns
+                self.cluster = Cluster(self.store.cluster, self.config.cluster, lambda: self.inventory.cameras,
+                                       self.recording.sync)
+                self.recording.cluster = self.cluster
+                await self.cluster.start()
+                stack.push_async_callback(self.cluster.stop)
             await self.recording.recover()
             await self.recording.sync()
             self._spawn(self.recording.follow_events(self.bus.subscribe("recording")))

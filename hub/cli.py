@@ -477,6 +477,7 @@ def _local_time(value: datetime | None) -> str:
 
 
 from hub.cli_audit import audit  # noqa: E402 - the groups are defined there, registered here
+from hub.cli_cluster import cluster  # noqa: E402
 from hub.cli_evidence import evidence  # noqa: E402
 from hub.cli_grants import grant  # noqa: E402
 from hub.cli_public import public  # noqa: E402
@@ -491,6 +492,7 @@ cli.add_command(classroom)
 cli.add_command(parent)
 cli.add_command(public)
 cli.add_command(evidence)
+cli.add_command(cluster)
 
 
 def main() -> None:

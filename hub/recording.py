@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import fnmatch
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hub.core.bus import Subscription
 from hub.core.config import RecordingConfig, RecordingRule
@@ -32,6 +33,10 @@ from hub.core.streams import EventRecorder, FinishedSegment, Recorder, recover_s
 from hub.graph import StreamGraph, StreamKey
 from hub.inventory import Inventory
 from hub.store import Store
+from hub.store.cluster import Fenced
+
+if TYPE_CHECKING:
+    from hub.cluster import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -63,17 +68,31 @@ class Recording:
         self.recorders: dict[StreamKey, Recorder] = {}  # EventRecorder for mode 'events'
         self._pending: set[concurrent.futures.Future[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: With several nodes: this node's part (only what it owns is recorded) and the epoch each
+        #: recorder started under (its segments are indexed as that epoch's owner's).
+        self.cluster: Cluster | None = None
+        self._epochs: dict[StreamKey, int] = {}
+        self._syncing = asyncio.Lock()
 
     async def sync(self) -> None:
-        """Start recorders for cameras that should record and stop the others."""
+        """Start recorders for cameras that should record and stop the others (one sync at a time:
+        the inventory and, with several nodes, the cluster both ask)."""
+        async with self._syncing:
+            await self._sync()
+
+    async def _sync(self) -> None:
         self._loop = asyncio.get_running_loop()
         wanted: dict[StreamKey, Any] = {}
+        owned = self.cluster.owned if self.cluster is not None else None
         for cam in self.inventory.cameras.values():
+            if owned is not None and cam.id not in owned:
+                continue  # another node's
             rule = rule_for(self.config, cam)
             if rule.mode != "off" and cam.stream(rule.stream) is not None:
                 wanted[(cam.id, rule.stream)] = rule
         for key in [k for k, r in self.recorders.items()
-                    if k not in wanted or isinstance(r, EventRecorder) != (wanted[k].mode == "events")]:
+                    if k not in wanted or isinstance(r, EventRecorder) != (wanted[k].mode == "events")
+                    or (owned is not None and self._epochs.get(k) != owned.get(k[0]))]:
             await self.graph.detach(key[0], key[1], self.recorders.pop(key))
         for key, rule in wanted.items():
             if key not in self.recorders:
@@ -83,6 +102,8 @@ class Recording:
                             if rule.mode == "events" else
                             Recorder(key[0], key[1], spool, rule.segment_seconds, self._finished))
                 self.recorders[key] = recorder
+                if owned is not None:
+                    self._epochs[key] = owned[key[0]]
                 self.graph.attach(key[0], key[1], recorder)
 
     async def follow_events(self, sub: Subscription) -> None:
@@ -126,32 +147,50 @@ class Recording:
         """Store the segments a crash left in the spool; returns how many."""
         found = await asyncio.to_thread(recover_spool, self.spool) if self.spool.exists() else []
         for seg in found:
+            if self.cluster is not None:  # the epoch it was recorded under: the latest this node held
+                held = await self.cluster.records.held(seg.camera_id, self.cluster.node)
+                if held is not None:
+                    self._epochs[(seg.camera_id, seg.role)] = held
             await self._commit(seg)
         if found:
             log.info("recovered segments left by an unclean stop", extra={"segments": len(found)})
         return len(found)
 
     async def _commit(self, seg: FinishedSegment) -> None:
+        epoch = self._epochs.get((seg.camera_id, seg.role)) if self.cluster is not None else None
+        fence = (self.cluster.node, epoch) if self.cluster is not None and epoch is not None else None
+        key = None
         try:
-            key, size = await self._put(seg)
+            key, size = await self._put(seg, epoch)
             # Indexed once: a retry after indexing worked but cleaning up did not adds nothing.
             await self.store.recordings.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
-                                         size, seg.sha256, key)
+                                                    size, seg.sha256, key, fence)
             await asyncio.to_thread(seg.sidecar.unlink, missing_ok=True)
+        except Fenced as refused:  # another node owns the camera now: this one stops it, and sweeps
+            log.warning("a segment was refused: the camera has another owner; stopped here",
+                        extra={"camera": seg.camera_id, "error": str(refused)[:200]})
+            if key is not None:
+                with contextlib.suppress(Exception):
+                    await self.storage.delete(key)
+            for path in (seg.path, seg.sidecar):
+                await asyncio.to_thread(path.unlink, missing_ok=True)
+            if self.cluster is not None:
+                await self.cluster.lost(seg.camera_id)
+            return
         except Exception:
             log.exception("storing a segment failed; it stays in the spool for the next start",
                           extra={"camera": seg.camera_id, "file": seg.path.name})
             return
         log.debug("segment stored", extra={"camera": seg.camera_id, "key": key, "seconds": round(seg.duration, 2)})
 
-    async def _put(self, seg: FinishedSegment) -> tuple[str, int]:
+    async def _put(self, seg: FinishedSegment, epoch: int | None = None) -> tuple[str, int]:
         """Store a segment's file under a key of its own; returns the key and the size.
 
         Storage never replaces an object: when the key of the segment's start is
         taken (two recorders of one camera, a segment recovered beside one stored
         already), the next free suffix is used and the footage of both is kept."""
         for taken in range(100):
-            key = segment_key(seg.camera_id, seg.role.value, seg.start, taken)
+            key = segment_key(seg.camera_id, seg.role.value, seg.start, taken, epoch)
             try:
                 size = await self.storage.put_file(key, seg.path)
             except StorageKeyTaken:

@@ -276,3 +276,20 @@ def recording_retention(context: HubContext, camera_id: str, camera: Camera | No
     the hub logs how many a cap could not delete.  A failing implementation is
     logged with its plugin's name and caps nothing.
     """
+
+
+@hookspec
+def registered_camera(context: HubContext, camera_id: str) -> Any:
+    """A camera the plugin knows of without its video (registered by its owner), or None.
+
+    :param context: the ``HubContext``.
+    :param camera_id: the id an evidence request names in ``ask_owners``.
+    :returns: a dict with at least ``name`` and ``owner`` (who to ask for the footage), and
+        what else helps an investigator: ``contact``, ``location``, ``direction``, ``note``;
+        None when the id is not the plugin's.  May return an awaitable.
+
+    Called when an evidence request names cameras in ``ask_owners``: the first
+    answer is kept with the request and in its bundle, so the investigator knows
+    whom to ask for footage the hub does not have.  An exception is logged with
+    the plugin's name.
+    """

@@ -48,12 +48,14 @@ def check_key(key: str) -> str:
     return key
 
 
-def segment_key(camera_id: str, role: str, start: datetime, taken: int = 0) -> str:
+def segment_key(camera_id: str, role: str, start: datetime, taken: int = 0, epoch: int | None = None) -> str:
     """Key of a recording segment: laid out by camera, then UTC date.  ``taken``
     counts the keys of that start already stored (another recorder of the camera,
-    a clock that went back): each one more adds a suffix instead of replacing."""
+    a clock that went back): each one more adds a suffix instead of replacing.
+    ``epoch`` (several nodes: the camera's owner's epoch) is in the key too, so two
+    nodes that both believe they own a camera never write the same key."""
     cam = camera_id.replace(":", "_")
-    suffix = f"-{taken}" if taken else ""
+    suffix = (f"-e{epoch}" if epoch is not None else "") + (f"-{taken}" if taken else "")
     return f"recordings/{cam}/{start:%Y-%m-%d}/{start:%H%M%S.%f}-{role}{suffix}.mp4"
 
 

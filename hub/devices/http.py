@@ -284,6 +284,9 @@ class DeviceHttp:
                             await self.close()
                             continue
                         raise DeviceAuthFailed(f"{self.where}: the device refused the credentials")
+                    if 300 <= resp.status < 400:  # never followed: it would take the credentials elsewhere
+                        raise DeviceError(f"{self.where}: {shown}: the device answered with a redirect "
+                                          f"({resp.status}); the hub does not follow redirects")
                     yield resp
                     return
             except DeviceError:

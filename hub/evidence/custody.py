@@ -122,14 +122,14 @@ class Custody:
     # -- requests ---------------------------------------------------------------------
 
     async def request(self, by: Principal, camera_ids: list[str], start: datetime, end: datetime,
-                      **letter: str) -> EvidenceRequest:
+                      ask_owners: list[dict[str, Any]] | None = None, **letter: str) -> EvidenceRequest:
         """File a request; its range is locked from retention at once."""
         if start.tzinfo is None or end.tzinfo is None:
             raise EvidenceError("start and end need a time zone (2026-11-30T21:00:00+08:00)")
         if not start < end or end - start > LONGEST:
             raise EvidenceError(f"the range must end after it starts and cover at most {LONGEST}")
         camera_ids = list(dict.fromkeys(camera_ids))
-        if not camera_ids or len(camera_ids) > MOST_CAMERAS:
+        if not (camera_ids or ask_owners) or len(camera_ids) + len(ask_owners or []) > MOST_CAMERAS:
             raise EvidenceError(f"a request names 1 to {MOST_CAMERAS} cameras")
         for camera_id in camera_ids:
             if await self.store.cameras.known_camera(camera_id) is None:
@@ -139,7 +139,8 @@ class Custody:
             if not str(letter.get(field, "")).strip():
                 raise EvidenceError(f"{field} is required: a request without it cannot be accounted for")
         made = EvidenceRequest.model_validate({
-            "id": secrets.token_hex(6), "state": EvidenceState.REQUESTED, "camera_ids": camera_ids, "start": start,
+            "id": secrets.token_hex(6), "state": EvidenceState.REQUESTED, "camera_ids": camera_ids,
+            "ask_owners": ask_owners or [], "start": start,
             "end": end, "requested_by": by.id, "requested_at": utcnow(),
             **{k: str(v).strip()[:2000] for k, v in letter.items()}})
         await self.store.evidence.add(made)
@@ -272,6 +273,7 @@ class Custody:
                 "range": {"start": utc_text(request.start), "end": utc_text(request.end)},
                 "exported_at": utc_text(exported_at), "exported_by": by.id,
                 "cameras": cameras,
+                "ask_owners": request.ask_owners,  # footage the hub does not hold: whom to ask
                 "files": {name: await asyncio.to_thread(_file_entry, path) for name, path in sorted(files.items())},
             }
             manifest_bytes = json.dumps(manifest, indent=2, ensure_ascii=False).encode()

@@ -32,7 +32,10 @@ router = APIRouter(tags=["evidence"], responses=problems.COMMON)
 class EvidenceFiling(BaseModel):
     """A request for recordings as evidence, as the police letter states it."""
 
-    camera_ids: list[str] = Field(min_length=1, max_length=16, description="The cameras asked for.")
+    camera_ids: list[str] = Field(default_factory=list, max_length=16, description="The cameras asked for.")
+    ask_owners: list[str] = Field(default_factory=list, max_length=16, description=(
+        "Cameras registered by their owners without video (e.g. a partner's 'partner:toko-sinar:1'): the request "
+        "keeps whom to ask for their footage."))
     start: datetime = Field(description="Start of the range, with its zone (2026-11-30T21:00:00+08:00).")
     end: datetime = Field(description="End of the range, with its zone.")
     institution: str = Field(min_length=2, max_length=300, description="E.g. 'Polres Kutai Timur'.")
@@ -76,8 +79,15 @@ async def file_request(body: EvidenceFiling, request: Request, who: CurrentPrinc
     """File a request; the range is locked from retention at once, and waits for a second person."""
     hub = served_hub(request)
     await hub.authorize(who, Action.REQUEST_EVIDENCE)
+    owners = []
+    for camera_id in dict.fromkeys(body.ask_owners):
+        found = await hub.plugins.acall("registered_camera", context=hub.context, camera_id=camera_id)
+        if not found or not isinstance(found[0], dict):
+            raise NotFound(f"no camera registered without video as {camera_id[:100]!r}")
+        owners.append({"id": camera_id, **found[0]})
     made = await hub.custody.request(
-        who, body.camera_ids, body.start, body.end, institution=body.institution, officer=body.officer,
+        who, body.camera_ids, body.start, body.end, ask_owners=owners, institution=body.institution,
+        officer=body.officer,
         letter_number=body.letter_number, letter_date=body.letter_date.isoformat(),
         case_reference=body.case_reference, legal_basis=body.legal_basis, reason=body.reason)
     return Filed(id=made.id, state=made.state)

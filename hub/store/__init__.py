@@ -15,6 +15,7 @@ each concern its repository, small enough to read at once:
 - ``evidence``: evidence requests, the segments they hold, the chains' signed checkpoints
 - ``camera_requests``: neighbourhoods' requests for new cameras and their answers
 - ``audit``: the access audit log
+- ``cluster``: several nodes' leases, each camera's owner and epoch, the moves
 
 A plugin owns its tables the same way: declared on a base of its own,
 created by migrations on a branch of its own (``register_migrations``), and
@@ -30,6 +31,7 @@ from hub.store import masks as _masks  # noqa: F401 - its table on Base.metadata
 from hub.store.audit import AuditLog
 from hub.store.camera_requests import CameraRequests
 from hub.store.cameras import CameraRecords
+from hub.store.cluster import ClusterRecords
 from hub.store.database import Base, Database, RawJSON, UTCDateTime, database_url
 from hub.store.events import EventRecords
 from hub.store.evidence import EvidenceRecords
@@ -62,6 +64,7 @@ class Store:
         self.evidence = EvidenceRecords(self.db)
         self.camera_requests = CameraRequests(self.db)
         self.audit = AuditLog(self.db)
+        self.cluster = ClusterRecords(self.db)
 
     @property
     def url(self) -> str:

@@ -49,6 +49,8 @@ class EvidenceRequest(HubModel):
     id: str = Field(description="Request id.")
     state: EvidenceState
     camera_ids: list[str] = Field(description="The cameras asked for.")
+    ask_owners: list[dict[str, Any]] = Field(default_factory=list, description=(
+        "Cameras named that the hub has no video of (registered by their owners): whom to ask for the footage."))
     start: datetime = Field(description="Start of the range (UTC).")
     end: datetime = Field(description="End of the range (UTC).")
     institution: str = Field(description="The asking institution, e.g. 'Polres Kutai Timur'.")

@@ -25,6 +25,7 @@ from sqlalchemy import BigInteger, Boolean, Float, Integer, String, delete, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.models import Segment
+from hub.store.cluster import fence_check
 from hub.store.database import Base, Database, UTCDateTime
 
 
@@ -43,6 +44,9 @@ class SegmentRow(Base):
     #: The chain of the camera's segment before this one (``GENESIS`` for its first), and this one's.
     prev_chain: Mapped[str] = mapped_column(String(64))
     chain: Mapped[str] = mapped_column(String(64))
+    #: With several nodes: which node wrote it, as the camera's owner at which epoch.
+    node: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    epoch: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class ChainHeadRow(Base):
@@ -80,20 +84,26 @@ class Recordings:
         self.db = db
 
     async def add_segment(self, camera_id: str, role: str, start: datetime, end: datetime, duration: float,
-                          size: int, sha256: str, storage_key: str) -> int | None:
+                          size: int, sha256: str, storage_key: str,
+                          fence: tuple[str, int] | None = None) -> int | None:
         """Index a stored segment; None when one with ``storage_key`` is indexed already
-        (a retry after indexing worked but cleaning up did not).  One transaction, and
+        (a retry after indexing worked but cleaning up did not).  With ``fence`` (node, epoch: several
+        nodes) only as the camera's owner at that epoch (``hub.store.cluster.fence_check``: ``Fenced``
+        otherwise, and nothing is written).  One transaction, and
         with SQLite one hop to the writer thread: every recorded camera adds one per
         segment, so at city scale this runs many times a second."""
         t = SegmentRow.__table__.c
         heads: Any = ChainHeadRow.__table__
 
         def index(conn: Any) -> int | None:
+            if fence is not None:
+                fence_check(conn, camera_id, end, *fence)
             prev = conn.execute(select(heads.c.chain).where(heads.c.camera_id == camera_id)).scalar() or GENESIS
             chain = chain_digest(prev, camera_id, start, end, size, sha256)
             row = conn.execute(self.db.insert_ignoring(SegmentRow.__table__, ["storage_key"]).values(
                 camera_id=camera_id, stream_role=role, start=start, end=end, duration=duration, size=size,
                 sha256=sha256, storage_key=storage_key, locked=False, prev_chain=prev, chain=chain,
+                node=fence[0] if fence else None, epoch=fence[1] if fence else None,
             ).returning(t.id)).first()
             if row is None:
                 return None

@@ -97,6 +97,22 @@ def recording_retention(context: HubContext, camera_id: str, camera: Camera | No
 
 
 @hookimpl
+async def registered_camera(context: HubContext, camera_id: str) -> dict[str, object] | None:
+    """A camera a partner registered without video: whom an investigator asks for its footage."""
+    if not camera_id.startswith("partner:"):
+        return None
+    store = PartnerStore(context.database)
+    found = next((r for r in await store.registered(camera_id.split(":")[1]) if r.id == camera_id), None)
+    if found is None:
+        return None
+    partner = await store.partner(found.partner_id)
+    contact = found.contact or (partner.contacts[0] if partner.contacts else None)
+    return {"name": found.name, "owner": partner.name, "partner": partner.id,
+            "contact": contact.model_dump() if contact else None, "location": found.location.model_dump(),
+            "direction": found.direction, "note": found.note}
+
+
+@hookimpl
 def register_migrations(register: RegisterMigrations) -> None:
     register(Path(__file__).parent / "migrations" / "versions")
 

@@ -153,4 +153,14 @@ async def pin(scheme: str, host: str, port: int | None, networks: list[str], own
         if why is not None:
             raise AddressRefused(f"{where} is {why}" if str(address) == host.strip("[]") else
                                  f"{where} resolves to {address}: {why}")
+    if str(found[0]) != host.strip("[]"):  # a name: asked again, a rebinding name shows what it would become
+        try:
+            again = [ipaddress.ip_address(a.split("%", 1)[0]) for a in await resolver(host, chosen)]
+        except OSError:
+            again = []
+        for address in again:
+            why = refusal(address, allowed, own)
+            if why is not None:
+                raise AddressRefused(f"{where} resolves to {found[0]}, then to {address}: {why} (a name that "
+                                     "changes where it points is refused; give the address)")
     return PinnedAddress(scheme, host, str(_plain(found[0])), chosen)

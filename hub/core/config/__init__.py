@@ -158,6 +158,10 @@ def cross_check(model: Any, plugins: Plugins) -> list[tuple[Path_, str]]:
                 found.append((("recording", "rules", i, "areas", j), f"unknown area {area!r}"))
     if model.storage.type == "none":
         found.append((("storage",), "no storage backend plugin is loaded"))
+    url = model.database.url.get_secret_value() if model.database.url else ""
+    if model.cluster.enabled and not url.startswith(("postgresql", "postgres")):
+        found.append((("cluster", "enabled"), "several nodes share one PostgreSQL database: set database.url to it "
+                                              "(SQLite is one node's)"))
     return found
 
 

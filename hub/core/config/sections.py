@@ -240,6 +240,22 @@ class EventsConfig(HubModel):
         "what an event costs: at city scale give it one worker per spare core.")
 
 
+class ClusterConfig(HubModel):
+    enabled: bool = Field(default=False, description="Share the cameras out among several hub nodes on one "
+                          "PostgreSQL database (docs/scale.md); SQLite stays one node.")
+    node: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$", description=(
+        "This node's name, unique in the cluster (default: the machine's host name)."))
+    address: str | None = Field(default=None, description="The URL the other nodes reach this node's HTTP at, "
+                                "e.g. http://10.0.0.11:8080 (for live views asked of another node).")
+    capacity: float = Field(default=1.0, gt=0, le=1000, description="This node's share of the cameras, relative to "
+                            "the others' (2: twice as many as a node of 1).")
+    lease_seconds: float = Field(default=10, ge=2, le=120, description="A node that has not renewed its lease for "
+                                 "this long is dead: its cameras move to the others.")
+    moves_per_round: int = Field(default=200, ge=1, le=100_000, description="At most this many cameras change "
+                                 "node in one assignment round (one round a second), so a recovery does not "
+                                 "move the whole city at once.")
+
+
 class HubConfigBase(HubModel):
     version: Literal[1] = Field(description="Version of the hub.yaml format; this hub reads 1.")
     hub: HubSection = Field(default_factory=HubSection, description="The hub itself: its name and data directory.")
@@ -258,6 +274,8 @@ class HubConfigBase(HubModel):
     public: PublicConfig = Field(default_factory=PublicConfig, description="The public portal: cameras tagged "
                                  "'public' whose owner allows it and whose scene an operator approved.")
     health: HealthConfig = Field(default_factory=HealthConfig, description="Scheduled health checks of every source.")
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="Several hub nodes sharing the "
+                                   "cameras out on one PostgreSQL database.")
     events: EventsConfig = Field(default_factory=EventsConfig, description="How device event streams are read.")
     areas: list[Area] = Field(default_factory=list, description="Administrative areas.")
     owners: list[Owner] = Field(default_factory=list, description="Device owners: agencies, schools, partners.")

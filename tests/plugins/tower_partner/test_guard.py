@@ -43,9 +43,13 @@ async def test_the_partners_own_network_and_public_addresses_are_reached_at_the_
 
 
 async def test_a_name_is_resolved_once_and_every_address_it_gives_must_pass() -> None:
+    stable = Resolver(["10.20.0.7"], ["10.20.0.7"])
+    pinned = await pin("http", "nvr.toko-sinar.example", 8000, VPN, own=set(), resolver=stable)
+    assert pinned.address == "10.20.0.7", "later connections go to the pinned address, never to the name"
     rebinding = Resolver(["10.20.0.7"], ["127.0.0.1"])  # allowed now, the hub itself the next time
-    pinned = await pin("http", "nvr.toko-sinar.example", 8000, VPN, own=set(), resolver=rebinding)
-    assert pinned.address == "10.20.0.7" and rebinding.asked == 1, "later connections go to the pinned address"
+    with pytest.raises(AddressRefused) as rebound:
+        await pin("http", "nvr.toko-sinar.example", 8000, VPN, own=set(), resolver=rebinding)
+    assert "resolves to 10.20.0.7, then to 127.0.0.1: a loopback address" in str(rebound.value)
     mixed = Resolver(["10.20.0.7", "169.254.169.254"])
     with pytest.raises(AddressRefused) as refused:
         await pin("http", "nvr.toko-sinar.example", 8000, VPN, own=set(), resolver=mixed)

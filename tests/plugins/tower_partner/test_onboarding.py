@@ -40,6 +40,18 @@ async def main():
 
 asyncio.run(main())
 """
+#: A "device" that sends every request elsewhere (here: to the hub itself, where a trap listens).
+REDIRECTOR = """
+import http.server, sys
+
+class Moved(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302)
+        self.send_header("Location", "http://127.0.0.1:8899" + self.path)
+        self.end_headers()
+
+http.server.HTTPServer((sys.argv[1], 8080), Moved).serve_forever()
+"""
 
 
 #: Semarang, roughly (a box around the city), as hub.yaml's GeoJSON outline of the area.
@@ -62,11 +74,14 @@ def shop() -> Iterator[PrivateHost]:
         with PrivateHost() as host:
             device = subprocess.Popen(host.command([sys.executable, "-c", SIMULATOR, host.far, "8000", PASSWORD]),
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            moved = subprocess.Popen(host.command([sys.executable, "-c", REDIRECTOR, host.far]),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             mounts = {f"/Streaming/Channels/{c}0{n}": "main" if n == 1 else "sub" for c in range(1, 9) for n in (1, 2)}
             streams = RtspServer(width=320, height=180, fps=5, keyint=5, kbits=256, address=host.far, port=554,
                                  mounts=mounts, wrap=host.command)
             try:
                 wait_for_port(8000, 20, host=host.far)
+                wait_for_port(8080, 20, host=host.far)
                 try:
                     streams.start()
                 except RtspUnavailable as err:
@@ -74,8 +89,9 @@ def shop() -> Iterator[PrivateHost]:
                 yield host
             finally:
                 streams.stop()
-                device.kill()
-                device.wait(5)
+                for process in (device, moved):
+                    process.kill()
+                    process.wait(5)
     except NetnsUnavailable as err:
         peer_unavailable(err)
 
@@ -129,7 +145,8 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
     try:
         for host, port, why in (("127.0.0.1", 8899, "loopback"), ("169.254.169.254", 80, "link-local"),
                                 ("192.168.77.5", 80, "outside the networks registered"),
-                                (shop.near, 8000, "the hub's own addresses"), (shop.far, 22, "port 22")):
+                                (shop.near, 8000, "the hub's own addresses"), (shop.far, 22, "port 22"),
+                                (shop.far, 8080, "answered with a redirect (302)")):
             refused = submit(hub, host, port)
             assert refused.returncode == 2 and why in refused.stderr, (host, refused.stderr)
             assert PASSWORD not in refused.stderr + refused.stdout
@@ -157,8 +174,9 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
         cameras = [c for c in admin.get("/api/v1/cameras").json() if c["id"] not in before]
         assert len(cameras) == 8 and all("partner:toko-sinar" in c["tags"] for c in cameras)
         listed = admin.get("/api/v1/partners/toko-sinar/submissions").json()
-        assert [s["state"] for s in listed].count("refused") == 7 and listed[-1]["state"] == "approved"
-        assert {s["reason_code"] for s in listed if s["state"] == "refused"} == {"address", "credentials", "location"}
+        assert [s["state"] for s in listed].count("refused") == 8 and listed[-1]["state"] == "approved"
+        assert {s["reason_code"] for s in listed if s["state"] == "refused"} == {
+            "address", "credentials", "location", "unreachable"}
         detail = admin.get(f"/api/v1/cameras/{cameras[0]['id']}").json()
         assert [s["role"] for s in detail["streams"]] == ["sub"], "the agreement shares the substream only"
         assert detail["location"] == {"lat": -6.9932, "lon": 110.4203}

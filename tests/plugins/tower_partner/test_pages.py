@@ -56,6 +56,23 @@ def test_a_shop_owner_reads_their_partnership_and_stops_sharing_a_camera(hub_fac
     devices = page.inner_text("#devices")
     assert "ditolak" in devices and "Hub tidak menyambung ke alamat itu" in devices, "kept, with the reason"
 
+    registered = hub.pantau("partner", "register", "toko-sinar", "--name", "Toko Sinar, menghadap Jl. Pemuda",
+                            "--at", "-6.9810,110.4120", "--direction", "90", "--contact", "Bu Sari <0812-1111-2222>",
+                            "--note", "rekaman disimpan 7 hari", "--url", hub.url, *args).stdout.strip()
+    assert registered == "partner:toko-sinar:1"
+    page.reload()
+    assert "Toko Sinar, menghadap Jl. Pemuda" in page.inner_text("main"), "registered without video, on its page"
+    with hub.client() as police:
+        filed = police.post("/api/v1/evidence", json={
+            "ask_owners": [registered], "start": "2026-11-30T21:00:00+07:00", "end": "2026-11-30T21:30:00+07:00",
+            "institution": "Polrestabes Semarang", "officer": "Bripka Andi, NRP 123", "letter_number": "B/77/XI",
+            "letter_date": "2026-11-30", "case_reference": "LP/123/XI/2026", "legal_basis": "KUHAP Pasal 7",
+            "reason": "pencurian di depan toko"})
+        assert filed.status_code == 201, filed.text
+        [asked] = police.get(f"/api/v1/evidence/{filed.json()['id']}").json()["ask_owners"]
+        assert (asked["owner"], asked["contact"]["phone"]) == ("Toko Sinar Jaya", "0812-1111-2222"), \
+            "the request says whom to ask for footage the hub does not hold"
+
     page.goto(hub.url + "/mitra/toko-sinar?lang=en")
     assert page.inner_text("#agreement-state") == "draft" and "Share again" in page.inner_text("main")
     assert "Recordings kept at most 14 days" in page.inner_text("main")

@@ -1,0 +1,212 @@
+"""Several hub nodes on one PostgreSQL database: the cameras shared out, each recorded by its owner.
+
+Every node renews a lease in ``cluster_nodes`` on the database's clock, a
+third of the lease at a time.  One node at a time is the assigner: whoever
+holds a PostgreSQL session advisory lock (``pg_try_advisory_lock``, held by
+a connection of its own; a node that dies or loses the database loses it).
+Once a second it places every device's cameras together on a node (an
+NVR's session cap is per device) by weighted rendezvous hashing with a bound
+on load (no node above ``BOUND`` times its share), and moves those whose
+owner is dead, draining, or not the placement's (a recovered node gets its
+cameras back), ``moves_per_round`` at most, each by a conditional update of
+the camera's epoch (``ClusterRecords.claim``: an epoch only goes up, and only
+the change from the epoch read wins).  A new assigner waits one lease length
+before it moves a camera away from a node whose lease looks over: that node
+may only be slow to renew after a database restart.
+
+Each node records only what it owns (``owns``) and indexes a segment only as
+its owner at the epoch it started recording under (``fence``: the index
+refuses anything else in the same transaction, ``Fenced``); a node whose write
+is refused stops that camera at once.  A node that could not renew its lease
+for a whole lease length (paused, cut off) gives up every camera before it
+writes again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import math
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import text
+
+from hub.core.config.sections import ClusterConfig
+from hub.core.models import Camera
+from hub.store.cluster import ClusterRecords
+
+log = logging.getLogger("pantau.cluster")
+
+#: The assigner's advisory lock (any 64-bit number the hub alone uses).
+ASSIGNER_LOCK = 0x70616E746175  # "pantau"
+#: No node gets more than this times its share of the cameras.
+BOUND = 1.25
+
+
+def _unit(node: str, key: str) -> float:
+    """A stable number in (0, 1) for a node and a device."""
+    digest = hashlib.blake2b(f"{node}\x00{key}".encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") + 1) / (2**64 + 2)
+
+
+def place(devices: dict[str, int], nodes: dict[str, float]) -> dict[str, str]:
+    """Each device's node: weighted rendezvous hashing (the highest ``-capacity / ln(u)``), bounded so no
+    node takes more than ``BOUND`` times its capacity's share of the cameras; a device (all its cameras) goes
+    whole.  ``devices``: device -> cameras; ``nodes``: node -> capacity."""
+    if not nodes:
+        return {}
+    total = sum(devices.values())
+    weight = sum(nodes.values())
+    room = {n: math.ceil(BOUND * total * c / weight) for n, c in nodes.items()}
+    taken = dict.fromkeys(nodes, 0)
+    out = {}
+    for device in sorted(devices, key=lambda d: (-devices[d], d)):  # big NVRs first, while there is room
+        ranked = sorted(nodes, key=lambda n: -nodes[n] / math.log(_unit(n, device)), reverse=True)
+        chosen = next((n for n in ranked if taken[n] + devices[device] <= room[n]), ranked[0])
+        out[device] = chosen
+        taken[chosen] += devices[device]
+    return out
+
+
+class Cluster:
+    """This node's part in the cluster: its lease, what it owns, and, while it holds the lock, assigning."""
+
+    def __init__(self, records: ClusterRecords, settings: ClusterConfig, cameras: Callable[[], dict[str, Camera]],
+                 changed: Callable[[], Awaitable[None]]) -> None:
+        self.records = records
+        self.settings = settings
+        self.node = settings.node or socket.gethostname().split(".")[0].lower()[:63]
+        self.cameras = cameras
+        self.changed = changed
+        #: What this node owns now: camera id -> epoch.
+        self.owned: dict[str, int] = {}
+        self.leader_since: float | None = None
+        self._lock_conn: Any = None
+        self._renewed = time.monotonic()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def owns(self, camera_id: str) -> bool:
+        return camera_id in self.owned
+
+    def fence(self, camera_id: str) -> tuple[str, int] | None:
+        epoch = self.owned.get(camera_id)
+        return (self.node, epoch) if epoch is not None else None
+
+    async def start(self) -> None:
+        await self.records.renew(self.node, self.settings.address, self.settings.capacity,
+                                 self.settings.lease_seconds)
+        await self.records.start(self.node)
+        self._renewed = time.monotonic()
+        self.owned = await self.records.owned(self.node)
+        self._tasks = [asyncio.create_task(self._keep_lease()), asyncio.create_task(self._assign())]
+        log.info("node joined the cluster", extra={"node": self.node, "owned": len(self.owned)})
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close()
+
+    async def _keep_lease(self) -> None:
+        every = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            overdue = time.monotonic() - self._renewed > self.settings.lease_seconds
+            if overdue and self.owned:  # paused or cut off for a whole lease: another node may own them now
+                log.warning("lease lapsed; giving up every camera until the cluster says again",
+                            extra={"node": self.node, "cameras": len(self.owned)})
+                self.owned = {}
+                await self.changed()
+            try:
+                await self.records.renew(self.node, self.settings.address, self.settings.capacity,
+                                         self.settings.lease_seconds)
+                self._renewed = time.monotonic()
+                await self.refresh()
+            except Exception as err:  # the database is away: keep trying, the lease says how long
+                log.warning("cannot renew the lease", extra={"node": self.node, "error": type(err).__name__})
+
+    async def refresh(self) -> None:
+        """Read what this node owns; on a change, the recorders follow (``changed``)."""
+        owned = await self.records.owned(self.node)
+        if owned != self.owned:
+            self.owned = owned
+            await self.changed()
+
+    async def lost(self, camera_id: str) -> None:
+        """A write for the camera was fenced: stop it now, and read again what is ours."""
+        if self.owned.pop(camera_id, None) is not None:
+            await self.changed()
+
+    async def _assign(self) -> None:
+        while True:
+            try:
+                if await self._hold_lock():
+                    await self.assign_round()
+            except Exception as err:
+                log.warning("assigning cameras failed", extra={"node": self.node, "error": type(err).__name__})
+                await self._drop_lock()
+            await asyncio.sleep(1.0)
+
+    async def _hold_lock(self) -> bool:
+        if self._lock_conn is not None:
+            await self._lock_conn.execute(text("SELECT 1"))  # still connected, so still held
+            return True
+        conn = await self.records.db.engine.connect()
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ASSIGNER_LOCK})).scalar()
+        await conn.commit()
+        if not got:
+            await conn.close()
+            return False
+        self._lock_conn, self.leader_since = conn, time.monotonic()
+        log.info("this node assigns the cameras", extra={"node": self.node})
+        return True
+
+    async def _drop_lock(self) -> None:
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._lock_conn.invalidate()
+            self._lock_conn, self.leader_since = None, None
+
+    async def assign_round(self) -> int:
+        """One round of placing and moving; how many cameras changed node."""
+        nodes = await self.records.nodes()
+        alive = {n["name"]: float(n["capacity"]) for n in nodes if n["alive"] and not n["draining"]}
+        if not alive:
+            return 0
+        young = self.leader_since is not None and time.monotonic() - self.leader_since < self.settings.lease_seconds
+        living = {n["name"] for n in nodes if n["alive"]}
+        cameras = self.cameras()
+        devices: dict[str, list[str]] = {}
+        for camera in cameras.values():
+            devices.setdefault(camera.device_id, []).append(camera.id)
+        target = place({d: len(c) for d, c in devices.items()}, alive)
+        owners = await self.records.owners()
+        moved = 0
+        for device, ids in sorted(devices.items()):
+            for camera_id in sorted(ids):
+                current = owners.get(camera_id)
+                if current is None:
+                    if await self.records.claim(camera_id, device, target[device], None, "new") is not None:
+                        moved += 1
+                    continue
+                node, epoch, _ = current
+                if node == target[device]:
+                    continue
+                if node not in living and young:
+                    continue  # a new assigner waits a lease before calling a node dead
+                if moved >= self.settings.moves_per_round and node in living:
+                    continue  # rebalancing waits for the next round; the dead are never kept waiting
+                reason = "dead" if node not in living else "drain" if node not in alive else "rebalance"
+                if await self.records.claim(camera_id, device, target[device], epoch, reason) is not None:
+                    moved += 1
+        if moved:
+            log.info("cameras assigned", extra={"node": self.node, "moved": moved})
+        return moved
