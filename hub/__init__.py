@@ -8,6 +8,7 @@ plugin between releases; these names keep their meaning.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 from hub.access.schedule import Schedule, ScheduleError
 from hub.commands import (
@@ -83,10 +84,27 @@ from hub.core.retry import Backoff, backoff_delay
 from hub.core.selectors import CameraIndex, selects_any
 from hub.core.sources import CameraSource, MediaInput, SourceConfig, SourceContext, UrlMediaInput
 from hub.core.storage import StorageBackend, StorageConfig, StorageUsage, check_key
-from hub.http.auth import websocket_principal
 from hub.http.problems import responses as problem_responses
 from hub.store.database import UTCDateTime
-from hub.web.pages import PluginPages
+
+if TYPE_CHECKING:
+    from hub.http.auth import websocket_principal
+    from hub.web.pages import PluginPages
+
+
+def __getattr__(name: str) -> Any:
+    """The parts of the surface that pull in the web stack, imported when first used (every
+    ``pantau`` command imports ``hub``; most never need them)."""
+    if name == "PluginPages":
+        from hub.web.pages import PluginPages
+
+        return PluginPages
+    if name == "websocket_principal":
+        from hub.http.auth import websocket_principal
+
+        return websocket_principal
+    raise AttributeError(f"module 'hub' has no attribute {name!r}")
+
 
 try:
     __version__ = version("pantau-hub")
