@@ -307,6 +307,8 @@ class Hub:
     # -- events ---------------------------------------------------------------
 
     def publish(self, event: Event) -> None:
+        if self.cluster is not None and not self.cluster.speaks_for(event.camera_id):
+            return  # another node owns the camera: its event goes out from there, once
         self.bus.publish(event)
 
     async def _event_hooks(self, sub: Subscription) -> None:
@@ -342,22 +344,33 @@ class Hub:
             self.health = HealthMonitor(self.inventory, self.store.status, self.publish, self.config.health, self.graph)
             self.health.schedule(self.scheduler)
             self.sources.health = self.health
-        self.scheduler.add("retention", self.recording.apply_retention, "interval", minutes=10)
-        self.scheduler.add("storage-pressure", self.recording.relieve_pressure, "interval", minutes=1)
+        once = self._once_in_cluster
+        self.scheduler.add("retention", once(self.recording.apply_retention), "interval", minutes=10)
+        self.scheduler.add("storage-pressure", once(self.recording.relieve_pressure), "interval", minutes=1)
         self.scheduler.add("inventory", self.sources.refresh, "interval", minutes=15, jitter=60)
-        self.scheduler.add("audit-checkpoint", self.access_watch.audit_checkpoint, "interval", hours=1)
-        self.scheduler.add("chain-checkpoints", self.custody.checkpoint_all, "interval",
+        self.scheduler.add("audit-checkpoint", once(self.access_watch.audit_checkpoint), "interval", hours=1)
+        self.scheduler.add("chain-checkpoints", once(self.custody.checkpoint_all), "interval",
                            minutes=self.config.evidence.checkpoint_minutes)
         self.scheduler.add("evidence-expiry",
-                           lambda: self.custody.expire(timedelta(days=self.config.evidence.request_days)),
+                           once(lambda: self.custody.expire(timedelta(days=self.config.evidence.request_days))),
                            "interval", hours=1)
-        self.scheduler.add("outbox-tidy", lambda: self.store.events.outbox_purge(utcnow() - timedelta(days=1)),
+        self.scheduler.add("outbox-tidy", once(lambda: self.store.events.outbox_purge(utcnow() - timedelta(days=1))),
                            "interval", hours=1)
 
         def plugin_job(name: str, func: Callable[[HubContext], Any], trigger: str, **trigger_args: Any) -> None:
-            self.scheduler.add(name, lambda: func(self.context), trigger, **trigger_args)
+            self.scheduler.add(name, once(lambda: func(self.context)), trigger, **trigger_args)
 
         self.plugins.call_register("register_jobs", plugin_job)
+
+    def _once_in_cluster(self, job: Callable[[], Any]) -> Callable[[], Any]:
+        """A job of the whole hub, not of one node: with several nodes only the assigner runs it
+        (retention, storage quota, checkpoints, expiry, outbox housekeeping, plugins' jobs)."""
+        def run() -> Any:
+            if self.cluster is not None and self.cluster.leader_since is None:
+                return None
+            return job()
+
+        return run
 
     # -- access ---------------------------------------------------------------
 

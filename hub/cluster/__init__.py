@@ -14,7 +14,9 @@ the change from the epoch read wins).  A new assigner waits one lease length
 before it moves a camera away from a node whose lease looks over: that node
 may only be slow to renew after a database restart.
 
-Each node records only what it owns (``owns``) and indexes a segment only as
+Each node records only what it owns (``owns``), passes on only the events of the
+cameras it owns (``speaks_for``; events of no camera: the assigner), so each event
+reaches the outbox, and every notifier, from one node; and indexes a segment only as
 its owner at the epoch it started recording under (``fence``: the index
 refuses anything else in the same transaction, ``Fenced``); a node whose write
 is refused stops that camera at once.  A node that could not renew its lease
@@ -92,6 +94,11 @@ class Cluster:
 
     def owns(self, camera_id: str) -> bool:
         return camera_id in self.owned
+
+    def speaks_for(self, camera_id: str | None) -> bool:
+        """Whether this node publishes an event of the camera (its owner does; of no camera, the
+        assigner): every node reads the devices' events, one passes each on."""
+        return camera_id in self.owned if camera_id is not None else self.leader_since is not None
 
     def fence(self, camera_id: str) -> tuple[str, int] | None:
         epoch = self.owned.get(camera_id)

@@ -143,13 +143,19 @@ def test_a_partners_nvr_is_validated_approved_and_joins_the_running_hub(hub_fact
                "--max-kbps", "1024", *args)
     traps = [Listener("127.0.0.1", 8899), Listener(shop.near, 8000)]  # where a careless hub would connect
     try:
-        for host, port, why in (("127.0.0.1", 8899, "loopback"), ("169.254.169.254", 80, "link-local"),
-                                ("192.168.77.5", 80, "outside the networks registered"),
-                                (shop.near, 8000, "the hub's own addresses"), (shop.far, 22, "port 22"),
-                                (shop.far, 8080, "answered with a redirect (302)")):
-            refused = submit(hub, host, port)
-            assert refused.returncode == 2 and why in refused.stderr, (host, refused.stderr)
-            assert PASSWORD not in refused.stderr + refused.stdout
+        refused = submit(hub, "127.0.0.1", 8899)  # the command's contract: exit 2, the reason, never the password
+        assert refused.returncode == 2 and "loopback" in refused.stderr, refused.stderr
+        assert PASSWORD not in refused.stderr + refused.stdout
+        with hub.client() as api:  # the rest through the API the command calls
+            for host, port, why in (("169.254.169.254", 80, "link-local"),
+                                    ("192.168.77.5", 80, "outside the networks registered"),
+                                    (shop.near, 8000, "the hub's own addresses"), (shop.far, 22, "port 22"),
+                                    (shop.far, 8080, "answered with a redirect (302)")):
+                answer = api.post("/api/v1/partners/toko-sinar/submissions", json={
+                    "type": "hikvision", "host": host, "port": port, "password": PASSWORD,
+                    "location": {"lat": -6.9932, "lon": 110.4203}, "area": "jawa-tengah/semarang"})
+                assert answer.status_code == 201 and answer.json()["state"] == "refused", answer.text
+                assert why in answer.json()["reason"] and PASSWORD not in answer.text, (host, answer.text)
         assert [t.connections for t in traps] == [0, 0], "the hub opened no connection to a refused address"
     finally:
         for trap in traps:
