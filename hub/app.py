@@ -196,21 +196,7 @@ class Hub:
             stack.push_async_callback(self.event_workers.stop)
             self.graph = StreamGraph(self.inventory)
             stack.push_async_callback(self.graph.stop)
-            self.recording = Recording(self.config.recording, self.inventory, self.graph, self.storage, self.store,
-                                       self.data_dir / "spool")
-            stack.push_async_callback(self.recording.stop)
-            if self.plugins.implemented("recording_retention"):
-                self.recording.retention_caps = lambda camera_id, camera: self.plugins.acall(
-                    "recording_retention", context=self.context, camera_id=camera_id, camera=camera)
-            self.sources.recording = self.recording
-            if self.config.cluster.enabled:  # several nodes: this one records what it owns
-                self.cluster = Cluster(self.store.cluster, self.config.cluster, lambda: self.inventory.cameras,
-                                       self.recording.sync)
-                self.recording.cluster = self.cluster
-                await self.cluster.start()
-                stack.push_async_callback(self.cluster.stop)
-            await self.recording.recover()
-            await self.recording.sync()
+            await self._start_recording(stack)
             self._spawn(self.recording.follow_events(self.bus.subscribe("recording")))
             self.live = LiveViews(self.config.live, self.graph, self.data_dir / "live")
             await self.live.clear_leftovers()
@@ -235,6 +221,25 @@ class Hub:
             raise
         log.info("hub started", extra={"port": self.port, "cameras": len(self.inventory.cameras),
                                        "data_dir": str(self.data_dir)})
+
+    async def _start_recording(self, stack: contextlib.AsyncExitStack) -> None:
+        """Recorders for what hub.yaml records (with several nodes: what this node owns), what a crash
+        left in the spool stored first."""
+        self.recording = Recording(self.config.recording, self.inventory, self.graph, self.storage, self.store,
+                                   self.data_dir / "spool")
+        stack.push_async_callback(self.recording.stop)
+        if self.plugins.implemented("recording_retention"):
+            self.recording.retention_caps = lambda camera_id, camera: self.plugins.acall(
+                "recording_retention", context=self.context, camera_id=camera_id, camera=camera)
+        self.sources.recording = self.recording
+        if self.config.cluster.enabled:  # several nodes: this one records what it owns
+            self.cluster = Cluster(self.store.cluster, self.config.cluster, lambda: self.inventory.cameras,
+                                   self.recording.sync)
+            self.recording.cluster = self.cluster
+            await self.cluster.start()
+            stack.push_async_callback(self.cluster.stop)
+        await self.recording.recover()
+        await self.recording.sync()
 
     async def stop(self) -> None:
         if self.server is not None:

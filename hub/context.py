@@ -20,6 +20,7 @@ from hub.core.models import Action, Area, Camera, DeviceInventory, Event, Princi
 from hub.core.notify import Notifier
 from hub.core.storage import StorageBackend
 from hub.store.audit import WATCHING
+from hub.store.status import uptime_percent
 
 if TYPE_CHECKING:
     from hub.inventory import Inventory
@@ -97,12 +98,7 @@ class RunningHubContext:
     async def uptime(self, camera_ids: list[str], hours: float = 24) -> dict[str, float | None]:
         end = utcnow()
         spans = await self._store.status.availability(end - timedelta(hours=hours), end)
-        out: dict[str, float | None] = {}
-        for camera_id in camera_ids:
-            seconds = spans.get(camera_id, {})
-            known = sum(v for k, v in seconds.items() if k != "unknown")
-            out[camera_id] = round(100 * seconds.get("online", 0) / known, 1) if known else None
-        return out
+        return {camera_id: uptime_percent(spans.get(camera_id, {})) for camera_id in camera_ids}
 
     async def watched(self, camera_ids: list[str], limit: int = 100) -> list[dict[str, Any]]:
         if not camera_ids:

@@ -33,6 +33,13 @@ class ClockOffsetRow(Base):
     seconds: Mapped[float] = mapped_column(Float)
 
 
+
+def uptime_percent(seconds: dict[str, float]) -> float | None:
+    """Of ``availability``'s seconds by status, the share online in percent of the time the status was
+    known (None: never known)."""
+    known = sum(v for k, v in seconds.items() if k != "unknown")
+    return round(100 * seconds.get("online", 0) / known, 1) if known else None
+
 class StatusHistory:
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -31,6 +31,7 @@ from hub.http.auth import session_cookie
 from hub.http.camera_requests import asking_areas
 from hub.http.schools import viewers_of
 from hub.http.services import ServedHub, served_hub
+from hub.store.status import uptime_percent
 from hub.store.users import Session
 from hub.web import i18n
 
@@ -362,10 +363,6 @@ async def console(request: Request) -> Response:
                 and (node.camera_id not in pictures or at > pictures[node.camera_id]):
             pictures[node.camera_id] = at
 
-    def uptime(seconds: dict[str, float]) -> float | None:
-        known = sum(v for k, v in seconds.items() if k != "unknown")
-        return round(100 * seconds.get("online", 0) / known, 1) if known else None
-
     names = {a.path: a.name for a in hub.config.areas}
     areas: dict[str, dict[str, Any]] = {}
     for c in everything:
@@ -378,13 +375,13 @@ async def console(request: Request) -> Response:
     board = []
     for area in sorted(areas.values(), key=lambda a: (-(a["offline"] + a["degraded"]), a["name"]))[:200]:
         total = area["online"] + area["offline"] + area["degraded"] + area["other"]
-        board.append({**area, "total": total, "uptime": uptime(area["seconds"]),
+        board.append({**area, "total": total, "uptime": uptime_percent(area["seconds"]),
                       "shares": {k: round(100 * area[k] / total, 1) for k in ("online", "degraded", "offline")}})
     rows = await hub.store.audit.entries(20)
     audit = [{**r, "when": i18n.when(r["at"], lang, zone)} for r in rows]
     return await render(request, "console.html", session, cameras=[
         {"id": c.id, "name": c.name, "area": c.area or "", "status": c.status.value,
-         "uptime": uptime(spans.get(c.id, {})),
+         "uptime": uptime_percent(spans.get(c.id, {})),
          "picture": i18n.when(pictures.get(c.id), lang, zone, time_only=True)} for c in cameras],
         statuses=statuses, counts=counts, sites=hub.config.sites, audit=audit, areas=board)
 

@@ -25,7 +25,6 @@ from datetime import timedelta
 from urllib.parse import quote, urlsplit
 
 from hub import (
-    Camera,
     DeviceAuthFailed,
     DeviceError,
     DeviceInventory,
@@ -311,6 +310,7 @@ class Sharing:
         self.added: set[str] = set()
         #: Every camera a partner's device ever brought, camera id -> partner (for retention).
         self.owners: dict[str, str] = {}
+        self._owners_read = False
         #: Each partner's latest agreement, ended ones included (for retention).
         self.latest: dict[str, Agreement] = {}
         self._lock = asyncio.Lock()
@@ -332,7 +332,9 @@ class Sharing:
                                  if a.state not in (AgreementState.EXPIRED, AgreementState.TERMINATED)}
             POLICY.paused = set(await self.store.paused())
             self.latest = {a.partner_id: a for a in agreements}
-            self.owners = await self.store.camera_owners()
+            if not self._owners_read:  # only this process adds partner sources: read once, then kept here
+                self.owners = await self.store.camera_owners()
+                self._owners_read = True
             POLICY.unmasked = {c for c, partner in self.owners.items()
                                if (a := POLICY.agreements.get(partner)) is not None and a.uses.masks_required
                                and not self.context.privacy_masks(c)}
@@ -354,39 +356,28 @@ class Sharing:
                 else:
                     log.info("a partner's device stopped sharing", extra={"source": name})
             for name, submission in wanted.items():
-                if name in self.added:
-                    continue
-                _, sealed = await self.store.submission(submission.id)
-                try:
-                    cameras = await self.context.add_source(_settings(submission, self.vault.open(sealed),
-                                                                      POLICY.agreements.get(submission.partner_id)))
-                except Exception as err:  # one partner's device must not keep the others out
-                    log.warning("a partner's device could not be added", extra={
-                        "source": name, "error": type(err).__name__})
-                    continue
-                self.added.add(name)
-                await self.store.remember_cameras(submission.partner_id, name, [c.id for c in cameras])
-                self.owners |= {c.id: submission.partner_id for c in cameras}
-                self._require_masks(submission.partner_id, cameras)
+                if name not in self.added:
+                    _, sealed = await self.store.submission(submission.id)
+                    await self._join(name, submission.partner_id, _settings(
+                        submission, self.vault.open(sealed), POLICY.agreements.get(submission.partner_id)))
             for name, partner in edges.items():
-                if name in self.added:
-                    continue
-                try:
-                    cameras = await self.context.add_source(_terms(
-                        {"type": "edge", "name": name, "partner": partner}, partner, POLICY.agreements.get(partner)))
-                except Exception as err:
-                    log.warning("a partner's edge could not be added", extra={"source": name,
-                                                                               "error": type(err).__name__})
-                    continue
-                self.added.add(name)
-                await self.store.remember_cameras(partner, name, [c.id for c in cameras])
-                self.owners |= {c.id: partner for c in cameras}
-                self._require_masks(partner, cameras)
+                if name not in self.added:
+                    await self._join(name, partner, _terms({"type": "edge", "name": name, "partner": partner},
+                                                           partner, POLICY.agreements.get(partner)))
 
-    def _require_masks(self, partner: str, cameras: list[Camera]) -> None:
-        """New cameras of an agreement that requires masks show nothing until theirs are set."""
+    async def _join(self, name: str, partner: str, settings: dict[str, object]) -> None:
+        """Add a partner's source to the hub and remember the cameras it brought (one partner's device
+        that fails must not keep the others out)."""
+        try:
+            cameras = await self.context.add_source(settings)
+        except Exception as err:
+            log.warning("a partner's source could not be added", extra={"source": name, "error": type(err).__name__})
+            return
+        self.added.add(name)
+        await self.store.remember_cameras(partner, name, [c.id for c in cameras])
+        self.owners |= {c.id: partner for c in cameras}
         terms = POLICY.agreements.get(partner)
-        if terms is not None and terms.uses.masks_required:
+        if terms is not None and terms.uses.masks_required:  # nothing shown until their masks are set
             POLICY.unmasked |= {c.id for c in cameras if not self.context.privacy_masks(c.id)}
 
     def retention(self, camera_id: str) -> float | None:
