@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from hub.cluster import BOUND, place
+from hub.testing.waiting import waited
 
 NODE = """\
 version: 1
@@ -47,14 +48,6 @@ def query(url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
     return asyncio.run(run())
 
 
-def until(check: Any, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.5)
-    return found
-
-
 def test_placement_keeps_devices_whole_weighs_capacity_and_bounds_the_load() -> None:
     devices = {f"nvr-{i}": 4 for i in range(60)}
     placed = place(devices, {"a": 1.0, "b": 1.0, "c": 2.0})
@@ -75,7 +68,7 @@ def test_two_nodes_share_the_cameras_and_one_takes_over_when_the_other_is_killed
     b = hub_factory(NODE.format(url=url, node="node-b", sources=sources))
     pg = url.replace("postgresql+asyncpg://", "postgresql://")
 
-    owners = until(lambda: (rows := query(pg, "SELECT camera_id, node FROM cluster_owners")) and len(rows) == 6
+    owners = waited(lambda: (rows := query(pg, "SELECT camera_id, node FROM cluster_owners")) and len(rows) == 6
                    and {r["node"] for r in rows} == {"node-a", "node-b"} and rows, 30, "both nodes own cameras")
     by_device: dict[str, set[str]] = {}
     for row in owners:
@@ -90,7 +83,7 @@ def test_two_nodes_share_the_cameras_and_one_takes_over_when_the_other_is_killed
             out.setdefault(row["camera_id"], set()).add(row["node"])
         return out
 
-    written = until(lambda: len(found := recorded_since(settled)) == 6 and found, 40, "every camera records")
+    written = waited(lambda: len(found := recorded_since(settled)) == 6 and found, 40, "every camera records")
     owner = {r["camera_id"]: r["node"] for r in owners}
     assert all(nodes == {owner[camera]} for camera, nodes in written.items()), \
         f"every camera is recorded by exactly one node, its owner: {written} {owner}"
@@ -99,7 +92,7 @@ def test_two_nodes_share_the_cameras_and_one_takes_over_when_the_other_is_killed
     a.kill()
     killed = time.monotonic()
     killed_at = query(pg, "SELECT now() AS t")[0]["t"]
-    until(lambda: a_had <= {c for c, nodes in recorded_since(killed_at).items() if "node-b" in nodes}, 15,
+    waited(lambda: a_had <= {c for c, nodes in recorded_since(killed_at).items() if "node-b" in nodes}, 15,
           "node-b records every camera of node-a within 15 s of its death")
     took = time.monotonic() - killed
     overlaps = query(pg, "SELECT count(*) AS n FROM segments x JOIN segments y ON x.camera_id = y.camera_id "

@@ -1,10 +1,11 @@
-"""Waiting on a running hub in tests: ``until`` a condition holds, and the
-events its bus carries (``collect_events``)."""
+"""Waiting on a running hub in tests: ``until`` a condition holds (``waited``: the same from a test
+that is not async, for a hub in another process), and the events its bus carries (``collect_events``)."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,17 @@ async def until(predicate: Callable[[], object | Awaitable[object]], seconds: fl
         if asyncio.get_running_loop().time() >= deadline:
             raise AssertionError(f"condition not met within {seconds:g} s")
         await asyncio.sleep(0.05)
+
+
+def waited(check: Callable[[], object], seconds: float, what: str, every: float = 0.3) -> object:
+    """Poll ``check`` until it answers something true, and return that; AssertionError saying ``what``
+    did not happen within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} (not within {seconds:g} s)")
+        time.sleep(every)
+    return found
 
 
 def collect_events(hub: Hub, keep: Callable[[Event], bool] | None = None) -> list[Event]:

@@ -10,7 +10,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from hub.testing.fixtures import peer_unavailable
 from hub.testing.netns import NetnsUnavailable, PrivateHost
 from hub.testing.rtsp import RtspServer, RtspUnavailable
+from hub.testing.waiting import waited
 from tests.conftest import demo_hub_yaml
 
 EDGE_YAML = """\
@@ -51,14 +51,6 @@ def shop() -> Iterator[PrivateHost]:
                 camera.stop()
     except NetnsUnavailable as err:
         peer_unavailable(err)
-
-
-def until(check: Any, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while not (found := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.3)
-    return found
 
 
 def test_a_camera_behind_an_edge_plays_live_and_records_on_the_city_hub(hub_factory, shop, tmp_path) -> None:  # noqa: ANN001
@@ -92,7 +84,7 @@ def test_a_camera_behind_an_edge_plays_live_and_records_on_the_city_hub(hub_fact
 
     wrong = edge(hub.token("partner_owner", ("tag:partner:menara-lain",)))
     try:
-        until(lambda: edge_state().get("state") == "retrying", 30, "the edge says its link is refused")
+        waited(lambda: edge_state().get("state") == "retrying", 30, "the edge says its link is refused")
         refused = status()
         assert refused.returncode == 3, refused.stdout
         assert "refused the link (403)" in refused.stdout and "next attempt in" in refused.stdout
@@ -103,13 +95,13 @@ def test_a_camera_behind_an_edge_plays_live_and_records_on_the_city_hub(hub_fact
     link = edge(token)
     try:
         with hub.client() as admin:
-            submitted = until(lambda: [s for s in admin.get("/api/v1/partners/toko-sinar/submissions").json()
+            submitted = waited(lambda: [s for s in admin.get("/api/v1/partners/toko-sinar/submissions").json()
                                        if s["type"] == "edge"], 30, "the edge's first hello is a submission")
             assert submitted[0]["state"] == "pending_approval" and submitted[0]["found"] == ["Kasir"]
             assert not [c for c in admin.get("/api/v1/cameras").json() if "partner:toko-sinar" in c["tags"]], \
                 "nothing joins before an operator approves"
             hub.pantau("partner", "approve", submitted[0]["id"], "--url", hub.url, *args)
-            [camera] = until(lambda: [c for c in admin.get("/api/v1/cameras").json()
+            [camera] = waited(lambda: [c for c in admin.get("/api/v1/cameras").json()
                                       if "partner:toko-sinar" in c["tags"]], 10, "the edge's camera joins")
             assert camera["id"] == "edge:toko-sinar:rtsp:kasir:1" and camera["name"] == "Kasir"
             assert [s["role"] for s in camera["streams"]] == ["sub"], "the agreement's substream only"
@@ -118,7 +110,7 @@ def test_a_camera_behind_an_edge_plays_live_and_records_on_the_city_hub(hub_fact
                 assert answer.status_code == 200, answer.text
                 return answer.json()  # type: ignore[no-any-return]
 
-            until(recorded, 40, "the edge's camera records on the city hub")
+            waited(recorded, 40, "the edge's camera records on the city hub")
             assert watch(admin, camera["id"]) > 0, "and plays live there"
             shown = admin.get("/api/v1/partners/toko-sinar").json()["edge"]
             assert shown["connected"] and shown["edge"] == "Toko Sinar edge" and shown["cameras"] == 1
@@ -128,13 +120,13 @@ def test_a_camera_behind_an_edge_plays_live_and_records_on_the_city_hub(hub_fact
 
             link.kill()
             link.wait(5)
-            until(lambda: not admin.get("/api/v1/partners/toko-sinar").json()["edge"]["connected"], 10,
+            waited(lambda: not admin.get("/api/v1/partners/toko-sinar").json()["edge"]["connected"], 10,
                   "the city sees the link gone")
             link = edge(token)
-            until(lambda: admin.get("/api/v1/partners/toko-sinar").json()["edge"]["connected"], 30,
+            waited(lambda: admin.get("/api/v1/partners/toko-sinar").json()["edge"]["connected"], 30,
                   "the edge dials again")
             latest = recorded()[-1]["end"]
-            until(lambda: recorded()[-1]["end"] > latest, 40, "recording goes on over the new link")
+            waited(lambda: recorded()[-1]["end"] > latest, 40, "recording goes on over the new link")
             trail = admin.get("/api/v1/audit", params={"action": "edge_link"}).json()
             assert any(not row["allowed"] for row in trail) and any(row["allowed"] for row in trail)
     finally:
@@ -148,7 +140,7 @@ def watch(client: httpx.Client, camera: str) -> int:
     answer = client.post(f"/api/v1/cameras/{camera}/live")
     assert answer.status_code == 201, answer.text
     playlist_url = answer.json()["playlist"]
-    text = until(lambda: (p := client.get(playlist_url)).status_code == 200 and "#EXTINF" in p.text and p.text,
+    text = waited(lambda: (p := client.get(playlist_url)).status_code == 200 and "#EXTINF" in p.text and p.text,
                  30, "the live playlist's first segment")
     init = re.search(r'#EXT-X-MAP:URI="([^"]+)"', text)
     segments = re.findall(r"^(s\d+_\d+\.m4s)$", text, re.M)
