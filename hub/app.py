@@ -14,7 +14,8 @@ import gc
 import logging
 import os
 import signal
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,8 @@ class Hub:
         self.live: LiveViews
         self.server: uvicorn.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: Events this node passed on since it started (``/metrics``).
+        self.published = 0
         self._stack = contextlib.AsyncExitStack()
 
     @property
@@ -154,6 +157,11 @@ class Hub:
         try:
             self.store = await open_store(self.config, self.data_dir, self.plugins)
             stack.push_async_callback(self.store.close)
+            if self.config.cluster.enabled:  # several nodes: what this one owns, before anything speaks
+                self.cluster = Cluster(self.store.cluster, self.config.cluster, lambda: self.inventory.cameras,
+                                       self._ownership_changed, self._warm)
+                await self.cluster.start()
+                stack.push_async_callback(self.cluster.stop)
             self.store.users.idle = timedelta(minutes=self.config.http.session_idle_minutes)
             self.store.users.lifetime = timedelta(hours=self.config.http.session_hours)
             await first_admin(self.store, self.data_dir)
@@ -183,6 +191,7 @@ class Hub:
                                              self.links, self.notifiers, self.publish, self.snapshot,
                                              self.authorize, self.may, self.visible, self.masks.of)
             self._context.sources = self.sources
+            self._context.cluster = self.cluster
             await self.sources.refresh()
             await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
@@ -199,6 +208,8 @@ class Hub:
             await self._start_recording(stack)
             self._spawn(self.recording.follow_events(self.bus.subscribe("recording")))
             self.live = LiveViews(self.config.live, self.graph, self.data_dir / "live")
+            if self.cluster is not None:
+                self.live.prefix = f"{self.cluster.node}~"
             await self.live.clear_leftovers()
             stack.push_async_callback(self.live.stop)
             self.sources.live = self.live
@@ -232,12 +243,7 @@ class Hub:
             self.recording.retention_caps = lambda camera_id, camera: self.plugins.acall(
                 "recording_retention", context=self.context, camera_id=camera_id, camera=camera)
         self.sources.recording = self.recording
-        if self.config.cluster.enabled:  # several nodes: this one records what it owns
-            self.cluster = Cluster(self.store.cluster, self.config.cluster, lambda: self.inventory.cameras,
-                                   self.recording.sync)
-            self.recording.cluster = self.cluster
-            await self.cluster.start()
-            stack.push_async_callback(self.cluster.stop)
+        self.recording.cluster = self.cluster  # several nodes: this one records what it owns
         await self.recording.recover()
         await self.recording.sync()
 
@@ -273,6 +279,23 @@ class Hub:
             log.error("shutdown took longer than 9 s; exiting anyway")
         log.info("hub stopped")
 
+    async def _ownership_changed(self) -> None:
+        """This node gained or lost cameras, or the assigner's part: its recorders follow, and its
+        outbox reads the store again for the rows it now delivers."""
+        if hasattr(self, "recording"):
+            await self.recording.sync()
+        if hasattr(self, "outbox"):
+            self.outbox.reclaim()
+
+    async def _warm(self, cameras: Collection[str]) -> set[str]:
+        """Open the streams of cameras being handed to this node; which bring packets already."""
+        return await self.recording.warm(cameras) if hasattr(self, "recording") else set()
+
+    def _speaks(self) -> tuple[Collection[str], bool]:
+        """The cameras whose outbox rows this node delivers, and whether those of no camera."""
+        cluster = self.cluster
+        return (cluster.owned.keys(), cluster.leader_since is not None) if cluster is not None else ((), False)
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -301,6 +324,9 @@ class Hub:
             await asyncio.sleep(0.05)
         if self.port == 0:
             self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        if self.cluster is not None and self.cluster.address is None:  # where the other nodes reach this one
+            host = self.config.http.host
+            self.cluster.address = f"http://{socket.getfqdn() if host in ('0.0.0.0', '::', '') else host}:{self.port}"
         self._stack.push_async_callback(self._stop_http)
 
     async def _stop_http(self) -> None:
@@ -314,6 +340,7 @@ class Hub:
     def publish(self, event: Event) -> None:
         if self.cluster is not None and not self.cluster.speaks_for(event.camera_id):
             return  # another node owns the camera: its event goes out from there, once
+        self.published += 1
         self.bus.publish(event)
 
     async def _event_hooks(self, sub: Subscription) -> None:
@@ -332,7 +359,7 @@ class Hub:
             except Exception:
                 # The outbox keeps its events until the target can take them.
                 log.exception("notifier failed to start", extra={"notifier": cfg.name})
-        self.outbox = Outbox(self.store, self.notifiers)
+        self.outbox = Outbox(self.store, self.notifiers, self._speaks if self.cluster is not None else None)
         self._spawn(self.outbox.write(self.bus.subscribe("store", maxsize=100_000)))
         for name in self.notifiers:
             self._spawn(self.outbox.deliver(name))
@@ -346,13 +373,14 @@ class Hub:
 
     def _schedule_jobs(self) -> None:
         if self.config.health.enabled:
-            self.health = HealthMonitor(self.inventory, self.store.status, self.publish, self.config.health, self.graph)
+            self.health = HealthMonitor(self.inventory, self.store.status, self.publish, self.config.health, self.graph,
+                                        self.cluster.owns if self.cluster is not None else None)
             self.health.schedule(self.scheduler)
             self.sources.health = self.health
         once = self._once_in_cluster
         self.scheduler.add("retention", once(self.recording.apply_retention), "interval", minutes=10)
         self.scheduler.add("storage-pressure", once(self.recording.relieve_pressure), "interval", minutes=1)
-        self.scheduler.add("inventory", self.sources.refresh, "interval", minutes=15, jitter=60)
+        self.scheduler.add("inventory", self._refresh_inventory, "interval", minutes=15, jitter=60)
         self.scheduler.add("audit-checkpoint", once(self.access_watch.audit_checkpoint), "interval", hours=1)
         self.scheduler.add("chain-checkpoints", once(self.custody.checkpoint_all), "interval",
                            minutes=self.config.evidence.checkpoint_minutes)
@@ -366,6 +394,13 @@ class Hub:
             self.scheduler.add(name, once(lambda: func(self.context)), trigger, **trigger_args)
 
         self.plugins.call_register("register_jobs", plugin_job)
+
+    async def _refresh_inventory(self) -> None:
+        """Probe every source; with several nodes the assigner probes and the others take what it kept."""
+        if self.cluster is not None and self.cluster.leader_since is None:
+            await self.sources.adopt()
+        else:
+            await self.sources.refresh()
 
     def _once_in_cluster(self, job: Callable[[], Any]) -> Callable[[], Any]:
         """A job of the whole hub, not of one node: with several nodes only the assigner runs it

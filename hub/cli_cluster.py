@@ -46,7 +46,8 @@ def cluster_status(as_json: bool, config_file: Path, data_dir: Path | None) -> N
         owners = await store.cluster.owners()
         per_node = Counter(node for node, _, _ in owners.values())
         moves = await store.cluster.moves(3600)
-        nodes = [{**n, "started_at": n["started_at"].isoformat(), "cameras": per_node.get(n["name"], 0)}
+        nodes = [{**{k: v for k, v in n.items() if k != "peer_key"},  # a secret of the node's run
+                  "started_at": n["started_at"].isoformat(), "cameras": per_node.get(n["name"], 0)}
                  for n in await store.cluster.nodes()]
         return {"nodes": nodes, "cameras": len(owners),
                 "moves_last_hour": [{**m, "at": m["at"].isoformat()} for m in moves]}

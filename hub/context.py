@@ -52,10 +52,16 @@ class RunningHubContext:
         self._masks = masks
         self._sites = MappingProxyType({s.id: s for s in config.sites})
         self._areas = MappingProxyType({a.path: a for a in config.areas})
+        #: With several nodes: this node's part (``hub.cluster.Cluster``).
+        self.cluster: Any = None
 
     @property
     def hub_name(self) -> str:
         return str(self._config.hub.name)
+
+    @property
+    def node(self) -> str | None:
+        return self.cluster.node if self.cluster is not None else None
 
     @property
     def cameras(self) -> Mapping[str, Camera]:

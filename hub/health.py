@@ -16,6 +16,11 @@ event.  A third change within ``flap_window_seconds`` marks the camera as
 flapping: one ``degraded`` event, then silence until it has kept one status
 for a whole window.  So however often a camera flaps, it yields at most four
 events per window.  A failure to check is logged once, and the recovery once.
+
+With several nodes (``mine``), each camera is checked by its owner only, which
+alone records and publishes its changes; every node reads the others' cameras'
+statuses from the store each interval (``follow_others``), so any node's
+inventory, API and pages tell the same.
 """
 
 from __future__ import annotations
@@ -68,8 +73,11 @@ class HealthMonitor:
     cameras' pictures are wrong and which need no probe."""
 
     def __init__(self, inventory: Inventory, store: StatusHistory, publish: Callable[[Event], None],
-                 settings: HealthConfig, graph: StreamGraph | None = None) -> None:
+                 settings: HealthConfig, graph: StreamGraph | None = None,
+                 mine: Callable[[str], bool] | None = None) -> None:
         self.inventory = inventory
+        #: With several nodes: whether this node owns a camera (and so checks it).
+        self.mine = mine
         self.store = store
         self.publish = publish
         self.graph = graph
@@ -91,6 +99,18 @@ class HealthMonitor:
     def schedule(self, scheduler: Scheduler) -> None:
         for name in self.inventory.sources:
             self.watch(scheduler, name)
+        if self.mine is not None:
+            scheduler.add("health:others", self.follow_others, "interval", seconds=self.settings.interval_seconds)
+
+    async def follow_others(self) -> None:
+        """The statuses other nodes confirmed for the cameras they own, from the store."""
+        mine = self.mine
+        if mine is None:
+            return
+        for camera_id, (status, _) in (await self.store.current_status()).items():
+            camera = self.inventory.cameras.get(camera_id)
+            if camera is not None and not mine(camera_id) and camera.status.value != status:
+                self.inventory.cameras[camera_id] = camera.model_copy(update={"status": CameraStatus(status)})
 
     def watch(self, scheduler: Scheduler, name: str) -> None:
         """Check source ``name`` every ``health.interval_seconds`` (with jitter) from now on."""
@@ -105,6 +125,10 @@ class HealthMonitor:
     async def check(self, name: str) -> None:
         source = self.inventory.sources[name]
         cameras = self.inventory.cameras_of(name)
+        if self.mine is not None:
+            cameras = [c for c in cameras if self.mine(c.id)]
+            if not cameras:
+                return  # their owners check them
         found: dict[str, tuple[CameraStatus, str | None]]
         if self._refused.get(name, 0.0) > time.monotonic():
             return  # refused the credentials: asked again when the pause is over

@@ -111,6 +111,17 @@ class Inventory:
             self.version += 1
         return change
 
+    def adopt(self, found: dict[str, list[DeviceInventory]]) -> InventoryChange:
+        """Take what each of these sources holds as another node found it (kept in the store), as if
+        probed here; sources not named keep what they have."""
+        change = InventoryChange()
+        for name, held in found.items():
+            if name in self.sources and name not in self.errors:
+                self._apply(name, held, change)
+        if change:
+            self.version += 1
+        return change
+
     def forget(self, name: str) -> tuple[CameraSource | None, InventoryChange]:
         """Take source ``name`` out with its devices and cameras (they are ``removed``); the source
         is returned for its owner to close."""

@@ -79,6 +79,8 @@ class LiveViews:
         self.graph = graph
         self.directory = directory
         self.viewers: dict[str, Viewer] = {}
+        #: Starts every viewer id (with several nodes, ``NODE~``: any node passes its requests here).
+        self.prefix = ""
         self.outputs: dict[OutputKey, HlsOutput | Fmp4Live] = {}
 
     def role_for(self, camera: Camera, asked: StreamRole | None) -> StreamRole:
@@ -118,7 +120,8 @@ class LiveViews:
             self.graph.attach(camera.id, role, output)
             log.info("live view started", extra={"camera": camera.id, "stream": role.value, "masked": bool(masks),
                                                  "transport": transport})
-        viewer = Viewer(secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic(), names, transport)
+        viewer = Viewer(self.prefix + secrets.token_urlsafe(18), principal, camera.id, role, time.monotonic(),
+                        names, transport)
         self.viewers[viewer.id] = viewer
         return viewer
 

@@ -25,6 +25,14 @@ down loses nothing, and neither does a restart: pending rows are picked up
 when the hub starts again.  A crash between a delivery and its record in
 the store repeats that delivery: at least once, with the event id as the
 idempotency key.
+
+With several nodes (``hub.cluster``) each node keeps and delivers the
+events of the cameras it owns (events of no camera: the assigner's), and
+reads from the store only those rows (``mine``).  A node that gains cameras
+reads the store again from its first pending row (``reclaim``), so what their
+old owner kept and had not delivered goes out, in order, before their new
+events: the event id, as ever, is the idempotency key of a delivery the old
+owner made and did not record.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -175,9 +183,12 @@ class _Queue:
 
 
 class Outbox:
-    def __init__(self, store: Store, notifiers: dict[str, Notifier]) -> None:
+    def __init__(self, store: Store, notifiers: dict[str, Notifier],
+                 mine: Callable[[], tuple[Collection[str], bool]] | None = None) -> None:
         self.store = store
         self.notifiers = notifiers
+        #: With several nodes: the cameras whose rows this node delivers, and whether the rows of no camera.
+        self.mine = mine
         self._queues = {name: _Queue() for name in notifiers}
         #: Batches handed to the delivery loops and not yet kept, oldest first:
         #: (events, {notifier: entries}, done when kept).
@@ -187,6 +198,15 @@ class Outbox:
         self._progress = asyncio.Event()
         #: Done when the batch handed over last has been through the store.
         self._last_saved: asyncio.Future[None] | None = None
+
+    def reclaim(self) -> None:
+        """This node now speaks for more cameras: every queue reads the store again, from its oldest
+        pending row (their earlier owner's rows come first, in order)."""
+        for q in self._queues.values():
+            q.behind = True
+            q.cursor = 0
+            q.losses += 1
+            q.wake.set()
 
     def split(self, events: list[Event]) -> dict[str, list[Event]]:
         """Which of ``events`` each notifier wants."""
@@ -374,7 +394,9 @@ class Outbox:
         await q.recorder_finished()
         await q.record_done(self.store.events)
         losses = q.losses
-        rows = [r for r in await self.store.events.outbox_head(name, DELIVER_BATCH, payloads=False) if r.id > q.cursor]
+        of = self.mine() if self.mine is not None else None
+        rows = [r for r in await self.store.events.outbox_head(name, DELIVER_BATCH, payloads=False, of=of)
+                if r.id > q.cursor]
         now = utcnow()
         due = []
         for row in rows:

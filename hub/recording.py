@@ -19,7 +19,7 @@ import contextlib
 import fnmatch
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +29,7 @@ from hub.core.config import RecordingConfig, RecordingRule
 from hub.core.errors import StorageKeyTaken
 from hub.core.models import Camera, EventKind, EventState, utcnow
 from hub.core.storage import StorageBackend, segment_key
-from hub.core.streams import EventRecorder, FinishedSegment, Recorder, recover_spool
+from hub.core.streams import EventRecorder, Figures, FinishedSegment, PacketConsumer, Recorder, recover_spool
 from hub.graph import StreamGraph, StreamKey
 from hub.inventory import Inventory
 from hub.store import Store
@@ -71,7 +71,13 @@ class Recording:
         #: With several nodes: this node's part (only what it owns is recorded) and the epoch each
         #: recorder started under (its segments are indexed as that epoch's owner's).
         self.cluster: Cluster | None = None
+        #: Segments (and their bytes) stored and indexed since the start (``/metrics``); refused: fenced.
+        self.written = 0
+        self.written_bytes = 0
+        self.refused = 0
         self._epochs: dict[StreamKey, int] = {}
+        #: Streams opened ahead of a hand-over to this node (``warm``), until their recorders take them.
+        self._warming: dict[StreamKey, _Warming] = {}
         self._syncing = asyncio.Lock()
 
     async def sync(self) -> None:
@@ -105,6 +111,35 @@ class Recording:
                 if owned is not None:
                     self._epochs[key] = owned[key[0]]
                 self.graph.attach(key[0], key[1], recorder)
+        for key in [k for k in self._warming if k in self.recorders]:  # the recorder holds the stream now
+            await self.graph.detach(key[0], key[1], self._warming.pop(key))
+
+    async def warm(self, cameras: Collection[str]) -> set[str]:
+        """Open the recorded streams of ``cameras`` (being handed to this node) without recording them,
+        and close those of cameras no longer coming; which of them bring packets (or record nothing)."""
+        wanted: set[StreamKey] = set()
+        ready = set()
+        for camera_id in cameras:
+            cam = self.inventory.cameras.get(camera_id)
+            if cam is None:
+                continue
+            rule = rule_for(self.config, cam)
+            if rule.mode == "off" or cam.stream(rule.stream) is None:
+                ready.add(camera_id)  # nothing to record: nothing to open first
+            elif (camera_id, rule.stream) in self.recorders:
+                ready.add(camera_id)
+            else:
+                wanted.add((camera_id, rule.stream))
+        async with self._syncing:
+            for key in [k for k in self._warming if k not in wanted]:
+                await self.graph.detach(key[0], key[1], self._warming.pop(key))
+            for key in wanted:
+                if key not in self._warming:
+                    self._warming[key] = _Warming(key)
+                    self.graph.attach(key[0], key[1], self._warming[key])
+                elif self._warming[key].stats.last_packet is not None:
+                    ready.add(key[0])
+        return ready
 
     async def follow_events(self, sub: Subscription) -> None:
         """Start and stop event recorders as their cameras' events come and go; runs until cancelled.
@@ -166,6 +201,8 @@ class Recording:
             await self.store.recordings.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
                                                     size, seg.sha256, key, fence)
             await asyncio.to_thread(seg.sidecar.unlink, missing_ok=True)
+            self.written += 1
+            self.written_bytes += size
         except Fenced as refused:  # another node owns the camera now: this one stops it, and sweeps
             log.warning("a segment was refused: the camera has another owner; stopped here",
                         extra={"camera": seg.camera_id, "error": str(refused)[:200]})
@@ -174,6 +211,7 @@ class Recording:
                     await self.storage.delete(key)
             for path in (seg.path, seg.sidecar):
                 await asyncio.to_thread(path.unlink, missing_ok=True)
+            self.refused += 1
             if self.cluster is not None:
                 await self.cluster.lost(seg.camera_id)
             return
@@ -203,8 +241,9 @@ class Recording:
 
     async def stop(self) -> None:
         """Finish the open segments and wait for them to be stored."""
-        recorders = list(self.recorders.items())
+        recorders: list[tuple[StreamKey, PacketConsumer]] = [*self.recorders.items(), *self._warming.items()]
         self.recorders.clear()
+        self._warming.clear()
         # All at once: each detach may wait for its relay's thread, and SIGTERM gives 10 s in all.
         await asyncio.gather(*(self.graph.detach(key[0], key[1], recorder) for key, recorder in recorders))
         pending = [asyncio.wrap_future(f) for f in list(self._pending)]
@@ -273,3 +312,20 @@ class Recording:
             log.warning("storage pressure: deleted the oldest unlocked segments",
                         extra={"segments": deleted, "bytes": freed})
         return deleted
+
+
+class _Warming:
+    """A consumer that only keeps a stream open (and counts its packets) ahead of a hand-over."""
+
+    def __init__(self, key: StreamKey) -> None:
+        self.node_id = f"warming:{key[0]}:{key[1].value}"
+        self.stats = Figures()
+
+    def begin(self, stream: Any) -> None:
+        return
+
+    def packet(self, packet: Any, arrived: float) -> None:
+        self.stats.count(packet.size, arrived)
+
+    def end(self) -> None:
+        return

@@ -75,13 +75,30 @@ class HubSources:
         change = await self.inventory.probe()
         await self.changed(change, list(self.inventory.sources))
 
-    async def changed(self, change: InventoryChange, probed: list[str]) -> None:
-        """Keep what the ``probed`` sources hold, and tell whoever follows the inventory what changed."""
-        await self.store.cameras.save_inventory(
-            list(self.inventory.devices.values()), list(self.inventory.cameras.values()),
-            {n for n in probed if n not in self.inventory.errors},
-        )
-        if change.added:
+    async def adopt(self) -> None:
+        """Take the inventory another node probed and kept (with several nodes, the assigner probes
+        the devices every 15 minutes; the others read what it found rather than ask each device too)."""
+        devices = {d.id: d for d in await self.store.cameras.known_devices()}
+        found: dict[str, dict[str, DeviceInventory]] = {}
+        for camera, _, _ in await self.store.cameras.known_cameras():
+            device = devices.get(camera.device_id)
+            if device is None or device.source not in self.inventory.sources:
+                continue
+            inventory = found.setdefault(device.source, {}).setdefault(
+                device.id, DeviceInventory(device=device, cameras=[]))
+            inventory.cameras.append(camera)
+        change = self.inventory.adopt({name: list(held.values()) for name, held in found.items()})
+        await self.changed(change, [], keep=False)
+
+    async def changed(self, change: InventoryChange, probed: list[str], keep: bool = True) -> None:
+        """Keep what the ``probed`` sources hold (unless it came from the store: ``keep``), and tell
+        whoever follows the inventory what changed."""
+        if keep:
+            await self.store.cameras.save_inventory(
+                list(self.inventory.devices.values()), list(self.inventory.cameras.values()),
+                {n for n in probed if n not in self.inventory.errors},
+            )
+        if change.added and keep:
             await self._first_status(change.added)
         if not change:
             return

@@ -6,13 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import threading
 import time
+from collections import Counter
 from typing import Any
 
 import asyncpg
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from hub.cluster import BOUND, place
+from hub.testing.hubproc import HubProcess
 from hub.testing.waiting import waited
+from tests.test_live import watch
 
 NODE = """\
 version: 1
@@ -28,6 +35,7 @@ SOURCE = """\
   - type: demo
     name: nvr-{n}
     cameras: [{{name: Simpang {n}A}}, {{name: Simpang {n}B}}]
+    motion_every: 3
     width: 320
     height: 180
     sub_width: 160
@@ -61,46 +69,145 @@ def test_placement_keeps_devices_whole_weighs_capacity_and_bounds_the_load() -> 
     assert kept >= 0.8 * sum(1 for p in placed.values() if p != "c"), "a node leaving moves little else"
 
 
-def test_two_nodes_share_the_cameras_and_one_takes_over_when_the_other_is_killed(hub_factory, postgres) -> None:  # noqa: ANN001
+def test_two_nodes_share_the_cameras_serve_each_others_live_views_and_hand_cameras_over(  # noqa: PLR0915
+        hub_factory, postgres, mosquitto) -> None:  # noqa: ANN001
+    """One run of two nodes, in the order a city meets them: the cameras shared out and each recorded
+    by its owner; a live view and a snapshot asked of the node that does not own the camera, played
+    through its owner with one upstream session; every event reaching MQTT once; a node killed and
+    its cameras recorded by the other within 15 s with no overlap; the node back, its cameras
+    handed back, then drained: each hand-over without a gap longer than a segment."""
     url = postgres.create_database()
     sources = "".join(SOURCE.format(n=n) for n in range(1, 4))
-    a = hub_factory(NODE.format(url=url, node="node-a", sources=sources))
-    b = hub_factory(NODE.format(url=url, node="node-b", sources=sources))
+    notifier = (f"notifiers:\n  - {{type: mqtt, name: broker, host: 127.0.0.1, port: {mosquitto.port}, "
+                "retry_max_seconds: 1, ha_discovery: false}\n")
+    subscriber = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(mosquitto.port), "-q", "1",
+                                   "-t", "pantau/+/event", "-i", "city-dashboard", "-c"],
+                                  stdout=subprocess.PIPE, text=True)
+    heard: list[str] = []
+    threading.Thread(target=lambda: heard.extend(iter(subscriber.stdout.readline, "")), daemon=True).start()
+    a = hub_factory(NODE.format(url=url, node="node-a", sources=sources) + notifier)
+    b = hub_factory(NODE.format(url=url, node="node-b", sources=sources) + notifier)
     pg = url.replace("postgresql+asyncpg://", "postgresql://")
+    try:
+        owners = waited(lambda: (rows := query(pg, "SELECT camera_id, node FROM cluster_owners WHERE next_node "
+                                                   "IS NULL")) and len(rows) == 6
+                        and {r["node"] for r in rows} == {"node-a", "node-b"} and rows, 30, "both nodes own cameras")
+        by_device: dict[str, set[str]] = {}
+        for row in owners:
+            by_device.setdefault(row["camera_id"].rsplit(":", 1)[0], set()).add(row["node"])
+        assert all(len(nodes) == 1 for nodes in by_device.values()), f"an NVR's cameras stay together: {by_device}"
+        owner = {r["camera_id"]: r["node"] for r in owners}
+        settled = query(pg, "SELECT now() AS t")[0]["t"]
+        written = waited(lambda: len(found := recorded_since(pg, settled)) == 6 and found, 40, "every camera records")
+        assert all(nodes == {owner[camera]} for camera, nodes in written.items()), \
+            f"every camera is recorded by exactly one node, its owner: {written} {owner}"
 
-    owners = waited(lambda: (rows := query(pg, "SELECT camera_id, node FROM cluster_owners")) and len(rows) == 6
-                   and {r["node"] for r in rows} == {"node-a", "node-b"} and rows, 30, "both nodes own cameras")
-    by_device: dict[str, set[str]] = {}
-    for row in owners:
-        by_device.setdefault(row["camera_id"].rsplit(":", 1)[0], set()).add(row["node"])
-    assert all(len(nodes) == 1 for nodes in by_device.values()), f"an NVR's cameras stay together: {by_device}"
-    settled = query(pg, "SELECT now() AS t")[0]["t"]
+        served_by_its_owner(a, b, next(c for c, n in owner.items() if n == "node-a"))
+        figures = [metrics(node) for node in (a, b)]
+        assert [f["pantau_cameras"] for f in figures] == [6, 6]
+        assert sum(f["pantau_cameras_owned"] for f in figures) == 6 and all(f["pantau_cameras_owned"] for f in figures)
 
-    def recorded_since(moment: Any) -> dict[str, set[str]]:
-        rows = query(pg, 'SELECT camera_id, node FROM segments WHERE start > $1', moment)
-        out: dict[str, set[str]] = {}
-        for row in rows:
-            out.setdefault(row["camera_id"], set()).add(row["node"])
-        return out
+        waited(lambda: len(mqtt_events(heard)) >= 6, 30, "motion and health events reach MQTT")
+        delivered = delivered_events(pg)
+        seen = Counter(mqtt_events(heard))
+        assert delivered and set(delivered) <= set(seen), "every delivered outbox row reached MQTT"
+        assert all(seen[event] == 1 for event in delivered), \
+            f"with two nodes running each row went out once: {[e for e in delivered if seen[e] != 1]}"
 
-    written = waited(lambda: len(found := recorded_since(settled)) == 6 and found, 40, "every camera records")
-    owner = {r["camera_id"]: r["node"] for r in owners}
-    assert all(nodes == {owner[camera]} for camera, nodes in written.items()), \
-        f"every camera is recorded by exactly one node, its owner: {written} {owner}"
+        a_had = {camera for camera, node in owner.items() if node == "node-a"}
+        a.kill()
+        killed = time.monotonic()
+        killed_at = query(pg, "SELECT now() AS t")[0]["t"]
+        waited(lambda: a_had <= {c for c, nodes in recorded_since(pg, killed_at).items() if "node-b" in nodes}, 15,
+               "node-b records every camera of node-a within 15 s of its death")
+        took = time.monotonic() - killed
+        overlaps = query(pg, "SELECT count(*) AS n FROM segments x JOIN segments y ON x.camera_id = y.camera_id "
+                             "AND x.node <> y.node AND x.start < y.end AND y.start < x.end "
+                             "WHERE x.start > $1 AND y.start > $1", settled)[0]["n"]
+        assert overlaps == 0, "no two owners' segments of one camera overlap after a failover"
+        status = json.loads(b.pantau("cluster", "status", "--json", "-c", str(b.config),
+                                     "--data-dir", str(b.data_dir)).stdout)
+        nodes = {n["name"]: n for n in status["nodes"]}
+        assert not nodes["node-a"]["alive"] and nodes["node-b"]["alive"] and nodes["node-b"]["cameras"] == 6
+        assert sum(1 for m in status["moves_last_hour"] if m["reason"] == "dead") == len(a_had)
+        assert all("peer_key" not in n for n in status["nodes"]), "a node's key is not shown"
+        print(f"takeover of {len(a_had)} cameras: {took:.1f} s")
+        waited(lambda: not undelivered(pg), 20, "what node-a kept and had not delivered goes out from node-b")
 
-    a_had = {camera for camera, node in owner.items() if node == "node-a"}
-    a.kill()
-    killed = time.monotonic()
-    killed_at = query(pg, "SELECT now() AS t")[0]["t"]
-    waited(lambda: a_had <= {c for c, nodes in recorded_since(killed_at).items() if "node-b" in nodes}, 15,
-          "node-b records every camera of node-a within 15 s of its death")
-    took = time.monotonic() - killed
-    overlaps = query(pg, "SELECT count(*) AS n FROM segments x JOIN segments y ON x.camera_id = y.camera_id "
-                         "AND x.node <> y.node AND x.start < y.end AND y.start < x.end")[0]["n"]
-    assert overlaps == 0, "no two owners' segments of one camera overlap"
-    status = json.loads(b.pantau("cluster", "status", "--json", "-c", str(b.config),
-                                 "--data-dir", str(b.data_dir)).stdout)
-    nodes = {n["name"]: n for n in status["nodes"]}
-    assert not nodes["node-a"]["alive"] and nodes["node-b"]["alive"] and nodes["node-b"]["cameras"] == 6
-    assert sum(1 for m in status["moves_last_hour"] if m["reason"] == "dead") == len(a_had)
-    print(f"takeover of {len(a_had)} cameras: {took:.1f} s")
+        back_at = query(pg, "SELECT now() AS t")[0]["t"]
+        a.start()  # recovered: its cameras go back to it, made before broken
+        waited(lambda: {r["node"] for r in query(pg, "SELECT node FROM cluster_owners")} == {"node-a", "node-b"},
+               30, "a recovered node gets cameras back")
+        time.sleep(3)
+        drain_at = query(pg, "SELECT now() AS t")[0]["t"]
+        b.pantau("cluster", "drain", "node-a", "-c", str(b.config), "--data-dir", str(b.data_dir))
+        waited(lambda: {r["node"] for r in query(pg, "SELECT node FROM cluster_owners")} == {"node-b"}, 30,
+               "a drained node hands every camera over")
+        time.sleep(3)  # a segment or so after the last hand-over
+        handed = {m["camera_id"] for m in query(pg, "SELECT camera_id FROM cluster_moves WHERE reason = "
+                                                     "'handover' AND at > $1", back_at)}
+        assert len(handed) >= 2, "the cameras went back and forth by hand-over"
+        gaps = {camera: longest_gap(pg, camera, back_at) for camera in handed}
+        assert max(gaps.values()) <= 2.0, f"no hand-over left a gap longer than one 2-s segment: {gaps}"
+        print(f"drain: {len(handed)} cameras handed over, longest gap {max(gaps.values()):.2f} s "
+              f"(since {drain_at:%H:%M:%S})")
+        assert undelivered(pg) == 0
+    finally:
+        subscriber.kill()
+
+
+def recorded_since(pg: str, moment: Any) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for row in query(pg, "SELECT camera_id, node FROM segments WHERE start > $1", moment):
+        out.setdefault(row["camera_id"], set()).add(row["node"])
+    return out
+
+
+def longest_gap(pg: str, camera_id: str, since: Any) -> float:
+    """The longest time after ``since`` the camera's segments (any node's) do not cover, in seconds."""
+    rows = query(pg, "SELECT start, \"end\" FROM segments WHERE camera_id = $1 AND start > $2 ORDER BY start",
+                 camera_id, since)
+    covered, longest = rows[0]["end"], 0.0
+    for row in rows[1:]:
+        longest = max(longest, (row["start"] - covered).total_seconds())
+        covered = max(covered, row["end"])
+    return longest
+
+
+def served_by_its_owner(owner: HubProcess, other: HubProcess, camera_id: str) -> None:
+    """A live view and a snapshot of ``owner``'s camera asked of ``other``: they play, and only the owner
+    holds a stream of the camera."""
+    with httpx.Client(base_url=other.url, headers={"Authorization": f"Bearer {owner.token()}"},
+                      timeout=30) as client:
+        snap = client.get(f"/api/v1/cameras/{camera_id}/snapshot")
+        assert snap.status_code == 200 and snap.content[:2] == b"\xff\xd8", snap.text[:200]
+        view, frames = watch(client, camera_id)
+        assert view["viewer"].startswith("node-a~"), "the view is held by the camera's owner"
+        assert frames > 0, "the live view asked of the other node plays"
+        streams_here = [n for n in client.get("/api/v1/streams").json() if n.get("camera_id") == camera_id]
+        assert streams_here == [], "the node asked holds no stream of a camera it does not own"
+        assert client.delete(f"/api/v1/live/{view['viewer']}").status_code == 204
+    with owner.client() as client:
+        relays = [n for n in client.get("/api/v1/streams").json()
+                  if n.get("camera_id") == camera_id and n["id"].startswith("relay:")]
+        assert len({n["id"] for n in relays}) == len(relays) >= 1, "its owner: one upstream session a stream"
+
+
+def metrics(hub: HubProcess) -> dict[str, float]:
+    text = httpx.get(hub.url + "/metrics").text
+    return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
+
+
+def mqtt_events(heard: list[str]) -> list[str]:
+    """The ids of the events MQTT carried (each line a JSON event: mosquitto_sub without -v)."""
+    return [json.loads(line)["id"] for line in list(heard) if line.startswith("{")]
+
+
+def delivered_events(pg: str) -> list[str]:
+    return [r["event_id"] for r in query(pg, "SELECT event_id FROM outbox WHERE notifier = 'broker' "
+                                             "AND state = 'delivered'")]
+
+
+def undelivered(pg: str) -> int:
+    return int(query(pg, "SELECT count(*) AS n FROM outbox WHERE notifier = 'broker' AND state = 'pending' "
+                         "AND created_at < now() - interval '5 seconds'")[0]["n"])

@@ -11,6 +11,7 @@ import av
 import httpx
 import pytest
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import demo_hub_yaml
 
@@ -23,6 +24,12 @@ def wait_for_recording(client: httpx.Client, camera_id: str, timeout: float = 60
             return segments
         time.sleep(0.5)
     raise AssertionError(f"no recording of {camera_id} within {timeout} s")
+
+
+def prometheus_figures(text: str) -> dict[str, float]:
+    """The samples of a /metrics answer without labels, by name (read with prometheus-client's parser)."""
+    return {sample.name: sample.value for family in text_string_to_metric_families(text)
+            for sample in family.samples if not sample.labels}
 
 
 def decoded_seconds(data: bytes) -> float:
@@ -59,6 +66,11 @@ def test_a_demo_hub_serves_cameras_snapshots_and_recordings(hub_factory) -> None
         nodes = {n["id"]: n for n in client.get("/api/v1/streams").json()}
         relay = nodes[f"relay:{cam}:main"]
         assert relay["stats"]["packets"] > 0 and relay["stats"]["last_packet_at"]
+
+        figures = prometheus_figures(httpx.get(hub.url + "/metrics").text)  # a scraper has no token
+        assert figures["pantau_cameras"] == figures["pantau_cameras_owned"] == 2
+        assert figures["pantau_streams_up"] >= 1 and figures["pantau_segments_written_total"] >= 1
+        assert figures["pantau_segment_bytes_written_total"] >= len(video.content)
 
         openapi = httpx.get(hub.url + "/api/openapi.json").json()
         assert "/api/v1/cameras/{camera_id}/recordings" in openapi["paths"]

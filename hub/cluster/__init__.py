@@ -14,6 +14,15 @@ the change from the epoch read wins).  A new assigner waits one lease length
 before it moves a camera away from a node whose lease looks over: that node
 may only be slow to renew after a database restart.
 
+A move between two living nodes (a drain, a recovered node's cameras going
+back) is made before it is broken: the assigner announces it
+(``next_node``); the new owner opens the camera's streams and, once they
+bring packets, takes the camera itself (the same conditional update); the
+old owner records until it sees that, and its last segment, which began
+before the move, is kept (``fence_check``): the two overlap by a moment
+rather than leave a gap.  A new owner that cannot open the streams within
+two leases is given the camera anyway.
+
 Each node records only what it owns (``owns``), passes on only the events of the
 cameras it owns (``speaks_for``; events of no camera: the assigner), so each event
 reaches the outbox, and every notifier, from one node; and indexes a segment only as
@@ -31,9 +40,10 @@ import contextlib
 import hashlib
 import logging
 import math
+import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from sqlalchemy import text
@@ -41,11 +51,10 @@ from sqlalchemy import text
 from hub.core.config.sections import ClusterConfig
 from hub.core.models import Camera
 from hub.store.cluster import ClusterRecords
+from hub.store.database import AdvisoryLock
 
 log = logging.getLogger("pantau.cluster")
 
-#: The assigner's advisory lock (any 64-bit number the hub alone uses).
-ASSIGNER_LOCK = 0x70616E746175  # "pantau"
 #: No node gets more than this times its share of the cameras.
 BOUND = 1.25
 
@@ -79,15 +88,26 @@ class Cluster:
     """This node's part in the cluster: its lease, what it owns, and, while it holds the lock, assigning."""
 
     def __init__(self, records: ClusterRecords, settings: ClusterConfig, cameras: Callable[[], dict[str, Camera]],
-                 changed: Callable[[], Awaitable[None]]) -> None:
+                 changed: Callable[[], Awaitable[None]],
+                 warm: Callable[[Collection[str]], Awaitable[set[str]]] | None = None) -> None:
         self.records = records
         self.settings = settings
         self.node = settings.node or socket.gethostname().split(".")[0].lower()[:63]
         self.cameras = cameras
         self.changed = changed
+        #: Opens the streams of cameras being handed to this node; says which bring packets already.
+        self.warm = warm
         #: What this node owns now: camera id -> epoch.
         self.owned: dict[str, int] = {}
         self.leader_since: float | None = None
+        #: The URL the other nodes reach this node's HTTP at (hub.yaml's, else set once it listens).
+        self.address = settings.address
+        #: Proves a request this node passes to another is its own (kept in its node row for this run).
+        self.peer_key = secrets.token_urlsafe(32)
+        #: Every camera's owner, and every node's row, as of the last read (a lease's third ago at most).
+        self.directory: dict[str, str] = {}
+        self.peers: dict[str, dict[str, Any]] = {}
+        self._http: Any = None  # an aiohttp session, for requests passed to another node
         self._lock_conn: Any = None
         self._renewed = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
@@ -105,19 +125,30 @@ class Cluster:
         return (self.node, epoch) if epoch is not None else None
 
     async def start(self) -> None:
-        await self.records.renew(self.node, self.settings.address, self.settings.capacity,
-                                 self.settings.lease_seconds)
+        await self._renew()
         await self.records.start(self.node)
         self._renewed = time.monotonic()
-        self.owned = await self.records.owned(self.node)
+        await self.refresh()
         self._tasks = [asyncio.create_task(self._keep_lease()), asyncio.create_task(self._assign())]
         log.info("node joined the cluster", extra={"node": self.node, "owned": len(self.owned)})
+
+    def lease_age(self) -> float:
+        """Seconds since this node last renewed its lease."""
+        return time.monotonic() - self._renewed
+
+    def client(self, make: Callable[[], Any]) -> Any:
+        """The HTTP client for requests passed to other nodes (one per node, made on first use)."""
+        if self._http is None or self._http.closed:
+            self._http = make()
+        return self._http
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._http is not None:
+            await self._http.close()
         if self._lock_conn is not None:
             with contextlib.suppress(Exception):
                 await self._lock_conn.close()
@@ -133,19 +164,61 @@ class Cluster:
                 self.owned = {}
                 await self.changed()
             try:
-                await self.records.renew(self.node, self.settings.address, self.settings.capacity,
-                                         self.settings.lease_seconds)
+                await self._renew()
                 self._renewed = time.monotonic()
                 await self.refresh()
             except Exception as err:  # the database is away: keep trying, the lease says how long
                 log.warning("cannot renew the lease", extra={"node": self.node, "error": type(err).__name__})
 
+    async def _renew(self) -> None:
+        await self.records.renew(self.node, self.address, self.settings.capacity, self.settings.lease_seconds,
+                                 self.peer_key)
+
+    def owner_address(self, camera_id: str) -> str | None:
+        """Where to pass a request about a camera another node owns (None: answer it here: this node
+        owns it, no one does yet, or its owner is not reachable)."""
+        node = self.directory.get(camera_id)
+        return self.node_address(node) if node is not None and camera_id not in self.owned else None
+
+    def node_address(self, node: str) -> str | None:
+        """Another living node's address (None: this node, or one unknown, dead or without an address)."""
+        peer = self.peers.get(node)
+        if node == self.node or peer is None or not peer["alive"]:
+            return None
+        return peer["address"] or None
+
+    def is_peer(self, node: str, key: str) -> bool:
+        """Whether a request passed on by ``node`` carries that node's key of this run."""
+        peer = self.peers.get(node)
+        known = peer.get("peer_key") if peer is not None else None
+        return bool(known) and secrets.compare_digest(str(known), key)
+
     async def refresh(self) -> None:
-        """Read what this node owns; on a change, the recorders follow (``changed``)."""
-        owned = await self.records.owned(self.node)
+        """Read what this node owns, and every camera's owner; on a change of this node's, the
+        recorders follow (``changed``)."""
+        owners = await self.records.owners()
+        self.directory = {camera: node for camera, (node, _, _) in owners.items()}
+        self.peers = {n["name"]: n for n in await self.records.nodes()}
+        owned = {camera: epoch for camera, (node, epoch, _) in owners.items() if node == self.node}
+        owned |= await self._take_handovers()
         if owned != self.owned:
             self.owned = owned
             await self.changed()
+
+    async def _take_handovers(self) -> dict[str, int]:
+        """Make before break: the cameras being handed to this node have their streams opened here
+        (``warm``); each that brings packets is taken (its epoch goes up), while its old owner still
+        records, so the recording goes on without a gap.  What this node took: camera id -> epoch."""
+        announced = await self.records.announced(self.node)
+        ready = await self.warm(announced) if self.warm is not None else set(announced)
+        taken = {}
+        for camera_id in sorted(ready & announced.keys()):
+            epoch, device = announced[camera_id]
+            new = await self.records.claim(camera_id, device, self.node, epoch, "handover")
+            if new is not None:
+                taken[camera_id] = new
+                self.directory[camera_id] = self.node
+        return taken
 
     async def lost(self, camera_id: str) -> None:
         """A write for the camera was fenced: stop it now, and read again what is ours."""
@@ -167,13 +240,14 @@ class Cluster:
             await self._lock_conn.execute(text("SELECT 1"))  # still connected, so still held
             return True
         conn = await self.records.db.engine.connect()
-        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ASSIGNER_LOCK})).scalar()
+        got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": int(AdvisoryLock.ASSIGNER)})).scalar()
         await conn.commit()
         if not got:
             await conn.close()
             return False
         self._lock_conn, self.leader_since = conn, time.monotonic()
         log.info("this node assigns the cameras", extra={"node": self.node})
+        await self.changed()  # the assigner speaks for what no camera owns (its outbox rows too)
         return True
 
     async def _drop_lock(self) -> None:
@@ -196,6 +270,7 @@ class Cluster:
             devices.setdefault(camera.device_id, []).append(camera.id)
         target = place({d: len(c) for d, c in devices.items()}, alive)
         owners = await self.records.owners()
+        handing = await self.records.handovers()
         moved = 0
         for device, ids in sorted(devices.items()):
             for camera_id in sorted(ids):
@@ -212,6 +287,14 @@ class Cluster:
                 if moved >= self.settings.moves_per_round and node in living:
                     continue  # rebalancing waits for the next round; the dead are never kept waiting
                 reason = "dead" if node not in living else "drain" if node not in alive else "rebalance"
+                if node in living:  # make before break: the new owner opens the streams, then takes it
+                    to, since = handing.get(camera_id, (None, 0.0))
+                    if to != target[device]:
+                        moved += await self.records.announce(camera_id, target[device], epoch)
+                        continue
+                    if since < 2 * self.settings.lease_seconds:
+                        continue  # still opening its streams
+                    reason += ": the new owner could not open its streams"
                 if await self.records.claim(camera_id, device, target[device], epoch, reason) is not None:
                     moved += 1
         if moved:

@@ -71,6 +71,11 @@ class HubContext(Protocol):
         """The hub's name (``hub.name`` in hub.yaml), for messages people read."""
 
     @property
+    def node(self) -> str | None:
+        """This node's name when several hub nodes share the database (``cluster.node``), else None:
+        a plugin keeping a connection of its own names it after the node (an MQTT client id)."""
+
+    @property
     def cameras(self) -> Mapping[str, Camera]:
         """Every camera of the inventory by id, read-only; a camera that goes away leaves it."""
 

@@ -21,6 +21,7 @@ from hub.http import (
     evidence,
     grants,
     live,
+    metrics,
     problems,
     public,
     schools,
@@ -60,6 +61,10 @@ def create_app(hub: ServedHub) -> FastAPI:
         await hub.store.audit.record(who, f"http_{status}", None, False,
                                      f"{scope['method']} {scope['path'][:200]}", coalesce=True)
 
+    if hub.cluster is not None:  # a camera's live view and snapshot come from its owner (inside the guard)
+        from hub.cluster.routing import OwnerRouting
+
+        app.add_middleware(OwnerRouting, cluster=hub.cluster)
     app.add_middleware(Guard, hosts=allowed_hosts(hub.config.http), max_body=hub.config.http.max_body_kb * 1024,
                        refused=refused, bulk={"/api/v1/users/import": max(4 << 20, hub.config.http.max_body_kb * 1024)})
 
@@ -67,6 +72,7 @@ def create_app(hub: ServedHub) -> FastAPI:
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "version": hub_pkg.__version__, "cameras": len(hub.inventory.cameras)}
 
+    app.include_router(metrics.router)
     app.include_router(api.router, prefix="/api/v1")
     app.include_router(live.router, prefix="/api/v1")
     app.include_router(sessions.router, prefix="/api/v1")

@@ -16,6 +16,7 @@ from fastapi import Request
 if TYPE_CHECKING:
     from hub.access.grants import GrantPolicy
     from hub.access.public import PublicGate
+    from hub.cluster import Cluster
     from hub.core.context import HubContext
     from hub.core.models import Action, Camera, Principal
     from hub.core.notify import Notifier
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from hub.links import LinkSigner
     from hub.live import LiveViews
     from hub.masks import PrivacyMasks
+    from hub.recording import Recording
     from hub.store import Store
 
 
@@ -47,6 +49,9 @@ class ServedHub(Protocol):
     event_workers: EventWorkers
     plugins: Plugins
     notifiers: dict[str, Notifier]
+    cluster: Cluster | None  # several nodes: this node's part
+    recording: Recording
+    published: int  # events passed on since the start
 
     @property
     def context(self) -> HubContext: ...

@@ -32,12 +32,10 @@ from sqlalchemy import Boolean, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.core.models import Principal, utcnow
-from hub.store.database import Base, Database, UTCDateTime
+from hub.store.database import AdvisoryLock, Base, Database, UTCDateTime
 
 #: The chain's first predecessor.
 GENESIS = "0" * 64
-#: Key of the PostgreSQL advisory lock that orders appends ("pantau-audit").
-_LOCK = 0x70616E746175
 #: Repeats of one decision within this many seconds become one row with a count.
 COALESCE_SECONDS = 60.0
 #: Open windows kept at most (past it they are all written out at once).
@@ -148,7 +146,7 @@ class AuditLog:
                       address: str | None, count: int) -> None:
         async with self.db.session.begin() as s:
             if self.db.dialect == "postgresql":
-                await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+                await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(AdvisoryLock.AUDIT)})
             prev = await s.scalar(select(AuditRow.row_hash).order_by(AuditRow.id.desc()).limit(1)) or GENESIS
             at = utcnow()
             s.add(AuditRow(at=at, principal_id=who, action=action, camera_id=camera_id, allowed=allowed,

@@ -75,6 +75,12 @@ class CameraRecords:
             rows = (await s.scalars(q.order_by(CameraRow.id))).all()
         return [(Camera.model_validate(r.data), r.first_seen, r.removed_at) for r in rows]
 
+    async def known_devices(self) -> list[Device]:
+        """Every device present (not removed), as last seen."""
+        async with self.db.session() as s:
+            rows = (await s.scalars(select(DeviceRow).where(DeviceRow.removed_at.is_(None)))).all()
+        return [Device.model_validate(r.data) for r in rows]
+
     async def known_device(self, device_id: str) -> Device | None:
         """One device as last seen, removed or not (its ``source`` names the hub.yaml source)."""
         async with self.db.session() as s:

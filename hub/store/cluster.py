@@ -34,6 +34,8 @@ class NodeRow(Base):
     lease_until: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     draining: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A random key of the node's run: a request it passes to the camera's owner carries it.
+    peer_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class OwnerRow(Base):
@@ -43,6 +45,10 @@ class OwnerRow(Base):
     node: Mapped[str] = mapped_column(String(64), index=True)
     epoch: Mapped[int] = mapped_column(BigInteger)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A hand-over under way (make-before-break): the node that opens the camera's streams and then
+    #: takes it, and since when.
+    next_node: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    next_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class MoveRow(Base):
@@ -62,15 +68,16 @@ class ClusterRecords:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def renew(self, node: str, address: str | None, capacity: float, lease_seconds: float) -> None:
+    async def renew(self, node: str, address: str | None, capacity: float, lease_seconds: float,
+                    peer_key: str | None = None) -> None:
         """Renew (or take) this node's lease: until the database's ``now()`` plus ``lease_seconds``."""
         async with self.db.engine.begin() as conn:
             await conn.execute(text(
-                "INSERT INTO cluster_nodes (name, address, capacity, lease_until, started_at, draining) "
-                "VALUES (:name, :address, :capacity, now() + make_interval(secs => :lease), now(), false) "
+                "INSERT INTO cluster_nodes (name, address, capacity, lease_until, started_at, draining, peer_key) "
+                "VALUES (:name, :address, :capacity, now() + make_interval(secs => :lease), now(), false, :key) "
                 "ON CONFLICT (name) DO UPDATE SET lease_until = now() + make_interval(secs => :lease), "
-                "address = excluded.address, capacity = excluded.capacity"),
-                {"name": node, "address": address, "capacity": capacity, "lease": lease_seconds})
+                "address = excluded.address, capacity = excluded.capacity, peer_key = excluded.peer_key"),
+                {"name": node, "address": address, "capacity": capacity, "lease": lease_seconds, "key": peer_key})
 
     async def start(self, node: str) -> None:
         """A node (re)starts: its start time now, not draining."""
@@ -86,10 +93,10 @@ class ClusterRecords:
 
     async def nodes(self) -> list[dict[str, Any]]:
         """Every node: name, address, capacity, draining, alive (its lease not over), the lease's seconds
-        left (below 0: over that long ago), started_at."""
+        left (below 0: over that long ago), started_at, peer_key."""
         async with self.db.engine.connect() as conn:
             rows = (await conn.execute(text(
-                "SELECT name, address, capacity, draining, lease_until > now() AS alive, started_at, "
+                "SELECT name, address, capacity, draining, lease_until > now() AS alive, started_at, peer_key, "
                 "extract(epoch FROM lease_until - now())::float AS lease_left "
                 "FROM cluster_nodes ORDER BY name"))).mappings().all()
         return [dict(r) for r in rows]
@@ -118,7 +125,8 @@ class ClusterRecords:
                     {"c": camera_id, "d": device_id, "n": node})).first()
             else:
                 row = (await conn.execute(text(
-                    "UPDATE cluster_owners o SET node = :n, epoch = o.epoch + 1, changed_at = now() "
+                    "UPDATE cluster_owners o SET node = :n, epoch = o.epoch + 1, changed_at = now(), "
+                    "next_node = NULL, next_at = NULL "
                     "FROM (SELECT node FROM cluster_owners WHERE camera_id = :c FOR UPDATE) AS before "
                     "WHERE o.camera_id = :c AND o.epoch = :e RETURNING o.epoch, before.node"),
                     {"c": camera_id, "n": node, "e": expected})).first()
@@ -129,6 +137,30 @@ class ClusterRecords:
                 "VALUES (:c, :f, :t, :e, now(), :r)"), {"c": camera_id, "f": row[1], "t": node, "e": row[0],
                                                         "r": reason[:100]})
         return int(row[0])
+
+    async def announce(self, camera_id: str, node: str, epoch: int) -> bool:
+        """Begin handing the camera over to ``node`` (which opens its streams, then claims it
+        with reason ``handover``), if its epoch is still ``epoch``; whether it began now."""
+        async with self.db.engine.begin() as conn:
+            done = await conn.execute(text(
+                "UPDATE cluster_owners SET next_node = :n, next_at = now() WHERE camera_id = :c AND epoch = :e "
+                "AND next_node IS DISTINCT FROM :n"), {"c": camera_id, "n": node, "e": epoch})
+        return bool(done.rowcount)
+
+    async def handovers(self) -> dict[str, tuple[str, float]]:
+        """Hand-overs under way: camera id -> (the node taking it, seconds since it began)."""
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(text(
+                "SELECT camera_id, next_node, extract(epoch FROM now() - next_at)::float FROM cluster_owners "
+                "WHERE next_node IS NOT NULL"))).all()
+        return {r[0]: (r[1], float(r[2])) for r in rows}
+
+    async def announced(self, node: str) -> dict[str, tuple[int, str]]:
+        """The cameras being handed over to ``node``: camera id -> (epoch, device id)."""
+        async with self.db.engine.connect() as conn:
+            rows = (await conn.execute(text(
+                "SELECT camera_id, epoch, device_id FROM cluster_owners WHERE next_node = :n"), {"n": node})).all()
+        return {r[0]: (int(r[1]), r[2]) for r in rows}
 
     async def held(self, camera_id: str, node: str) -> int | None:
         """The latest epoch at which ``node`` owned the camera (for what it spooled before a restart)."""
@@ -146,18 +178,19 @@ class ClusterRecords:
         return [dict(r) for r in rows]
 
 
-def fence_check(conn: Any, camera_id: str, end: datetime, node: str, epoch: int) -> None:
+def fence_check(conn: Any, camera_id: str, start: datetime, end: datetime, node: str, epoch: int) -> None:
     """In the segment index's transaction: ``Fenced`` unless ``node`` owns the camera at ``epoch``,
     or the segment ended before the camera left ``node`` at that epoch (what a node spooled before it
-    stopped is still its)."""
+    stopped is still its), or, when it left by a hand-over (the new owner recording already), the
+    segment began before it left: the tail a graceful move overlaps rather than loses."""
     row = conn.execute(text("SELECT node, epoch, changed_at FROM cluster_owners WHERE camera_id = :c"),
                        {"c": camera_id}).first()
     if row is not None and row[0] == node and int(row[1]) == epoch:
         return
-    if row is not None and int(row[1]) == epoch + 1 and end <= row[2]:
-        left = conn.execute(text("SELECT from_node FROM cluster_moves WHERE camera_id = :c AND epoch = :e"),
-                            {"c": camera_id, "e": epoch + 1}).scalar()
-        if left == node:
+    if row is not None and int(row[1]) == epoch + 1 and start < row[2]:
+        left = conn.execute(text("SELECT from_node, reason FROM cluster_moves WHERE camera_id = :c AND epoch = :e"),
+                            {"c": camera_id, "e": epoch + 1}).first()
+        if left is not None and left[0] == node and (end <= row[2] or left[1] == "handover"):
             return
     raise Fenced(f"camera {camera_id}: node {node} at epoch {epoch} is not its owner"
                  + (f" (now {row[0]} at epoch {row[1]})" if row is not None else ""))

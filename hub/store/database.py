@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from enum import IntEnum, unique
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,16 @@ T = TypeVar("T")
 
 #: The hub's own migrations; plugins' come from ``register_migrations``.
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@unique
+class AdvisoryLock(IntEnum):
+    """The PostgreSQL advisory lock keys the hub takes, one per purpose: two purposes sharing a key
+    wait on each other (a node assigning cameras holds its lock for as long as it runs).  ``unique``
+    refuses a repeated key when the module loads."""
+
+    AUDIT = 0x70616E746175  # "pantau": orders the audit log's appends (a transaction lock)
+    ASSIGNER = 0x70616E746101  # held by the node that assigns the cameras (a session lock)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, delete, func, select, update
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -196,13 +196,21 @@ class EventRecords:
 
     # -- the outbox ------------------------------------------------------------
 
-    async def outbox_head(self, notifier: str, limit: int = 100, payloads: bool = True) -> list[Any]:
+    async def outbox_head(self, notifier: str, limit: int = 100, payloads: bool = True,
+                          of: tuple[Collection[str], bool] | None = None) -> list[Any]:
         """The oldest pending entries of a notifier, in the order they were queued:
         rows with ``id``, ``event_id``, ``attempts``, ``created_at``,
-        ``next_attempt_at`` and, with ``payloads``, ``payload`` (the event)."""
+        ``next_attempt_at`` and, with ``payloads``, ``payload`` (the event).  ``of``: only
+        the rows of these cameras, and of no camera if its flag is set (with several
+        nodes, each delivers what it speaks for)."""
         t = OutboxRow.__table__.c
         cols = [t.id, t.event_id, t.attempts, t.created_at, t.next_attempt_at] + ([t.payload] if payloads else [])
-        q = select(*cols).where(t.notifier == notifier, t.state == "pending").order_by(t.id).limit(limit)
+        q = select(*cols).where(t.notifier == notifier, t.state == "pending")
+        if of is not None:
+            cameras, camera_less = of
+            mine = t.camera_id.in_(list(cameras))
+            q = q.where(or_(mine, t.camera_id.is_(None)) if camera_less else mine)
+        q = q.order_by(t.id).limit(limit)
         async with self.db.session() as s:
             return list((await s.execute(q)).all())
 

@@ -97,7 +97,7 @@ class Recordings:
 
         def index(conn: Any) -> int | None:
             if fence is not None:
-                fence_check(conn, camera_id, end, *fence)
+                fence_check(conn, camera_id, start, end, *fence)
             prev = conn.execute(select(heads.c.chain).where(heads.c.camera_id == camera_id)).scalar() or GENESIS
             chain = chain_digest(prev, camera_id, start, end, size, sha256)
             row = conn.execute(self.db.insert_ignoring(SegmentRow.__table__, ["storage_key"]).values(

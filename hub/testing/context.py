@@ -70,6 +70,10 @@ class TestContext:
         return self._hub_name
 
     @property
+    def node(self) -> str | None:
+        return None  # one hub, not several nodes
+
+    @property
     def cameras(self) -> Mapping[str, Camera]:
         return MappingProxyType(self._cameras)
 

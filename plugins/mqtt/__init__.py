@@ -89,6 +89,22 @@ class MqttNotifier(Notifier):
     def topic(self, *parts: str) -> str:
         return "/".join((self.config.topic_prefix, *parts))
 
+    @property
+    def _node(self) -> str | None:
+        context = getattr(self, "context", None)
+        return context.node if context is not None else None
+
+    @property
+    def _client_id(self) -> str:
+        """One client id per node (a broker drops the older of two connections sharing one)."""
+        return f"{self.config.client_id}-{self._node}" if self._node else self.config.client_id
+
+    @property
+    def _will_topic(self) -> str:
+        """Where the broker says this connection died: with several nodes, that node's own status
+        (``nodes/NODE/status``), since the hub stays online through its other nodes."""
+        return self.topic("nodes", self._node, "status") if self._node else self.topic("status")
+
     # -- connection ---------------------------------------------------------------
 
     def _new_client(self) -> aiomqtt.Client:
@@ -99,8 +115,8 @@ class MqttNotifier(Notifier):
         return aiomqtt.Client(
             cfg.host, cfg.port, username=cfg.username,
             password=cfg.password.get_secret_value() if cfg.password else None,
-            identifier=cfg.client_id, clean_session=False, tls_context=tls, timeout=cfg.timeout,
-            will=aiomqtt.Will(self.topic("status"), "offline", qos=1, retain=True),
+            identifier=self._client_id, clean_session=False, tls_context=tls, timeout=cfg.timeout,
+            will=aiomqtt.Will(self._will_topic, "offline", qos=1, retain=True),
             logger=self._client_log, max_inflight_messages=INFLIGHT,
         )
 
@@ -118,6 +134,8 @@ class MqttNotifier(Notifier):
                     self._client = client
                     retry.succeeded()
                     await client.publish(self.topic("status"), "online", qos=1, retain=True)
+                    if self._node:
+                        await client.publish(self._will_topic, "online", qos=1, retain=True)
                     await self._announce(client)
                     if self.config.ha_discovery:
                         await client.subscribe(f"{self.config.discovery_prefix}/status", qos=1)
@@ -141,7 +159,7 @@ class MqttNotifier(Notifier):
         client = self._client
         if client is not None:
             try:
-                await client.publish(self.topic("status"), "offline", qos=1, retain=True, timeout=2)
+                await client.publish(self._will_topic, "offline", qos=1, retain=True, timeout=2)
             except (aiomqtt.MqttError, TimeoutError):
                 pass
         if self._task is not None:

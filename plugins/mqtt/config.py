@@ -19,7 +19,8 @@ class MqttConfig(NotifierConfig):
     password: SecretStr | None = Field(default=None, description="Broker password; write ${ENV_VAR}.")
     tls: bool = Field(default=False, description="Connect with TLS.")
     ca_file: str | None = Field(default=None, description="CA bundle for the broker's certificate (TLS).")
-    client_id: str = Field(default="pantau-hub", description="MQTT client id; one per hub.")
+    client_id: str = Field(default="pantau-hub",
+                           description="MQTT client id; one per hub (with several nodes, each adds -NODE).")
     topic_prefix: str = Field(default="pantau", pattern=r"^[^#+]+$", description="Prefix of every topic.")
     ha_discovery: bool = Field(default=True, description="Announce cameras to Home Assistant.")
     discovery_prefix: str = Field(default="homeassistant", description="Home Assistant's discovery prefix.")

@@ -48,7 +48,7 @@ async def test_migrate_twice_is_harmless(store: Store) -> None:
     async with store.db.engine.connect() as conn:
         versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
         diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
-    assert versions == ["0017"] and diff == []
+    assert versions == ["0018"] and diff == []
     assert await store.tokens.principal_for_token(token) is not None, "what was kept stays"
 
 

@@ -1,0 +1,191 @@
+"""Requests about a camera another node owns, answered by that node: one upstream session per camera.
+
+A live view, a snapshot or the list of a camera's viewers asked of a node
+that does not own the camera is passed to its owner (``Cluster.owner_address``,
+from the owner's node row) and the owner's answer passed back as it comes:
+the owner alone holds the camera's stream, so a second node never opens a
+second session to the camera.  A live view's viewer id starts with its
+node's name (``node~...``), so its playlist, segments and WebSocket, asked
+of any node, reach the node that holds it.  What the database answers alike
+on every node (the inventory, recordings' index, events) and what shared
+object storage serves (downloads, exports) stays with the node asked.
+
+The node passing a request on adds ``X-Pantau-Peer: NODE KEY`` (its key of
+this run, kept in its node row) and ``X-Forwarded-For``; the owner trusts
+the client address only with a valid key, and never passes on a request
+that came from a peer, valid or not (two nodes that both think the other
+owns a camera answer it rather than bounce it).  Access is decided by the
+owner, as for any request: the caller's token or session cookie goes along.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import aiohttp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from hub.cluster import Cluster
+
+log = logging.getLogger("pantau.cluster")
+
+#: Routes whose answer only the camera's owner has (its stream, its viewers).
+CAMERA_ROUTE = re.compile(r"^/api/v1/(?:public/)?cameras/(?P<camera>[^/]+)/(?:live|snapshot|viewers)(?:/|$)")
+#: A live view's own routes: the node is in the viewer id.
+VIEWER_ROUTE = re.compile(r"^/api/v1/live/(?P<node>[a-z0-9][a-z0-9_.-]{0,62})~[^/]+(?:/|$)")
+PEER = b"x-pantau-peer"
+#: Headers of one hop, not passed on (the client library writes its own).
+HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
+       b"transfer-encoding", b"upgrade", b"content-length", PEER, b"x-forwarded-for",
+       b"sec-websocket-key", b"sec-websocket-version", b"sec-websocket-extensions", b"sec-websocket-accept"}
+#: A live playlist's first answer waits for the first segment; nothing the owner sends takes longer.
+TIMEOUT = aiohttp.ClientTimeout(total=None, connect=3, sock_read=30)
+
+
+class OwnerRouting:
+    """ASGI middleware: a request about a camera another node owns goes to that node."""
+
+    def __init__(self, app: ASGIApp, cluster: Cluster) -> None:
+        self.app = app
+        self.cluster = cluster
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = scope["headers"]
+        passed = next((v.decode("latin-1") for k, v in headers if k == PEER), None)
+        if passed is not None:  # from a peer: answered here, whatever this node thinks of the owner
+            await self.app(self._from_peer(scope, passed), receive, send)
+            return
+        target = self._target(scope["path"])
+        if target is None:
+            await self.app(scope, receive, send)
+        elif scope["type"] == "http":
+            await self._http(target, scope, receive, send)
+        else:
+            await self._websocket(target, scope, receive, send)
+
+    def _target(self, path: str) -> str | None:
+        if (found := VIEWER_ROUTE.match(path)) is not None:
+            return self.cluster.node_address(found["node"])
+        if (found := CAMERA_ROUTE.match(path)) is not None:
+            return self.cluster.owner_address(found["camera"])
+        return None
+
+    def _from_peer(self, scope: Scope, passed: str) -> Scope:
+        node, _, key = passed.partition(" ")
+        headers = [(k, v) for k, v in scope["headers"] if k != PEER]
+        scope = {**scope, "headers": headers}
+        if self.cluster.is_peer(node, key):
+            client = next((v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"), None)
+            if client:
+                scope["client"] = (client.split(",")[0].strip(), 0)
+        return scope
+
+    def _session_now(self) -> aiohttp.ClientSession:
+        return self.cluster.client(lambda: aiohttp.ClientSession(timeout=TIMEOUT, auto_decompress=False))
+
+    def _passed_headers(self, scope: Scope) -> list[tuple[str, str]]:
+        client = scope.get("client")
+        out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k.lower() not in HOP]
+        out.append(("X-Pantau-Peer", f"{self.cluster.node} {self.cluster.peer_key}"))
+        if client:
+            out.append(("X-Forwarded-For", str(client[0])))
+        return out
+
+    @staticmethod
+    def _url(target: str, scope: Scope, websocket: bool = False) -> str:
+        base = target.rstrip("/")
+        if websocket:
+            base = "ws" + base[4:] if base.startswith("http") else base
+        path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string") or b""
+        return base + path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+
+    async def _http(self, target: str, scope: Scope, receive: Receive, send: Send) -> None:
+        body = bytearray()
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        started = False
+        try:
+            async with self._session_now().request(
+                    scope["method"], self._url(target, scope), data=bytes(body),
+                    headers=self._passed_headers(scope), allow_redirects=False) as answer:
+                await send({"type": "http.response.start", "status": answer.status,
+                            "headers": [(k, v) for k, v in answer.raw_headers
+                                        if k.lower() not in HOP or k.lower() == b"content-length"]})
+                started = True
+                async for chunk in answer.content.iter_chunked(1 << 16):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await send({"type": "http.response.body", "body": b""})
+        except (aiohttp.ClientError, TimeoutError) as err:
+            log.warning("the camera's node did not answer", extra={"node": self.cluster.node,
+                                                                    "error": type(err).__name__})
+            if not started:
+                await _unavailable(send)
+
+    async def _websocket(self, target: str, scope: Scope, receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return
+        try:
+            upstream = await self._session_now().ws_connect(
+                self._url(target, scope, websocket=True), headers=self._passed_headers(scope), autoclose=False,
+                protocols=tuple(scope.get("subprotocols") or ()))
+        except aiohttp.WSServerHandshakeError:
+            await send({"type": "websocket.close", "code": 1008})  # the owner refused it: so does this node
+            return
+        except (aiohttp.ClientError, TimeoutError):
+            await send({"type": "websocket.close", "code": 1013})  # try again later
+            return
+        await send({"type": "websocket.accept", **({"subprotocol": upstream.protocol} if upstream.protocol else {})})
+
+        async def up() -> None:
+            while True:
+                message: Message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    await upstream.close()
+                    return
+                if message.get("text") is not None:
+                    await upstream.send_str(message["text"])
+                elif message.get("bytes") is not None:
+                    await upstream.send_bytes(message["bytes"])
+
+        async def down() -> None:
+            async for message in upstream:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    await send({"type": "websocket.send", "text": message.data})
+                elif message.type == aiohttp.WSMsgType.BINARY:
+                    await send({"type": "websocket.send", "bytes": message.data})
+                else:
+                    break
+            with contextlib.suppress(Exception):  # the client may be gone already
+                await send({"type": "websocket.close", "code": upstream.close_code or 1000})
+
+        tasks = [asyncio.create_task(up()), asyncio.create_task(down())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await upstream.close()
+
+
+async def _unavailable(send: Send) -> None:
+    body = json.dumps({"type": "about:blank", "title": "The camera's node is not answering", "status": 503,
+                       "detail": "another node owns this camera and did not answer; it is moved to a node "
+                                 "that answers within a lease"}).encode()
+    await send({"type": "http.response.start", "status": 503,
+                "headers": [(b"content-type", b"application/problem+json"), (b"retry-after", b"3"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
