@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,12 @@ from hub.sources import HubSources
 from hub.store import Store, database_url
 
 log = logging.getLogger("pantau")
+
+#: Threads for the blocking work the hub hands off (``asyncio.to_thread``: probing a plain RTSP
+#: camera with PyAV, a relay's stop, a keyframe decoded): Python's default is the cores plus 4, so
+#: on a 2-core node 60 RTSP cameras probed at start waited in line past their 20-s limit.  Threads
+#: are made only as work comes, and each waits on a device rather than a core.
+IO_THREADS = 64
 
 #: Actions whose decisions are written to the audit log.
 AUDITED = {Action.VIEW_LIVE, Action.PLAY_BACK, Action.EXPORT, Action.CONTROL_PTZ}
@@ -154,6 +161,8 @@ class Hub:
 
     async def start(self) -> None:
         stack = self._stack
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(IO_THREADS, thread_name_prefix="pantau-io"))
         try:
             self.store = await open_store(self.config, self.data_dir, self.plugins)
             stack.push_async_callback(self.store.close)

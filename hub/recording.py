@@ -54,6 +54,10 @@ def rule_for(recording: RecordingConfig, camera: Camera) -> RecordingRule:
     return rule
 
 
+#: Seconds between attempts to store a segment that could not be (the database or storage away).
+RETRY_SECONDS = 5.0
+
+
 class Recording:
     """Recorders for the cameras that hub.yaml says to record, on the stream graph."""
 
@@ -78,6 +82,12 @@ class Recording:
         self._epochs: dict[StreamKey, int] = {}
         #: Streams opened ahead of a hand-over to this node (``warm``), until their recorders take them.
         self._warming: dict[StreamKey, _Warming] = {}
+        #: Segments that could not be stored or indexed, tried again (``_try_again``); and the object
+        #: each one already stored has (its file may be gone into storage).
+        self._again: dict[Path, FinishedSegment] = {}
+        self._stored: dict[Path, tuple[str, int]] = {}
+        self._retrying: asyncio.Task[None] | None = None
+        self._failing = False
         self._syncing = asyncio.Lock()
 
     async def sync(self) -> None:
@@ -196,11 +206,14 @@ class Recording:
         fence = (self.cluster.node, epoch) if self.cluster is not None and epoch is not None else None
         key = None
         try:
-            key, size = await self._put(seg, epoch)
+            # Stored once: a retry after the file was stored and indexing failed indexes that object.
+            key, size = self._stored.get(seg.path) or await self._put(seg, epoch)
+            self._stored[seg.path] = (key, size)
             # Indexed once: a retry after indexing worked but cleaning up did not adds nothing.
             await self.store.recordings.add_segment(seg.camera_id, seg.role.value, seg.start, seg.end, seg.duration,
                                                     size, seg.sha256, key, fence)
             await asyncio.to_thread(seg.sidecar.unlink, missing_ok=True)
+            self._stored.pop(seg.path, None)
             self.written += 1
             self.written_bytes += size
         except Fenced as refused:  # another node owns the camera now: this one stops it, and sweeps
@@ -211,15 +224,38 @@ class Recording:
                     await self.storage.delete(key)
             for path in (seg.path, seg.sidecar):
                 await asyncio.to_thread(path.unlink, missing_ok=True)
+            self._stored.pop(seg.path, None)
             self.refused += 1
             if self.cluster is not None:
                 await self.cluster.lost(seg.camera_id)
             return
-        except Exception:
-            log.exception("storing a segment failed; it stays in the spool for the next start",
-                          extra={"camera": seg.camera_id, "file": seg.path.name})
+        except Exception as err:
+            self._try_again(seg, err)
             return
         log.debug("segment stored", extra={"camera": seg.camera_id, "key": key, "seconds": round(seg.duration, 2)})
+
+    def _try_again(self, seg: FinishedSegment, err: Exception) -> None:
+        """A segment not stored or not indexed (the database restarting, storage away): kept in the
+        spool and tried again every ``RETRY_SECONDS``, in order, until it goes (or the hub stops: the
+        next start recovers it).  Logged once per outage, and once when they went."""
+        if not self._failing:
+            self._failing = True
+            log.warning("storing a segment failed; it stays in the spool and is tried again",
+                        extra={"camera": seg.camera_id, "file": seg.path.name, "error": type(err).__name__,
+                               "retry_seconds": RETRY_SECONDS})
+        self._again[seg.path] = seg
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.create_task(self._retry())
+
+    async def _retry(self) -> None:
+        while self._again:
+            await asyncio.sleep(RETRY_SECONDS)
+            waiting, self._again = list(self._again.values()), {}
+            for seg in waiting:
+                await self._commit(seg)
+            if not self._again:
+                self._failing = False
+                log.info("the segments that waited are stored", extra={"segments": len(waiting)})
 
     async def _put(self, seg: FinishedSegment, epoch: int | None = None) -> tuple[str, int]:
         """Store a segment's file under a key of its own; returns the key and the size.
@@ -249,6 +285,8 @@ class Recording:
         pending = [asyncio.wrap_future(f) for f in list(self._pending)]
         if pending:
             await asyncio.wait(pending, timeout=5)
+        if self._retrying is not None:  # what still waits stays in the spool for the next start
+            self._retrying.cancel()
 
     #: Plugins' caps on a camera's retention in days (``recording_retention``); the app sets it.
     retention_caps: Callable[[str, Camera | None], Awaitable[list[Any]]] | None = None

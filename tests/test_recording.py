@@ -278,6 +278,51 @@ async def test_a_camera_whose_timestamps_restart_loses_no_stored_segment(tmp_pat
     assert len(set(starts)) == len(starts), "two segments share a start"
     for earlier, later in zip(segments, segments[1:], strict=False):
         assert earlier.end <= later.start, f"{earlier.start}..{earlier.end} overlaps {later.start}"
+    # Told by the clock each was recorded on: a segment closed because the timestamps went back
+    # once took the new clock's anchor, and every later one was labelled that far in the future.
+    assert segments[-1].end <= utcnow() + timedelta(seconds=1), f"labelled in the future: {segments[-1]}"
     stored_files = [p for p in storage.root.rglob("*.mp4")]
     assert len(stored_files) == len(segments), "every stored file is indexed and every index row has its file"
+    await store.close()
+
+
+async def test_segments_the_index_refuses_for_a_while_are_stored_once_it_answers(tmp_path: Path,
+                                                                                 monkeypatch) -> None:  # noqa: ANN001
+    """The database restarting under a recording hub: what finished meanwhile waits in the spool and
+    is indexed once the database answers, each file stored once (no object left without its row)."""
+    import hub.recording
+    from plugins.demo import DemoSource, DemoSourceConfig
+
+    monkeypatch.setattr(hub.recording, "RETRY_SECONDS", 0.5)
+    source = DemoSource(DemoSourceConfig(name="cam", cameras=[{"name": "Gerbang"}], width=160, height=90,
+                                         fps=10, keyframe_seconds=1, motion_every=0), None)  # type: ignore[arg-type]
+    store = Store(database_url(None, tmp_path))
+    await store.migrate()
+    storage = LocalStorage(LocalStorageConfig(), tmp_path)
+    inventory = Inventory({"cam": source})
+    await inventory.probe()
+    [cam_id] = inventory.cameras
+    recording = Recording(RecordingConfig(default=RecordingRule(segment_seconds=2)), inventory,
+                          StreamGraph(inventory), storage, store, tmp_path / "spool")
+    index = store.recordings.add_segment
+    refused: list[str] = []
+
+    async def away(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        refused.append(args[7])
+        raise ConnectionResetError("the database restarts")
+
+    await recording.sync()
+    await until(lambda: recording.written >= 2, seconds=20)
+    monkeypatch.setattr(store.recordings, "add_segment", away)
+    await until(lambda: len(set(refused)) >= 2, seconds=20)
+    monkeypatch.setattr(store.recordings, "add_segment", index)
+    await until(lambda: not recording._again, seconds=20)
+    await recording.stop()
+
+    segments = await store.recordings.segments(cam_id)
+    keys = {(await store.recordings.segment(s.id))[1] for s in segments}  # type: ignore[index]
+    assert set(refused) <= keys, "every segment refused while the database was away is indexed since"
+    for earlier, later in zip(segments, segments[1:], strict=False):
+        assert (later.start - earlier.end).total_seconds() < 0.5, "no segment missing from the index"
+    assert len(list(storage.root.rglob("*.mp4"))) == len(segments), "each file stored once, every one indexed"
     await store.close()

@@ -12,7 +12,10 @@ cameras back), ``moves_per_round`` at most, each by a conditional update of
 the camera's epoch (``ClusterRecords.claim``: an epoch only goes up, and only
 the change from the epoch read wins).  A new assigner waits one lease length
 before it moves a camera away from a node whose lease looks over: that node
-may only be slow to renew after a database restart.
+may only be slow to renew after a database restart.  An assigner whose own
+lease is over stops assigning; one that is stopped (not dead: its connection
+and lock live on) is unseated by the others, which end its lock's connection
+once its lease has been over for a third of a lease (``pg_terminate_backend``).
 
 A move between two living nodes (a drain, a recovered node's cameras going
 back) is made before it is broken: the assigner announces it
@@ -55,6 +58,8 @@ from hub.store.database import AdvisoryLock
 
 log = logging.getLogger("pantau.cluster")
 
+#: The assigner's lock connection is named this and its node (``application_name``).
+APPLICATION = "pantau-assigner:"
 #: No node gets more than this times its share of the cameras.
 BOUND = 1.25
 
@@ -109,6 +114,7 @@ class Cluster:
         self.peers: dict[str, dict[str, Any]] = {}
         self._http: Any = None  # an aiohttp session, for requests passed to another node
         self._lock_conn: Any = None
+        self._unseated: float | None = None  # when this node ended a lapsed assigner's lock connection
         self._renewed = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -228,7 +234,9 @@ class Cluster:
     async def _assign(self) -> None:
         while True:
             try:
-                if await self._hold_lock():
+                if self.lease_age() > self.settings.lease_seconds:
+                    await self._drop_lock()  # paused or cut off: another node may assign by now
+                elif await self._hold_lock():
                     await self.assign_round()
             except Exception as err:
                 log.warning("assigning cameras failed", extra={"node": self.node, "error": type(err).__name__})
@@ -241,14 +249,37 @@ class Cluster:
             return True
         conn = await self.records.db.engine.connect()
         got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": int(AdvisoryLock.ASSIGNER)})).scalar()
+        if got:  # other nodes tell the lock's holder by its connection's name
+            await conn.execute(text("SELECT set_config('application_name', :n, false)"),
+                               {"n": f"{APPLICATION}{self.node}"})
         await conn.commit()
         if not got:
             await conn.close()
+            await self._unseat_a_lapsed_assigner()
             return False
         self._lock_conn, self.leader_since = conn, time.monotonic()
+        if self._unseated is not None and time.monotonic() - self._unseated < 3 * self.settings.lease_seconds:
+            # This node took the lock from an assigner whose lease was over while the database answered
+            # everyone else: no database restart to wait out, the leases tell the truth now.
+            self.leader_since -= self.settings.lease_seconds
+        self._unseated = None
         log.info("this node assigns the cameras", extra={"node": self.node})
         await self.changed()  # the assigner speaks for what no camera owns (its outbox rows too)
         return True
+
+    async def _unseat_a_lapsed_assigner(self) -> None:
+        """The assigner's lock is held by a node whose lease is over (a process stopped, not dead: its
+        connection, and so the lock, lives on): end that connection, so that a living node assigns."""
+        holder = await self.records.lock_holder(int(AdvisoryLock.ASSIGNER), APPLICATION)
+        if holder is None or holder[1] == self.node:
+            return
+        pid, node = holder
+        peer = {n["name"]: n for n in await self.records.nodes()}.get(node)
+        if peer is not None and not peer["alive"] and peer["lease_left"] < -self.settings.lease_seconds / 3:
+            log.warning("the assigner's lease is over but it holds the lock; its connection is ended",
+                        extra={"node": self.node, "assigner": node})
+            await self.records.end_backend(pid)
+            self._unseated = time.monotonic()
 
     async def _drop_lock(self) -> None:
         if self._lock_conn is not None:

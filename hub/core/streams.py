@@ -440,10 +440,13 @@ class Recorder:
             return
         dts = int(packet.dts or 0)  # the relay passes only packets with a dts
         anchor = self._anchor
+        went_back = anchor is not None and dts < self._seen_dts
+        if went_back:  # the open segment is told by the clock it was recorded on, before that one goes
+            self._close()
         # Timestamps that went back (a camera reboot or encoder restart, a shared-media
         # server restarting its clock for a new client) start the anchor afresh: the old
         # one would label the new frames with times that are already recorded.
-        if anchor is None or dts < self._seen_dts or arrived < anchor[0] + (dts - anchor[1]) * self._tbf:
+        if anchor is None or went_back or arrived < anchor[0] + (dts - anchor[1]) * self._tbf:
             self._anchor = (arrived, dts)
         self._seen_dts = dts
         if self._out is not None:

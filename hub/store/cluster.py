@@ -162,6 +162,23 @@ class ClusterRecords:
                 "SELECT camera_id, epoch, device_id FROM cluster_owners WHERE next_node = :n"), {"n": node})).all()
         return {r[0]: (int(r[1]), r[2]) for r in rows}
 
+    async def lock_holder(self, key: int, prefix: str) -> tuple[int, str] | None:
+        """Who holds the session advisory lock ``key``: its backend's pid and the node its connection
+        is named after (``application_name`` = ``prefix`` + node), or None."""
+        async with self.db.engine.connect() as conn:
+            row = (await conn.execute(text(
+                "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+                "AND ((l.classid::bigint << 32) | l.objid::bigint) = :k"), {"k": key})).first()
+        if row is None or not str(row[1]).startswith(prefix):
+            return None
+        return int(row[0]), str(row[1])[len(prefix):]
+
+    async def end_backend(self, pid: int) -> None:
+        """End another connection of the hub's (``pg_terminate_backend``: its role's own, no superuser)."""
+        async with self.db.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+
     async def held(self, camera_id: str, node: str) -> int | None:
         """The latest epoch at which ``node`` owned the camera (for what it spooled before a restart)."""
         async with self.db.engine.connect() as conn:
