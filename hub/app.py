@@ -208,8 +208,13 @@ class Hub:
                 self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
             self.event_workers = EventWorkers(self.config.events.workers, self.plugins, self.data_dir,
                                               self.publish, self.config.logging.format)
-            for name in self.event_workers.place(self.inventory.sources):
-                self._spawn(follow(name, self.inventory.sources[name], self.publish))
+            if self.cluster is not None:  # each node reads the events of the devices it owns, in its process
+                self.event_workers.place({})
+                self.sources.reading = self._read_here
+                await self.sources.refollow()
+            else:
+                for name in self.event_workers.place(self.inventory.sources):
+                    self._spawn(follow(name, self.inventory.sources[name], self.publish))
             self.event_workers.start()
             stack.push_async_callback(self.event_workers.stop)
             self.graph = StreamGraph(self.inventory)
@@ -286,6 +291,11 @@ class Hub:
             await asyncio.wait_for(self.stop(), timeout=9)
         except TimeoutError:
             log.error("shutdown took longer than 9 s; exiting anyway")
+            log.info("hub stopped")
+            # Anyway: a thread still blocked in a device's library (a stream's read) would hold the
+            # process at its exit, which joins every worker thread; the spool is recovered at the next start.
+            logging.shutdown()
+            os._exit(0)
         log.info("hub stopped")
 
     async def _ownership_changed(self) -> None:
@@ -295,6 +305,18 @@ class Hub:
             await self.recording.sync()
         if hasattr(self, "outbox"):
             self.outbox.reclaim()
+        if hasattr(self, "sources"):
+            await self.sources.refollow()
+
+    def _read_here(self) -> set[str]:
+        """The sources whose events this node reads: those of the cameras it owns (the assigner also
+        those without cameras)."""
+        assert self.cluster is not None
+        inventory = self.inventory
+        names = {inventory.source_name(c) for c in self.cluster.owned if c in inventory.cameras}
+        if self.cluster.leader_since is not None:
+            names |= {n for n in inventory.sources if not inventory.cameras_of(n)}
+        return names
 
     async def _warm(self, cameras: Collection[str]) -> set[str]:
         """Open the streams of cameras being handed to this node; which bring packets already."""

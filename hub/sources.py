@@ -67,6 +67,8 @@ class HubSources:
         self.live: LiveViews | None = None
         self.health: HealthMonitor | None = None
         self._followers: dict[str, asyncio.Task[None]] = {}
+        #: With several nodes: the sources whose events this node reads (those of the devices it owns).
+        self.reading: Callable[[], set[str]] | None = None
         #: Names of the sources plugins added (hub.yaml's are never removed through this).
         self.names: set[str] = set()
 
@@ -134,10 +136,26 @@ class HubSources:
         await self.changed(change, [name])
         if self.health is not None:
             self.health.watch(self.scheduler, name)
-        if emits_events(source):
+        if self.reading is not None:
+            await self.refollow()
+        elif emits_events(source):
             self._followers[name] = asyncio.create_task(follow(name, source, self.publish))
         log.info("source added by a plugin", extra={"source": name, "cameras": len(self.inventory.cameras_of(name))})
         return self.inventory.cameras_of(name)
+
+    async def refollow(self) -> None:
+        """With several nodes: read the events of the sources ``reading`` names, and stop reading the
+        others' (an NVR's event stream is one more session of its cap: one node reads it)."""
+        if self.reading is None:
+            return
+        wanted = {n for n in self.reading() if n in self.inventory.sources and emits_events(self.inventory.sources[n])}
+        for name in [n for n in self._followers if n not in wanted]:
+            task = self._followers.pop(name)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for name in sorted(wanted - self._followers.keys()):
+            self._followers[name] = asyncio.create_task(follow(name, self.inventory.sources[name], self.publish))
 
     async def probe(self, settings: dict[str, Any], limit: float = 20.0) -> list[DeviceInventory]:
         """What a source would bring, without adding it: built, probed once (``limit`` seconds),
