@@ -23,8 +23,9 @@ back) is made before it is broken: the assigner announces it
 bring packets, takes the camera itself (the same conditional update); the
 old owner records until it sees that, and its last segment, which began
 before the move, is kept (``fence_check``): the two overlap by a moment
-rather than leave a gap.  A new owner that cannot open the streams within
-two leases is given the camera anyway.
+rather than leave a gap.  A draining node's camera whose new owner cannot
+open its streams within two leases (the camera is offline) is given to it
+anyway; a rebalance waits, its old owner recording meanwhile.
 
 Each node records only what it owns (``owns``), passes on only the events of the
 cameras it owns (``speaks_for``; events of no camera: the assigner), so each event
@@ -115,6 +116,7 @@ class Cluster:
         self._http: Any = None  # an aiohttp session, for requests passed to another node
         self._lock_conn: Any = None
         self._unseated: float | None = None  # when this node ended a lapsed assigner's lock connection
+        self._unplaced: dict[str, float] = {}  # cameras of this node's inventory without a living owner, since
         self._renewed = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -207,9 +209,33 @@ class Cluster:
         self.peers = {n["name"]: n for n in await self.records.nodes()}
         owned = {camera: epoch for camera, (node, epoch, _) in owners.items() if node == self.node}
         owned |= await self._take_handovers()
+        owned |= await self._claim_the_unplaced(owners)
         if owned != self.owned:
             self.owned = owned
             await self.changed()
+
+    async def _claim_the_unplaced(self, owners: dict[str, tuple[str, int, str]]) -> dict[str, int]:
+        """Cameras only this node has (a source of its own: an edge's link that reached this node) are
+        never placed by an assigner that lacks them: once one has had no living owner for two leases,
+        this node takes it itself (the same conditional update; the assigner moves only what it has)."""
+        if self.leader_since is not None:
+            return {}  # the assigner places what it has
+        now = time.monotonic()
+        living = {n for n, peer in self.peers.items() if peer["alive"]}
+        cameras = self.cameras()
+        unplaced = {c for c in cameras if c not in owners or owners[c][0] not in living}
+        self._unplaced = {c: self._unplaced.get(c, now) for c in unplaced}
+        taken = {}
+        for camera_id, since in sorted(self._unplaced.items()):
+            if now - since < 2 * self.settings.lease_seconds:
+                continue
+            current = owners.get(camera_id)
+            epoch = await self.records.claim(camera_id, cameras[camera_id].device_id, self.node,
+                                             current[1] if current else None, "unplaced: only this node has it")
+            if epoch is not None:
+                taken[camera_id] = epoch
+                self._unplaced.pop(camera_id)
+        return taken
 
     async def _take_handovers(self) -> dict[str, int]:
         """Make before break: the cameras being handed to this node have their streams opened here
@@ -323,8 +349,8 @@ class Cluster:
                     if to != target[device]:
                         moved += await self.records.announce(camera_id, target[device], epoch)
                         continue
-                    if since < 2 * self.settings.lease_seconds:
-                        continue  # still opening its streams
+                    if since < 2 * self.settings.lease_seconds or reason == "rebalance":
+                        continue  # still opening its streams (a rebalance waits for ever: the owner records)
                     reason += ": the new owner could not open its streams"
                 if await self.records.claim(camera_id, device, target[device], epoch, reason) is not None:
                     moved += 1
