@@ -39,31 +39,37 @@ def _clustered(config_file: Path, data_dir: Path | None) -> None:
 @data_dir_option
 @fail_on_errors
 def cluster_status(as_json: bool, config_file: Path, data_dir: Path | None) -> None:
-    """The nodes, their leases, the cameras each owns, the moves of the last hour."""
+    """The nodes, their leases, the cameras each owns, hand-overs under way, the moves of the last hour."""
     _clustered(config_file, data_dir)
 
     async def read(store: Store) -> dict[str, Any]:
         owners = await store.cluster.owners()
         per_node = Counter(node for node, _, _ in owners.values())
         moves = await store.cluster.moves(3600)
+        handing = await store.cluster.handovers()
+        coming = Counter(to for to, _ in handing.values())
         nodes = [{**{k: v for k, v in n.items() if k != "peer_key"},  # a secret of the node's run
-                  "started_at": n["started_at"].isoformat(), "cameras": per_node.get(n["name"], 0)}
+                  "started_at": n["started_at"].isoformat(), "cameras": per_node.get(n["name"], 0),
+                  "taking_over": coming.get(n["name"], 0)}
                  for n in await store.cluster.nodes()]
         return {"nodes": nodes, "cameras": len(owners),
+                "handing_over": [{"camera_id": c, "to": to, "seconds": round(age, 1)}
+                                 for c, (to, age) in sorted(handing.items())],
                 "moves_last_hour": [{**m, "at": m["at"].isoformat()} for m in moves]}
 
     found = with_store(config_file, data_dir, read)
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
-    table = Table("node", "state", "lease", "capacity", "cameras", "address")
+    table = Table("node", "state", "lease", "capacity", "cameras", "taking over", "address")
     for n in found["nodes"]:
         state = "draining" if n["draining"] else "alive" if n["alive"] else "dead"
         lease = f"{n['lease_left']:.1f} s left" if n["lease_left"] >= 0 else f"over {-n['lease_left']:.0f} s ago"
-        table.add_row(n["name"], state, lease, f"{n['capacity']:g}", str(n["cameras"]), n["address"] or "-")
+        table.add_row(n["name"], state, lease, f"{n['capacity']:g}", str(n["cameras"]), str(n["taking_over"] or "-"),
+                      n["address"] or "-")
     console = Console()
     console.print(table)
-    why = Counter(m["reason"] for m in found["moves_last_hour"])
+    why = Counter(m["reason"].split(":")[0] for m in found["moves_last_hour"])
     console.print(f"{found['cameras']} cameras; moves in the last hour: {len(found['moves_last_hour'])}"
                   + (f" ({', '.join(f'{k} {v}' for k, v in sorted(why.items()))})" if why else ""))
 
