@@ -203,6 +203,8 @@ def served_by_its_owner(owner: HubProcess, other: HubProcess, camera_id: str) ->
         view, frames = watch(client, camera_id)
         assert view["viewer"].startswith("node-a~"), "the view is held by the camera's owner"
         assert frames > 0, "the live view asked of the other node plays"
+        forged = client.get(f"/api/v1/cameras/{camera_id}/snapshot", headers={"X-Pantau-Peer": "node-a not-its-key"})
+        assert forged.status_code == 421, "a caller cannot pass for a node (and make this one open the stream)"
         streams_here = [n for n in client.get("/api/v1/streams").json() if n.get("camera_id") == camera_id]
         assert streams_here == [], "the node asked holds no stream of a camera it does not own"
         assert client.delete(f"/api/v1/live/{view['viewer']}").status_code == 204

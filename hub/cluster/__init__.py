@@ -116,6 +116,7 @@ class Cluster:
         self._http: Any = None  # an aiohttp session, for requests passed to another node
         self._lock_conn: Any = None
         self._unseated: float | None = None  # when this node ended a lapsed assigner's lock connection
+        self._peers_read = 0.0
         self._unplaced: dict[str, float] = {}  # cameras of this node's inventory without a living owner, since
         self._renewed = time.monotonic()
         self._tasks: list[asyncio.Task[None]] = []
@@ -194,6 +195,13 @@ class Cluster:
         if node == self.node or peer is None or not peer["alive"]:
             return None
         return peer["address"] or None
+
+    async def reload_peers(self) -> None:
+        """Read the nodes' rows again now (at most once a second): a node that restarted has a new key."""
+        if time.monotonic() - self._peers_read < 1.0:
+            return
+        self._peers_read = time.monotonic()
+        self.peers = {n["name"]: n for n in await self.records.nodes()}
 
     def is_peer(self, node: str, key: str) -> bool:
         """Whether a request passed on by ``node`` carries that node's key of this run."""

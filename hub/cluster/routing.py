@@ -11,10 +11,12 @@ on every node (the inventory, recordings' index, events) and what shared
 object storage serves (downloads, exports) stays with the node asked.
 
 The node passing a request on adds ``X-Pantau-Peer: NODE KEY`` (its key of
-this run, kept in its node row) and ``X-Forwarded-For``; the owner trusts
-the client address only with a valid key, and never passes on a request
-that came from a peer, valid or not (two nodes that both think the other
-owns a camera answer it rather than bounce it).  Access is decided by the
+this run, kept in its node row) and ``X-Forwarded-For``; the node it
+reaches answers it itself, never passing it on (two nodes that both think
+the other owns a camera answer rather than bounce it), and trusts the
+client address it names.  A request with that header and no node's key is
+refused (421): a caller cannot make a node that does not own a camera open
+its stream.  Access is decided by the
 owner, as for any request: the caller's token or session cookie goes along.
 """
 
@@ -62,7 +64,12 @@ class OwnerRouting:
         headers = scope["headers"]
         passed = next((v.decode("latin-1") for k, v in headers if k == PEER), None)
         if passed is not None:  # from a peer: answered here, whatever this node thinks of the owner
-            await self.app(self._from_peer(scope, passed), receive, send)
+            peer = await self._from_peer(scope, passed)
+            if peer is None:  # not a node's key: a caller must not make this node open a camera's stream
+                await _problem(send, scope, 421, "Not passed by a hub node",
+                               "the request carries X-Pantau-Peer without a node's key")
+                return
+            await self.app(peer, receive, send)
             return
         target = self._target(scope["path"])
         if target is None:
@@ -79,14 +86,19 @@ class OwnerRouting:
             return self.cluster.owner_address(found["camera"])
         return None
 
-    def _from_peer(self, scope: Scope, passed: str) -> Scope:
+    async def _from_peer(self, scope: Scope, passed: str) -> Scope | None:
+        """The scope of a request another node passed here (its caller's address), or None when the key
+        is not that node's (read the nodes again first: the node may have restarted with a new key)."""
         node, _, key = passed.partition(" ")
+        if not self.cluster.is_peer(node, key):
+            await self.cluster.reload_peers()
+            if not self.cluster.is_peer(node, key):
+                return None
         headers = [(k, v) for k, v in scope["headers"] if k != PEER]
         scope = {**scope, "headers": headers}
-        if self.cluster.is_peer(node, key):
-            client = next((v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"), None)
-            if client:
-                scope["client"] = (client.split(",")[0].strip(), 0)
+        client = next((v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"), None)
+        if client:
+            scope["client"] = (client.split(",")[0].strip(), 0)
         return scope
 
     def _session_now(self) -> aiohttp.ClientSession:
@@ -182,10 +194,19 @@ class OwnerRouting:
 
 
 async def _unavailable(send: Send) -> None:
-    body = json.dumps({"type": "about:blank", "title": "The camera's node is not answering", "status": 503,
-                       "detail": "another node owns this camera and did not answer; it is moved to a node "
-                                 "that answers within a lease"}).encode()
-    await send({"type": "http.response.start", "status": 503,
-                "headers": [(b"content-type", b"application/problem+json"), (b"retry-after", b"3"),
-                            (b"content-length", str(len(body)).encode())]})
+    await _problem(send, {"type": "http"}, 503, "The camera's node is not answering",
+                   "another node owns this camera and did not answer; it is moved to a node that answers "
+                   "within a lease", [(b"retry-after", b"3")])
+
+
+async def _problem(send: Send, scope: Scope, status: int, title: str, detail: str,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    """An RFC 9457 problem answer (a WebSocket is closed instead, with a policy violation)."""
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode()), *(extra or [])]})
     await send({"type": "http.response.body", "body": body})
