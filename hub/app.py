@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -167,8 +167,7 @@ class Hub:
             self.store = await open_store(self.config, self.data_dir, self.plugins)
             stack.push_async_callback(self.store.close)
             if self.config.cluster.enabled:  # several nodes: what this one owns, before anything speaks
-                self.cluster = Cluster(self.store.cluster, self.config.cluster, lambda: self.inventory.cameras,
-                                       self._ownership_changed, self._warm)
+                self.cluster = Cluster(self.store.cluster, self.config.cluster, lambda: self.inventory.cameras)
                 await self.cluster.start()
                 stack.push_async_callback(self.cluster.stop)
             self.store.users.idle = timedelta(minutes=self.config.http.session_idle_minutes)
@@ -204,19 +203,7 @@ class Hub:
             await self.sources.refresh()
             await self._start_notifiers()
             stack.push_async_callback(self._close_notifiers)
-            if self.plugins.implemented("event_published"):  # no queue to feed when no plugin listens
-                self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
-            self.event_workers = EventWorkers(self.config.events.workers, self.plugins, self.data_dir,
-                                              self.publish, self.config.logging.format)
-            if self.cluster is not None:  # each node reads the events of the devices it owns, in its process
-                self.event_workers.place({})
-                self.sources.reading = self._read_here
-                await self.sources.refollow()
-            else:
-                for name in self.event_workers.place(self.inventory.sources):
-                    self._spawn(follow(name, self.inventory.sources[name], self.publish))
-            self.event_workers.start()
-            stack.push_async_callback(self.event_workers.stop)
+            await self._start_events(stack)
             self.graph = StreamGraph(self.inventory)
             stack.push_async_callback(self.graph.stop)
             await self._start_recording(stack)
@@ -247,6 +234,24 @@ class Hub:
         log.info("hub started", extra={"port": self.port, "cameras": len(self.inventory.cameras),
                                        "data_dir": str(self.data_dir)})
 
+    async def _start_events(self, stack: contextlib.AsyncExitStack) -> None:
+        """Plugins' event hooks, and the devices' event streams read (in event workers, or here; with several
+        nodes each reads those of the devices it owns, in its process)."""
+        if self.plugins.implemented("event_published"):  # no queue to feed when no plugin listens
+            self._spawn(self._event_hooks(self.bus.subscribe("hooks")))
+        self.event_workers = EventWorkers(self.config.events.workers, self.plugins, self.data_dir,
+                                          self.publish, self.config.logging.format)
+        if (cluster := self.cluster) is not None:
+            self.event_workers.place({})
+            self.sources.reading = lambda: cluster.sources_read(self.inventory)
+            cluster.listeners.append(self.sources.refollow)
+            await self.sources.refollow()
+        else:
+            for name in self.event_workers.place(self.inventory.sources):
+                self._spawn(follow(name, self.inventory.sources[name], self.publish))
+        self.event_workers.start()
+        stack.push_async_callback(self.event_workers.stop)
+
     async def _start_recording(self, stack: contextlib.AsyncExitStack) -> None:
         """Recorders for what hub.yaml records (with several nodes: what this node owns), what a crash
         left in the spool stored first."""
@@ -257,7 +262,10 @@ class Hub:
             self.recording.retention_caps = lambda camera_id, camera: self.plugins.acall(
                 "recording_retention", context=self.context, camera_id=camera_id, camera=camera)
         self.sources.recording = self.recording
-        self.recording.cluster = self.cluster  # several nodes: this one records what it owns
+        if self.cluster is not None:  # several nodes: this one records what it owns
+            self.recording.cluster = self.cluster
+            self.cluster.listeners.append(self.recording.sync)
+            self.cluster.warm = self.recording.warm
         await self.recording.recover()
         await self.recording.sync()
 
@@ -297,35 +305,6 @@ class Hub:
             logging.shutdown()
             os._exit(0)
         log.info("hub stopped")
-
-    async def _ownership_changed(self) -> None:
-        """This node gained or lost cameras, or the assigner's part: its recorders follow, and its
-        outbox reads the store again for the rows it now delivers."""
-        if hasattr(self, "recording"):
-            await self.recording.sync()
-        if hasattr(self, "outbox"):
-            self.outbox.reclaim()
-        if hasattr(self, "sources"):
-            await self.sources.refollow()
-
-    def _read_here(self) -> set[str]:
-        """The sources whose events this node reads: those of the cameras it owns (the assigner also
-        those without cameras)."""
-        assert self.cluster is not None
-        inventory = self.inventory
-        names = {inventory.source_name(c) for c in self.cluster.owned if c in inventory.cameras}
-        if self.cluster.leader_since is not None:
-            names |= {n for n in inventory.sources if not inventory.cameras_of(n)}
-        return names
-
-    async def _warm(self, cameras: Collection[str]) -> set[str]:
-        """Open the streams of cameras being handed to this node; which bring packets already."""
-        return await self.recording.warm(cameras) if hasattr(self, "recording") else set()
-
-    def _speaks(self) -> tuple[Collection[str], bool]:
-        """The cameras whose outbox rows this node delivers, and whether those of no camera."""
-        cluster = self.cluster
-        return (cluster.owned.keys(), cluster.leader_since is not None) if cluster is not None else ((), False)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -390,7 +369,9 @@ class Hub:
             except Exception:
                 # The outbox keeps its events until the target can take them.
                 log.exception("notifier failed to start", extra={"notifier": cfg.name})
-        self.outbox = Outbox(self.store, self.notifiers, self._speaks if self.cluster is not None else None)
+        self.outbox = Outbox(self.store, self.notifiers, self.cluster.speaks if self.cluster is not None else None)
+        if self.cluster is not None:  # cameras gained: their rows the old owner kept go out from here
+            self.cluster.listeners.append(self.outbox.reclaim)
         self._spawn(self.outbox.write(self.bus.subscribe("store", maxsize=100_000)))
         for name in self.notifiers:
             self._spawn(self.outbox.deliver(name))
@@ -408,7 +389,9 @@ class Hub:
                                         self.cluster.owns if self.cluster is not None else None)
             self.health.schedule(self.scheduler)
             self.sources.health = self.health
-        once = self._once_in_cluster
+        # A job of the whole hub, not of one node (retention, storage quota, checkpoints, expiry, outbox
+        # housekeeping, plugins' jobs): with several nodes only the assigner runs it.
+        once = self.cluster.once if self.cluster is not None else (lambda job: job)
         self.scheduler.add("retention", once(self.recording.apply_retention), "interval", minutes=10)
         self.scheduler.add("storage-pressure", once(self.recording.relieve_pressure), "interval", minutes=1)
         self.scheduler.add("inventory", self._refresh_inventory, "interval", minutes=15, jitter=60)
@@ -428,20 +411,10 @@ class Hub:
 
     async def _refresh_inventory(self) -> None:
         """Probe every source; with several nodes the assigner probes and the others take what it kept."""
-        if self.cluster is not None and self.cluster.leader_since is None:
+        if self.cluster is not None and not self.cluster.assigns:
             await self.sources.adopt()
         else:
             await self.sources.refresh()
-
-    def _once_in_cluster(self, job: Callable[[], Any]) -> Callable[[], Any]:
-        """A job of the whole hub, not of one node: with several nodes only the assigner runs it
-        (retention, storage quota, checkpoints, expiry, outbox housekeeping, plugins' jobs)."""
-        def run() -> Any:
-            if self.cluster is not None and self.cluster.leader_since is None:
-                return None
-            return job()
-
-        return run
 
     # -- access ---------------------------------------------------------------
 

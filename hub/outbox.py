@@ -117,6 +117,12 @@ class _Queue:
         #: Batches from ``fresh`` handed to the notifier and not yet settled, oldest first.
         self.in_flight: deque[tuple[list[_Entry], asyncio.Task[tuple[int, str | None]]]] = deque()
 
+    def read_again(self) -> None:
+        """Deliver from the store again, from its oldest pending row (a catch-up under way does not count)."""
+        self.behind, self.cursor = True, 0
+        self.losses += 1
+        self.wake.set()
+
     def warn(self, name: str, reason: str) -> None:
         """The first failure of a run is logged; the next ones are not (the recovery is)."""
         if not self.failing:
@@ -203,10 +209,7 @@ class Outbox:
         """This node now speaks for more cameras: every queue reads the store again, from its oldest
         pending row (their earlier owner's rows come first, in order)."""
         for q in self._queues.values():
-            q.behind = True
-            q.cursor = 0
-            q.losses += 1
-            q.wake.set()
+            q.read_again()
 
     def split(self, events: list[Event]) -> dict[str, list[Event]]:
         """Which of ``events`` each notifier wants."""

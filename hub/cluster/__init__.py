@@ -48,7 +48,7 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
@@ -56,6 +56,9 @@ from hub.core.config.sections import ClusterConfig
 from hub.core.models import Camera
 from hub.store.cluster import ClusterRecords
 from hub.store.database import AdvisoryLock
+
+if TYPE_CHECKING:
+    from hub.inventory import Inventory
 
 log = logging.getLogger("pantau.cluster")
 
@@ -93,16 +96,17 @@ def place(devices: dict[str, int], nodes: dict[str, float]) -> dict[str, str]:
 class Cluster:
     """This node's part in the cluster: its lease, what it owns, and, while it holds the lock, assigning."""
 
-    def __init__(self, records: ClusterRecords, settings: ClusterConfig, cameras: Callable[[], dict[str, Camera]],
-                 changed: Callable[[], Awaitable[None]],
-                 warm: Callable[[Collection[str]], Awaitable[set[str]]] | None = None) -> None:
+    def __init__(self, records: ClusterRecords, settings: ClusterConfig,
+                 cameras: Callable[[], dict[str, Camera]]) -> None:
         self.records = records
         self.settings = settings
         self.node = settings.node or socket.gethostname().split(".")[0].lower()[:63]
         self.cameras = cameras
-        self.changed = changed
+        #: Told whenever what this node owns (or its part as the assigner) changes: the parts of the hub
+        #: that follow it add themselves as they start (recorders, the outbox, the event readers).
+        self.listeners: list[Callable[[], Awaitable[None] | None]] = []
         #: Opens the streams of cameras being handed to this node; says which bring packets already.
-        self.warm = warm
+        self.warm: Callable[[Collection[str]], Awaitable[set[str]]] | None = None
         #: What this node owns now: camera id -> epoch.
         self.owned: dict[str, int] = {}
         self.leader_since: float | None = None
@@ -124,10 +128,40 @@ class Cluster:
     def owns(self, camera_id: str) -> bool:
         return camera_id in self.owned
 
+    @property
+    def assigns(self) -> bool:
+        """Whether this node is the assigner now."""
+        return self.leader_since is not None
+
+    async def changed(self) -> None:
+        for listener in self.listeners:
+            done = listener()
+            if done is not None:
+                await done
+
+    def speaks(self) -> tuple[Collection[str], bool]:
+        """The cameras whose events and outbox rows this node passes on, and whether those of no camera."""
+        return self.owned.keys(), self.assigns
+
+    def sources_read(self, inventory: Inventory) -> set[str]:
+        """The sources whose events this node reads: those of the cameras it owns (the assigner also
+        those without cameras)."""
+        names = {inventory.source_name(c) for c in self.owned if c in inventory.cameras}
+        if self.assigns:
+            names |= {n for n in inventory.sources if not inventory.cameras_of(n)}
+        return names
+
+    def once(self, job: Callable[[], Any]) -> Callable[[], Any]:
+        """A job of the whole hub, not of one node: only the assigner runs it."""
+        def run() -> Any:
+            return job() if self.assigns else None
+
+        return run
+
     def speaks_for(self, camera_id: str | None) -> bool:
         """Whether this node publishes an event of the camera (its owner does; of no camera, the
         assigner): every node reads the devices' events, one passes each on."""
-        return camera_id in self.owned if camera_id is not None else self.leader_since is not None
+        return camera_id in self.owned if camera_id is not None else self.assigns
 
     def fence(self, camera_id: str) -> tuple[str, int] | None:
         epoch = self.owned.get(camera_id)
@@ -226,7 +260,7 @@ class Cluster:
         """Cameras only this node has (a source of its own: an edge's link that reached this node) are
         never placed by an assigner that lacks them: once one has had no living owner for two leases,
         this node takes it itself (the same conditional update; the assigner moves only what it has)."""
-        if self.leader_since is not None:
+        if self.assigns:
             return {}  # the assigner places what it has
         now = time.monotonic()
         living = {n for n, peer in self.peers.items() if peer["alive"]}
@@ -250,7 +284,9 @@ class Cluster:
         (``warm``); each that brings packets is taken (its epoch goes up), while its old owner still
         records, so the recording goes on without a gap.  What this node took: camera id -> epoch."""
         announced = await self.records.announced(self.node)
-        ready = await self.warm(announced) if self.warm is not None else set(announced)
+        if self.warm is None:
+            return {}  # nothing can open a stream here yet (the node is starting)
+        ready = await self.warm(announced)
         taken = {}
         for camera_id in sorted(ready & announced.keys()):
             epoch, device = announced[camera_id]

@@ -71,7 +71,7 @@ async def figures(hub: ServedHub) -> list[Metric]:
         out.append(_gauge("pantau_cluster_lease_age_seconds", "Seconds since this node last renewed its lease.",
                           cluster.lease_age()))
         out.append(_gauge("pantau_cluster_assigner", "1 while this node assigns the cameras.",
-                          1 if cluster.leader_since is not None else 0))
+                          1 if cluster.assigns else 0))
     return out
 
 
