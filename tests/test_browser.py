@@ -174,6 +174,26 @@ def test_a_user_signs_in_and_plays_their_camera(hub_factory, browser) -> None:  
     assert not problems
 
 
+def test_a_form_sent_before_its_script_has_run_goes_nowhere(hub_factory, browser) -> None:  # noqa: ANN001
+    # A slow phone, or scripts blocked: the browser's own way of sending the sign-in form would be a
+    # GET of the page with the password in its address (and in every log on the way).
+    hub = portal_hub(hub_factory)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(hub.url + "/masuk")
+    assert page.locator("#login button").is_disabled()
+    page.fill("#username", "rt03")
+    page.fill("#password", PASSWORD)
+    page.press("#password", "Enter")
+    page.wait_for_timeout(500)
+    assert page.url == hub.url + "/masuk"
+    context.close()
+    page = narrow_page(browser)  # with its script the same button signs in
+    page.goto(hub.url + "/masuk")
+    assert page.locator("#login button").is_enabled()
+    page.context.close()
+
+
 def test_no_page_has_serious_accessibility_problems(hub_factory, browser) -> None:  # noqa: ANN001
     """axe-core (from npm) over each page at 360 px, in a context that lets the test inject it."""
     hub = portal_hub(hub_factory)

@@ -1,5 +1,6 @@
 // The operator console: the health board follows the cameras' status every 5 s; a parent is
 // invited from the page (the answer's single-use link is shown, never stored).
+import { ready } from "/static/pages.js";
 import { inviteForm } from "/static/invite.js";
 
 // The per-area chart: each bar's parts drawn to their share (no inline style: the CSP forbids it).
@@ -22,3 +23,5 @@ setInterval(refresh, 5_000);
 
 const form = document.getElementById("invite");
 inviteForm(form, () => form.querySelector("#site").value);
+
+ready();

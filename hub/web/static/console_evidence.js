@@ -1,5 +1,5 @@
 // Evidence requests: approve or refuse one in place (a second person; a refusal says why).
-import { csrf, problemText } from "/static/pages.js";
+import { csrf, problemText, ready } from "/static/pages.js";
 
 for (const form of document.querySelectorAll("form.decide")) {
   const problem = form.querySelector(".problem");
@@ -20,3 +20,5 @@ for (const form of document.querySelectorAll("form.decide")) {
     });
   }
 }
+
+ready();

@@ -1,5 +1,5 @@
 // Access grants: give one (the hub takes it within a second), revoke one in place.
-import { csrf, problemText } from "/static/pages.js";
+import { csrf, problemText, ready } from "/static/pages.js";
 
 const give = document.getElementById("give");
 give.addEventListener("submit", async (event) => {
@@ -34,3 +34,5 @@ for (const button of document.querySelectorAll("button.revoke")) {
     if (answer.ok) button.closest("tr").remove();
   });
 }
+
+ready();

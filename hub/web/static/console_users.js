@@ -1,6 +1,6 @@
 // Many accounts at once: the CSV is sent as it is; the hub checks every row first and either lists
 // the problems with their lines or makes the accounts, whose passwords are offered once as a CSV.
-import { csrf, problemText } from "/static/pages.js";
+import { csrf, problemText, ready } from "/static/pages.js";
 
 const form = document.getElementById("import");
 const state = document.getElementById("import-state");
@@ -41,3 +41,5 @@ form.addEventListener("submit", async (event) => {
     passwords.hidden = false;
   }
 });
+
+ready();

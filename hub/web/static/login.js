@@ -1,4 +1,6 @@
 // Signing in: the session comes back as an HttpOnly cookie; nothing is kept in the page's storage.
+import { ready } from "/static/pages.js";
+
 const form = document.getElementById("login");
 const problem = document.getElementById("problem");
 form.addEventListener("submit", async (event) => {
@@ -16,3 +18,5 @@ form.addEventListener("submit", async (event) => {
   problem.textContent = answer.status === 429 ? problem.dataset.later : problem.dataset.wrong;
   problem.hidden = false;
 });
+
+ready();

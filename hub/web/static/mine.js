@@ -1,6 +1,6 @@
 // My cameras: join a live view (with the session cookie and the page's CSRF token) and play it,
 // at a frame's delay over MSE where the browser can, else over HLS.
-import { csrf, play } from "/static/pages.js";
+import { csrf, play, ready } from "/static/pages.js";
 import { mseSupported, playMse } from "/static/mse.js";
 
 const problem = document.getElementById("live-problem");
@@ -52,3 +52,5 @@ document.getElementById("watch-all")?.addEventListener("click", (event) => {
   [...document.querySelectorAll("button.play")].filter((b) => !b.hidden).slice(0, limit).forEach(watch);
   event.target.hidden = true;
 });
+
+ready();

@@ -27,10 +27,19 @@ export function csrf() {
   return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 }
 
-document.getElementById("sign-out")?.addEventListener("click", async () => {
+const signOut = document.getElementById("sign-out");
+signOut?.addEventListener("click", async () => {
   await fetch("/api/v1/session", { method: "DELETE", headers: { "X-CSRF-Token": csrf() } });
   location.href = "/";
 });
+if (signOut) signOut.disabled = false;
+
+// Buttons a script answers come disabled from the server (data-script): pressed before the script
+// has run, a form would go the browser's way (a reload that drops what was typed) and a button would
+// do nothing. Each page's script calls ready() once its handlers are attached.
+export function ready() {
+  for (const button of document.querySelectorAll("button[data-script]")) button.disabled = false;
+}
 
 // hls.js is loaded when the first camera is played, not with the page: a thin link first gets
 // the list and the pictures.

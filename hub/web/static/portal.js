@@ -1,6 +1,6 @@
 // The public portal: a map of the public cameras (Leaflet, clustered markers), a filter by area,
 // and the list the server rendered; a tap plays the camera's public HLS.
-import { play } from "/static/pages.js";
+import { play, ready } from "/static/pages.js";
 
 const items = [...document.querySelectorAll("#cameras .camera")];
 
@@ -57,3 +57,5 @@ setInterval(async () => {
     item.classList.toggle("stalled", !at || now - at > 60_000);
   }
 }, 15_000);
+
+ready();

@@ -1,7 +1,7 @@
 // Camera requests: the requests on a map (a dot per request, coloured by its state), a spot chosen
 // by a tap (or typed) to ask for a camera there, and the operators' answers, each sent with the
 // session's CSRF token.  What the API says no to is shown in the page's language, by its code.
-import { csrf, problemText } from "/static/pages.js";
+import { csrf, problemText, ready } from "/static/pages.js";
 
 const COLOURS = { submitted: "#1f5fbf", planned: "#c77700", declined: "#555555", installed: "#1e7b34" };
 const items = [...document.querySelectorAll("#requests .request")];
@@ -80,3 +80,5 @@ for (const form of document.querySelectorAll("form.answer")) {
     }, form.querySelector(".problem"));
   });
 }
+
+ready();

@@ -1,5 +1,5 @@
 // A school's page: record classrooms (hours, consent basis), invite parents, revoke them.
-import { csrf, problemText } from "/static/pages.js";
+import { csrf, problemText, ready } from "/static/pages.js";
 import { inviteForm } from "/static/invite.js";
 
 const form = document.getElementById("invite");
@@ -47,3 +47,5 @@ room.addEventListener("submit", async (event) => {
   problem.textContent = await problemText(answer, problem.dataset.failed);
   problem.hidden = false;
 });
+
+ready();

@@ -2,6 +2,7 @@
 // bands (the camera's status history) and events; a click (or
 // the arrow keys and Enter) plays from that moment, segment after segment, each fetched with the
 // session cookie (every fetch is a play_back decision of the hub).
+import { ready } from "/static/pages.js";
 const line = document.getElementById("timeline");
 const video = document.getElementById("playback");
 const state = document.getElementById("state");
@@ -151,3 +152,5 @@ range?.addEventListener("submit", (event) => {
 });
 
 load();
+
+ready();
