@@ -41,7 +41,6 @@ from hub import (
 from hub.devices import normal
 from hub.devices.retry import reconnecting
 from plugins.onvif import discovery, parse
-from plugins.onvif.client import OnvifClient
 from plugins.onvif.config import OnvifConfig
 
 VENDOR = "onvif"
@@ -58,6 +57,9 @@ class OnvifSource(CameraSource):
 
     def __init__(self, config: OnvifConfig, context: SourceContext) -> None:
         super().__init__(config, context)
+        # onvif-zeep-async and zeep load with the first ONVIF source, not with every hub and CLI command
+        from plugins.onvif.client import OnvifClient
+
         self.client = OnvifClient(config.host, config.port, config.username, config.password.get_secret_value(),
                                   config.timeout, config.adjust_time)
         self.serial: str | None = None
