@@ -42,8 +42,10 @@ system-deps:
 run: install
 	$(BIN)/pantau run -c hub.yaml
 
-# Two workers: most tests wait on real servers, cameras and clocks rather than on the CPU,
-# so two at a time halve the wall time on two cores (10 min to 5.5 min here).
+# Two workers on two cores: the tests wait on real servers, cameras and clocks a third of the time.
+# A third worker made the run 13% shorter here (15:12 to 13:13) but each test half again slower,
+# which the tests' time limits should not have to absorb.  Most of the CPU is processes starting:
+# a hub or a CLI command is about 2.6 s of it, mostly imports.
 test: install
 	PANTAU_REQUIRE_PEERS=1 $(BIN)/python -m pytest -q -n 2
 
