@@ -313,13 +313,15 @@ def streams_command(url: str | None, insecure: bool, as_json: bool, config_file:
         err.print("No streams: nothing is recorded or watched live right now.")
         return
     now = utcnow()
-    table = Table("camera", "node", "stream", "fps", "kbit/s", "last packet", "reconnects", "errors",
-                  "problem or last error")
+    several = any(node.get("hub_node") for node in nodes)  # several hub nodes: which one holds each stream
+    table = Table("camera", "node", "stream", *(["hub node"] if several else []), "fps", "kbit/s", "last packet",
+                  "reconnects", "errors", "problem or last error")
     for node in sorted(nodes, key=lambda n: (n["camera_id"], n["stream_role"], n["kind"] != "relay", n["kind"])):
         stats = node["stats"]
         last = stats["last_packet_at"]
         age = f"{(now - datetime.fromisoformat(last)).total_seconds():.1f} s ago" if last else "never"
-        table.add_row(node["camera_id"], node["kind"], node["stream_role"], f"{stats['fps']:g}",
+        table.add_row(node["camera_id"], node["kind"], node["stream_role"],
+                      *([node.get("hub_node") or ""] if several else []), f"{stats['fps']:g}",
                       f"{stats['bitrate'] / 1000:.0f}", age, str(stats["reconnects"]), str(stats["errors"]),
                       "; ".join(node.get("problems", [])) or stats["last_error"] or "")
     out.print(table)

@@ -105,7 +105,7 @@ def test_two_nodes_share_the_cameras_serve_each_others_live_views_and_hand_camer
         assert all(nodes == {owner[camera]} for camera, nodes in written.items()), \
             f"every camera is recorded by exactly one node, its owner: {written} {owner}"
 
-        served_by_its_owner(a, b, next(c for c, n in owner.items() if n == "node-a"))
+        served_by_its_owner(a, b, next(c for c, n in owner.items() if n == "node-a"), own)
         figures = [metrics(node) for node in (a, b)]
         assert [f["pantau_cameras"] for f in figures] == [6, 8]
         assert sum(f["pantau_cameras_owned"] for f in figures) == 8 and all(f["pantau_cameras_owned"] for f in figures)
@@ -118,8 +118,13 @@ def test_two_nodes_share_the_cameras_serve_each_others_live_views_and_hand_camer
             f"with two nodes running each row went out once: {[e for e in delivered if seen[e] != 1]}"
 
         a_had = {camera for camera, node in owner.items() if node == "node-a"}
+        asking_b = b.client()
         a.kill()
         killed = time.monotonic()
+        with asking_b:  # within the dead node's lease (2 s of it at least): it is named, not waited on
+            graph = asking_b.get("/api/v1/streams")
+        assert graph.status_code == 200 and graph.headers.get("Pantau-Unanswered-Nodes") == "node-a"
+        assert graph.json() and {n["hub_node"] for n in graph.json()} == {"node-b"}
         killed_at = query(pg, "SELECT now() AS t")[0]["t"]
         waited(lambda: a_had <= {c for c, nodes in recorded_since(pg, killed_at).items() if "node-b" in nodes}, 15,
                "node-b records every camera of node-a within 15 s of its death")
@@ -193,9 +198,10 @@ def longest_gap(pg: str, camera_id: str, since: Any) -> float:
     return longest
 
 
-def served_by_its_owner(owner: HubProcess, other: HubProcess, camera_id: str) -> None:
+def served_by_its_owner(owner: HubProcess, other: HubProcess, camera_id: str, others: list[str]) -> None:
     """A live view and a snapshot of ``owner``'s camera asked of ``other``: they play, and only the owner
-    holds a stream of the camera."""
+    holds a stream of the camera (the stream graph, asked of ``other``, says so, and lists ``others``,
+    cameras ``other`` owns, as well)."""
     with httpx.Client(base_url=other.url, headers={"Authorization": f"Bearer {owner.token()}"},
                       timeout=30) as client:
         snap = client.get(f"/api/v1/cameras/{camera_id}/snapshot")
@@ -205,8 +211,12 @@ def served_by_its_owner(owner: HubProcess, other: HubProcess, camera_id: str) ->
         assert frames > 0, "the live view asked of the other node plays"
         forged = client.get(f"/api/v1/cameras/{camera_id}/snapshot", headers={"X-Pantau-Peer": "node-a not-its-key"})
         assert forged.status_code == 421, "a caller cannot pass for a node (and make this one open the stream)"
-        streams_here = [n for n in client.get("/api/v1/streams").json() if n.get("camera_id") == camera_id]
-        assert streams_here == [], "the node asked holds no stream of a camera it does not own"
+        graph = client.get("/api/v1/streams").json()  # every node's, asked of either
+        held_by = {n["hub_node"] for n in graph if n["camera_id"] == camera_id}
+        assert held_by == {"node-a"}, "the camera's streams are its owner's alone, listed by the other node"
+        relays = [(n["camera_id"], n["stream_role"]) for n in graph if n["kind"] == "relay"]
+        assert {c for c, _ in relays} >= set(others) and len(relays) == len(set(relays)), \
+            "the other node's own cameras are in the graph too, and each camera's stream is held once"
         assert client.delete(f"/api/v1/live/{view['viewer']}").status_code == 204
     with owner.client() as client:
         relays = [n for n in client.get("/api/v1/streams").json()

@@ -8,7 +8,9 @@ second session to the camera.  A live view's viewer id starts with its
 node's name (``node~...``), so its playlist, segments and WebSocket, asked
 of any node, reach the node that holds it.  What the database answers alike
 on every node (the inventory, recordings' index, events) and what shared
-object storage serves (downloads, exports) stays with the node asked.
+object storage serves (downloads, exports) stays with the node asked.  The
+stream graph (``/api/v1/streams``) is every node's: the node asked adds the
+other living nodes' parts (``from_every_node``) to its own.
 
 The node passing a request on adds ``X-Pantau-Peer: NODE KEY`` (its key of
 this run, kept in its node row) and ``X-Forwarded-For``; the node it
@@ -27,7 +29,7 @@ import contextlib
 import json
 import logging
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,6 +48,10 @@ PEER = b"x-pantau-peer"
 HOP = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailer",
        b"transfer-encoding", b"upgrade", b"content-length", PEER, b"x-forwarded-for",
        b"sec-websocket-key", b"sec-websocket-version", b"sec-websocket-extensions", b"sec-websocket-accept"}
+#: The scope's key naming the node that passed a request here.
+PASSED_BY = "pantau.passed_by"
+#: How long a request answered from every node waits for each node's part.
+GATHER_SECONDS = 5.0
 #: A live playlist's first answer waits for the first segment; nothing the owner sends takes longer.
 TIMEOUT = aiohttp.ClientTimeout(total=None, connect=3, sock_read=30)
 
@@ -95,7 +101,7 @@ class OwnerRouting:
             if not self.cluster.is_peer(node, key):
                 return None
         headers = [(k, v) for k, v in scope["headers"] if k != PEER]
-        scope = {**scope, "headers": headers}
+        scope = {**scope, "headers": headers, PASSED_BY: node}
         client = next((v.decode("latin-1") for k, v in headers if k == b"x-forwarded-for"), None)
         if client:
             scope["client"] = (client.split(",")[0].strip(), 0)
@@ -105,12 +111,7 @@ class OwnerRouting:
         return self.cluster.client(lambda: aiohttp.ClientSession(timeout=TIMEOUT, auto_decompress=False))
 
     def _passed_headers(self, scope: Scope) -> list[tuple[str, str]]:
-        client = scope.get("client")
-        out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k.lower() not in HOP]
-        out.append(("X-Pantau-Peer", f"{self.cluster.node} {self.cluster.peer_key}"))
-        if client:
-            out.append(("X-Forwarded-For", str(client[0])))
-        return out
+        return passed_headers(self.cluster, scope)
 
     @staticmethod
     def _url(target: str, scope: Scope, websocket: bool = False) -> str:
@@ -191,6 +192,50 @@ class OwnerRouting:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await upstream.close()
+
+
+def passed_headers(cluster: Cluster, scope: Scope) -> list[tuple[str, str]]:
+    """The headers of a request this node passes on: the caller's own (its token or cookie: the node
+    asked decides), this node's peer key and the caller's address."""
+    client = scope.get("client")
+    out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"] if k.lower() not in HOP]
+    out.append(("X-Pantau-Peer", f"{cluster.node} {cluster.peer_key}"))
+    if client:
+        out.append(("X-Forwarded-For", str(client[0])))
+    return out
+
+
+def passed_by(scope: Scope) -> str | None:
+    """The node that passed this request here (None: a caller's own request)."""
+    node = scope.get(PASSED_BY)
+    return str(node) if node is not None else None
+
+
+async def from_every_node(cluster: Cluster, scope: Scope, path: str) -> tuple[dict[str, Any], list[str]]:
+    """Every other living node's answer to ``GET path`` for this request's caller, asked at once (each
+    answers its own part: the request is a peer's), and the nodes that did not answer, or not with 200,
+    within ``GATHER_SECONDS``."""
+    await cluster.reload_peers()
+    targets = {n: a for n in sorted(cluster.peers) if (a := cluster.node_address(n)) is not None}
+    session = cluster.client(lambda: aiohttp.ClientSession(timeout=TIMEOUT, auto_decompress=False))
+    headers = [(k, v) for k, v in passed_headers(cluster, scope) if k.lower() != "accept-encoding"]
+    headers.append(("Accept-Encoding", "identity"))  # the session passes bytes on as they come: read them plain
+
+    async def ask(address: str) -> Any:
+        async with asyncio.timeout(GATHER_SECONDS), session.get(address.rstrip("/") + path, headers=headers) as answer:
+            answer.raise_for_status()
+            return await answer.json()
+
+    answers = await asyncio.gather(*(ask(a) for a in targets.values()), return_exceptions=True)
+    got, silent = {}, []
+    for node, answer in zip(targets, answers, strict=True):
+        if isinstance(answer, BaseException):
+            log.warning("a node did not answer its part", extra={"node": cluster.node, "peer": node, "path": path,
+                                                                 "error": type(answer).__name__})
+            silent.append(node)
+        else:
+            got[node] = answer
+    return got, silent
 
 
 async def _unavailable(send: Send) -> None:

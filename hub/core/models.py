@@ -567,6 +567,8 @@ class GraphNode(HubModel):
     problems: list[str] = Field(
         default_factory=list, description="What is wrong with a relay's stream now: stalled, a low frame rate, "
         "a frozen or black picture (empty for other nodes).")
+    hub_node: str | None = Field(default=None, description="The hub node that holds the stream, with several "
+                                 "nodes on one database (null for a single hub).")
 
 
 class Segment(HubModel):

@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
+from hub.cluster.routing import from_every_node, passed_by
 from hub.core.errors import AccessDenied, NotFound
 from hub.core.models import (
     Action,
@@ -300,12 +301,23 @@ async def ptz_presets(camera_id: str, request: Request, who: CurrentPrincipal) -
 
 
 @router.get("/streams", response_model=list[GraphNode])
-async def streams(request: Request, who: CurrentPrincipal) -> list[GraphNode]:
+async def streams(request: Request, response: Response, who: CurrentPrincipal) -> list[GraphNode]:
     """Stream-graph nodes of the cameras the caller may see, with their figures
-    (fps, bitrate, last packet, reconnects, errors)."""
+    (fps, bitrate, last packet, reconnects, errors).  With several hub nodes, every living
+    node's, each naming its ``hub_node``; a node that did not answer within 5 s is named in
+    the ``Pantau-Unanswered-Nodes`` header."""
     hub = _hub(request)
     visible = set(await hub.visible(who))
-    return [n for n in hub.graph.nodes() if n.camera_id in visible]
+    mine = [n for n in hub.graph.nodes() if n.camera_id in visible]
+    if hub.cluster is None:
+        return mine
+    mine = [n.model_copy(update={"hub_node": hub.cluster.node}) for n in mine]
+    if passed_by(request.scope) is not None:
+        return mine  # asked by the node gathering every node's part
+    theirs, silent = await from_every_node(hub.cluster, request.scope, "/api/v1/streams")
+    if silent:
+        response.headers["Pantau-Unanswered-Nodes"] = ", ".join(silent)
+    return mine + [GraphNode.model_validate(n) for part in theirs.values() for n in part]
 
 
 @router.get("/events", response_model=list[Event])
