@@ -108,7 +108,7 @@ class OwnerRouting:
         return scope
 
     def _session_now(self) -> aiohttp.ClientSession:
-        return self.cluster.client(lambda: aiohttp.ClientSession(timeout=TIMEOUT, auto_decompress=False))
+        return session(self.cluster)
 
     def _passed_headers(self, scope: Scope) -> list[tuple[str, str]]:
         return passed_headers(self.cluster, scope)
@@ -194,6 +194,11 @@ class OwnerRouting:
             await upstream.close()
 
 
+def session(cluster: Cluster) -> aiohttp.ClientSession:
+    """The node's client for requests to other nodes (bytes passed on as they come: not decompressed)."""
+    return cluster.client(lambda: aiohttp.ClientSession(timeout=TIMEOUT, auto_decompress=False))  # type: ignore[no-any-return]
+
+
 def passed_headers(cluster: Cluster, scope: Scope) -> list[tuple[str, str]]:
     """The headers of a request this node passes on: the caller's own (its token or cookie: the node
     asked decides), this node's peer key and the caller's address."""
@@ -217,12 +222,12 @@ async def from_every_node(cluster: Cluster, scope: Scope, path: str) -> tuple[di
     within ``GATHER_SECONDS``."""
     await cluster.reload_peers()
     targets = {n: a for n in sorted(cluster.peers) if (a := cluster.node_address(n)) is not None}
-    session = cluster.client(lambda: aiohttp.ClientSession(timeout=TIMEOUT, auto_decompress=False))
+    client = session(cluster)
     headers = [(k, v) for k, v in passed_headers(cluster, scope) if k.lower() != "accept-encoding"]
     headers.append(("Accept-Encoding", "identity"))  # the session passes bytes on as they come: read them plain
 
     async def ask(address: str) -> Any:
-        async with asyncio.timeout(GATHER_SECONDS), session.get(address.rstrip("/") + path, headers=headers) as answer:
+        async with asyncio.timeout(GATHER_SECONDS), client.get(address.rstrip("/") + path, headers=headers) as answer:
             answer.raise_for_status()
             return await answer.json()
 

@@ -317,7 +317,7 @@ async def streams(request: Request, response: Response, who: CurrentPrincipal) -
     theirs, silent = await from_every_node(hub.cluster, request.scope, "/api/v1/streams")
     if silent:
         response.headers["Pantau-Unanswered-Nodes"] = ", ".join(silent)
-    return mine + [GraphNode.model_validate(n) for part in theirs.values() for n in part]
+    return mine + [GraphNode.model_validate({**n, "hub_node": node}) for node, part in theirs.items() for n in part]
 
 
 @router.get("/events", response_model=list[Event])
