@@ -219,8 +219,7 @@ def passed_by(scope: Scope) -> str | None:
 async def from_every_node(cluster: Cluster, scope: Scope, path: str) -> tuple[dict[str, Any], list[str]]:
     """Every other living node's answer to ``GET path`` for this request's caller, asked at once (each
     answers its own part: the request is a peer's), and the nodes that did not answer, or not with 200,
-    within ``GATHER_SECONDS``."""
-    await cluster.reload_peers()
+    within ``GATHER_SECONDS``.  The nodes are those of the last lease's read (a third of a lease old)."""
     targets = {n: a for n in sorted(cluster.peers) if (a := cluster.node_address(n)) is not None}
     client = session(cluster)
     headers = [(k, v) for k, v in passed_headers(cluster, scope) if k.lower() != "accept-encoding"]

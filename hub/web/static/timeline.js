@@ -3,6 +3,7 @@
 // the arrow keys and Enter) plays from that moment, segment after segment, each fetched with the
 // session cookie (every fetch is a play_back decision of the hub).
 import { ready } from "/static/pages.js";
+
 const line = document.getElementById("timeline");
 const video = document.getElementById("playback");
 const state = document.getElementById("state");
